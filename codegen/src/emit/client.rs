@@ -1,0 +1,331 @@
+//! The builder and the client: typed setters and methods that hand values to the runtime.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{doc, ident, request_summary};
+use crate::ir::{self, ParamType, Provider};
+
+/// The Rust type of a parameter value as a caller passes it.
+fn arg_type(p: &Provider, ty: &ParamType) -> TokenStream {
+    match ty {
+        ParamType::String => quote!(impl ::std::convert::Into<::std::string::String>),
+        ParamType::Integer => quote!(i64),
+        ParamType::Boolean => quote!(bool),
+        ParamType::Secret => quote!(impl ::std::convert::Into<::tokenspec::SecretString>),
+        ParamType::Enum(e) => {
+            let t = ident(&p.enums[*e].ident);
+            quote!(#t)
+        }
+        ParamType::Set(e, _) => {
+            let t = ident(&p.enums[*e].ident);
+            quote!(impl ::std::iter::IntoIterator<Item = #t>)
+        }
+    }
+}
+
+/// The type a builder stores a parameter as.
+fn stored_type(p: &Provider, ty: &ParamType) -> TokenStream {
+    match ty {
+        ParamType::String => quote!(::std::string::String),
+        ParamType::Integer => quote!(i64),
+        ParamType::Boolean => quote!(bool),
+        ParamType::Secret => quote!(::tokenspec::SecretString),
+        ParamType::Enum(e) => {
+            let t = ident(&p.enums[*e].ident);
+            quote!(#t)
+        }
+        ParamType::Set(e, _) => {
+            let t = ident(&p.enums[*e].ident);
+            quote!(::std::vec::Vec<#t>)
+        }
+    }
+}
+
+/// Converts what the caller passed (`value`) into what is stored.
+fn store(ty: &ParamType, value: &TokenStream) -> TokenStream {
+    match ty {
+        ParamType::String | ParamType::Secret => quote!(#value.into()),
+        ParamType::Set(..) => quote!(#value.into_iter().collect()),
+        _ => quote!(#value),
+    }
+}
+
+/// Converts a stored value into a `::tokenspec::ParamValue`.
+fn to_param_value(ty: &ParamType, value: &TokenStream) -> TokenStream {
+    match ty {
+        ParamType::String => quote!(::tokenspec::ParamValue::Text(#value)),
+        ParamType::Secret => quote!(::tokenspec::ParamValue::Secret(#value)),
+        ParamType::Integer => quote!(::tokenspec::ParamValue::Integer(#value)),
+        ParamType::Boolean => quote!(::tokenspec::ParamValue::Boolean(#value)),
+        ParamType::Enum(_) => quote!(::tokenspec::ParamValue::Word(#value.as_str())),
+        ParamType::Set(_, sep) => {
+            quote!(::tokenspec::ParamValue::Words(#value.iter().map(|v| v.as_str()).collect(), #sep))
+        }
+    }
+}
+
+fn default_value(p: &Provider, ty: &ParamType, d: &ir::Default) -> TokenStream {
+    match (ty, d) {
+        (_, ir::Default::Literal(ir::Literal::Str(s))) => quote!(::std::string::String::from(#s)),
+        (_, ir::Default::Literal(ir::Literal::Int(i))) => quote!(#i),
+        (_, ir::Default::Literal(ir::Literal::Bool(b))) => quote!(#b),
+        (ParamType::Enum(e), ir::Default::Enum(v))
+        | (ParamType::Set(e, _), ir::Default::Enum(v)) => {
+            let t = ident(&p.enums[*e].ident);
+            let v = ident(&p.enums[*e].values[*v].1);
+            quote!(#t::#v)
+        }
+        (ParamType::Set(e, _), ir::Default::Set(values)) => {
+            let t = ident(&p.enums[*e].ident);
+            let vs = values.iter().map(|v| ident(&p.enums[*e].values[*v].1));
+            quote!(::std::vec![#(#t::#vs),*])
+        }
+        _ => quote!(::std::default::Default::default()),
+    }
+}
+
+pub(super) fn builder(p: &Provider) -> TokenStream {
+    let fields = p.config_params.iter().map(|c| {
+        let id = ident(&c.ident);
+        let ty = stored_type(p, &c.ty);
+        quote!(#id: ::std::option::Option<#ty>,)
+    });
+    let setters = p.config_params.iter().map(|c| {
+        let id = ident(&c.ident);
+        let ty = arg_type(p, &c.ty);
+        let value = store(&c.ty, &quote!(value));
+        let mut text = format!("Sets `{}`", c.wire);
+        if let Some(d) = &c.doc {
+            text = format!(
+                "{} (`{}`)",
+                super::types::escape(d.trim_end_matches('.')),
+                c.wire
+            );
+        }
+        text.push('.');
+        match &c.default {
+            Some(d) => text.push_str(&format!(" Default: {}.", default_text(p, &c.ty, d))),
+            None if c.required => text.push_str(" Required."),
+            None => text.push_str(" Not sent unless set."),
+        }
+        let d = doc(&text);
+        quote! {
+            #d
+            pub fn #id(mut self, value: #ty) -> Self {
+                self.#id = ::std::option::Option::Some(#value);
+                self
+            }
+        }
+    });
+    let values = p.config_params.iter().map(|c| {
+        let id = ident(&c.ident);
+        let convert = to_param_value(&c.ty, &quote!(v));
+        match &c.default {
+            Some(d) => {
+                let dv = default_value(p, &c.ty, d);
+                quote!(::std::option::Option::Some({ let v = self.#id.unwrap_or_else(|| #dv); #convert }),)
+            }
+            None => quote!(self.#id.map(|v| #convert),),
+        }
+    });
+    let environment = match p.default_environment {
+        Some(_) => quote!(self.environment.unwrap_or_default()),
+        None if p.environments.len() == 1 => {
+            let v = ident(&p.environments[0].variant);
+            if p.environments[0].placeholders.is_empty() {
+                quote!(self.environment.unwrap_or(Environment::#v))
+            } else {
+                quote!(self.environment.ok_or_else(|| ::tokenspec::Error::config(
+                    "no environment chosen: call `.environment(...)` on the builder"
+                ))?)
+            }
+        }
+        None => quote!(self.environment.ok_or_else(|| ::tokenspec::Error::config(
+            "no environment chosen: call `.environment(...)` on the builder"
+        ))?),
+    };
+    quote! {
+        /// Configures a [`Client`]; [`Client::builder`] makes one.
+        #[derive(Debug, Default)]
+        #[must_use]
+        pub struct ClientBuilder {
+            settings: ::tokenspec::Settings,
+            environment: ::std::option::Option<Environment>,
+            #(#fields)*
+        }
+
+        impl ClientBuilder {
+            /// Chooses where token requests go.
+            pub fn environment(mut self, environment: Environment) -> Self {
+                self.environment = ::std::option::Option::Some(environment);
+                self
+            }
+
+            /// Sets the client id the provider issued. Required.
+            pub fn client_id(mut self, client_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+                self.settings = self.settings.client_id(client_id);
+                self
+            }
+
+            /// Sets the client secret the provider issued. Required; never printed.
+            pub fn client_secret(mut self, client_secret: impl ::std::convert::Into<::tokenspec::SecretString>) -> Self {
+                self.settings = self.settings.client_secret(client_secret);
+                self
+            }
+
+            /// Changes how the client talks to the token endpoint (HTTP client, timeouts,
+            /// refresh margin, base URL override, clock); see [`::tokenspec::Settings`].
+            pub fn settings(mut self, configure: impl ::std::ops::FnOnce(::tokenspec::Settings) -> ::tokenspec::Settings) -> Self {
+                self.settings = configure(self.settings);
+                self
+            }
+
+            #(#setters)*
+
+            /// Checks the configuration and makes the client. No request is sent yet.
+            pub fn build(self) -> ::std::result::Result<Client, ::tokenspec::Error> {
+                let environment = #environment;
+                let (template, placeholders) = environment.url_template();
+                let config = ::std::vec![#(#values)*];
+                let runtime = ::tokenspec::TokenClient::new(&PROVIDER, self.settings, template, &placeholders, config)?;
+                ::std::result::Result::Ok(Client { runtime })
+            }
+        }
+    }
+}
+
+fn default_text(p: &Provider, ty: &ParamType, d: &ir::Default) -> String {
+    match (ty, d) {
+        (_, ir::Default::Literal(l)) => format!("`{}`", super::literal_text(l)),
+        (ParamType::Enum(e) | ParamType::Set(e, _), ir::Default::Enum(v)) => {
+            format!("`{}`", p.enums[*e].values[*v].0)
+        }
+        (ParamType::Set(e, _), ir::Default::Set(values))
+            if values.len() == p.enums[*e].values.len() =>
+        {
+            "all values".into()
+        }
+        (ParamType::Set(e, _), ir::Default::Set(values)) => values
+            .iter()
+            .map(|v| format!("`{}`", p.enums[*e].values[*v].0))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+pub(super) fn client(p: &Provider) -> TokenStream {
+    let title = &p.title;
+    let cached = p.cached_flow.map(|i| {
+        let f = &p.flows[i];
+        let response = format_ident!("{}Response", f.type_prefix);
+        let header = format!("`{}: {}<token>{}`", p.api_header.name, p.api_header.prefix, p.api_header.suffix);
+        let access_doc = doc(&format!(
+            "Returns a valid access token: the cached one while it is fresh, otherwise a new one from\nthis request, sent once however many tasks ask at the same time:\n\n{}",
+            request_summary(p, f).join("\n")
+        ));
+        let authorize_doc = doc(&format!("Adds {header} with a valid token to an API request."));
+        let send_doc = doc(&format!(
+            "Sends an API request with {header}; if the API answers `401 Unauthorized`, drops that\ntoken and retries once with a new one (when the request can be cloned)."
+        ));
+        quote! {
+            #access_doc
+            pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
+                ::std::result::Result::Ok(self.runtime.access_token().await?)
+            }
+
+            /// The cached token with the typed fields of the answer it came in.
+            pub async fn token_response(&self) -> ::std::result::Result<#response, Error> {
+                ::std::result::Result::Ok(self.runtime.cached_response().await?)
+            }
+
+            #authorize_doc
+            pub async fn authorize(&self, request: ::tokenspec::reqwest::RequestBuilder) -> ::std::result::Result<::tokenspec::reqwest::RequestBuilder, Error> {
+                ::std::result::Result::Ok(self.runtime.authorize(request).await?)
+            }
+
+            /// Drops `token` from the cache if it is still the current one (an API rejected it);
+            /// the next call fetches a new one.
+            pub fn invalidate(&self, token: &::tokenspec::Token) {
+                self.runtime.invalidate(token);
+            }
+
+            #send_doc
+            pub async fn send(&self, request: ::tokenspec::reqwest::RequestBuilder) -> ::std::result::Result<::tokenspec::reqwest::Response, Error> {
+                ::std::result::Result::Ok(self.runtime.send(request).await?)
+            }
+        }
+    });
+    let per_call = p
+        .flows
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.cached)
+        .map(|(index, f)| {
+            let method = ident(&f.method_ident);
+            let response = format_ident!("{}Response", f.type_prefix);
+            let args = f.call_params.iter().map(|c| {
+                let id = ident(&c.ident);
+                let ty = arg_type(p, &c.ty);
+                if c.required {
+                    quote!(#id: #ty)
+                } else {
+                    let stored = stored_type(p, &c.ty);
+                    quote!(#id: ::std::option::Option<#stored>)
+                }
+            });
+            let values = f.call_params.iter().map(|c| {
+                let id = ident(&c.ident);
+                if c.required {
+                    let stored = store(&c.ty, &quote!(#id));
+                    let stored_ty = stored_type(p, &c.ty);
+                    let convert = to_param_value(&c.ty, &quote!(v));
+                    quote!(::std::option::Option::Some({ let v: #stored_ty = #stored; #convert }),)
+                } else {
+                    let convert = to_param_value(&c.ty, &quote!(v));
+                    quote!(#id.map(|v| #convert),)
+                }
+            });
+            let mut text = match &f.doc {
+                Some(d) => format!("{}\n\n", super::types::escape(d)),
+                None => String::new(),
+            };
+            text.push_str("Sends this request (not cached; each call is one request):\n\n");
+            text.push_str(&request_summary(p, f).join("\n"));
+            let d = doc(&text);
+            quote! {
+                #d
+                pub async fn #method(&self, #(#args),*) -> ::std::result::Result<#response, Error> {
+                    let values = ::std::vec![#(#values)*];
+                    ::std::result::Result::Ok(self.runtime.request(#index, values).await?)
+                }
+            }
+        });
+    let d = doc(&format!(
+        "A {title} client. Cheap to clone; clones share one token cache."
+    ));
+    quote! {
+        #d
+        #[derive(Clone, Debug)]
+        pub struct Client {
+            runtime: ::tokenspec::TokenClient,
+        }
+
+        impl Client {
+            /// Starts configuring a client.
+            pub fn builder() -> ClientBuilder {
+                ClientBuilder::default()
+            }
+
+            #cached
+
+            #(#per_call)*
+
+            /// The runtime client underneath, for what the typed surface does not cover.
+            pub fn runtime(&self) -> &::tokenspec::TokenClient {
+                &self.runtime
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The declarative description of the provider that the runtime executes.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ir::{self, Provider};
+
+fn path(segments: &[String]) -> TokenStream {
+    quote!(&[#(#segments),*])
+}
+
+fn opt_str(s: Option<&String>) -> TokenStream {
+    match s {
+        Some(s) => quote!(::std::option::Option::Some(#s)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn location(l: ir::Location) -> TokenStream {
+    match l {
+        ir::Location::Query => quote!(::tokenspec::descriptor::Location::Query),
+        ir::Location::Body => quote!(::tokenspec::descriptor::Location::Body),
+    }
+}
+
+fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
+    let _ = p;
+    let name = &f.name;
+    let path_lit = &f.path;
+    let grant = match f.grant {
+        ir::Grant::ClientCredentials => quote!(ClientCredentials),
+        ir::Grant::AuthorizationCode => quote!(AuthorizationCode),
+        ir::Grant::RefreshToken => quote!(RefreshToken),
+        ir::Grant::Custom => quote!(Custom),
+    };
+    let method = match f.method {
+        ir::Method::Get => quote!(Get),
+        ir::Method::Post => quote!(Post),
+        ir::Method::Put => quote!(Put),
+    };
+    let body = match f.body {
+        ir::Body::Form => quote!(Form),
+        ir::Body::Json => quote!(Json),
+        ir::Body::None => quote!(None),
+    };
+    let basic = match f.client_auth.basic {
+        Some(ir::BasicEncoding::Raw) => quote!(::std::option::Option::Some(
+            ::tokenspec::descriptor::BasicEncoding::Raw
+        )),
+        Some(ir::BasicEncoding::Rfc6749) => quote!(::std::option::Option::Some(
+            ::tokenspec::descriptor::BasicEncoding::Rfc6749
+        )),
+        None => quote!(::std::option::Option::None),
+    };
+    let auth_locations = f.client_auth.params.iter().map(|l| location(*l));
+    let id_param = &f.client_auth.id_param;
+    let secret_param = &f.client_auth.secret_param;
+    let params = f.params.iter().map(|q| {
+        let wire = &q.wire;
+        let loc = location(q.location);
+        let source = match &q.source {
+            ir::ParamSource::Fixed(ir::Literal::Str(s)) => quote!(Fixed(::tokenspec::descriptor::Literal::Text(#s))),
+            ir::ParamSource::Fixed(ir::Literal::Int(i)) => quote!(Fixed(::tokenspec::descriptor::Literal::Integer(#i))),
+            ir::ParamSource::Fixed(ir::Literal::Bool(b)) => quote!(Fixed(::tokenspec::descriptor::Literal::Boolean(#b))),
+            ir::ParamSource::Config(i) => quote!(Config(#i)),
+            ir::ParamSource::Call(i) => quote!(Call(#i)),
+        };
+        quote!(::tokenspec::descriptor::Param { name: #wire, location: #loc, source: ::tokenspec::descriptor::Source::#source },)
+    });
+    let call_params = f.call_params.iter().map(|c| {
+        let name = &c.ident.trim_start_matches("r#");
+        let required = c.required;
+        quote!(::tokenspec::descriptor::Slot { name: #name, required: #required },)
+    });
+    let access = path(&f.response.access_token);
+    let fields = f.response.fields.iter().map(|field| {
+        let key = &field.key;
+        let p = path(&field.path);
+        let ty = match field.ty {
+            ir::FieldType::String => quote!(Text),
+            ir::FieldType::Secret => quote!(Secret),
+            ir::FieldType::Integer => quote!(Integer),
+            ir::FieldType::Number => quote!(Number),
+            ir::FieldType::Boolean => quote!(Boolean),
+            ir::FieldType::Json => quote!(Json),
+        };
+        let required = field.required;
+        quote!(::tokenspec::descriptor::Field { key: #key, path: #p, kind: ::tokenspec::descriptor::FieldKind::#ty, required: #required },)
+    });
+    let expiry = match &f.expiry {
+        ir::Expiry::ExpiresIn {
+            path: p,
+            when_absent,
+        } => {
+            let p = path(p);
+            let w = match when_absent {
+                Some(s) => quote!(::std::option::Option::Some(#s)),
+                None => quote!(::std::option::Option::None),
+            };
+            quote!(ExpiresIn { path: #p, when_absent: #w })
+        }
+        ir::Expiry::At { path: p, format } => {
+            let p = path(p);
+            let format = match format {
+                ir::TimeFormat::Rfc3339 => quote!(Rfc3339),
+                ir::TimeFormat::EpochSeconds => quote!(EpochSeconds),
+                ir::TimeFormat::EpochMillis => quote!(EpochMillis),
+            };
+            quote!(At { path: #p, format: ::tokenspec::descriptor::TimeFormat::#format })
+        }
+        ir::Expiry::JwtExp { path: p } => {
+            let p = path(p);
+            quote!(JwtExp { path: #p })
+        }
+        ir::Expiry::Lifetime(s) => quote!(Lifetime(#s)),
+    };
+    quote! {
+        ::tokenspec::descriptor::Flow {
+            name: #name,
+            grant: ::tokenspec::descriptor::Grant::#grant,
+            method: ::tokenspec::descriptor::Method::#method,
+            path: #path_lit,
+            body: ::tokenspec::descriptor::Body::#body,
+            client_auth: ::tokenspec::descriptor::ClientAuth {
+                basic: #basic,
+                params: &[#(#auth_locations),*],
+                id_param: #id_param,
+                secret_param: #secret_param,
+            },
+            params: &[#(#params)*],
+            call_params: &[#(#call_params)*],
+            access_token: #access,
+            fields: &[#(#fields)*],
+            expiry: ::tokenspec::descriptor::Expiry::#expiry,
+        },
+    }
+}
+
+pub(super) fn provider(p: &Provider) -> TokenStream {
+    let name = &p.module;
+    let title = &p.title;
+    let docs = opt_str(p.docs.as_ref());
+    let allow_http = p.allow_insecure_http;
+    let margin = p.refresh_margin;
+    let header_name = &p.api_header.name;
+    let prefix = &p.api_header.prefix;
+    let suffix = &p.api_header.suffix;
+    let flows = p.flows.iter().map(|f| flow(p, f));
+    let cached = match p.cached_flow {
+        Some(i) => quote!(::std::option::Option::Some(#i)),
+        None => quote!(::std::option::Option::None),
+    };
+    let config = p.config_params.iter().map(|c| {
+        let name = c.ident.trim_start_matches("r#");
+        let required = c.required;
+        quote!(::tokenspec::descriptor::Slot { name: #name, required: #required },)
+    });
+    let errors = p.errors.iter().map(|e| {
+        let variant = &e.variant;
+        let message = opt_str(e.message.as_ref());
+        let code = opt_str(e.code.as_ref());
+        let status = match e.status {
+            Some(s) => quote!(::std::option::Option::Some(#s)),
+            None => quote!(::std::option::Option::None),
+        };
+        quote!(::tokenspec::descriptor::KnownError { name: #variant, message: #message, code: #code, status: #status },)
+    });
+    quote! {
+        /// What the runtime needs to know about this provider, as declared in its spec.
+        pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor::Provider {
+            name: #name,
+            title: #title,
+            docs: #docs,
+            allow_insecure_http: #allow_http,
+            refresh_margin_secs: #margin,
+            api_header: ::tokenspec::descriptor::ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
+            flows: &[#(#flows)*],
+            cached_flow: #cached,
+            config: &[#(#config)*],
+            errors: &[#(#errors)*],
+        };
+    }
+}

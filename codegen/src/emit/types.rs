@@ -1,0 +1,311 @@
+//! The typed surface: environments, parameter enums, response fields and the error enum.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{doc, ident};
+use crate::ir::{self, FieldType, Provider};
+
+/// Escapes spec-provided text so rustdoc shows it literally.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        // Brackets would become intra-doc links and angle brackets HTML tags; both warn.
+        if matches!(c, '\\' | '[' | ']' | '<' | '>') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(super) fn environment(p: &Provider) -> TokenStream {
+    let variants = p.environments.iter().map(|e| {
+        let variant = ident(&e.variant);
+        let mut text = format!("`{}`: `{}`", e.name, e.url);
+        if let Some(d) = &e.doc {
+            text.push_str(&format!("\n\n{}", escape(d)));
+        }
+        if Some(e.name.as_str())
+            == p.default_environment
+                .map(|i| p.environments[i].name.as_str())
+        {
+            text.push_str("\n\nThe default.");
+        }
+        let docs = doc(&text);
+        if e.placeholders.is_empty() {
+            quote!(#docs #variant,)
+        } else {
+            let fields = e.placeholders.iter().map(|(name, field)| {
+                let field = ident(field);
+                let d = doc(&format!("Fills `{{{name}}}` in the URL."));
+                quote!(#d #field: ::std::string::String,)
+            });
+            quote!(#docs #variant { #(#fields)* },)
+        }
+    });
+    let arms = p.environments.iter().map(|e| {
+        let variant = ident(&e.variant);
+        let url = &e.url;
+        if e.placeholders.is_empty() {
+            quote!(Self::#variant => (#url, ::std::vec::Vec::new()),)
+        } else {
+            let names = e.placeholders.iter().map(|(n, _)| n);
+            let fields: Vec<_> = e.placeholders.iter().map(|(_, f)| ident(f)).collect();
+            quote!(Self::#variant { #(#fields),* } => (#url, ::std::vec![#((#names, #fields.as_str())),*]),)
+        }
+    });
+    let default_impl = p.default_environment.map(|i| {
+        let variant = ident(&p.environments[i].variant);
+        quote! {
+            impl ::std::default::Default for Environment {
+                fn default() -> Self { Self::#variant }
+            }
+        }
+    });
+    let copy = if p.environments.iter().all(|e| e.placeholders.is_empty()) {
+        quote!(Copy,)
+    } else {
+        quote!()
+    };
+    quote! {
+        /// Where token requests go.
+        #[derive(Clone, #copy Debug, PartialEq, Eq, Hash)]
+        pub enum Environment {
+            #(#variants)*
+        }
+
+        impl Environment {
+            /// The base URL template and the value of each `{placeholder}` in it.
+            pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+
+        #default_impl
+    }
+}
+
+pub(super) fn enumeration(e: &ir::EnumType) -> TokenStream {
+    let name = ident(&e.ident);
+    let variants = e.values.iter().map(|(wire, variant)| {
+        let v = ident(variant);
+        let d = doc(&format!("`{wire}`"));
+        quote!(#d #v,)
+    });
+    let all = e.values.iter().map(|(_, variant)| ident(variant));
+    let arms = e.values.iter().map(|(wire, variant)| {
+        let v = ident(variant);
+        quote!(Self::#v => #wire,)
+    });
+    let mut text = format!("A value of the `{}` parameter.", e.param);
+    if let Some(d) = &e.doc {
+        text.push_str(&format!("\n\n{}", escape(d)));
+    }
+    let docs = doc(&text);
+    quote! {
+        #docs
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        impl #name {
+            /// Every value, in the order the spec lists them.
+            pub const ALL: &'static [Self] = &[#(Self::#all),*];
+
+            /// The value as sent on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    }
+}
+
+fn field_type(f: &ir::Field) -> TokenStream {
+    let base = match (f.ty, f.secret_kind) {
+        (_, Some(kind)) => {
+            let kind = format_ident!("{}", kind);
+            quote!(::tokenspec::#kind)
+        }
+        (FieldType::String, _) => quote!(::std::string::String),
+        (FieldType::Secret, _) => quote!(::tokenspec::SecretString),
+        (FieldType::Integer, _) => quote!(i64),
+        (FieldType::Number, _) => quote!(f64),
+        (FieldType::Boolean, _) => quote!(bool),
+        (FieldType::Json, _) => quote!(::tokenspec::JsonValue),
+    };
+    if f.required {
+        base
+    } else {
+        quote!(::std::option::Option<#base>)
+    }
+}
+
+pub(super) fn fields(p: &Provider, f: &ir::Flow) -> TokenStream {
+    let name = format_ident!("{}Fields", f.type_prefix);
+    let response = format_ident!("{}Response", f.type_prefix);
+    let decls = f.response.fields.iter().map(|field| {
+        let id = ident(&field.ident);
+        let ty = field_type(field);
+        let d = doc(&escape(&field.doc));
+        quote!(#d pub #id: #ty,)
+    });
+    let takes = f.response.fields.iter().map(|field| {
+        let id = ident(&field.ident);
+        let key = &field.key;
+        if field.required {
+            quote!(#id: fields.require(#key)?,)
+        } else {
+            quote!(#id: fields.take(#key),)
+        }
+    });
+    let method = format!("{:?}", f.method).to_uppercase();
+    let fields_doc = doc(&format!(
+        "What `{method} {}` ({} flow `{}`) returns besides the token itself.",
+        f.path,
+        grant_text(f.grant),
+        f.name
+    ));
+    let response_doc = doc(&format!(
+        "The answer to the `{}` flow: the token and [`{name}`].",
+        f.name
+    ));
+    let _ = p;
+    let debug_fields = f.response.fields.iter().map(|field| {
+        let id = ident(&field.ident);
+        let key = &field.key;
+        quote!(.field(#key, &self.#id))
+    });
+    let debug_name = name.to_string();
+    let fields_arg = if f.response.fields.is_empty() {
+        quote!(_fields)
+    } else {
+        quote!(fields)
+    };
+    quote! {
+        #fields_doc
+        #[derive(Clone)]
+        #[non_exhaustive]
+        pub struct #name {
+            #(#decls)*
+        }
+
+        impl ::std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(#debug_name) #(#debug_fields)* .finish()
+            }
+        }
+
+        impl ::tokenspec::FromFields for #name {
+            fn from_fields(#fields_arg: &mut ::tokenspec::Fields) -> ::std::result::Result<Self, ::tokenspec::Error> {
+                ::std::result::Result::Ok(Self { #(#takes)* })
+            }
+        }
+
+        #response_doc
+        pub type #response = ::tokenspec::TokenResponse<#name>;
+    }
+}
+
+fn grant_text(g: ir::Grant) -> &'static str {
+    match g {
+        ir::Grant::ClientCredentials => "client_credentials",
+        ir::Grant::AuthorizationCode => "authorization_code",
+        ir::Grant::RefreshToken => "refresh_token",
+        ir::Grant::Custom => "custom",
+    }
+}
+
+pub(super) fn error(p: &Provider) -> TokenStream {
+    let variants = p.errors.iter().map(|e| {
+        let v = ident(&e.variant);
+        let mut text = match (&e.message, &e.code) {
+            (Some(m), _) => format!("The provider answered \"{}\".", escape(m)),
+            (None, Some(c)) => format!("The provider answered with error code `{c}`."),
+            (None, None) => String::new(),
+        };
+        if let Some(status) = e.status {
+            text.push_str(&format!(" (HTTP {status})"));
+        }
+        if let Some(d) = &e.doc {
+            text.push_str(&format!("\n\n{}", escape(d)));
+        }
+        let d = doc(&text);
+        quote!(#d #v(::tokenspec::Error),)
+    });
+    let from_arms = p.errors.iter().enumerate().map(|(i, e)| {
+        let v = ident(&e.variant);
+        quote!(::std::option::Option::Some(#i) => Self::#v(error),)
+    });
+    let all: Vec<TokenStream> = p
+        .errors
+        .iter()
+        .map(|e| {
+            let v = ident(&e.variant);
+            quote!(Self::#v(e))
+        })
+        .chain(std::iter::once(quote!(Self::Other(e))))
+        .collect();
+    let from_body = if p.errors.is_empty() {
+        quote!(Self::Other(error))
+    } else {
+        quote! {
+            match error.known_error() {
+                #(#from_arms)*
+                _ => Self::Other(error),
+            }
+        }
+    };
+    let title = &p.title;
+    let d = doc(&format!(
+        "Everything that can go wrong getting a {title} token, with each error the provider documents as its own variant."
+    ));
+    quote! {
+        #d
+        #[derive(Clone, Debug)]
+        #[non_exhaustive]
+        pub enum Error {
+            #(#variants)*
+            /// Any other failure: network, an unexpected answer, or the client's configuration.
+            Other(::tokenspec::Error),
+        }
+
+        impl Error {
+            /// The runtime error underneath, with the HTTP status and the provider's message.
+            pub fn runtime(&self) -> &::tokenspec::Error {
+                match self {
+                    #(#all => e,)*
+                }
+            }
+        }
+
+        impl ::std::convert::From<::tokenspec::Error> for Error {
+            fn from(error: ::tokenspec::Error) -> Self {
+                #from_body
+            }
+        }
+
+        impl ::std::fmt::Display for Error {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(self.runtime(), f)
+            }
+        }
+
+        impl ::std::error::Error for Error {
+            fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
+                ::std::option::Option::Some(self.runtime())
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The checked model of a provider that emitters work from.
+//!
+//! Everything here has passed validation: names are valid Rust identifiers that do not collide,
+//! references resolve, and every value has the type its parameter declares. Each item keeps the
+//! name the spec used next to its Rust name, so generated docs can quote the wire format.
+
+pub use crate::spec::{BasicEncodingSpec as BasicEncoding, BodySpec as Body, GrantSpec as Grant};
+pub use crate::spec::{FieldTypeSpec as FieldType, TimeFormatSpec as TimeFormat};
+pub use crate::spec::{LocationSpec as Location, MethodSpec as Method};
+
+/// One provider, ready to emit.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Spec file as shown to users, relative to the crate (`specs/bs2.yaml`).
+    pub file: String,
+    /// Module name (a Rust identifier).
+    pub module: String,
+    /// Human name.
+    pub title: String,
+    /// Link to the provider's documentation.
+    pub docs: Option<String>,
+    /// Module documentation.
+    pub description: Option<String>,
+    /// Base URLs.
+    pub environments: Vec<Environment>,
+    /// Index into `environments` used when the caller picks none.
+    pub default_environment: Option<usize>,
+    /// Whether `http://` base URLs are accepted.
+    pub allow_insecure_http: bool,
+    /// Seconds before expiry at which renewal starts.
+    pub refresh_margin: u64,
+    /// Header used on API calls.
+    pub api_header: ApiHeader,
+    /// Token requests.
+    pub flows: Vec<Flow>,
+    /// Index of the flow behind `access_token()`.
+    pub cached_flow: Option<usize>,
+    /// Parameters set once on the builder.
+    pub config_params: Vec<ConfigParam>,
+    /// Enums generated for `enum` and `set` parameters.
+    pub enums: Vec<EnumType>,
+    /// Documented error responses.
+    pub errors: Vec<KnownError>,
+}
+
+/// A named base URL.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// Name in the spec.
+    pub name: String,
+    /// Enum variant.
+    pub variant: String,
+    /// URL template.
+    pub url: String,
+    /// Documentation line.
+    pub doc: Option<String>,
+    /// `{placeholder}`s in order of appearance, as (spec name, field ident).
+    pub placeholders: Vec<(String, String)>,
+}
+
+/// `name: prefix{token}suffix`.
+#[derive(Debug, Clone)]
+pub struct ApiHeader {
+    /// Header name.
+    pub name: String,
+    /// Text before the token.
+    pub prefix: String,
+    /// Text after the token.
+    pub suffix: String,
+}
+
+/// One token request.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Name in the spec.
+    pub name: String,
+    /// Method name for per-call flows (snake_case).
+    pub method_ident: String,
+    /// Prefix of the flow's types (UpperCamelCase).
+    pub type_prefix: String,
+    /// What it does.
+    pub grant: Grant,
+    /// Documentation line.
+    pub doc: Option<String>,
+    /// HTTP method.
+    pub method: Method,
+    /// Path after the base URL.
+    pub path: String,
+    /// Body encoding.
+    pub body: Body,
+    /// Where the client credentials go.
+    pub client_auth: ClientAuth,
+    /// Parameters, in wire-name order.
+    pub params: Vec<Param>,
+    /// Per-call arguments of the generated method, in spec order.
+    pub call_params: Vec<CallParam>,
+    /// Where the answer's fields are.
+    pub response: Response,
+    /// Where the lifetime comes from.
+    pub expiry: Expiry,
+    /// Whether this is the client's own cached token.
+    pub cached: bool,
+}
+
+/// Client authentication of one flow.
+#[derive(Debug, Clone)]
+pub struct ClientAuth {
+    /// Basic header, if any.
+    pub basic: Option<BasicEncoding>,
+    /// Places where id and secret are also sent as parameters.
+    pub params: Vec<Location>,
+    /// Wire name of the client id parameter.
+    pub id_param: String,
+    /// Wire name of the client secret parameter.
+    pub secret_param: String,
+}
+
+/// A parameter on the wire.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Wire name.
+    pub wire: String,
+    /// Where it goes.
+    pub location: Location,
+    /// Where its value comes from.
+    pub source: ParamSource,
+}
+
+/// Where a parameter's value comes from.
+#[derive(Debug, Clone)]
+pub enum ParamSource {
+    /// Always the same.
+    Fixed(Literal),
+    /// A builder field: index into `Provider::config_params`.
+    Config(usize),
+    /// A method argument: index into `Flow::call_params`.
+    Call(usize),
+}
+
+/// A literal value from the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// Text.
+    Str(String),
+    /// Whole number.
+    Int(i64),
+    /// Boolean.
+    Bool(bool),
+}
+
+/// The type of a parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamType {
+    /// Text.
+    String,
+    /// Whole number.
+    Integer,
+    /// Boolean.
+    Boolean,
+    /// Secret text.
+    Secret,
+    /// One value of `Provider::enums[i]`.
+    Enum(usize),
+    /// Several values of `Provider::enums[i]`, joined by the separator.
+    Set(usize, String),
+}
+
+/// A default value of a builder parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Default {
+    /// A scalar.
+    Literal(Literal),
+    /// One enum value (index into its values).
+    Enum(usize),
+    /// Several enum values.
+    Set(Vec<usize>),
+}
+
+/// A parameter set once on the builder.
+#[derive(Debug, Clone)]
+pub struct ConfigParam {
+    /// Wire name (for docs).
+    pub wire: String,
+    /// Setter name.
+    pub ident: String,
+    /// Its type.
+    pub ty: ParamType,
+    /// Value when the caller sets none.
+    pub default: Option<Default>,
+    /// Whether `build()` fails without it.
+    pub required: bool,
+    /// Documentation line.
+    pub doc: Option<String>,
+}
+
+/// A per-call argument.
+#[derive(Debug, Clone)]
+pub struct CallParam {
+    /// Wire name (for docs).
+    pub wire: String,
+    /// Argument name.
+    pub ident: String,
+    /// Its type.
+    pub ty: ParamType,
+    /// Whether the argument is an `Option`.
+    pub required: bool,
+    /// Documentation line.
+    pub doc: Option<String>,
+}
+
+/// A generated enum.
+#[derive(Debug, Clone)]
+pub struct EnumType {
+    /// Type name.
+    pub ident: String,
+    /// Wire name of the parameter it types.
+    pub param: String,
+    /// (wire value, variant).
+    pub values: Vec<(String, String)>,
+    /// Documentation line.
+    pub doc: Option<String>,
+}
+
+/// Where the answer's fields are.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Path of the access token.
+    pub access_token: Vec<String>,
+    /// Every other field read, standard ones first.
+    pub fields: Vec<Field>,
+}
+
+/// A response field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Rust field name.
+    pub ident: String,
+    /// Key in the flattened map the runtime builds (the ident without `r#`).
+    pub key: String,
+    /// Path in the body.
+    pub path: Vec<String>,
+    /// Its type.
+    pub ty: FieldType,
+    /// The runtime type standard secret fields get (`RefreshToken`, `IdToken`).
+    pub secret_kind: Option<&'static str>,
+    /// Whether a response without it is an error.
+    pub required: bool,
+    /// Documentation line.
+    pub doc: String,
+}
+
+/// Where the lifetime comes from.
+#[derive(Debug, Clone)]
+pub enum Expiry {
+    /// Seconds, at a path.
+    ExpiresIn {
+        /// Path.
+        path: Vec<String>,
+        /// Lifetime when absent.
+        when_absent: Option<u64>,
+    },
+    /// Absolute time at a path.
+    At {
+        /// Path.
+        path: Vec<String>,
+        /// Format.
+        format: TimeFormat,
+    },
+    /// JWT `exp` of the token at a path.
+    JwtExp {
+        /// Path.
+        path: Vec<String>,
+    },
+    /// Fixed seconds.
+    Lifetime(u64),
+}
+
+/// A documented error response.
+#[derive(Debug, Clone)]
+pub struct KnownError {
+    /// Variant name.
+    pub variant: String,
+    /// Exact message to match.
+    pub message: Option<String>,
+    /// RFC 6749 code to match.
+    pub code: Option<String>,
+    /// Status to match.
+    pub status: Option<u16>,
+    /// Documentation.
+    pub doc: Option<String>,
+}

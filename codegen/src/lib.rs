@@ -1,0 +1,409 @@
+//! Generates typed token clients from tokenspec provider specs.
+//!
+//! One YAML file per API provider describes where its token endpoint wants the client
+//! credentials, which parameters it takes, how its answer reads and how the token is sent back.
+//! This crate checks such specs and turns each into a Rust module built on the `tokenspec`
+//! runtime: `load → validate → IR → emit → format → write`.
+//!
+//! Use it from a `build.rs`, as with prost-build:
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     if let Err(e) = tokenspec_codegen::Builder::new().specs_dir("specs").generate() {
+//!         eprintln!("{e}");
+//!         std::process::exit(1);
+//!     }
+//! }
+//! ```
+//!
+//! and in the crate, `include!(concat!(env!("OUT_DIR"), "/tokenspec_providers.rs"));` declares
+//! one module per spec. The crate must depend on `tokenspec` (the runtime).
+#![deny(missing_docs)]
+
+pub mod diagnostics;
+mod docs;
+pub mod emit;
+pub mod ir;
+pub mod naming;
+pub mod spec;
+pub mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use diagnostics::{Diagnostic, FileDiagnostics, YamlPath};
+
+/// Largest spec file read, in bytes; a provider spec is a page or two.
+pub const MAX_SPEC_BYTES: u64 = 256 * 1024;
+
+/// Name of the index file [`Builder::generate`] writes next to the modules.
+pub const INDEX_FILE: &str = "tokenspec_providers.rs";
+
+/// What went wrong generating code.
+#[derive(Debug)]
+pub enum Error {
+    /// One or more specs have errors; the text renders each with its file, line and fix.
+    Specs(String),
+    /// A file or folder could not be read or written.
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// Two specs would generate the same module.
+    DuplicateModule {
+        /// The module name.
+        module: String,
+        /// The two spec files.
+        files: (String, String),
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Specs(rendered) => write!(f, "tokenspec: invalid provider spec\n\n{rendered}"),
+            Error::Io {
+                action,
+                path,
+                source,
+            } => write!(
+                f,
+                "tokenspec: could not {action} {}: {source}",
+                path.display()
+            ),
+            Error::DuplicateModule { module, files } => write!(
+                f,
+                "tokenspec: {} and {} would both generate module `{module}`; rename one of them",
+                files.0, files.1
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// One spec's result: its IR, or its diagnostics.
+#[derive(Debug)]
+pub struct Checked {
+    /// File name as shown to users.
+    pub file: String,
+    /// The provider, if the spec has no errors.
+    pub provider: Option<ir::Provider>,
+    /// Every problem found, positioned and sorted.
+    pub diagnostics: FileDiagnostics,
+}
+
+/// Checks one spec given as text. `file` is how the file is named in messages and in the
+/// generated header (`specs/acme.yaml`); its stem is the default module name.
+pub fn check_source(file: &str, source: &str) -> Checked {
+    let stem = Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("provider");
+    let (provider, diagnostics) = match load(source) {
+        Err(diagnostic) => (None, vec![diagnostic]),
+        Ok(spec) => match validate::validate(&spec, stem, file) {
+            Ok((provider, warnings)) => (Some(provider), warnings),
+            Err(diagnostics) => (None, diagnostics),
+        },
+    };
+    Checked {
+        file: file.to_owned(),
+        provider,
+        diagnostics: FileDiagnostics::new(file.to_owned(), source.to_owned(), diagnostics),
+    }
+}
+
+fn load(source: &str) -> Result<spec::Spec, Diagnostic> {
+    if source.len() as u64 > MAX_SPEC_BYTES {
+        return Err(Diagnostic::error(
+            &YamlPath::root(),
+            format!(
+                "the spec is {} bytes; specs are limited to {MAX_SPEC_BYTES}",
+                source.len()
+            ),
+        )
+        .help("a provider spec is a page or two of YAML; is this the right file?"));
+    }
+    serde_yaml::from_str(source).map_err(|e| Diagnostic::from_yaml_error(&e))
+}
+
+/// Checks one spec file on disk, naming it `display` in messages.
+pub fn check_file(path: &Path, display: &str) -> Result<Checked, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let mut d = Diagnostic::error(
+                &YamlPath::root(),
+                format!("the file is not UTF-8 (invalid byte at offset {offset})"),
+            )
+            .help("save the spec as UTF-8");
+            d.offset = Some(0);
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            return Ok(Checked {
+                file: display.to_owned(),
+                provider: None,
+                diagnostics: FileDiagnostics::new(display.to_owned(), text, vec![d]),
+            });
+        }
+    };
+    Ok(check_source(display, &source))
+}
+
+/// The `.yaml` / `.yml` files of a folder, sorted by name.
+pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        action: "list",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::Io {
+                action: "list",
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        if is_yaml && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A generated provider module.
+#[derive(Debug, Clone)]
+pub struct GeneratedModule {
+    /// Rust module name.
+    pub module: String,
+    /// Spec file it came from, as displayed.
+    pub spec: String,
+    /// The formatted source, `@generated` header included.
+    pub source: String,
+}
+
+/// Everything generated from a folder of specs.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// One module per spec, sorted by module name.
+    pub modules: Vec<GeneratedModule>,
+    /// The provider catalog (`PROVIDERS.md`).
+    pub catalog: String,
+    /// Warnings, rendered; empty when there are none.
+    pub warnings: String,
+    /// Every spec file read.
+    pub spec_files: Vec<PathBuf>,
+    /// The IR of every provider, sorted like `modules`.
+    pub providers: Vec<ir::Provider>,
+}
+
+/// Checks and generates every spec in `files`, naming each `<display_dir>/<file name>` in
+/// messages and headers. All problems of all files are reported together.
+pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Error> {
+    let mut checked = Vec::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let display = if display_dir.is_empty() {
+            name
+        } else {
+            format!("{}/{name}", display_dir.trim_end_matches('/'))
+        };
+        checked.push(check_file(path, &display)?);
+    }
+    let all: Vec<FileDiagnostics> = checked.iter().map(|c| c.diagnostics.clone()).collect();
+    if all.iter().any(FileDiagnostics::has_errors) {
+        let with_errors: Vec<FileDiagnostics> = all
+            .into_iter()
+            .filter(|d| !d.diagnostics.is_empty())
+            .collect();
+        return Err(Error::Specs(diagnostics::render(&with_errors)));
+    }
+    let warnings = diagnostics::render(&all);
+    let mut providers: Vec<ir::Provider> = checked.into_iter().filter_map(|c| c.provider).collect();
+    providers.sort_by(|a, b| a.module.cmp(&b.module));
+    for pair in providers.windows(2) {
+        if pair[0].module == pair[1].module {
+            return Err(Error::DuplicateModule {
+                module: pair[0].module.clone(),
+                files: (pair[0].file.clone(), pair[1].file.clone()),
+            });
+        }
+    }
+    let modules = providers
+        .iter()
+        .map(|p| GeneratedModule {
+            module: p.module.clone(),
+            spec: p.file.clone(),
+            source: emit::provider_source(p),
+        })
+        .collect();
+    let catalog = docs::catalog(&providers)
+        .map_err(|e| Error::Specs(format!("could not render the provider catalog: {e}")))?;
+    Ok(Output {
+        modules,
+        catalog,
+        warnings,
+        spec_files: files.to_vec(),
+        providers,
+    })
+}
+
+/// Writes `contents` to `path` unless it already holds exactly that, so unchanged output keeps
+/// its timestamp and does not trigger rebuilds.
+pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
+    if std::fs::read(path).ok().as_deref() == Some(contents.as_bytes()) {
+        return Ok(false);
+    }
+    std::fs::write(path, contents).map_err(|source| Error::Io {
+        action: "write",
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(true)
+}
+
+/// Generates token clients from a build script, like `prost_build::Config`.
+///
+/// Writes one `<module>.rs` per spec and an index, [`INDEX_FILE`], into `OUT_DIR` (or
+/// [`Builder::out_dir`]), and prints the `cargo:rerun-if-changed` lines Cargo needs to rerun the
+/// build script when a spec is added, changed or removed.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    specs_dir: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    include: Option<fn(&str) -> bool>,
+    module_attributes: Vec<String>,
+    quiet: bool,
+}
+
+impl Builder {
+    /// A builder that reads `specs/` and writes into `OUT_DIR`.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// The folder of spec files (default `specs`, relative to the crate).
+    pub fn specs_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.specs_dir = Some(dir.into());
+        self
+    }
+
+    /// Where to write (default: the `OUT_DIR` Cargo gives build scripts).
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Declares in the index only the modules for which `include` returns true (all are still
+    /// checked and written); tokenspec uses it for per-provider cargo features.
+    pub fn include_modules(mut self, include: fn(&str) -> bool) -> Self {
+        self.include = Some(include);
+        self
+    }
+
+    /// Puts an attribute on every generated module's declaration, e.g. `#[deny(warnings)]` or
+    /// `#[allow(missing_docs)]`.
+    pub fn module_attribute(mut self, attribute: impl Into<String>) -> Self {
+        self.module_attributes.push(attribute.into());
+        self
+    }
+
+    /// Prints no `cargo:` lines (for use outside build scripts).
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
+    }
+
+    /// Checks every spec, and writes the modules and the index if all are valid.
+    pub fn generate(self) -> Result<Output, Error> {
+        let specs_dir = self
+            .specs_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("specs"));
+        let out_dir = match self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+        {
+            Some(dir) => dir,
+            None => {
+                return Err(Error::Io {
+                    action: "find the output folder",
+                    path: PathBuf::from("OUT_DIR"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "OUT_DIR is not set; call Builder::out_dir outside build scripts",
+                    ),
+                });
+            }
+        };
+        if !self.quiet {
+            println!("cargo:rerun-if-changed={}", specs_dir.display());
+        }
+        let files = spec_files(&specs_dir)?;
+        if !self.quiet {
+            for f in &files {
+                println!("cargo:rerun-if-changed={}", f.display());
+            }
+        }
+        let display_dir = specs_dir.to_string_lossy().replace('\\', "/");
+        let output = generate_files(&files, &display_dir)?;
+        if !self.quiet {
+            for line in output.warnings.lines().filter(|l| !l.trim().is_empty()) {
+                println!("cargo:warning={line}");
+            }
+        }
+        std::fs::create_dir_all(&out_dir).map_err(|source| Error::Io {
+            action: "create",
+            path: out_dir.clone(),
+            source,
+        })?;
+        let mut index =
+            String::from("// @generated by tokenspec-codegen: one module per provider spec.\n");
+        for m in &output.modules {
+            let path = out_dir.join(format!("{}.rs", m.module));
+            write_if_changed(&path, &m.source)?;
+            if self.include.is_none_or(|include| include(&m.module)) {
+                for attribute in &self.module_attributes {
+                    index.push_str(attribute);
+                    index.push('\n');
+                }
+                index.push_str(&format!(
+                    "#[path = {:?}]\npub mod {};\n",
+                    path.to_string_lossy(),
+                    m.module
+                ));
+            }
+        }
+        write_if_changed(&out_dir.join(INDEX_FILE), &index)?;
+        Ok(output)
+    }
+}

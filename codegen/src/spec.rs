@@ -1,0 +1,420 @@
+//! The serde model of a provider spec, exactly as written in YAML.
+//!
+//! Nothing here judges the input beyond its shape: unknown keys are rejected by serde, and every
+//! rule that needs more than one field lives in [`crate::validate`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One provider spec file (`specs/<name>.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Rust module name; defaults to the file stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Human name of the provider, used in docs.
+    pub title: String,
+    /// Link to the provider's own token documentation.
+    #[serde(default)]
+    pub docs: Option<String>,
+    /// One paragraph for the generated module's documentation.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Named base URLs; `{placeholder}`s become typed fields of the environment.
+    pub environments: BTreeMap<String, EnvironmentSpec>,
+    /// Environment used when the caller picks none.
+    #[serde(default)]
+    pub default_environment: Option<String>,
+    /// Accept `http://` base URLs (local development only).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Renew this many seconds before expiry (default 60, never more than half the lifetime).
+    #[serde(default)]
+    pub refresh_margin: Option<u64>,
+    /// How the token is sent on API calls.
+    #[serde(default)]
+    pub api_header: Option<ApiHeaderSpec>,
+    /// Client authentication used by every flow that does not set its own.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuthSpec>,
+    /// Token requests, keyed by flow name (which names the generated method).
+    pub flows: BTreeMap<String, FlowSpec>,
+    /// Error responses the provider documents.
+    #[serde(default)]
+    pub errors: Vec<KnownErrorSpec>,
+}
+
+/// A base URL, written either as a plain string or with documentation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum EnvironmentSpec {
+    /// `production: https://api.example.com`
+    Url(String),
+    /// `production: { url: …, doc: … }`
+    Detailed(EnvironmentDetail),
+}
+
+/// The long form of an environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentDetail {
+    /// Base URL, may contain `{placeholder}`s.
+    pub url: String,
+    /// What this environment is.
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+impl EnvironmentSpec {
+    /// The base URL template.
+    pub fn url(&self) -> &str {
+        match self {
+            EnvironmentSpec::Url(url) => url,
+            EnvironmentSpec::Detailed(d) => &d.url,
+        }
+    }
+
+    /// The documentation line, if any.
+    pub fn doc(&self) -> Option<&str> {
+        match self {
+            EnvironmentSpec::Url(_) => None,
+            EnvironmentSpec::Detailed(d) => d.doc.as_deref(),
+        }
+    }
+}
+
+/// The header that carries the token on API calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiHeaderSpec {
+    /// Header name (default `Authorization`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Header value with exactly one `{token}` (default `Bearer {token}`).
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// Where the client id and secret go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientAuthSpec {
+    /// Send `Authorization: Basic …`.
+    #[serde(default)]
+    pub basic: Option<BasicEncodingSpec>,
+    /// Also (or instead) send the id and secret as parameters in these places.
+    #[serde(default)]
+    pub params: Vec<LocationSpec>,
+    /// Parameter name of the client id (default `client_id`).
+    #[serde(default)]
+    pub id_param: Option<String>,
+    /// Parameter name of the client secret (default `client_secret`).
+    #[serde(default)]
+    pub secret_param: Option<String>,
+}
+
+/// How the Basic header encodes the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BasicEncodingSpec {
+    /// `base64(id:secret)`, as most providers expect.
+    Raw,
+    /// `base64(urlencode(id):urlencode(secret))`, as RFC 6749 §2.3.1 says.
+    Rfc6749,
+}
+
+/// Where a parameter goes in the token request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationSpec {
+    /// The URL's query string.
+    Query,
+    /// The request body, encoded as the flow's `body` says.
+    Body,
+}
+
+/// What a flow does, which decides the generated method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantSpec {
+    /// The client's own token: cached, renewed, behind `access_token()`.
+    ClientCredentials,
+    /// Exchanges an authorization code for tokens, per call.
+    AuthorizationCode,
+    /// Exchanges a refresh token for new tokens, per call.
+    RefreshToken,
+    /// Anything else; cached when it takes no per-call parameters.
+    Custom,
+}
+
+/// How the request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodySpec {
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `application/json`.
+    Json,
+    /// No body.
+    None,
+}
+
+/// HTTP method of a token request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MethodSpec {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+}
+
+/// One token request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSpec {
+    /// What the flow does.
+    pub grant: GrantSpec,
+    /// One line for the generated method's documentation.
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// HTTP method (default POST).
+    #[serde(default)]
+    pub method: Option<MethodSpec>,
+    /// Path appended to the environment's base URL.
+    pub path: String,
+    /// Body encoding (default `form`).
+    #[serde(default)]
+    pub body: Option<BodySpec>,
+    /// Overrides the provider-wide `client_auth`.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuthSpec>,
+    /// Parameters sent with the request, keyed by their name on the wire.
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamSpec>,
+    /// Where the answer's fields are.
+    #[serde(default)]
+    pub response: Option<ResponseSpec>,
+    /// Where the token's lifetime comes from.
+    #[serde(with = "serde_yaml::with::singleton_map")]
+    pub expiry: ExpirySpec,
+}
+
+/// A parameter of a token request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// Where it goes (default: the body, or the query when the flow has no body).
+    #[serde(rename = "in", default)]
+    pub location: Option<LocationSpec>,
+    /// A fixed value sent on every request; the caller never supplies it.
+    #[serde(default)]
+    pub value: Option<serde_yaml::Value>,
+    /// Who supplies it: the builder (`config`, default) or each call (`call`).
+    #[serde(default)]
+    pub from: Option<SourceSpec>,
+    /// Its type (default `string`).
+    #[serde(rename = "type", default)]
+    pub ty: Option<ParamTypeSpec>,
+    /// Value used when the caller supplies none.
+    #[serde(default)]
+    pub default: Option<serde_yaml::Value>,
+    /// Whether it must be present (default: yes, unless it has a default).
+    #[serde(default)]
+    pub required: Option<bool>,
+    /// Separator that joins the values of a `set` (default one space).
+    #[serde(default)]
+    pub separator: Option<String>,
+    /// Name of the Rust setter or argument, when the wire name reads badly in Rust.
+    #[serde(default)]
+    pub rust_name: Option<String>,
+    /// Name of the generated enum for `enum` and `set` types.
+    #[serde(default)]
+    pub type_name: Option<String>,
+    /// One line for the generated documentation.
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+/// Who supplies a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceSpec {
+    /// Set once on the client builder.
+    Config,
+    /// An argument of every call to the flow's method.
+    Call,
+}
+
+/// The type of a parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ParamTypeSpec {
+    /// `string`, `integer`, `boolean` or `secret`.
+    Scalar(ScalarTypeSpec),
+    /// `{ enum: [a, b] }`: exactly one of the listed values.
+    Enum {
+        /// The allowed values.
+        #[serde(rename = "enum")]
+        values: Vec<String>,
+    },
+    /// `{ set: [a, b] }`: any subset, joined by `separator`.
+    Set {
+        /// The allowed values.
+        set: Vec<String>,
+    },
+}
+
+/// The scalar parameter types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalarTypeSpec {
+    /// Any text.
+    String,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// Text that is never printed (codes, refresh tokens, assertions).
+    Secret,
+}
+
+/// Where the fields of a token response are. Each value is a dot-separated path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// Path of the access token (default `access_token`).
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// Path of the token type.
+    #[serde(default)]
+    pub token_type: Option<String>,
+    /// Path of the refresh token.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Path of the OpenID Connect ID token.
+    #[serde(default)]
+    pub id_token: Option<String>,
+    /// Path of the granted scope.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Provider-specific fields, keyed by their Rust field name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldSpec>,
+}
+
+/// A provider-specific response field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// Dot-separated path in the response body.
+    pub path: String,
+    /// Its type (default `string`).
+    #[serde(rename = "type", default)]
+    pub ty: Option<FieldTypeSpec>,
+    /// Whether a response without it is an error (default false).
+    #[serde(default)]
+    pub required: bool,
+    /// One line for the generated documentation.
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+/// Types of provider-specific response fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldTypeSpec {
+    /// Text.
+    String,
+    /// Text that is never printed.
+    Secret,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// Any JSON value, kept as is.
+    Json,
+}
+
+/// Where a token's lifetime comes from. Exactly one key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExpirySpec {
+    /// Seconds from now, as a number or a numeric string.
+    ExpiresIn(ExpiresInSpec),
+    /// An absolute time.
+    At(AtSpec),
+    /// The `exp` claim of a JWT found at this path.
+    JwtExp(String),
+    /// A fixed number of seconds, for providers that say nothing.
+    Lifetime(u64),
+}
+
+/// `expires_in` in its short (`expires_in: path`) or long form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExpiresInSpec {
+    /// Just the path.
+    Path(String),
+    /// Path and what to assume when it is absent.
+    Detailed(ExpiresInDetail),
+}
+
+/// The long form of `expires_in`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiresInDetail {
+    /// Dot-separated path of the field.
+    pub path: String,
+    /// Lifetime in seconds to assume when the field is absent (default: absent is an error).
+    #[serde(default)]
+    pub when_absent: Option<u64>,
+}
+
+/// An absolute expiry time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtSpec {
+    /// Dot-separated path of the field.
+    pub path: String,
+    /// How the time is written.
+    pub format: TimeFormatSpec,
+}
+
+/// How an absolute time is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeFormatSpec {
+    /// `2026-11-23T17:00:00Z`.
+    Rfc3339,
+    /// Seconds since 1970.
+    EpochSeconds,
+    /// Milliseconds since 1970.
+    EpochMillis,
+}
+
+/// An error response the provider documents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownErrorSpec {
+    /// Variant name in the generated error enum (UpperCamelCase).
+    pub name: String,
+    /// Matches when the body carries this exact message (in any JSON string, or as its text).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Matches the RFC 6749 `error` code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Only matches responses with this HTTP status.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// What the error means and what to do, for the generated docs.
+    #[serde(default)]
+    pub doc: Option<String>,
+}

@@ -1,0 +1,547 @@
+//! The token client every generated client wraps: cache, single-flight renewal, transport.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+use url::Url;
+
+use crate::descriptor::{Flow, Provider};
+use crate::error::{Error, TransportKind};
+use crate::request::{self, Credentials, ParamValue};
+use crate::response::{self, Redactor};
+use crate::secret::Token;
+use crate::settings::Settings;
+use crate::{Fields, FromFields, TokenResponse};
+
+/// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
+/// token is still valid and keeps being served.
+const BACKGROUND_RETRY: Duration = Duration::from_secs(5);
+
+/// A provider's token client: returns cached tokens, renews them ahead of expiry with one request
+/// however many tasks ask, and runs the provider's other token requests. Cheap to clone; clones
+/// share the cache.
+#[derive(Clone)]
+pub struct TokenClient {
+    inner: Arc<Inner>,
+}
+
+struct Cached {
+    token: Token,
+    fields: Map<String, Value>,
+}
+
+type Outcome = Option<Result<Arc<Cached>, Error>>;
+
+#[derive(Default)]
+struct Renewal {
+    /// The renewal in flight, if any; every caller that needs a token waits on it.
+    running: Option<watch::Receiver<Outcome>>,
+    /// No background renewal before this instant (after a failed one).
+    not_before: Option<Instant>,
+}
+
+struct Inner {
+    provider: &'static Provider,
+    http: reqwest::Client,
+    base: Url,
+    credentials: Credentials,
+    config: Vec<Option<ParamValue>>,
+    settings: Settings,
+    margin: Duration,
+    redactor: Redactor,
+    current: ArcSwapOption<Cached>,
+    renewal: Mutex<Renewal>,
+}
+
+impl fmt::Debug for TokenClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenClient")
+            .field("provider", &self.inner.provider.name)
+            .field("base_url", &self.inner.base.as_str())
+            .field("client_id", &self.inner.credentials.id)
+            .field("client_secret", &"[REDACTED]")
+            .field("has_token", &self.inner.current.load().is_some())
+            .finish()
+    }
+}
+
+/// Fills `{placeholder}`s of a base URL template and checks the result.
+fn base_url(
+    provider: &Provider,
+    template: &str,
+    values: &[(&str, &str)],
+    over: Option<&str>,
+) -> Result<Url, Error> {
+    let text = match over {
+        Some(url) => url.to_owned(),
+        None => {
+            let mut text = template.to_owned();
+            for (name, value) in values {
+                if value.is_empty()
+                    || value
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "/?#@\\{}".contains(c))
+                {
+                    return Err(Error::config(format!(
+                        "`{name}` = {value:?} cannot go in the base URL: it must be non-empty, without spaces or any of / ? # @ \\ {{ }}"
+                    )));
+                }
+                text = text.replace(&format!("{{{name}}}"), value);
+            }
+            text
+        }
+    };
+    let url = Url::parse(&text)
+        .map_err(|e| Error::config(format!("base URL {text:?} is not a valid URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback || provider.allow_insecure_http => {}
+        _ => {
+            return Err(Error::config(format!(
+                "base URL {text:?} must use https:// (plain http:// only reaches loopback test servers)"
+            )));
+        }
+    }
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(Error::config(format!(
+            "base URL {text:?} must not carry a query, fragment or user info"
+        )));
+    }
+    Ok(url)
+}
+
+fn default_http_client() -> Result<reqwest::Client, Error> {
+    // reqwest is built without a bundled crypto provider; ring is ours. A provider the
+    // application installed first stays in place.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| {
+            Error::config(format!(
+                "could not build the HTTP client: {}",
+                e.without_url()
+            ))
+        })
+}
+
+fn transport(provider: &'static Provider, e: &reqwest::Error, redactor: &Redactor) -> Error {
+    let kind = if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_body() || e.is_decode() {
+        TransportKind::Body
+    } else {
+        TransportKind::Other
+    };
+    // reqwest puts the URL in its messages; the URL can hold credentials in its query.
+    let mut detail = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    if detail.is_empty() {
+        detail = "request failed".to_owned();
+    }
+    Error::Transport {
+        provider: provider.title,
+        kind,
+        detail: redactor.redact(&strip_urls(&detail)),
+    }
+}
+
+/// Replaces anything that looks like a URL by `<url>`.
+fn strip_urls(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains("://") { "<url>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl TokenClient {
+    /// Makes a client for `provider`. Generated builders call this; `template` and `values` are
+    /// the chosen environment's base URL and placeholder values, `config` the builder settings in
+    /// the order of `provider.config`.
+    pub fn new(
+        provider: &'static Provider,
+        settings: Settings,
+        template: &str,
+        values: &[(&str, &str)],
+        config: Vec<Option<ParamValue>>,
+    ) -> Result<Self, Error> {
+        let base = base_url(provider, template, values, settings.base_url.as_deref())?;
+        let id = settings
+            .client_id
+            .clone()
+            .ok_or_else(|| Error::config("no client id: call `.client_id(...)` on the builder"))?;
+        let secret: SecretString = settings.client_secret.clone().ok_or_else(|| {
+            Error::config("no client secret: call `.client_secret(...)` on the builder")
+        })?;
+        for (slot, value) in provider
+            .config
+            .iter()
+            .zip(config.iter().chain(std::iter::repeat(&None)))
+        {
+            if slot.required && value.is_none() {
+                return Err(Error::config(format!(
+                    "`{}` is required: call `.{}(...)` on the builder",
+                    slot.name, slot.name
+                )));
+            }
+        }
+        if settings.timeout.is_zero() {
+            return Err(Error::config(
+                "the token request timeout must be longer than zero",
+            ));
+        }
+        let http = match &settings.http {
+            Some(client) => client.clone(),
+            None => default_http_client()?,
+        };
+        let mut secrets = vec![secret.expose_secret().to_owned()];
+        secrets.push(
+            url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect(),
+        );
+        for encoding in [
+            crate::descriptor::BasicEncoding::Raw,
+            crate::descriptor::BasicEncoding::Rfc6749,
+        ] {
+            let header = request::basic_header(encoding, &id, secret.expose_secret());
+            secrets.push(header.trim_start_matches("Basic ").to_owned());
+        }
+        let margin = settings
+            .refresh_margin
+            .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));
+        Ok(TokenClient {
+            inner: Arc::new(Inner {
+                provider,
+                http,
+                base,
+                credentials: Credentials { id, secret },
+                config,
+                settings,
+                margin,
+                redactor: Redactor::new(secrets),
+                current: ArcSwapOption::empty(),
+                renewal: Mutex::new(Renewal::default()),
+            }),
+        })
+    }
+
+    /// The provider this client talks to.
+    pub fn provider(&self) -> &'static Provider {
+        self.inner.provider
+    }
+
+    /// The base URL token requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result
+    /// of the one renewal in flight. Between the refresh point and expiry the cached token is
+    /// returned at once and renewal runs in the background.
+    pub async fn access_token(&self) -> Result<Token, Error> {
+        if let Some(token) = self.fresh() {
+            return Ok(token);
+        }
+        Ok(self.renewed().await?.token.clone())
+    }
+
+    /// The cached token with the typed fields of the answer it came in.
+    pub async fn cached_response<F: FromFields>(&self) -> Result<TokenResponse<F>, Error> {
+        let cached = match self.inner.current.load_full() {
+            Some(c) if self.inner.settings.clock.now() < c.token.expires_at() => c,
+            _ => self.renewed().await?,
+        };
+        let mut fields = Fields::new(self.inner.provider.title, cached.fields.clone());
+        Ok(TokenResponse {
+            token: cached.token.clone(),
+            fields: F::from_fields(&mut fields)?,
+        })
+    }
+
+    fn fresh(&self) -> Option<Token> {
+        let guard = self.inner.current.load();
+        let cached = guard.as_ref()?;
+        let now = self.inner.settings.clock.now();
+        if now < cached.token.refresh_at() {
+            return Some(cached.token.clone());
+        }
+        if now < cached.token.expires_at() {
+            self.renew_in_background(now);
+            return Some(cached.token.clone());
+        }
+        None
+    }
+
+    fn renew_in_background(&self, now: Instant) {
+        let Ok(mut renewal) = self.inner.renewal.try_lock() else {
+            return; // someone else is deciding right now
+        };
+        if renewal.running.is_some() || renewal.not_before.is_some_and(|t| now < t) {
+            return;
+        }
+        if let Ok(rx) = self.start(&mut renewal) {
+            drop(rx);
+        }
+    }
+
+    /// Waits for the renewal in flight, starting one if there is none.
+    async fn renewed(&self) -> Result<Arc<Cached>, Error> {
+        let mut rx = {
+            let mut renewal = self
+                .inner
+                .renewal
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // A renewal may have finished between the caller's look at the cache and this lock.
+            if let Some(c) = self.inner.current.load_full() {
+                if self.inner.settings.clock.now() < c.token.expires_at() {
+                    return Ok(c);
+                }
+            }
+            match &renewal.running {
+                Some(rx) => rx.clone(),
+                None => self.start(&mut renewal)?,
+            }
+        };
+        match rx.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Interrupted {
+                provider: self.inner.provider.title,
+            })),
+            Err(_) => Err(Error::Interrupted {
+                provider: self.inner.provider.title,
+            }),
+        }
+    }
+
+    /// Starts the one renewal, in its own task so that callers giving up never stop it.
+    fn start(&self, renewal: &mut Renewal) -> Result<watch::Receiver<Outcome>, Error> {
+        let Some(flow_index) = self.inner.provider.cached_flow else {
+            return Err(Error::config(format!(
+                "{} has no flow that fetches the client's own token",
+                self.inner.provider.title
+            )));
+        };
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))?;
+        let (tx, rx) = watch::channel(None);
+        renewal.running = Some(rx.clone());
+        let client = self.clone();
+        runtime.spawn(async move {
+            let inner = &client.inner;
+            let flow = &inner.provider.flows[flow_index];
+            let result = client.fetch(flow, &[]).await.map(|(token, fields)| Arc::new(Cached { token, fields }));
+            if let Ok(cached) = &result {
+                inner.current.store(Some(Arc::clone(cached)));
+            }
+            {
+                let mut renewal = inner.renewal.lock().unwrap_or_else(PoisonError::into_inner);
+                renewal.running = None;
+                renewal.not_before = result.is_err().then(|| inner.settings.clock.now() + BACKGROUND_RETRY);
+            }
+            match &result {
+                Ok(c) => tracing::debug!(provider = inner.provider.name, lifetime_secs = c.token.lifetime().as_secs(), "token renewed"),
+                Err(e) => tracing::warn!(provider = inner.provider.name, error = %e, "token renewal failed"),
+            }
+            let _ = tx.send(Some(result));
+        });
+        Ok(rx)
+    }
+
+    /// Sends one token request of `flow` and reads the answer.
+    async fn fetch(
+        &self,
+        flow: &'static Flow,
+        call: &[Option<ParamValue>],
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        let inner = &self.inner;
+        let provider = inner.provider;
+        let redactor = {
+            let extra: Vec<String> = call
+                .iter()
+                .flatten()
+                .filter_map(|v| match v {
+                    ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
+                    _ => None,
+                })
+                .collect();
+            if extra.is_empty() {
+                inner.redactor.clone()
+            } else {
+                inner.redactor.with(extra)
+            }
+        };
+        let request = request::build(
+            &inner.http,
+            &inner.base,
+            flow,
+            &inner.credentials,
+            &inner.config,
+            call,
+        )?;
+        let sent = inner.settings.clock.now();
+        let wall_sent = inner.settings.clock.wall();
+        let limit = inner.settings.max_body_bytes;
+        let exchange = async {
+            let mut answer = request
+                .send()
+                .await
+                .map_err(|e| transport(provider, &e, &redactor))?;
+            let status = answer.status().as_u16();
+            if answer.status().is_redirection() {
+                return Err(Error::Redirect {
+                    provider: provider.title,
+                    status,
+                });
+            }
+            if answer
+                .content_length()
+                .is_some_and(|len| len > limit as u64)
+            {
+                return Err(Error::BodyTooLarge {
+                    provider: provider.title,
+                    limit,
+                });
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = answer
+                .chunk()
+                .await
+                .map_err(|e| transport(provider, &e, &redactor))?
+            {
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::BodyTooLarge {
+                        provider: provider.title,
+                        limit,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, body))
+        };
+        let (status, body) = match tokio::time::timeout(inner.settings.timeout, exchange).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(Error::Transport {
+                    provider: provider.title,
+                    kind: TransportKind::Timeout,
+                    detail: format!("no complete answer within {:?}", inner.settings.timeout),
+                });
+            }
+        };
+        let parsed = response::interpret(provider, flow, status, &body, wall_sent, &redactor)?;
+        let token = Token::new(parsed.token, sent, parsed.lifetime, inner.margin);
+        Ok((token, parsed.fields))
+    }
+
+    /// Runs the per-call flow at `flow_index` with the caller's values (in the order of the
+    /// flow's `call_params`). Not cached: each call is one request.
+    pub async fn request<F: FromFields>(
+        &self,
+        flow_index: usize,
+        values: Vec<Option<ParamValue>>,
+    ) -> Result<TokenResponse<F>, Error> {
+        let flow = self.inner.provider.flows.get(flow_index).ok_or_else(|| {
+            Error::config(format!(
+                "{} has no flow number {flow_index}",
+                self.inner.provider.title
+            ))
+        })?;
+        let (token, fields) = self.fetch(flow, &values).await?;
+        let mut fields = Fields::new(self.inner.provider.title, fields);
+        Ok(TokenResponse {
+            token,
+            fields: F::from_fields(&mut fields)?,
+        })
+    }
+
+    /// The API header value for `token`, marked sensitive so HTTP logging hides it.
+    pub fn header_value(&self, token: &Token) -> Result<HeaderValue, Error> {
+        let h = &self.inner.provider.api_header;
+        let mut value = HeaderValue::from_str(&format!(
+            "{}{}{}",
+            h.prefix,
+            token.expose_secret(),
+            h.suffix
+        ))
+        .map_err(|_| Error::config("the token cannot go in an HTTP header"))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    /// Adds the provider's header with a valid token to an API request.
+    pub async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let token = self.access_token().await?;
+        Ok(request.header(
+            self.inner.provider.api_header.name,
+            self.header_value(&token)?,
+        ))
+    }
+
+    /// Drops `token` from the cache if it is still the current one; a token that was already
+    /// replaced is left alone, so a late `401` never throws away a newer token.
+    pub fn invalidate(&self, token: &Token) {
+        let current = self.inner.current.load();
+        if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
+            let _ = self.inner.current.compare_and_swap(&*current, None);
+        }
+    }
+
+    /// Sends an API request with the provider's header. On `401 Unauthorized` the token is
+    /// invalidated and the request retried once with a new one, if it can be cloned (streaming
+    /// bodies cannot; their `401` is returned as is).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+        let retry = request.try_clone();
+        let token = self.access_token().await?;
+        let name = self.inner.provider.api_header.name;
+        let api_error =
+            |e: reqwest::Error| transport(self.inner.provider, &e, &self.inner.redactor);
+        let response = request
+            .header(name, self.header_value(&token)?)
+            .send()
+            .await
+            .map_err(api_error)?;
+        match retry {
+            Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                tracing::debug!(
+                    provider = self.inner.provider.name,
+                    "API answered 401; renewing the token and retrying once"
+                );
+                self.invalidate(&token);
+                let token = self.access_token().await?;
+                again
+                    .header(name, self.header_value(&token)?)
+                    .send()
+                    .await
+                    .map_err(api_error)
+            }
+            _ => Ok(response),
+        }
+    }
+}

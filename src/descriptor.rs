@@ -1,0 +1,257 @@
+//! The declarative description of a provider that generated code hands to the runtime.
+//!
+//! Generated modules contain one `static PROVIDER: Provider`; everything the runtime does for that
+//! provider (where credentials go, how the answer reads, when the token expires) follows from it.
+//! Users rarely touch these types; they are public so generated code and tools can build and read
+//! them.
+
+/// A provider, as its spec declares it.
+#[derive(Debug)]
+pub struct Provider {
+    /// Module name.
+    pub name: &'static str,
+    /// Human name, used in error messages.
+    pub title: &'static str,
+    /// Link to the provider's documentation.
+    pub docs: Option<&'static str>,
+    /// Whether `http://` base URLs are accepted for any host (otherwise only for loopback).
+    pub allow_insecure_http: bool,
+    /// Seconds before expiry at which renewal starts (capped at half the lifetime).
+    pub refresh_margin_secs: u64,
+    /// How the token is sent on API calls.
+    pub api_header: ApiHeader,
+    /// Token requests.
+    pub flows: &'static [Flow],
+    /// The flow behind `access_token()`.
+    pub cached_flow: Option<usize>,
+    /// Builder settings, in the order generated builders pass their values.
+    pub config: &'static [Slot],
+    /// Error responses the provider documents.
+    pub errors: &'static [KnownError],
+}
+
+/// `name: prefix<token>suffix`.
+#[derive(Debug)]
+pub struct ApiHeader {
+    /// Header name.
+    pub name: &'static str,
+    /// Text before the token.
+    pub prefix: &'static str,
+    /// Text after the token.
+    pub suffix: &'static str,
+}
+
+/// One token request.
+#[derive(Debug)]
+pub struct Flow {
+    /// Name in the spec.
+    pub name: &'static str,
+    /// What it does.
+    pub grant: Grant,
+    /// HTTP method.
+    pub method: Method,
+    /// Path appended to the base URL.
+    pub path: &'static str,
+    /// Body encoding.
+    pub body: Body,
+    /// Where the client credentials go.
+    pub client_auth: ClientAuth,
+    /// Parameters.
+    pub params: &'static [Param],
+    /// Per-call values, in the order generated methods pass them.
+    pub call_params: &'static [Slot],
+    /// Path of the access token in the answer.
+    pub access_token: &'static [&'static str],
+    /// Other fields read from the answer.
+    pub fields: &'static [Field],
+    /// Where the lifetime comes from.
+    pub expiry: Expiry,
+}
+
+/// What a flow does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// The client's own token.
+    ClientCredentials,
+    /// Code exchange.
+    AuthorizationCode,
+    /// Refresh.
+    RefreshToken,
+    /// Anything else.
+    Custom,
+}
+
+/// HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+}
+
+/// Body encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// `application/x-www-form-urlencoded`
+    Form,
+    /// `application/json`
+    Json,
+    /// No body.
+    None,
+}
+
+/// Where a parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// Query string.
+    Query,
+    /// Body.
+    Body,
+}
+
+/// Basic header encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasicEncoding {
+    /// `base64(id:secret)`.
+    Raw,
+    /// `base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+    Rfc6749,
+}
+
+/// Where the client credentials go.
+#[derive(Debug)]
+pub struct ClientAuth {
+    /// Basic header, if any.
+    pub basic: Option<BasicEncoding>,
+    /// Places where id and secret are sent as parameters.
+    pub params: &'static [Location],
+    /// Parameter name of the id.
+    pub id_param: &'static str,
+    /// Parameter name of the secret.
+    pub secret_param: &'static str,
+}
+
+/// A parameter.
+#[derive(Debug)]
+pub struct Param {
+    /// Wire name.
+    pub name: &'static str,
+    /// Where it goes.
+    pub location: Location,
+    /// Where its value comes from.
+    pub source: Source,
+}
+
+/// Where a parameter's value comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// Always the same.
+    Fixed(Literal),
+    /// Builder setting (index into [`Provider::config`]).
+    Config(usize),
+    /// Method argument (index into [`Flow::call_params`]).
+    Call(usize),
+}
+
+/// A fixed value.
+#[derive(Debug, Clone, Copy)]
+pub enum Literal {
+    /// Text.
+    Text(&'static str),
+    /// Whole number.
+    Integer(i64),
+    /// Boolean.
+    Boolean(bool),
+}
+
+/// A value the caller supplies.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    /// Rust name of the setter or argument, for error messages.
+    pub name: &'static str,
+    /// Whether it must be supplied.
+    pub required: bool,
+}
+
+/// A response field to read.
+#[derive(Debug)]
+pub struct Field {
+    /// Key in [`crate::Fields`].
+    pub key: &'static str,
+    /// Path in the body.
+    pub path: &'static [&'static str],
+    /// Expected type.
+    pub kind: FieldKind,
+    /// Whether an answer without it is an error.
+    pub required: bool,
+}
+
+/// Expected type of a response field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A string (numbers and booleans are accepted and turned into text).
+    Text,
+    /// A string that is never printed.
+    Secret,
+    /// A whole number (or a string holding one).
+    Integer,
+    /// Any number (or a string holding one).
+    Number,
+    /// A boolean.
+    Boolean,
+    /// Any JSON.
+    Json,
+}
+
+/// Where a token's lifetime comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Expiry {
+    /// Seconds from when the request was sent.
+    ExpiresIn {
+        /// Path.
+        path: &'static [&'static str],
+        /// Lifetime when the field is absent; `None` makes absence an error.
+        when_absent: Option<u64>,
+    },
+    /// Absolute time.
+    At {
+        /// Path.
+        path: &'static [&'static str],
+        /// Format.
+        format: TimeFormat,
+    },
+    /// The `exp` claim of the JWT at this path (an unverified cache hint).
+    JwtExp {
+        /// Path.
+        path: &'static [&'static str],
+    },
+    /// Fixed seconds.
+    Lifetime(u64),
+}
+
+/// How an absolute time is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// RFC 3339.
+    Rfc3339,
+    /// Seconds since 1970.
+    EpochSeconds,
+    /// Milliseconds since 1970.
+    EpochMillis,
+}
+
+/// An error response the provider documents.
+#[derive(Debug)]
+pub struct KnownError {
+    /// Variant name in the generated error enum.
+    pub name: &'static str,
+    /// Exact message.
+    pub message: Option<&'static str>,
+    /// RFC 6749 error code.
+    pub code: Option<&'static str>,
+    /// HTTP status.
+    pub status: Option<u16>,
+}

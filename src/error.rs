@@ -1,0 +1,206 @@
+//! What can go wrong getting a token, each case saying what happened and what to do.
+//!
+//! Errors are cheap to clone (every waiter of a shared renewal gets the same one) and never
+//! contain a secret: server-supplied text is cut short and scrubbed of the client's credentials,
+//! and transport errors never carry the request URL, which may hold credentials in its query.
+
+use std::fmt;
+
+/// A token request or the client's configuration failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The builder was given something unusable.
+    #[error("invalid token client configuration: {0}")]
+    Config(String),
+    /// The token endpoint could not be reached or did not answer in time.
+    #[error("{provider}: token request failed: {kind}: {detail}")]
+    Transport {
+        /// Provider title.
+        provider: &'static str,
+        /// What kind of failure.
+        kind: TransportKind,
+        /// The underlying error, without any URL.
+        detail: String,
+    },
+    /// The provider answered with an error.
+    #[error("{provider} refused the token request (HTTP {status}){}", rejection.describe(*status))]
+    Rejected {
+        /// Provider title.
+        provider: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// What the provider said.
+        rejection: Rejection,
+    },
+    /// The provider answered something that is not a token response.
+    #[error("{provider}: the token endpoint answered HTTP {status} with {reason}")]
+    InvalidResponse {
+        /// Provider title.
+        provider: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// What is wrong with it, with a short excerpt when it helps.
+        reason: String,
+    },
+    /// The token endpoint answered with a redirect, which is never followed.
+    #[error(
+        "{provider}: the token endpoint redirected (HTTP {status}); token requests are not redirected, so credentials never go to another host: fix the base URL"
+    )]
+    Redirect {
+        /// Provider title.
+        provider: &'static str,
+        /// HTTP status.
+        status: u16,
+    },
+    /// The answer exceeded the body size limit.
+    #[error(
+        "{provider}: the token endpoint's answer is larger than {limit} bytes; raise `Settings::max_body_bytes` if this provider really sends that much"
+    )]
+    BodyTooLarge {
+        /// Provider title.
+        provider: &'static str,
+        /// The limit.
+        limit: usize,
+    },
+    /// The renewal this call waited for ended without a result (its runtime shut down).
+    #[error("{provider}: the token renewal was interrupted before it finished; call again")]
+    Interrupted {
+        /// Provider title.
+        provider: &'static str,
+    },
+}
+
+impl Error {
+    /// A configuration error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+
+    /// Index of the documented provider error this is (into the provider's `errors`), if any.
+    pub fn known_error(&self) -> Option<usize> {
+        match self {
+            Error::Rejected { rejection, .. } => rejection.known.map(|(i, _)| i),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the token endpoint answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Rejected { status, .. }
+            | Error::InvalidResponse { status, .. }
+            | Error::Redirect { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The provider's RFC 6749 error code (`invalid_client`, …), if it sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Rejected { rejection, .. } => rejection.code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Kinds of transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No connection could be made.
+    Connect,
+    /// The deadline passed.
+    Timeout,
+    /// The connection broke while the answer was read.
+    Body,
+    /// Anything else in the HTTP stack.
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "could not connect (is the base URL right and the host reachable?)",
+            TransportKind::Timeout => "no complete answer within the deadline (raise `Settings::timeout` if the provider is slow)",
+            TransportKind::Body => "the connection broke while the answer was read",
+            TransportKind::Other => "HTTP error",
+        })
+    }
+}
+
+/// What a provider said when it refused a token request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rejection {
+    /// RFC 6749 `error` code.
+    pub code: Option<String>,
+    /// `error_description` or the provider's message, shortened and scrubbed of credentials.
+    pub description: Option<String>,
+    /// The documented error it matched: index and variant name.
+    pub known: Option<(usize, &'static str)>,
+}
+
+impl Rejection {
+    fn advice(&self, status: u16) -> Option<&'static str> {
+        Some(match self.code.as_deref() {
+            Some("invalid_client") => {
+                "check the client id and secret, and where the spec sends them"
+            }
+            Some("invalid_grant") => {
+                "the code or refresh token is invalid, expired or already used: start the flow again"
+            }
+            Some("invalid_scope") => "ask only for scopes this client is allowed",
+            Some("unauthorized_client") => {
+                "the provider has not enabled this grant type for this client"
+            }
+            Some("unsupported_grant_type") => {
+                "the provider does not accept this grant_type: check the spec"
+            }
+            Some("invalid_request") => {
+                "a parameter is missing or malformed: compare the spec with the provider's documentation"
+            }
+            Some("temporarily_unavailable") => "the provider is overloaded: try again later",
+            _ if status == 401 || status == 403 => {
+                "check the client id and secret, and where the spec sends them"
+            }
+            _ if status >= 500 => "the provider failed: try again later",
+            _ => return None,
+        })
+    }
+}
+
+/// Renders as a suffix of [`Error::Rejected`]: `: code: description [documented as Name]; advice`.
+impl fmt::Display for RejectionDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.0;
+        if let Some(code) = &r.code {
+            write!(f, ": {code}")?;
+        }
+        if let Some(d) = &r.description {
+            write!(f, ": {d}")?;
+        }
+        if let Some((_, name)) = r.known {
+            write!(f, " [documented error {name}]")?;
+        }
+        if let Some(advice) = r.advice(self.1) {
+            write!(f, "; {advice}")?;
+        }
+        Ok(())
+    }
+}
+
+struct RejectionDisplay<'a>(&'a Rejection, u16);
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The status is not known here; advice that depends on it comes from the code alone.
+        RejectionDisplay(self, 0).fmt(f)
+    }
+}
+
+impl Rejection {
+    /// Renders with advice that takes the HTTP status into account.
+    pub fn describe(&self, status: u16) -> String {
+        RejectionDisplay(self, status).to_string()
+    }
+}

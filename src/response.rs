@@ -1,0 +1,409 @@
+//! Reads a token endpoint's answer: status, body, fields, error and lifetime.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use crate::descriptor::{Expiry, FieldKind, Flow, Provider, TimeFormat};
+use crate::error::{Error, Rejection};
+
+/// Longest lifetime believed: ten years. Larger values (`1e12`) are clamped to it.
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Longest excerpt of a provider's text kept in an error.
+pub(crate) const EXCERPT_CHARS: usize = 200;
+
+/// A successful answer.
+pub(crate) struct Parsed {
+    pub token: SecretString,
+    pub lifetime: Duration,
+    pub fields: Map<String, Value>,
+}
+
+/// Removes every known secret from text that came from the server.
+#[derive(Clone, Default)]
+pub(crate) struct Redactor {
+    secrets: Vec<SecretString>,
+}
+
+impl Redactor {
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+        // Longest first, so a secret containing another is removed whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor {
+            secrets: secrets.into_iter().map(SecretString::from).collect(),
+        }
+    }
+
+    /// A redactor that also removes `more`.
+    pub fn with(&self, more: impl IntoIterator<Item = String>) -> Self {
+        use secrecy::ExposeSecret;
+        Redactor::new(
+            self.secrets
+                .iter()
+                .map(|s| s.expose_secret().to_owned())
+                .chain(more),
+        )
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        use secrecy::ExposeSecret;
+        let mut out = text.to_owned();
+        for s in &self.secrets {
+            out = out.replace(s.expose_secret(), "[REDACTED]");
+        }
+        out
+    }
+
+    /// A short, single-line, scrubbed excerpt of a body.
+    pub fn excerpt(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let scrubbed = self.redact(&flat);
+        let mut out: String = scrubbed.chars().take(EXCERPT_CHARS).collect();
+        if scrubbed.chars().count() > EXCERPT_CHARS {
+            out.push('…');
+        }
+        out
+    }
+}
+
+fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(value, |v, key| v.as_object()?.get(*key))
+        .filter(|v| !v.is_null())
+}
+
+/// Interprets an answer. `wall_sent` is the wall-clock time the request was sent.
+pub(crate) fn interpret(
+    provider: &'static Provider,
+    flow: &Flow,
+    status: u16,
+    body: &[u8],
+    wall_sent: SystemTime,
+    redactor: &Redactor,
+) -> Result<Parsed, Error> {
+    let title = provider.title;
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let invalid = |reason: String| Error::InvalidResponse {
+        provider: title,
+        status,
+        reason,
+    };
+    if !(200..300).contains(&status) {
+        return Err(rejection(provider, status, json.as_ref(), body, redactor));
+    }
+    let Some(json) = json else {
+        return Err(invalid(if body.iter().all(u8::is_ascii_whitespace) {
+            "an empty body instead of a token response".to_owned()
+        } else {
+            format!("a body that is not JSON: `{}`", redactor.excerpt(body))
+        }));
+    };
+    let Some(object) = json.as_object() else {
+        return Err(invalid(format!(
+            "JSON that is not an object (`{}`)",
+            redactor.excerpt(body)
+        )));
+    };
+    if object.get("error").is_some_and(|e| !e.is_null()) {
+        // Some providers answer 200 with an RFC 6749 error body; it is still an error.
+        return Err(rejection(provider, status, Some(&json), body, redactor));
+    }
+    let token = match at(&json, flow.access_token) {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(_) => {
+            return Err(invalid(format!(
+                "an access token at `{}` that is not a non-empty string",
+                flow.access_token.join(".")
+            )));
+        }
+        None => {
+            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            return Err(invalid(format!(
+                "no access token at `{}` (the answer has: {}); fix `response.access_token` in the spec",
+                flow.access_token.join("."),
+                if keys.is_empty() {
+                    "no fields".to_owned()
+                } else {
+                    keys.join(", ")
+                }
+            )));
+        }
+    };
+    if !token.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(invalid(
+            "an access token with characters that cannot go in an HTTP header".to_owned(),
+        ));
+    }
+    let mut fields = Map::new();
+    for field in flow.fields {
+        let Some(value) = at(&json, field.path) else {
+            if field.required {
+                return Err(invalid(format!(
+                    "no `{}` field, which the spec says is always there",
+                    field.path.join(".")
+                )));
+            }
+            continue;
+        };
+        let Some(value) = coerce(field.kind, value) else {
+            return Err(invalid(format!(
+                "a `{}` field that is not {}",
+                field.path.join("."),
+                kind_name(field.kind)
+            )));
+        };
+        fields.insert(field.key.to_owned(), value);
+    }
+    let lifetime = lifetime(&flow.expiry, &json, wall_sent).map_err(invalid)?;
+    Ok(Parsed {
+        token: SecretString::from(token.clone()),
+        lifetime,
+        fields,
+    })
+}
+
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Text | FieldKind::Secret => "text",
+        FieldKind::Integer => "a whole number",
+        FieldKind::Number => "a number",
+        FieldKind::Boolean => "a boolean",
+        FieldKind::Json => "JSON",
+    }
+}
+
+/// Accepts what sloppy providers send for a type (numbers as strings and the like).
+fn coerce(kind: FieldKind, value: &Value) -> Option<Value> {
+    match (kind, value) {
+        (FieldKind::Json, v) => Some(v.clone()),
+        (FieldKind::Text, Value::String(_)) | (FieldKind::Secret, Value::String(_)) => {
+            Some(value.clone())
+        }
+        (FieldKind::Text, Value::Number(n)) => Some(Value::String(n.to_string())),
+        (FieldKind::Text, Value::Bool(b)) => Some(Value::String(b.to_string())),
+        (FieldKind::Integer, Value::Number(n)) => n.as_i64().map(Value::from),
+        (FieldKind::Integer, Value::String(s)) => s.trim().parse::<i64>().ok().map(Value::from),
+        (FieldKind::Number, Value::Number(_)) => Some(value.clone()),
+        (FieldKind::Number, Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Value::from),
+        (FieldKind::Boolean, Value::Bool(_)) => Some(value.clone()),
+        (FieldKind::Boolean, Value::String(s)) => match s.trim() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Seconds as a number or numeric string, clamped to `0..=MAX_LIFETIME`.
+pub(crate) fn seconds(value: &Value) -> Option<Duration> {
+    let secs = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if secs.is_nan() {
+        return None;
+    }
+    Some(Duration::from_secs_f64(
+        secs.clamp(0.0, MAX_LIFETIME.as_secs_f64()),
+    ))
+}
+
+fn until(wall_sent: SystemTime, unix_secs: f64) -> Duration {
+    let now = wall_sent
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    Duration::from_secs_f64((unix_secs - now).clamp(0.0, MAX_LIFETIME.as_secs_f64()))
+}
+
+fn lifetime(expiry: &Expiry, json: &Value, wall_sent: SystemTime) -> Result<Duration, String> {
+    match *expiry {
+        Expiry::Lifetime(secs) => Ok(Duration::from_secs(secs).min(MAX_LIFETIME)),
+        Expiry::ExpiresIn { path, when_absent } => match at(json, path) {
+            Some(v) => seconds(v).ok_or_else(|| format!("a `{}` that is not a number of seconds", path.join("."))),
+            None => when_absent
+                .map(Duration::from_secs)
+                .ok_or_else(|| format!("no `{}`, so the token's lifetime is unknown; if the provider documents one, add `when_absent:` to the spec's expiry", path.join("."))),
+        },
+        Expiry::At { path, format } => {
+            let value = at(json, path).ok_or_else(|| format!("no `{}` expiry time", path.join(".")))?;
+            let unix = match format {
+                TimeFormat::Rfc3339 => value
+                    .as_str()
+                    .and_then(|s| time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok())
+                    .map(|t| t.unix_timestamp_nanos() as f64 / 1e9),
+                TimeFormat::EpochSeconds => seconds(value).map(|d| d.as_secs_f64()).or_else(|| number(value)),
+                TimeFormat::EpochMillis => number(value).map(|ms| ms / 1000.0),
+            };
+            let unix = unix.ok_or_else(|| format!("an expiry time at `{}` that is not {}", path.join("."), match format {
+                TimeFormat::Rfc3339 => "an RFC 3339 date-time",
+                TimeFormat::EpochSeconds => "epoch seconds",
+                TimeFormat::EpochMillis => "epoch milliseconds",
+            }))?;
+            Ok(until(wall_sent, unix))
+        }
+        Expiry::JwtExp { path } => {
+            let jwt = at(json, path).and_then(Value::as_str).ok_or_else(|| format!("no JWT at `{}` to read `exp` from", path.join(".")))?;
+            let exp = jwt_exp(jwt).map_err(|why| format!("a token at `{}` whose expiry cannot be read: {why}", path.join(".")))?;
+            Ok(until(wall_sent, exp))
+        }
+    }
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|f: &f64| f.is_finite())
+}
+
+/// The `exp` claim of a JWT, in Unix seconds. The signature is not checked: the value is only a
+/// hint for when to renew, and a wrong hint costs one early or late renewal, never access.
+pub fn jwt_exp(jwt: &str) -> Result<f64, &'static str> {
+    let mut parts = jwt.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("it is not a JWT (three dot-separated parts)");
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| "its payload is not base64url")?;
+    let claims: Value = serde_json::from_slice(&bytes).map_err(|_| "its payload is not JSON")?;
+    match claims.get("exp") {
+        None | Some(Value::Null) => Err("it has no `exp` claim"),
+        Some(v) => v
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .ok_or("its `exp` claim is not a number"),
+    }
+}
+
+/// An error answer (or an `error` member in a 2xx).
+fn rejection(
+    provider: &'static Provider,
+    status: u16,
+    json: Option<&Value>,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Error {
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .map(|s| redactor.excerpt(s.as_bytes()))
+    };
+    let mut rejection = Rejection::default();
+    match json {
+        Some(Value::Object(o)) => {
+            rejection.code = text(o.get("error")).filter(|c| c.len() <= 64 && !c.contains(' '));
+            rejection.description = text(o.get("error_description"))
+                .or_else(|| text(o.get("message")))
+                .or_else(|| text(o.get("error_message")))
+                .or_else(|| {
+                    if rejection.code.is_none() {
+                        text(o.get("error"))
+                    } else {
+                        None
+                    }
+                });
+        }
+        Some(Value::String(s)) => rejection.description = Some(redactor.excerpt(s.as_bytes())),
+        _ if !body.iter().all(u8::is_ascii_whitespace) => {
+            rejection.description = Some(redactor.excerpt(body))
+        }
+        _ => {}
+    }
+    let raw = String::from_utf8_lossy(body);
+    rejection.known = provider.errors.iter().enumerate().find_map(|(i, known)| {
+        let status_ok = known.status.is_none_or(|s| s == status);
+        let code_ok = known
+            .code
+            .is_none_or(|c| rejection.code.as_deref() == Some(c));
+        let message_ok = known.message.is_none_or(|m| match json {
+            Some(v) => contains_string(v, m, 0),
+            None => raw.contains(m),
+        });
+        (status_ok && code_ok && message_ok).then_some((i, known.name))
+    });
+    Error::Rejected {
+        provider: provider.title,
+        status,
+        rejection,
+    }
+}
+
+/// Whether any string in `value` (searched a few levels deep) is `message`.
+fn contains_string(value: &Value, message: &str, depth: usize) -> bool {
+    match value {
+        Value::String(s) => s.trim() == message,
+        Value::Object(o) if depth < 4 => o.values().any(|v| contains_string(v, message, depth + 1)),
+        Value::Array(a) if depth < 4 => a.iter().any(|v| contains_string(v, message, depth + 1)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_accepts_numbers_and_numeric_strings_and_clamps() {
+        assert_eq!(
+            seconds(&serde_json::json!(3600)),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            seconds(&serde_json::json!("3600")),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(seconds(&serde_json::json!(-5)), Some(Duration::ZERO));
+        assert_eq!(seconds(&serde_json::json!(1e12)), Some(MAX_LIFETIME));
+        assert_eq!(seconds(&serde_json::json!("soon")), None);
+    }
+
+    #[test]
+    fn jwt_exp_reads_the_claim_and_names_what_is_wrong() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1700000000}"#);
+        assert_eq!(jwt_exp(&format!("e30.{payload}.sig")), Ok(1_700_000_000.0));
+        let no_exp = URL_SAFE_NO_PAD.encode(br#"{"sub":"x"}"#);
+        assert_eq!(
+            jwt_exp(&format!("e30.{no_exp}.sig")),
+            Err("it has no `exp` claim")
+        );
+        let text_exp = URL_SAFE_NO_PAD.encode(br#"{"exp":"tomorrow"}"#);
+        assert_eq!(
+            jwt_exp(&format!("e30.{text_exp}.sig")),
+            Err("its `exp` claim is not a number")
+        );
+        assert_eq!(
+            jwt_exp("opaque-token"),
+            Err("it is not a JWT (three dot-separated parts)")
+        );
+    }
+
+    #[test]
+    fn excerpts_are_short_single_line_and_scrubbed() {
+        let r = Redactor::new(["hunter2".to_owned()]);
+        let body = format!(
+            "<html>\n<body>bad secret hunter2 {}</body>",
+            "x".repeat(500)
+        );
+        let e = r.excerpt(body.as_bytes());
+        assert!(!e.contains("hunter2") && !e.contains('\n'));
+        assert!(e.chars().count() <= EXCERPT_CHARS + 1);
+    }
+}

@@ -1,0 +1,126 @@
+//! Secret values: tokens, refresh tokens and ID tokens whose `Debug` never shows them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// An access token with its lifetime. Cheap to clone (one reference count); `Debug` shows only
+/// when it expires.
+#[derive(Clone)]
+pub struct Token {
+    inner: Arc<TokenInner>,
+}
+
+struct TokenInner {
+    secret: SecretString,
+    issued_at: Instant,
+    expires_at: Instant,
+    refresh_at: Instant,
+}
+
+impl Token {
+    pub(crate) fn new(
+        secret: SecretString,
+        issued_at: Instant,
+        lifetime: Duration,
+        margin: Duration,
+    ) -> Self {
+        let expires_at = issued_at
+            .checked_add(lifetime)
+            .unwrap_or(issued_at + crate::response::MAX_LIFETIME);
+        // Renew `margin` ahead, but never more than half the lifetime ahead, so a 300 s token with
+        // a 60 s margin is renewed after 240 s and a 60 s token after 30 s.
+        let ahead = margin.min(lifetime / 2);
+        Token {
+            inner: Arc::new(TokenInner {
+                secret,
+                issued_at,
+                expires_at,
+                refresh_at: expires_at - ahead,
+            }),
+        }
+    }
+
+    /// The token text, for putting it on a request yourself.
+    pub fn expose_secret(&self) -> &str {
+        self.inner.secret.expose_secret()
+    }
+
+    /// When the request that produced it was sent (monotonic clock of the client).
+    pub fn issued_at(&self) -> Instant {
+        self.inner.issued_at
+    }
+
+    /// When it stops being valid (monotonic clock of the client).
+    pub fn expires_at(&self) -> Instant {
+        self.inner.expires_at
+    }
+
+    /// When the client starts renewing it.
+    pub fn refresh_at(&self) -> Instant {
+        self.inner.refresh_at
+    }
+
+    /// Its whole lifetime, as the provider told it.
+    pub fn lifetime(&self) -> Duration {
+        self.inner.expires_at - self.inner.issued_at
+    }
+
+    /// Whether `other` is this very token (same fetch), not merely an equal string.
+    pub fn same_as(&self, other: &Token) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("secret", &"[REDACTED]")
+            .field("lifetime", &self.lifetime())
+            .finish()
+    }
+}
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(SecretString);
+
+        impl $name {
+            /// The secret text.
+            pub fn expose_secret(&self) -> &str {
+                self.0.expose_secret()
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                $name(SecretString::from(value))
+            }
+        }
+
+        impl From<$name> for SecretString {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "([REDACTED])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// A refresh token. Store it as carefully as the client secret.
+    RefreshToken
+);
+secret_type!(
+    /// An OpenID Connect ID token, as received (not validated by this type).
+    IdToken
+);
