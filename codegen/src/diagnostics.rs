@@ -147,6 +147,10 @@ impl Diagnostic {
         diagnostic.offset = err.location().map(|l| l.index());
         if let Some(help) = did_you_mean(&message) {
             diagnostic.help = Some(help);
+        } else if let Some(field) = message.strip_prefix("missing field ") {
+            diagnostic.help = Some(format!(
+                "add {field} here; docs/spec-format.md describes every key"
+            ));
         }
         diagnostic
     }
