@@ -148,8 +148,8 @@ impl ClientBuilder {
             ))?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
-            ::std::option::Option::Some({ let v = self.validity_period.unwrap_or_else(||
-            3600i64); ::tokenspec::ParamValue::Integer(v) }),
+            ::std::option::Option::Some({ let v = self.validity_period
+            .unwrap_or(3600i64); ::tokenspec::ParamValue::Integer(v) }),
         ];
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,

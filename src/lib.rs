@@ -12,7 +12,7 @@
 //! use tokenspec::bs2;
 //!
 //! let client = bs2::Client::builder()
-//!     .environment(bs2::Environment::Production)
+//!     .environment(bs2::Environment::Production { host: "api.bs2.example".into() })
 //!     .client_id("my-client")
 //!     .client_secret("my-secret".to_owned())
 //!     .scopes([bs2::Scope::CobRead, bs2::Scope::PixWrite])

@@ -245,7 +245,7 @@ fn lifetime(expiry: &Expiry, json: &Value, wall_sent: SystemTime) -> Result<Dura
                     .as_str()
                     .and_then(|s| time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok())
                     .map(|t| t.unix_timestamp_nanos() as f64 / 1e9),
-                TimeFormat::EpochSeconds => seconds(value).map(|d| d.as_secs_f64()).or_else(|| number(value)),
+                TimeFormat::EpochSeconds => number(value),
                 TimeFormat::EpochMillis => number(value).map(|ms| ms / 1000.0),
             };
             let unix = unix.ok_or_else(|| format!("an expiry time at `{}` that is not {}", path.join("."), match format {

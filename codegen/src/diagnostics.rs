@@ -385,9 +385,7 @@ pub fn render(files: &[FileDiagnostics]) -> String {
 /// End of the word at `start`, so a label underlines something sensible.
 fn token_end(source: &str, start: usize) -> usize {
     let rest = source.get(start..).unwrap_or("");
-    let len = rest
-        .find(|c: char| c == '\n' || c == ':' || c == '#')
-        .unwrap_or(rest.len());
+    let len = rest.find(['\n', ':', '#']).unwrap_or(rest.len());
     start + rest[..len].trim_end().len().max(1).min(rest.len())
 }
 

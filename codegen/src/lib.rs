@@ -8,12 +8,10 @@
 //! Use it from a `build.rs`, as with prost-build:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     if let Err(e) = tokenspec_codegen::Builder::new().specs_dir("specs").generate() {
-//!         eprintln!("{e}");
-//!         std::process::exit(1);
-//!     }
+//! // build.rs: a bad spec prints its diagnostics and fails the build, without a backtrace.
+//! if let Err(e) = tokenspec_codegen::Builder::new().specs_dir("specs").generate() {
+//!     eprintln!("{e}");
+//!     std::process::exit(1);
 //! }
 //! ```
 //!

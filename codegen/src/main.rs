@@ -82,10 +82,9 @@ fn generate(specs: &Path, out: &Path) -> Result<ExitCode, tokenspec_codegen::Err
     if let Ok(entries) = std::fs::read_dir(out) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "rs") && !expected.contains(&path) {
-                if std::fs::remove_file(&path).is_ok() {
-                    println!("{:<24} removed {}", "", path.display());
-                }
+            let stale = path.extension().is_some_and(|e| e == "rs") && !expected.contains(&path);
+            if stale && std::fs::remove_file(&path).is_ok() {
+                println!("{:<24} removed {}", "", path.display());
             }
         }
     }

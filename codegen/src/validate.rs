@@ -384,9 +384,16 @@ impl Cx {
             Location::Body
         };
 
+        // Point at the `client_auth` the flow really uses: its own, or the spec-wide one.
+        let auth_at = if flow.client_auth.is_some() {
+            at.key("client_auth")
+        } else {
+            root().key("client_auth")
+        };
         let client_auth = self.client_auth(
             flow.client_auth.as_ref().or(spec.client_auth.as_ref()),
             at,
+            &auth_at,
             body,
         );
         let mut params = Vec::new();
@@ -492,6 +499,7 @@ impl Cx {
         &mut self,
         spec: Option<&ClientAuthSpec>,
         at: &YamlPath,
+        cat: &YamlPath,
         body: Body,
     ) -> ir::ClientAuth {
         let Some(spec) = spec else {
@@ -503,10 +511,9 @@ impl Cx {
                 secret_param: "client_secret".into(),
             };
         };
-        let cat = at.key("client_auth");
         if spec.basic.is_none() && spec.params.is_empty() {
             self.error(
-                &cat,
+                cat,
                 "`client_auth` sends the credentials nowhere",
                 "set `basic: raw` (or `rfc6749`) and/or `params: [query]` / `[body]`",
             );
@@ -535,7 +542,7 @@ impl Cx {
             .unwrap_or_else(|| "client_secret".into());
         if id_param.is_empty() || secret_param.is_empty() || id_param == secret_param {
             self.error(
-                &cat,
+                cat,
                 "the client id and secret need two different, non-empty parameter names",
                 "the defaults are `client_id` and `client_secret`",
             );
@@ -811,7 +818,15 @@ impl Cx {
         self.check_path(&access, &at.key("access_token"));
         let mut fields = Vec::new();
         let mut names = Names::reserved(&["token"], "the token itself");
-        let standard: [(&str, Option<&String>, FieldType, Option<&'static str>, &str); 4] = [
+        // (name, path in the spec, type, runtime secret type, documentation)
+        type Standard<'a> = (
+            &'a str,
+            Option<&'a String>,
+            FieldType,
+            Option<&'static str>,
+            &'a str,
+        );
+        let standard: [Standard<'_>; 4] = [
             (
                 "token_type",
                 spec.and_then(|r| r.token_type.as_ref()),

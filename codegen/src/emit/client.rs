@@ -124,7 +124,11 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
         match &c.default {
             Some(d) => {
                 let dv = default_value(p, &c.ty, d);
-                quote!(::std::option::Option::Some({ let v = self.#id.unwrap_or_else(|| #dv); #convert }),)
+                let fallback = match (&c.ty, d) {
+                    (ParamType::String | ParamType::Set(..), _) => quote!(unwrap_or_else(|| #dv)),
+                    _ => quote!(unwrap_or(#dv)),
+                };
+                quote!(::std::option::Option::Some({ let v = self.#id.#fallback; #convert }),)
             }
             None => quote!(self.#id.map(|v| #convert),),
         }

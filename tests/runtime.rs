@@ -1,0 +1,1066 @@
+//! The runtime against real local HTTP servers on 127.0.0.1: every credential placement with
+//! exact request assertions, every expiry source, the cache and its single-flight renewal,
+//! errors, and secrets that never leak.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+use support::*;
+use tokenspec::clock::ManualClock;
+use tokenspec::descriptor::*;
+use tokenspec::{Error, Settings, TokenClient, TransportKind};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const ID: &str = "id with spaces+plus/slash:colon=eq&amp-ç";
+const SECRET: &str = "s3cr3t+/:=& é-SENTINEL";
+
+fn settings(server: &MockServer, clock: &ManualClock) -> Settings {
+    Settings::default()
+        .client_id(ID)
+        .client_secret(SECRET)
+        .base_url(server.uri())
+        .clock(clock.clone())
+}
+
+fn client(p: &'static Provider, server: &MockServer, clock: &ManualClock) -> TokenClient {
+    TokenClient::new(
+        p,
+        settings(server, clock),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("valid client")
+}
+
+fn token_json(token: &str, expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(
+        json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in}),
+    )
+}
+
+async fn only_request(server: &MockServer) -> Request {
+    let mut requests = server.received_requests().await.expect("recording is on");
+    assert_eq!(requests.len(), 1, "exactly one token request");
+    requests.remove(0)
+}
+
+fn header(r: &Request, name: &str) -> Option<String> {
+    r.headers
+        .get(name)
+        .map(|v| v.to_str().expect("ASCII header").to_owned())
+}
+
+fn form(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+fn query(r: &Request) -> Vec<(String, String)> {
+    r.url.query_pairs().into_owned().collect()
+}
+
+fn pair(k: &str, v: &str) -> (String, String) {
+    (k.to_owned(), v.to_owned())
+}
+
+async fn serve_token(server: &MockServer, token: &str, expires_in: u64) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(token_json(token, expires_in))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn raw_basic_header_and_form_body_are_sent_exactly() {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok-1", 3600).await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![
+                fixed("grant_type", Location::Body, "client_credentials"),
+                fixed("scope", Location::Body, "a b"),
+            ],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let token = client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    assert_eq!(token.expose_secret(), "tok-1");
+    let r = only_request(&server).await;
+    assert_eq!(r.method.as_str(), "POST");
+    assert_eq!(
+        header(&r, "authorization"),
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{ID}:{SECRET}"))
+        ))
+    );
+    assert_eq!(
+        header(&r, "content-type").as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        form(&r.body),
+        vec![
+            pair("grant_type", "client_credentials"),
+            pair("scope", "a b")
+        ]
+    );
+    assert_eq!(r.url.query(), None);
+}
+
+#[tokio::test]
+async fn rfc6749_basic_header_form_encodes_id_and_secret_before_base64() {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok", 3600).await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Rfc6749), vec![]),
+            Body::Form,
+            vec![fixed("grant_type", Location::Body, "client_credentials")],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    let r = only_request(&server).await;
+    let encoded = header(&r, "authorization").expect("basic header");
+    let decoded = String::from_utf8(
+        STANDARD
+            .decode(encoded.trim_start_matches("Basic "))
+            .expect("base64"),
+    )
+    .expect("utf8");
+    let (id, secret) = decoded
+        .split_once(':')
+        .expect("one unencoded colon separates id and secret");
+    let unform = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .expect("pair")
+            .1
+            .into_owned()
+    };
+    assert_eq!(
+        (unform(id), unform(secret)),
+        (ID.to_owned(), SECRET.to_owned())
+    );
+    assert!(
+        !id.contains(' ') && !secret.contains('&'),
+        "special characters are percent-encoded"
+    );
+}
+
+#[tokio::test]
+async fn query_string_credentials_are_percent_encoded_and_body_is_empty() {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok", 3600).await;
+    let p = provider(
+        flow(
+            auth(None, vec![Location::Query]),
+            Body::None,
+            vec![fixed("grant_type", Location::Query, "client_credentials")],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    let r = only_request(&server).await;
+    assert_eq!(
+        query(&r),
+        vec![
+            pair("client_id", ID),
+            pair("client_secret", SECRET),
+            pair("grant_type", "client_credentials")
+        ]
+    );
+    assert!(r.body.is_empty());
+    assert_eq!(header(&r, "authorization"), None);
+    assert_eq!(header(&r, "content-type"), None);
+}
+
+#[tokio::test]
+async fn form_body_credentials_travel_with_the_other_parameters() {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok", 3600).await;
+    let p = provider(
+        flow(
+            auth(None, vec![Location::Body]),
+            Body::Form,
+            vec![fixed("grant_type", Location::Body, "client_credentials")],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    let r = only_request(&server).await;
+    assert_eq!(
+        form(&r.body),
+        vec![
+            pair("client_id", ID),
+            pair("client_secret", SECRET),
+            pair("grant_type", "client_credentials")
+        ]
+    );
+    assert_eq!(header(&r, "authorization"), None);
+}
+
+#[tokio::test]
+async fn json_body_carries_credentials_and_typed_parameters() {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok", 3600).await;
+    let params = vec![
+        Param {
+            name: "validity",
+            location: Location::Body,
+            source: Source::Fixed(Literal::Integer(3600)),
+        },
+        Param {
+            name: "offline",
+            location: Location::Body,
+            source: Source::Fixed(Literal::Boolean(true)),
+        },
+    ];
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![Location::Body]),
+            Body::Json,
+            params,
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    let r = only_request(&server).await;
+    assert_eq!(
+        header(&r, "content-type").as_deref(),
+        Some("application/json")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON body");
+    assert_eq!(
+        body,
+        json!({"client_id": ID, "client_secret": SECRET, "validity": 3600, "offline": true})
+    );
+    assert!(
+        header(&r, "authorization").is_some_and(|h| h.starts_with("Basic ")),
+        "Basic header + JSON body combine"
+    );
+}
+
+#[tokio::test]
+async fn query_parameters_combine_with_a_basic_header_and_custom_grant_on_put() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/oauth/token"))
+        .respond_with(token_json("tok", 3600))
+        .mount(&server)
+        .await;
+    let mut f = flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::None,
+        vec![
+            fixed(
+                "grant_type",
+                Location::Query,
+                "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            ),
+            fixed("audience", Location::Query, "https://api/"),
+        ],
+        EXPIRES_IN,
+    );
+    f.method = Method::Put;
+    f.grant = Grant::Custom;
+    client(provider(f, vec![]), &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    let r = only_request(&server).await;
+    assert_eq!(r.method.as_str(), "PUT");
+    assert_eq!(
+        query(&r),
+        vec![
+            pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            pair("audience", "https://api/")
+        ]
+    );
+    assert!(header(&r, "authorization").is_some());
+}
+
+/// A provider whose token lives `lifetime` and whose answer states it through `expiry`.
+async fn lifetime_of(expiry: Expiry, body: serde_json::Value) -> Result<Duration, Error> {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            expiry,
+        ),
+        vec![],
+    );
+    client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .map(|t| t.lifetime())
+}
+
+fn near(d: Duration, secs: u64) -> bool {
+    d.as_secs_f64() > secs as f64 - 5.0 && d.as_secs_f64() <= secs as f64 + 1.0
+}
+
+#[tokio::test]
+async fn expiry_comes_from_expires_in_as_number_or_numeric_string() {
+    assert_eq!(
+        lifetime_of(EXPIRES_IN, json!({"access_token": "t", "expires_in": 300}))
+            .await
+            .unwrap(),
+        Duration::from_secs(300)
+    );
+    assert_eq!(
+        lifetime_of(
+            EXPIRES_IN,
+            json!({"access_token": "t", "expires_in": "420"})
+        )
+        .await
+        .unwrap(),
+        Duration::from_secs(420)
+    );
+    let missing = lifetime_of(EXPIRES_IN, json!({"access_token": "t"}))
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().contains("no `expires_in`"), "{missing}");
+    let fallback = Expiry::ExpiresIn {
+        path: &["expires_in"],
+        when_absent: Some(900),
+    };
+    assert_eq!(
+        lifetime_of(fallback, json!({"access_token": "t"}))
+            .await
+            .unwrap(),
+        Duration::from_secs(900)
+    );
+}
+
+#[tokio::test]
+async fn expiry_comes_from_absolute_times_in_every_format() {
+    let at = |format| Expiry::At {
+        path: &["data", "expires_at"],
+        format,
+    };
+    let in_an_hour = unix_now() + 3600;
+    let rfc3339 = time::OffsetDateTime::from_unix_timestamp(in_an_hour as i64)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = |v: serde_json::Value| json!({"access_token": "t", "data": {"expires_at": v}});
+    assert!(near(
+        lifetime_of(at(TimeFormat::Rfc3339), body(json!(rfc3339)))
+            .await
+            .unwrap(),
+        3600
+    ));
+    assert!(near(
+        lifetime_of(at(TimeFormat::EpochSeconds), body(json!(in_an_hour)))
+            .await
+            .unwrap(),
+        3600
+    ));
+    assert!(near(
+        lifetime_of(at(TimeFormat::EpochMillis), body(json!(in_an_hour * 1000)))
+            .await
+            .unwrap(),
+        3600
+    ));
+    let bad = lifetime_of(at(TimeFormat::Rfc3339), body(json!("next tuesday")))
+        .await
+        .unwrap_err();
+    assert!(
+        bad.to_string().contains("not an RFC 3339 date-time"),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn expiry_comes_from_the_jwt_exp_claim_or_a_fixed_lifetime() {
+    let jwt_exp = Expiry::JwtExp {
+        path: &["access_token"],
+    };
+    let token = jwt(json!({"sub": "community-1", "exp": unix_now() + 86_400}));
+    assert!(near(
+        lifetime_of(jwt_exp, json!({"access_token": token}))
+            .await
+            .unwrap(),
+        86_400
+    ));
+    let malformed = lifetime_of(jwt_exp, json!({"access_token": "not-a-jwt"}))
+        .await
+        .unwrap_err();
+    assert!(
+        malformed.to_string().contains("it is not a JWT"),
+        "{malformed}"
+    );
+    let no_exp = lifetime_of(jwt_exp, json!({"access_token": jwt(json!({"sub": "x"}))}))
+        .await
+        .unwrap_err();
+    assert!(no_exp.to_string().contains("no `exp` claim"), "{no_exp}");
+    assert_eq!(
+        lifetime_of(Expiry::Lifetime(600), json!({"access_token": "t"}))
+            .await
+            .unwrap(),
+        Duration::from_secs(600)
+    );
+}
+
+#[tokio::test]
+async fn cached_token_is_reused_until_the_margin_then_renewed_in_the_background() {
+    let server = MockServer::start().await;
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    Mock::given(method("POST"))
+        .respond_with(move |_: &Request| {
+            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+            token_json(&format!("tok-{n}"), 3600)
+        })
+        .mount(&server)
+        .await;
+    let clock = ManualClock::new();
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &clock);
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "tok-1"
+    );
+    clock.advance(Duration::from_secs(3539));
+    for _ in 0..100 {
+        assert_eq!(
+            client.access_token().await.unwrap().expose_secret(),
+            "tok-1"
+        );
+    }
+    assert_eq!(
+        counter.load(Ordering::SeqCst),
+        1,
+        "no request while the token is fresh"
+    );
+    clock.advance(Duration::from_secs(2)); // 59 s before expiry: inside the 60 s margin
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "tok-1",
+        "still valid: served at once"
+    );
+    wait_until(|| counter.load(Ordering::SeqCst) == 2).await;
+    wait_until_token(&client, "tok-2").await;
+    clock.advance(Duration::from_secs(7200)); // both expired: the caller waits for a new one
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "tok-3"
+    );
+}
+
+async fn wait_until(condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached within 5 s");
+}
+
+async fn wait_until_token(client: &TokenClient, expected: &str) {
+    for _ in 0..500 {
+        if client.access_token().await.unwrap().expose_secret() == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("token {expected} never arrived");
+}
+
+#[tokio::test]
+async fn margin_never_exceeds_half_the_lifetime_so_short_tokens_are_not_refetched_on_every_call() {
+    let server = MockServer::start().await;
+    serve_token(&server, "short", 100).await;
+    let clock = ManualClock::new();
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &clock);
+    let token = client.access_token().await.unwrap();
+    assert_eq!(
+        token.refresh_at() - token.issued_at(),
+        Duration::from_secs(50),
+        "60 s margin capped at 50 s"
+    );
+    clock.advance(Duration::from_secs(49));
+    for _ in 0..10 {
+        client.access_token().await.unwrap();
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+/// Answers after a pause, counting requests.
+struct Slow {
+    count: Arc<AtomicUsize>,
+    status: u16,
+}
+
+impl Respond for Slow {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+        let template = if self.status == 200 {
+            token_json(&format!("tok-{n}"), 3600)
+        } else {
+            ResponseTemplate::new(self.status)
+                .set_body_json(json!({"error": "temporarily_unavailable"}))
+        };
+        template.set_delay(Duration::from_millis(200))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_callers_at_expiry_cause_exactly_one_token_request() {
+    let server = MockServer::start().await;
+    let count = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .respond_with(Slow {
+            count: count.clone(),
+            status: 200,
+        })
+        .mount(&server)
+        .await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &ManualClock::new());
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(
+                async move { c.access_token().await.map(|t| t.expose_secret().to_owned()) },
+            )
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "tok-1");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renewal_reaches_every_waiter_and_the_next_call_tries_again() {
+    let server = MockServer::start().await;
+    let failures = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .respond_with(Slow {
+            count: failures.clone(),
+            status: 503,
+        })
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    serve_token(&server, "after-recovery", 3600).await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &ManualClock::new());
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.access_token().await })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(err.status(), Some(503));
+        assert_eq!(err.code(), Some("temporarily_unavailable"));
+    }
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        1,
+        "one request for all 200 waiters"
+    );
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "after-recovery",
+        "the failure did not poison the cache"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_leading_caller_leaves_the_others_a_token() {
+    let server = MockServer::start().await;
+    let count = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .respond_with(Slow {
+            count: count.clone(),
+            status: 200,
+        })
+        .mount(&server)
+        .await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &ManualClock::new());
+    let leader = {
+        let c = client.clone();
+        tokio::spawn(async move { c.access_token().await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let followers: Vec<_> = (0..50)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.access_token().await })
+        })
+        .collect();
+    leader.abort();
+    for f in followers {
+        assert_eq!(f.await.unwrap().unwrap().expose_secret(), "tok-1");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn invalidate_drops_only_the_current_token() {
+    let server = MockServer::start().await;
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    Mock::given(method("POST"))
+        .respond_with(move |_: &Request| {
+            token_json(
+                &format!("tok-{}", c.fetch_add(1, Ordering::SeqCst) + 1),
+                3600,
+            )
+        })
+        .mount(&server)
+        .await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &ManualClock::new());
+    let first = client.access_token().await.unwrap();
+    client.invalidate(&first);
+    let second = client.access_token().await.unwrap();
+    assert_eq!(second.expose_secret(), "tok-2");
+    client.invalidate(&first); // a late 401 for the old token must not drop the new one
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "tok-2"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token() {
+    let server = MockServer::start().await;
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(move |_: &Request| {
+            token_json(
+                &format!("tok-{}", c.fetch_add(1, Ordering::SeqCst) + 1),
+                3600,
+            )
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api"))
+        .and(wiremock::matchers::header("authorization", "Bearer tok-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api"))
+        .and(wiremock::matchers::header("authorization", "Bearer tok-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &ManualClock::new());
+    let http = tokenspec::reqwest::Client::new();
+    let answer = client
+        .send(http.get(format!("{}/api", server.uri())))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(count.load(Ordering::SeqCst), 2, "one refetch after the 401");
+}
+
+async fn answer(template: ResponseTemplate) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    let errors = vec![KnownError {
+        name: "InvalidClientId",
+        message: Some("The informed Client ID is invalid"),
+        code: None,
+        status: None,
+    }];
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        errors,
+    );
+    let settings = settings(&server, &ManualClock::new())
+        .timeout(Duration::from_millis(300))
+        .max_body_bytes(64 * 1024);
+    TokenClient::new(p, settings, "https://unused.invalid", &[], vec![])
+        .unwrap()
+        .access_token()
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn rfc6749_error_bodies_become_typed_rejections_with_advice() {
+    let e = answer(ResponseTemplate::new(401).set_body_json(
+        json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
+    ))
+    .await;
+    assert!(matches!(e, Error::Rejected { status: 401, .. }));
+    assert_eq!(e.code(), Some("invalid_client"));
+    let text = e.to_string();
+    assert!(
+        text.contains("Client authentication failed")
+            && text.contains("check the client id and secret"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_error_member_in_a_200_is_an_error() {
+    let e = answer(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"error": "invalid_scope", "access_token": "x"})),
+    )
+    .await;
+    assert_eq!(e.code(), Some("invalid_scope"));
+    assert_eq!(e.status(), Some(200));
+}
+
+#[tokio::test]
+async fn documented_messages_match_their_known_error() {
+    let e = answer(
+        ResponseTemplate::new(400)
+            .set_body_json(json!({"message": "The informed Client ID is invalid"})),
+    )
+    .await;
+    assert_eq!(e.known_error(), Some(0));
+    let plain =
+        answer(ResponseTemplate::new(400).set_body_string("The informed Client ID is invalid"))
+            .await;
+    assert_eq!(plain.known_error(), Some(0), "plain-text bodies match too");
+}
+
+#[tokio::test]
+async fn an_html_error_page_becomes_a_short_excerpt() {
+    let page = format!(
+        "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1>{}</body></html>",
+        "<p>padding</p>".repeat(200)
+    );
+    let e = answer(ResponseTemplate::new(502).set_body_raw(page, "text/html")).await;
+    let text = e.to_string();
+    assert!(
+        text.contains("502 Bad Gateway") && text.contains("try again later"),
+        "{text}"
+    );
+    assert!(text.len() < 600, "excerpt is bounded: {} bytes", text.len());
+    let ok_html =
+        answer(ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"))
+            .await;
+    assert!(
+        ok_html
+            .to_string()
+            .contains("not JSON: `<html>maintenance</html>`"),
+        "{ok_html}"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_refused_not_followed() {
+    let e = answer(
+        ResponseTemplate::new(302).insert_header("location", "https://elsewhere.invalid/steal"),
+    )
+    .await;
+    assert!(matches!(e, Error::Redirect { status: 302, .. }), "{e}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_cut_off_at_the_cap() {
+    let e =
+        answer(ResponseTemplate::new(200).set_body_raw(vec![b' '; 100 * 1024], "application/json"))
+            .await;
+    assert!(
+        matches!(e, Error::BodyTooLarge { limit: 65_536, .. }),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_hits_the_deadline() {
+    let e = answer(token_json("late", 3600).set_delay(Duration::from_secs(30))).await;
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_is_a_connect_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let settings = Settings::default()
+        .client_id(ID)
+        .client_secret(SECRET)
+        .base_url(format!("http://127.0.0.1:{port}"));
+    let e = TokenClient::new(p, settings, "https://unused.invalid", &[], vec![])
+        .unwrap()
+        .access_token()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn plain_http_is_refused_except_for_loopback() {
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let build = |url: &str| {
+        TokenClient::new(
+            p,
+            Settings::default()
+                .client_id("i")
+                .client_secret("s")
+                .base_url(url),
+            "https://x",
+            &[],
+            vec![],
+        )
+    };
+    assert!(build("http://127.0.0.1:8080").is_ok());
+    assert!(build("http://localhost:8080").is_ok());
+    let e = build("http://auth.example.com").unwrap_err();
+    assert!(e.to_string().contains("must use https://"), "{e}");
+    let injected = TokenClient::new(
+        p,
+        Settings::default().client_id("i").client_secret("s"),
+        "https://{tenant}.example.com",
+        &[("tenant", "evil.com/x?")],
+        vec![],
+    );
+    assert!(
+        injected
+            .unwrap_err()
+            .to_string()
+            .contains("cannot go in the base URL")
+    );
+}
+
+#[tokio::test]
+async fn nested_paths_and_typed_fields_are_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"token": {"value": "nested"}, "ttl": "120", "tenant": 42}}),
+        ))
+        .mount(&server)
+        .await;
+    let mut f = flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::Form,
+        vec![],
+        Expiry::ExpiresIn {
+            path: &["data", "ttl"],
+            when_absent: None,
+        },
+    );
+    f.access_token = &["data", "token", "value"];
+    f.fields = slice(vec![Field {
+        key: "tenant",
+        path: &["data", "tenant"],
+        kind: FieldKind::Text,
+        required: true,
+    }]);
+    let client = client(provider(f, vec![]), &server, &ManualClock::new());
+    struct Tenant(String);
+    impl tokenspec::FromFields for Tenant {
+        fn from_fields(fields: &mut tokenspec::Fields) -> Result<Self, Error> {
+            fields.require("tenant").map(Tenant)
+        }
+    }
+    let response = client.cached_response::<Tenant>().await.unwrap();
+    assert_eq!(response.token.expose_secret(), "nested");
+    assert_eq!(response.token.lifetime(), Duration::from_secs(120));
+    assert_eq!(
+        response.fields.0, "42",
+        "a number where text is declared is read as its text"
+    );
+}
+
+#[tokio::test]
+async fn the_client_secret_never_appears_in_errors_debug_or_logs() {
+    let (captured, _guard) = capture_tracing();
+    let mut seen = Vec::new();
+    // A hostile server echoing the secret back in every kind of answer.
+    let echo = format!("bad credentials {SECRET} for {ID}");
+    for template in [
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"error": "invalid_client", "error_description": echo})),
+        ResponseTemplate::new(500).set_body_raw(format!("<html>{echo}</html>"), "text/html"),
+        ResponseTemplate::new(200).set_body_raw(echo.clone(), "text/plain"),
+        ResponseTemplate::new(200).set_body_json(json!({"error": echo})),
+        ResponseTemplate::new(302)
+            .insert_header("location", format!("https://x.invalid/?s={SECRET}")),
+        token_json("late", 1).set_delay(Duration::from_secs(30)),
+    ] {
+        let e = answer(template).await;
+        seen.push(format!("{e}\n{e:?}"));
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            seen.push(s.to_string());
+            source = s.source();
+        }
+    }
+    let server = MockServer::start().await;
+    let p = provider(
+        flow(
+            auth(None, vec![Location::Query]),
+            Body::None,
+            vec![],
+            EXPIRES_IN,
+        ),
+        vec![],
+    );
+    let client = client(p, &server, &ManualClock::new());
+    seen.push(format!("{client:?}"));
+    seen.push(format!("{:?}", settings(&server, &ManualClock::new())));
+    seen.push(captured.text());
+    let encoded_secret: String = url::form_urlencoded::byte_serialize(SECRET.as_bytes()).collect();
+    for text in &seen {
+        assert!(
+            !text.contains(SECRET) && !text.contains(&encoded_secret) && !text.contains("SENTINEL"),
+            "secret leaked in: {text}"
+        );
+        assert!(
+            !text.contains("client_secret="),
+            "a URL with credentials leaked in: {text}"
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Shared pieces of the integration tests: descriptors built in code, local servers, JWTs and a
+//! tracing capture.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tokenspec::descriptor::*;
+
+/// A leaked `'static` copy, for descriptors assembled at run time.
+pub fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+pub fn slice<T>(items: Vec<T>) -> &'static [T] {
+    Box::leak(items.into_boxed_slice())
+}
+
+/// A provider with one cached flow.
+pub fn provider(flow: Flow, errors: Vec<KnownError>) -> &'static Provider {
+    leak(Provider {
+        name: "test",
+        title: "Test Provider",
+        docs: None,
+        allow_insecure_http: false,
+        refresh_margin_secs: 60,
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
+        },
+        flows: slice(vec![flow]),
+        cached_flow: Some(0),
+        config: &[],
+        errors: slice(errors),
+    })
+}
+
+/// A POST flow with the given credentials placement, body, parameters and expiry.
+pub fn flow(client_auth: ClientAuth, body: Body, params: Vec<Param>, expiry: Expiry) -> Flow {
+    Flow {
+        name: "client_credentials",
+        grant: Grant::ClientCredentials,
+        method: Method::Post,
+        path: "/oauth/token",
+        body,
+        client_auth,
+        params: slice(params),
+        call_params: &[],
+        access_token: &["access_token"],
+        fields: &[],
+        expiry,
+    }
+}
+
+pub fn auth(basic: Option<BasicEncoding>, params: Vec<Location>) -> ClientAuth {
+    ClientAuth {
+        basic,
+        params: slice(params),
+        id_param: "client_id",
+        secret_param: "client_secret",
+    }
+}
+
+pub fn fixed(name: &'static str, location: Location, value: &'static str) -> Param {
+    Param {
+        name,
+        location,
+        source: Source::Fixed(Literal::Text(value)),
+    }
+}
+
+pub const EXPIRES_IN: Expiry = Expiry::ExpiresIn {
+    path: &["expires_in"],
+    when_absent: None,
+};
+
+/// An unsigned JWT whose payload is `claims` (tokenspec only reads `exp`).
+pub fn jwt(claims: serde_json::Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.c2lnbmF0dXJl")
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// Collects everything `tracing` prints, at every level, while the guard lives.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_tracing() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
