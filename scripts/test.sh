@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, then every test of the workspace.
+# The whole test suite, as CI runs it: formatting, lints, doc tests, then every test of the
+# workspace under cargo-nextest (installed here if the machine lacks it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install cargo-nextest --locked
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+cargo test --workspace --doc
+cargo nextest run --workspace --no-fail-fast

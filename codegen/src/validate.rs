@@ -107,6 +107,15 @@ impl Cx {
                         hint,
                     );
                 }
+                if let Some(env) = found.map(|i| &environments[i]) {
+                    if !env.placeholders.is_empty() {
+                        self.error(
+                            &root().key("default_environment"),
+                            format!("environment `{wanted}` has placeholders, so it cannot be chosen by default"),
+                            "remove `default_environment`; callers then pick the environment and fill its placeholders",
+                        );
+                    }
+                }
                 found
             }
         };
