@@ -21,15 +21,15 @@ const KEYWORDS: &[&str] = &[
 const NOT_RAW: &[&str] = &["crate", "self", "Self", "super"];
 
 /// Turns any text into a snake_case identifier: `my-api` → `my_api`, `type` → `r#type`,
-/// `2fa` → `_2fa`, `` → `_`.
+/// `2fa` → `_2fa`, `--` → `unnamed`.
 pub fn snake_ident(name: &str) -> String {
-    finish(clean(name).to_snake_case())
+    finish(clean(name).to_snake_case(), "unnamed")
 }
 
 /// Turns any text into an UpperCamelCase identifier: `cob.write` → `CobWrite`,
 /// `self` → `Self_`, `2fa` → `_2fa`.
 pub fn camel_ident(name: &str) -> String {
-    finish(clean(name).to_upper_camel_case())
+    finish(clean(name).to_upper_camel_case(), "Unnamed")
 }
 
 /// Replaces everything that cannot be part of an identifier by a word break.
@@ -45,9 +45,10 @@ fn clean(name: &str) -> String {
         .collect()
 }
 
-fn finish(ident: String) -> String {
+fn finish(ident: String, empty: &str) -> String {
+    // `_` alone is not an identifier, so a name with no letters or digits gets a word.
     let ident = if ident.is_empty() {
-        "_".to_owned()
+        empty.to_owned()
     } else {
         ident
     };
@@ -122,8 +123,9 @@ mod tests {
     #[test]
     fn non_ascii_and_empty_names_still_yield_identifiers() {
         assert_eq!(snake_ident("ação"), "a_o");
-        assert_eq!(snake_ident(""), "_");
-        assert_eq!(camel_ident("--"), "_");
+        assert_eq!(snake_ident(""), "unnamed");
+        assert_eq!(camel_ident("--"), "Unnamed");
+        assert_eq!(camel_ident("+"), "Unnamed");
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! The build-script API: a folder of specs in, modules and an index out.
+
+use std::path::Path;
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tokenspec-builder-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn a_new_spec_file_becomes_a_new_module_in_the_index() {
+    let specs = temp_dir("specs");
+    let out = temp_dir("out");
+    let bs2 =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/bs2.yaml"))
+            .expect("bs2 spec");
+    std::fs::write(specs.join("bs2.yaml"), &bs2).expect("write");
+    std::fs::write(specs.join("acme_bank.yaml"), &bs2).expect("write");
+    let output = tokenspec_codegen::Builder::new()
+        .specs_dir(&specs)
+        .out_dir(&out)
+        .quiet()
+        .generate()
+        .expect("valid specs");
+    let modules: Vec<&str> = output.modules.iter().map(|m| m.module.as_str()).collect();
+    assert_eq!(modules, ["acme_bank", "bs2"]);
+    let index = std::fs::read_to_string(out.join(tokenspec_codegen::INDEX_FILE)).expect("index");
+    assert!(
+        index.contains("pub mod acme_bank;") && index.contains("pub mod bs2;"),
+        "{index}"
+    );
+    assert!(out.join("acme_bank.rs").is_file());
+}
+
+#[test]
+fn include_modules_and_module_attributes_shape_the_index() {
+    let specs = temp_dir("filter-specs");
+    let out = temp_dir("filter-out");
+    let bs2 =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/bs2.yaml"))
+            .expect("bs2 spec");
+    std::fs::write(specs.join("bs2.yaml"), &bs2).expect("write");
+    std::fs::write(specs.join("other.yaml"), &bs2).expect("write");
+    tokenspec_codegen::Builder::new()
+        .specs_dir(&specs)
+        .out_dir(&out)
+        .quiet()
+        .include_modules(|m| m != "other")
+        .module_attribute("#[deny(warnings)]")
+        .generate()
+        .expect("valid specs");
+    let index = std::fs::read_to_string(out.join(tokenspec_codegen::INDEX_FILE)).expect("index");
+    assert!(index.contains("#[deny(warnings)]\n#[path"), "{index}");
+    assert!(
+        !index.contains("pub mod other;"),
+        "excluded modules are written but not declared"
+    );
+    assert!(out.join("other.rs").is_file());
+}
+
+#[test]
+fn a_broken_spec_fails_with_every_problem_named_by_file_and_line() {
+    let specs = temp_dir("broken");
+    std::fs::write(
+        specs.join("one.yaml"),
+        "title: One\nenvironments:\n  prod: http://x\nflows: {}\n",
+    )
+    .expect("write");
+    std::fs::write(specs.join("two.yaml"), "title: Two\nenvironment: {}\n").expect("write");
+    let err = tokenspec_codegen::Builder::new()
+        .specs_dir(&specs)
+        .out_dir(temp_dir("broken-out"))
+        .quiet()
+        .generate()
+        .unwrap_err();
+    let text = err.to_string();
+    let shown = specs.to_string_lossy().replace('\\', "/");
+    assert!(text.contains(&format!("{shown}/one.yaml:3:3")), "{text}");
+    assert!(text.contains("the spec has no flows"), "{text}");
+    assert!(
+        text.contains(&format!("{shown}/two.yaml:2:1"))
+            && text.contains("did you mean `environments`?"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_specs_naming_the_same_module_are_refused() {
+    let specs = temp_dir("dup");
+    let bs2 =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/bs2.yaml"))
+            .expect("bs2 spec");
+    std::fs::write(specs.join("a.yaml"), format!("name: same\n{bs2}")).expect("write");
+    std::fs::write(specs.join("b.yaml"), format!("name: same\n{bs2}")).expect("write");
+    let err = tokenspec_codegen::Builder::new()
+        .specs_dir(&specs)
+        .out_dir(temp_dir("dup-out"))
+        .quiet()
+        .generate()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("would both generate module `same`"),
+        "{err}"
+    );
+}
