@@ -127,10 +127,7 @@ fn base_url(
 }
 
 fn default_http_client() -> Result<reqwest::Client, Error> {
-    // reqwest is built without a bundled crypto provider; ring is ours. A provider the
-    // application installed first stays in place.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    crate::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| {
@@ -405,13 +402,20 @@ impl TokenClient {
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
         let limit = inner.settings.max_body_bytes;
+        let request = request
+            .build()
+            .map_err(|e| transport(provider, &e, &redactor))?;
+        let sent_to = request.url().clone();
         let exchange = async {
-            let mut answer = request
-                .send()
+            let mut answer = inner
+                .http
+                .execute(request)
                 .await
                 .map_err(|e| transport(provider, &e, &redactor))?;
             let status = answer.status().as_u16();
-            if answer.status().is_redirection() {
+            // A caller-supplied HTTP client may follow redirects; an answer from anywhere but
+            // the token endpoint is refused all the same.
+            if answer.status().is_redirection() || answer.url() != &sent_to {
                 return Err(Error::Redirect {
                     provider: provider.title,
                     status,

@@ -18,7 +18,7 @@
 //!     .scopes([bs2::Scope::CobRead, bs2::Scope::PixWrite])
 //!     .build()?;
 //! let token = client.access_token().await?; // cached; renewed before expiry
-//! let http = tokenspec::reqwest::Client::new();
+//! let http = tokenspec::http_client().build()?;
 //! let answer = client.send(http.get("https://api.example.com/pix")).await?; // retried once on 401
 //! # let _ = (token, answer);
 //! # Ok(())
@@ -47,6 +47,15 @@ pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, Settings};
 
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.
 pub use reqwest;
+
+/// A `reqwest::ClientBuilder` ready for TLS: tokenspec builds reqwest with rustls and the *ring*
+/// crypto provider, which this installs as the process default (unless the application installed
+/// one first). Build your own clients with it, for API calls or for [`Settings::http_client`];
+/// for token requests, also set `.redirect(reqwest::redirect::Policy::none())`.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
 
 /// Any JSON value, for response fields of type `json`.
 pub type JsonValue = serde_json::Value;

@@ -754,7 +754,7 @@ async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token()
         vec![],
     );
     let client = client(p, &server, &ManualClock::new());
-    let http = tokenspec::reqwest::Client::new();
+    let http = tokenspec::http_client().build().unwrap();
     let answer = client
         .send(http.get(format!("{}/api", server.uri())))
         .await
@@ -866,6 +866,84 @@ async fn redirects_are_refused_not_followed() {
     )
     .await;
     assert!(matches!(e, Error::Redirect { status: 302, .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_caller_supplied_client_that_follows_redirects_is_still_refused_the_redirect() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", "/elsewhere"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/elsewhere"))
+        .respond_with(token_json("stolen", 3600))
+        .mount(&server)
+        .await;
+    let p = provider(basic_form(), vec![]);
+    let following = tokenspec::http_client()
+        .redirect(tokenspec::reqwest::redirect::Policy::limited(3))
+        .build()
+        .unwrap();
+    let settings = settings(&server, &ManualClock::new()).http_client(following);
+    let e = TokenClient::new(p, settings, "https://unused.invalid", &[], vec![])
+        .unwrap()
+        .access_token()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Redirect { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn any_2xx_is_success_and_token_type_may_be_absent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"access_token": "created", "expires_in": 60})),
+        )
+        .mount(&server)
+        .await;
+    let p = provider(basic_form(), vec![]);
+    let token = client(p, &server, &ManualClock::new())
+        .access_token()
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "created");
+}
+
+#[tokio::test]
+async fn authorize_puts_the_provider_header_on_a_request() {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok-xyz", 3600).await;
+    let header = ApiHeader {
+        name: "X-Access",
+        prefix: "Token ",
+        suffix: ";v1",
+    };
+    let p = provider_with_header(basic_form(), vec![], header);
+    let client = client(p, &server, &ManualClock::new());
+    let api = tokenspec::http_client()
+        .build()
+        .unwrap()
+        .get("http://127.0.0.1:9/api");
+    let request = client.authorize(api).await.unwrap().build().unwrap();
+    let value = request.headers().get("x-access").expect("header set");
+    assert_eq!(value.to_str().unwrap(), "Token tok-xyz;v1");
+    assert!(
+        value.is_sensitive(),
+        "marked sensitive so HTTP logging hides it"
+    );
+}
+
+fn basic_form() -> Flow {
+    flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::Form,
+        vec![],
+        EXPIRES_IN,
+    )
 }
 
 #[tokio::test]

@@ -20,17 +20,27 @@ pub fn slice<T>(items: Vec<T>) -> &'static [T] {
 
 /// A provider with one cached flow.
 pub fn provider(flow: Flow, errors: Vec<KnownError>) -> &'static Provider {
+    let bearer = ApiHeader {
+        name: "Authorization",
+        prefix: "Bearer ",
+        suffix: "",
+    };
+    provider_with_header(flow, errors, bearer)
+}
+
+/// A provider with one cached flow and its own API header.
+pub fn provider_with_header(
+    flow: Flow,
+    errors: Vec<KnownError>,
+    api_header: ApiHeader,
+) -> &'static Provider {
     leak(Provider {
         name: "test",
         title: "Test Provider",
         docs: None,
         allow_insecure_http: false,
         refresh_margin_secs: 60,
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
+        api_header,
         flows: slice(vec![flow]),
         cached_flow: Some(0),
         config: &[],
