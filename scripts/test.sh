@@ -11,4 +11,8 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --doc
+for example in faciconnect fanbase bs2 bfluence; do
+  cargo run -q --example "$example" >/dev/null
+done
+cargo run -q -p tokenspec-own-specs-example >/dev/null
 cargo nextest run --workspace --no-fail-fast

@@ -131,3 +131,4 @@ pub fn capture_tracing() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
+pub mod seeds;
