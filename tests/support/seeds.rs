@@ -228,24 +228,24 @@ fn issue(state: &mut State, prefix: &str) -> String {
     token
 }
 
+/// Both FaciConnect and Bs2 want `Authorization: Basic base64(id:secret)` and a form body.
+fn basic_and_form(state: &mut State, r: &Request) -> Result<(), Box<ResponseTemplate>> {
+    if header(r, "authorization") != Some(basic(CLIENT_ID, CLIENT_SECRET)) {
+        let why = "Basic credentials missing or wrong";
+        return Err(Box::new(oauth_error(state, 401, "invalid_client", why)));
+    }
+    if header(r, "content-type").as_deref() != Some("application/x-www-form-urlencoded") {
+        let why = "Content-Type must be application/x-www-form-urlencoded";
+        return Err(Box::new(oauth_error(state, 400, "invalid_request", why)));
+    }
+    Ok(())
+}
+
 /// 000: `POST /token`, `Authorization: Basic base64(id:secret)`, form body
 /// `grant_type=client_credentials&validity_period=3600`.
 fn faciconnect_token(state: &mut State, r: &Request) -> ResponseTemplate {
-    if header(r, "authorization") != Some(basic(CLIENT_ID, CLIENT_SECRET)) {
-        return oauth_error(
-            state,
-            401,
-            "invalid_client",
-            "Basic credentials missing or wrong",
-        );
-    }
-    if header(r, "content-type").as_deref() != Some("application/x-www-form-urlencoded") {
-        return oauth_error(
-            state,
-            400,
-            "invalid_request",
-            "Content-Type must be application/x-www-form-urlencoded",
-        );
+    if let Err(refused) = basic_and_form(state, r) {
+        return *refused;
     }
     if r.url.query().is_some() {
         return oauth_error(
@@ -400,21 +400,8 @@ fn fanbase_token_v2(state: &mut State, r: &Request) -> ResponseTemplate {
 /// 003: `POST /auth/oauth/v2/token`, Basic header, form body `grant_type` + space-separated
 /// `scope` from the fixed list.
 fn bs2_token(state: &mut State, r: &Request, lifetime: u64) -> ResponseTemplate {
-    if header(r, "authorization") != Some(basic(CLIENT_ID, CLIENT_SECRET)) {
-        return oauth_error(
-            state,
-            401,
-            "invalid_client",
-            "Basic credentials missing or wrong",
-        );
-    }
-    if header(r, "content-type").as_deref() != Some("application/x-www-form-urlencoded") {
-        return oauth_error(
-            state,
-            400,
-            "invalid_request",
-            "Content-Type must be application/x-www-form-urlencoded",
-        );
+    if let Err(refused) = basic_and_form(state, r) {
+        return *refused;
     }
     let body = form(r);
     let keys: BTreeSet<&str> = body.keys().map(String::as_str).collect();
