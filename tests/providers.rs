@@ -586,3 +586,34 @@ async fn stand_ins_reject_every_deviation_from_their_documents() {
         "Basic instead of JSON body"
     );
 }
+
+#[tokio::test]
+async fn an_authorization_code_never_appears_in_errors_even_when_the_server_echoes_it() {
+    const CODE: &str = "CODE-SENTINEL-9f8e7d";
+    let echo = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"message": format!("bad code {CODE}")})),
+        )
+        .mount(&echo)
+        .await;
+    let uri = echo.uri();
+    let client = fanbase::Client::builder()
+        .environment(fanbase::Environment::Production {
+            host: "x.example".into(),
+        })
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .settings(move |s| s.base_url(uri))
+        .build()
+        .unwrap();
+    let error = client.exchange_code(CODE).await.unwrap_err();
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains(CODE), "the code leaked: {text}");
+        assert!(
+            text.contains("[REDACTED]"),
+            "the echo is shown, scrubbed: {text}"
+        );
+    }
+}
