@@ -368,7 +368,11 @@ pub fn render(files: &[FileDiagnostics]) -> String {
                 Some(span) => {
                     let (line, col) = line_col(&file.source, span.start);
                     report = report.with_labels(vec![Label::primary((), span)]);
-                    notes[0] = format!("at `{}` ({}:{line}:{col})", d.path, file.file);
+                    notes[0] = if d.path.0.is_empty() {
+                        format!("at {}:{line}:{col}", file.file)
+                    } else {
+                        format!("at `{}` ({}:{line}:{col})", d.path, file.file)
+                    };
                 }
                 None => notes[0] = format!("at `{}` in {}", d.path, file.file),
             }

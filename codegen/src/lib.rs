@@ -23,6 +23,7 @@ pub mod diagnostics;
 mod docs;
 pub mod emit;
 pub mod ir;
+pub mod limits;
 pub mod naming;
 pub mod spec;
 pub mod validate;
@@ -31,9 +32,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use diagnostics::{Diagnostic, FileDiagnostics, YamlPath};
-
-/// Largest spec file read, in bytes; a provider spec is a page or two.
-pub const MAX_SPEC_BYTES: u64 = 256 * 1024;
 
 /// Name of the index file [`Builder::generate`] writes next to the modules.
 pub const INDEX_FILE: &str = "tokenspec_providers.rs";
@@ -111,7 +109,7 @@ pub fn check_source(file: &str, source: &str) -> Checked {
         .and_then(|s| s.to_str())
         .unwrap_or("provider");
     let (provider, diagnostics) = match load(source) {
-        Err(diagnostic) => (None, vec![diagnostic]),
+        Err(diagnostics) => (None, diagnostics),
         Ok(spec) => match validate::validate(&spec, stem, file) {
             Ok((provider, warnings)) => (Some(provider), warnings),
             Err(diagnostics) => (None, diagnostics),
@@ -124,18 +122,12 @@ pub fn check_source(file: &str, source: &str) -> Checked {
     }
 }
 
-fn load(source: &str) -> Result<spec::Spec, Diagnostic> {
-    if source.len() as u64 > MAX_SPEC_BYTES {
-        return Err(Diagnostic::error(
-            &YamlPath::root(),
-            format!(
-                "the spec is {} bytes; specs are limited to {MAX_SPEC_BYTES}",
-                source.len()
-            ),
-        )
-        .help("a provider spec is a page or two of YAML; is this the right file?"));
+fn load(source: &str) -> Result<spec::Spec, Vec<Diagnostic>> {
+    let problems = limits::check(source);
+    if !problems.is_empty() {
+        return Err(problems);
     }
-    serde_yaml::from_str(source).map_err(|e| Diagnostic::from_yaml_error(&e))
+    serde_yaml::from_str(source).map_err(|e| vec![Diagnostic::from_yaml_error(&e)])
 }
 
 /// Checks one spec file on disk, naming it `display` in messages.

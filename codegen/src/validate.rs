@@ -486,6 +486,7 @@ impl Cx {
         }
         let response = self.response(flow.response.as_ref(), &at.key("response"));
         let expiry = self.expiry(&flow.expiry, &at.key("expiry"), &response);
+        self.response_paths(&response, &expiry, at);
         ir::Flow {
             name: name.to_owned(),
             method_ident,
@@ -907,6 +908,67 @@ impl Cx {
         ir::Response {
             access_token: split_path(&access),
             fields,
+        }
+    }
+
+    /// Paths that no single answer can satisfy: one read as a value and also as an object, or an
+    /// expiry read from the token itself.
+    fn response_paths(&mut self, response: &ir::Response, expiry: &ir::Expiry, at: &YamlPath) {
+        let mut paths: Vec<(&[String], YamlPath)> = vec![(
+            &response.access_token,
+            at.key("response").key("access_token"),
+        )];
+        for f in &response.fields {
+            let key = match f.secret_kind {
+                None if !["token_type", "scope"].contains(&f.key.as_str()) => {
+                    at.key("response").key("fields").key(&f.key)
+                }
+                _ => at.key("response").key(&f.key),
+            };
+            paths.push((&f.path, key));
+        }
+        let expiry_path = match expiry {
+            ir::Expiry::ExpiresIn { path, .. } | ir::Expiry::At { path, .. } => Some(path),
+            _ => None,
+        };
+        if let Some(path) = expiry_path {
+            let where_ = at.key("expiry");
+            if path == &response.access_token {
+                self.error(
+                    &where_,
+                    format!(
+                        "the expiry is read from `{}`, which is the access token itself",
+                        path.join(".")
+                    ),
+                    "point the expiry at the field holding the lifetime or the expiry time",
+                );
+            } else if let Some((_, field)) = paths.iter().find(|(p, _)| *p == path.as_slice()) {
+                let field = field.to_string();
+                self.error(
+                    &where_,
+                    format!(
+                        "the expiry is read from `{}`, which `{field}` also reads",
+                        path.join(".")
+                    ),
+                    "one field cannot be both; check the provider's documentation",
+                );
+            }
+            paths.push((path, where_));
+        }
+        for (i, (a, a_at)) in paths.iter().enumerate() {
+            for (b, _) in paths.iter().skip(i + 1).chain(paths.iter().take(i)) {
+                if b.len() > a.len() && b.starts_with(a) {
+                    self.error(
+                        a_at,
+                        format!(
+                            "`{}` is read as a value, but `{}` needs it to be an object",
+                            a.join("."),
+                            b.join(".")
+                        ),
+                        "no answer can satisfy both paths; fix one of them",
+                    );
+                }
+            }
         }
     }
 
