@@ -22,6 +22,7 @@
 pub mod diagnostics;
 mod docs;
 pub mod emit;
+pub mod explain;
 pub mod ir;
 pub mod limits;
 pub mod naming;
@@ -32,6 +33,15 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use diagnostics::{Diagnostic, FileDiagnostics, YamlPath};
+
+/// The JSON Schema of the spec format (draft 2020-12), pretty-printed, for editors and CI.
+#[cfg(feature = "schema")]
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(spec::Spec);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
 
 /// Name of the index file [`Builder::generate`] writes next to the modules.
 pub const INDEX_FILE: &str = "tokenspec_providers.rs";

@@ -4,11 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tokenspec_codegen::{check_file, diagnostics, generate_files, spec_files, write_if_changed};
+use tokenspec_codegen::{
+    check_file, diagnostics, explain, generate_files, spec_files, write_if_changed,
+};
 
 /// Turns YAML provider specs into typed Rust token clients.
 #[derive(Parser)]
 #[command(name = "tokenspec-codegen", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  tokenspec-codegen new acme\n  tokenspec-codegen check specs/acme.yaml\n  tokenspec-codegen explain acme\n  tokenspec-codegen generate"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,8 +22,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Regenerates the checked-in code: one `<provider>.rs` per spec and PROVIDERS.md.
-    ///
-    /// Example: cargo run -p tokenspec-codegen -- generate
+    #[command(
+        after_help = "Example:\n  cargo run -p tokenspec-codegen -- generate\n\nPrints one line per provider; a spec that was removed has its module removed too."
+    )]
     Generate {
         /// Folder of spec files.
         #[arg(long, default_value = "specs")]
@@ -28,11 +34,35 @@ enum Command {
         out: PathBuf,
     },
     /// Checks specs and prints every problem with its line and a fix; exits 1 on errors.
-    ///
-    /// Example: cargo run -p tokenspec-codegen -- check specs/acme.yaml
+    #[command(
+        after_help = "Examples:\n  tokenspec-codegen check                      # every spec in specs/\n  tokenspec-codegen check specs/acme.yaml"
+    )]
     Check {
         /// Spec files (default: every spec in specs/).
         files: Vec<PathBuf>,
+    },
+    /// Writes a commented starter spec, `specs/NAME.yaml`, that passes `check`.
+    #[command(
+        after_help = "Example:\n  tokenspec-codegen new acme_bank   # then edit specs/acme_bank.yaml"
+    )]
+    New {
+        /// Provider name: the Rust module, snake_case (`acme_bank`).
+        name: String,
+        /// Folder to write into.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+    },
+    /// Prints the JSON Schema of the spec format (editors use it to validate and complete specs).
+    #[command(after_help = "Example:\n  tokenspec-codegen schema > docs/tokenspec.schema.json")]
+    Schema,
+    /// Prints, as curl commands, exactly what a provider's client sends for each flow and how it
+    /// reads the answer; credentials stay in $CLIENT_ID and $CLIENT_SECRET.
+    #[command(
+        after_help = "Examples:\n  tokenspec-codegen explain fanbase\n  tokenspec-codegen explain path/to/acme.yaml"
+    )]
+    Explain {
+        /// Provider name (looked up in specs/) or a spec file.
+        name: String,
     },
 }
 
@@ -41,6 +71,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Generate { specs, out } => generate(&specs, &out),
         Command::Check { files } => check(files),
+        Command::New { name, specs } => new(&name, &specs),
+        Command::Schema => {
+            print!("{}", tokenspec_codegen::schema());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { name } => explain_provider(&name),
     };
     match result {
         Ok(code) => code,
@@ -121,4 +157,75 @@ fn check(files: Vec<PathBuf>) -> Result<ExitCode, tokenspec_codegen::Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn new(name: &str, dir: &Path) -> Result<ExitCode, tokenspec_codegen::Error> {
+    let ident = tokenspec_codegen::naming::snake_ident(name);
+    if ident != name {
+        eprintln!(
+            "`{name}` is not a snake_case Rust module name; try `{}`",
+            ident.trim_start_matches("r#").trim_end_matches('_')
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let path = dir.join(format!("{name}.yaml"));
+    if path.exists() {
+        eprintln!(
+            "{} already exists; remove it or pick another name",
+            path.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let title = heck_title(name);
+    let text = include_str!("starter.yaml").replace("{title}", &title);
+    std::fs::create_dir_all(dir).map_err(|source| tokenspec_codegen::Error::Io {
+        action: "create",
+        path: dir.to_owned(),
+        source,
+    })?;
+    std::fs::write(&path, text).map_err(|source| tokenspec_codegen::Error::Io {
+        action: "write",
+        path: path.clone(),
+        source,
+    })?;
+    println!("wrote {}", path.display());
+    println!("next: edit it from the provider's documentation, then");
+    println!(
+        "  cargo run -p tokenspec-codegen -- check {}",
+        path.display()
+    );
+    println!("  cargo run -p tokenspec-codegen -- explain {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn heck_title(name: &str) -> String {
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn explain_provider(name: &str) -> Result<ExitCode, tokenspec_codegen::Error> {
+    let path = if name.ends_with(".yaml") || name.ends_with(".yml") {
+        PathBuf::from(name)
+    } else {
+        Path::new("specs").join(format!("{name}.yaml"))
+    };
+    let checked = check_file(&path, &display_dir(&path))?;
+    match checked.provider {
+        Some(provider) => {
+            print!("{}", explain::explain(&provider));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprint!("{}", diagnostics::render(&[checked.diagnostics]));
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

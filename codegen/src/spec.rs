@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 /// One provider spec file (`specs/<name>.yaml`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Rust module name; defaults to the file stem.
@@ -48,6 +49,7 @@ pub struct Spec {
 
 /// A base URL, written either as a plain string or with documentation.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum EnvironmentSpec {
     /// `production: https://api.example.com`
@@ -58,6 +60,7 @@ pub enum EnvironmentSpec {
 
 /// The long form of an environment.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentDetail {
     /// Base URL, may contain `{placeholder}`s.
@@ -87,6 +90,7 @@ impl EnvironmentSpec {
 
 /// The header that carries the token on API calls.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApiHeaderSpec {
     /// Header name (default `Authorization`).
@@ -99,6 +103,7 @@ pub struct ApiHeaderSpec {
 
 /// Where the client id and secret go.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientAuthSpec {
     /// Send `Authorization: Basic …`.
@@ -117,6 +122,7 @@ pub struct ClientAuthSpec {
 
 /// How the Basic header encodes the credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BasicEncodingSpec {
     /// `base64(id:secret)`, as most providers expect.
@@ -127,6 +133,7 @@ pub enum BasicEncodingSpec {
 
 /// Where a parameter goes in the token request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LocationSpec {
     /// The URL's query string.
@@ -137,6 +144,7 @@ pub enum LocationSpec {
 
 /// What a flow does, which decides the generated method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantSpec {
     /// The client's own token: cached, renewed, behind `access_token()`.
@@ -151,6 +159,7 @@ pub enum GrantSpec {
 
 /// How the request body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BodySpec {
     /// `application/x-www-form-urlencoded`.
@@ -163,6 +172,7 @@ pub enum BodySpec {
 
 /// HTTP method of a token request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum MethodSpec {
     /// GET
@@ -175,6 +185,7 @@ pub enum MethodSpec {
 
 /// One token request.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FlowSpec {
     /// What the flow does.
@@ -201,11 +212,13 @@ pub struct FlowSpec {
     pub response: Option<ResponseSpec>,
     /// Where the token's lifetime comes from.
     #[serde(with = "serde_yaml::with::singleton_map")]
+    #[cfg_attr(feature = "schema", schemars(with = "ExpirySpec"))]
     pub expiry: ExpirySpec,
 }
 
 /// A parameter of a token request.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
     /// Where it goes (default: the body, or the query when the flow has no body).
@@ -213,6 +226,7 @@ pub struct ParamSpec {
     pub location: Option<LocationSpec>,
     /// A fixed value sent on every request; the caller never supplies it.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<ScalarSchema>"))]
     pub value: Option<serde_yaml::Value>,
     /// Who supplies it: the builder (`config`, default) or each call (`call`).
     #[serde(default)]
@@ -220,8 +234,9 @@ pub struct ParamSpec {
     /// Its type (default `string`).
     #[serde(rename = "type", default)]
     pub ty: Option<ParamTypeSpec>,
-    /// Value used when the caller supplies none.
+    /// Value used when the caller supplies none (for a `set`: a list of values, or `all`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<DefaultSchema>"))]
     pub default: Option<serde_yaml::Value>,
     /// Whether it must be present (default: yes, unless it has a default).
     #[serde(default)]
@@ -242,6 +257,7 @@ pub struct ParamSpec {
 
 /// Who supplies a parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceSpec {
     /// Set once on the client builder.
@@ -252,6 +268,7 @@ pub enum SourceSpec {
 
 /// The type of a parameter.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ParamTypeSpec {
     /// `string`, `integer`, `boolean` or `secret`.
@@ -271,6 +288,7 @@ pub enum ParamTypeSpec {
 
 /// The scalar parameter types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScalarTypeSpec {
     /// Any text.
@@ -285,6 +303,7 @@ pub enum ScalarTypeSpec {
 
 /// Where the fields of a token response are. Each value is a dot-separated path.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSpec {
     /// Path of the access token (default `access_token`).
@@ -309,6 +328,7 @@ pub struct ResponseSpec {
 
 /// A provider-specific response field.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     /// Dot-separated path in the response body.
@@ -326,6 +346,7 @@ pub struct FieldSpec {
 
 /// Types of provider-specific response fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldTypeSpec {
     /// Text.
@@ -344,6 +365,7 @@ pub enum FieldTypeSpec {
 
 /// Where a token's lifetime comes from. Exactly one key.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ExpirySpec {
     /// Seconds from now, as a number or a numeric string.
@@ -358,6 +380,7 @@ pub enum ExpirySpec {
 
 /// `expires_in` in its short (`expires_in: path`) or long form.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ExpiresInSpec {
     /// Just the path.
@@ -368,6 +391,7 @@ pub enum ExpiresInSpec {
 
 /// The long form of `expires_in`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExpiresInDetail {
     /// Dot-separated path of the field.
@@ -379,6 +403,7 @@ pub struct ExpiresInDetail {
 
 /// An absolute expiry time.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AtSpec {
     /// Dot-separated path of the field.
@@ -389,6 +414,7 @@ pub struct AtSpec {
 
 /// How an absolute time is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimeFormatSpec {
     /// `2026-11-23T17:00:00Z`.
@@ -401,6 +427,7 @@ pub enum TimeFormatSpec {
 
 /// An error response the provider documents.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KnownErrorSpec {
     /// Variant name in the generated error enum (UpperCamelCase).
@@ -417,4 +444,30 @@ pub struct KnownErrorSpec {
     /// What the error means and what to do, for the generated docs.
     #[serde(default)]
     pub doc: Option<String>,
+}
+
+/// What a fixed parameter value may be (for the JSON Schema only).
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ScalarSchema {
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+}
+
+/// What a parameter default may be (for the JSON Schema only).
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum DefaultSchema {
+    /// A scalar.
+    Scalar(ScalarSchema),
+    /// Values of a set.
+    List(Vec<String>),
 }

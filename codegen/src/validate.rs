@@ -325,6 +325,20 @@ impl Cx {
             );
         }
         let pieces: Vec<&str> = value.split("{token}").collect();
+        for piece in &pieces {
+            if let Some(open) = piece.find('{') {
+                let name = piece[open + 1..].split('}').next().unwrap_or("");
+                let hint = match crate::diagnostics::closest(name, ["token"]) {
+                    Some(_) => "did you mean `{token}`?".to_owned(),
+                    None => "the only placeholder a header value knows is `{token}`".to_owned(),
+                };
+                self.error(
+                    &at.key("value"),
+                    format!("unknown placeholder `{{{name}}}` in the header value"),
+                    hint,
+                );
+            }
+        }
         if pieces.len() != 2 {
             self.error(
                 &at.key("value"),

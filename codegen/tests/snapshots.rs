@@ -34,3 +34,20 @@ fn every_generated_module_parses_as_rust() {
         );
     });
 }
+
+#[test]
+fn every_spec_explains_its_requests_as_curl() {
+    insta::glob!("../../specs", "*.yaml", |path| {
+        let source = std::fs::read_to_string(path).expect("spec is readable");
+        let name = path.file_name().expect("file name").to_string_lossy();
+        let provider = check_source(&format!("specs/{name}"), &source)
+            .provider
+            .expect("valid spec");
+        let text = tokenspec_codegen::explain::explain(&provider);
+        assert!(
+            !text.contains("partner-secret"),
+            "no credentials, only shell variables"
+        );
+        insta::assert_snapshot!(text);
+    });
+}

@@ -1,0 +1,259 @@
+//! `explain`: what a generated client will send and how it reads the answer, as curl commands
+//! with the credentials left in shell variables, for reviewers and for debugging a provider.
+
+use std::fmt::Write as _;
+
+use crate::emit::{expiry_text, literal_text};
+use crate::ir::{self, Provider};
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A value in a curl command: spelled out, or a shell variable holding a credential.
+enum Value {
+    Literal(String),
+    Variable(&'static str),
+}
+
+/// `name=value` as one shell word: single-quoted, or double-quoted around a variable.
+fn pair(name: &str, value: &Value) -> String {
+    match value {
+        Value::Literal(v) => shell_quote(&format!("{name}={v}")),
+        Value::Variable(var) => {
+            let escaped: String = name
+                .chars()
+                .flat_map(|c| {
+                    if "\\\"$`".contains(c) {
+                        vec!['\\', c]
+                    } else {
+                        vec![c]
+                    }
+                })
+                .collect();
+            format!("\"{escaped}=${var}\"")
+        }
+    }
+}
+
+/// `"name": value` inside a single-quoted JSON body.
+fn json_member(name: &str, value: &Value, typed: bool) -> String {
+    let key = serde_json_string(name);
+    match value {
+        Value::Variable(var) => format!("{key}: \"'\"${var}\"'\""),
+        Value::Literal(v) if typed => format!("{key}: {v}"),
+        Value::Literal(v) => format!("{key}: {}", serde_json_string(v)),
+    }
+}
+
+/// A JSON string literal, safe inside single quotes.
+fn serde_json_string(text: &str) -> String {
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| match c {
+            '"' => vec!['\\', '"'],
+            '\\' => vec!['\\', '\\'],
+            '\'' => "'\\''".chars().collect(),
+            c => vec![c],
+        })
+        .collect();
+    format!("\"{escaped}\"")
+}
+
+fn value_of(p: &Provider, f: &ir::Flow, param: &ir::Param) -> String {
+    match &param.source {
+        ir::ParamSource::Fixed(l) => literal_text(l),
+        ir::ParamSource::Config(i) => match &p.config_params[*i].default {
+            Some(ir::Default::Literal(l)) => literal_text(l),
+            Some(ir::Default::Enum(v)) => match &p.config_params[*i].ty {
+                ir::ParamType::Enum(e) | ir::ParamType::Set(e, _) => {
+                    p.enums[*e].values[*v].0.clone()
+                }
+                _ => String::new(),
+            },
+            Some(ir::Default::Set(values)) => match &p.config_params[*i].ty {
+                ir::ParamType::Set(e, sep) => values
+                    .iter()
+                    .map(|v| p.enums[*e].values[*v].0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(sep),
+                _ => String::new(),
+            },
+            None => format!("<{}>", p.config_params[*i].ident.trim_start_matches("r#")),
+        },
+        ir::ParamSource::Call(i) => {
+            format!("<{}>", f.call_params[*i].ident.trim_start_matches("r#"))
+        }
+    }
+}
+
+/// Whether a parameter goes into JSON as a number or boolean rather than a string.
+fn sent_as_json_scalar(p: &Provider, param: &ir::Param) -> bool {
+    match &param.source {
+        ir::ParamSource::Fixed(l) => !matches!(l, ir::Literal::Str(_)),
+        ir::ParamSource::Config(i) => matches!(
+            p.config_params[*i].ty,
+            ir::ParamType::Integer | ir::ParamType::Boolean
+        ),
+        ir::ParamSource::Call(_) => false,
+    }
+}
+
+/// The explanation of every flow of a provider.
+pub fn explain(p: &Provider) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {} ({}), from {}", p.title, p.module, p.file);
+    let _ = writeln!(
+        out,
+        "# Set CLIENT_ID and CLIENT_SECRET in your shell to run these; tokenspec never prints them."
+    );
+    let env = p
+        .default_environment
+        .map_or(&p.environments[0], |i| &p.environments[i]);
+    if !env.placeholders.is_empty() || p.environments.len() > 1 {
+        let others: Vec<&str> = p.environments.iter().map(|e| e.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "# Base URL: the `{}` environment ({}); environments: {}",
+            env.name,
+            env.url,
+            others.join(", ")
+        );
+    }
+    for f in &p.flows {
+        let _ = writeln!(out);
+        let what = if f.cached {
+            format!(
+                "the client's own token, behind access_token(): cached, renewed {} s before expiry (at most half its lifetime), one request for all concurrent callers",
+                p.refresh_margin
+            )
+        } else {
+            let args: Vec<&str> = f
+                .call_params
+                .iter()
+                .map(|c| c.ident.trim_start_matches("r#"))
+                .collect();
+            format!(
+                "{}({}): one request per call, not cached",
+                f.method_ident,
+                args.join(", ")
+            )
+        };
+        let _ = writeln!(out, "# flow `{}`: {what}", f.name);
+        let url = format!("{}{}", env.url.trim_end_matches('/'), f.path);
+        let mut query = Vec::new();
+        let mut body = Vec::new();
+        for location in &f.client_auth.params {
+            let target = if *location == ir::Location::Query {
+                &mut query
+            } else {
+                &mut body
+            };
+            target.push((f.client_auth.id_param.clone(), Value::Variable("CLIENT_ID")));
+            target.push((
+                f.client_auth.secret_param.clone(),
+                Value::Variable("CLIENT_SECRET"),
+            ));
+        }
+        for param in &f.params {
+            let target = if param.location == ir::Location::Query {
+                &mut query
+            } else {
+                &mut body
+            };
+            target.push((param.wire.clone(), Value::Literal(value_of(p, f, param))));
+        }
+        let method = format!("{:?}", f.method).to_uppercase();
+        if f.client_auth.basic == Some(ir::BasicEncoding::Rfc6749) {
+            let _ = writeln!(
+                out,
+                "# Basic credentials per RFC 6749 §2.3.1: form-urlencode id and secret first"
+            );
+        }
+        let mut lines = vec![format!("curl -X {method}")];
+        for (k, v) in &query {
+            // --url-query (curl 7.87+) URL-encodes like --data-urlencode, into the query string.
+            lines.push(format!("--url-query {}", pair(k, v)));
+        }
+        lines.push("-H 'Accept: application/json'".into());
+        match f.client_auth.basic {
+            Some(ir::BasicEncoding::Raw) => lines.push("-u \"$CLIENT_ID:$CLIENT_SECRET\"".into()),
+            Some(ir::BasicEncoding::Rfc6749) => lines
+                .push("-u \"$CLIENT_ID_FORM_URLENCODED:$CLIENT_SECRET_FORM_URLENCODED\"".into()),
+            None => {}
+        }
+        match f.body {
+            ir::Body::Form => {
+                lines.push("-H 'Content-Type: application/x-www-form-urlencoded'".into());
+                for (k, v) in &body {
+                    lines.push(format!("--data-urlencode {}", pair(k, v)));
+                }
+            }
+            ir::Body::Json => {
+                lines.push("-H 'Content-Type: application/json'".into());
+                let members: Vec<String> = body
+                    .iter()
+                    .map(|(k, v)| {
+                        json_member(
+                            k,
+                            v,
+                            f.params
+                                .iter()
+                                .any(|q| &q.wire == k && sent_as_json_scalar(p, q)),
+                        )
+                    })
+                    .collect();
+                lines.push(format!("--data-raw '{{{}}}'", members.join(", ")));
+            }
+            ir::Body::None => {}
+        }
+        lines.push(shell_quote(&url));
+        let _ = writeln!(out, "{}", lines.join(" \\\n  "));
+        let _ = writeln!(
+            out,
+            "# answer: any 2xx with a JSON object; an `error` member, 4xx or 5xx is an error"
+        );
+        let _ = writeln!(
+            out,
+            "#   access token  <- `{}`",
+            f.response.access_token.join(".")
+        );
+        for field in &f.response.fields {
+            let _ = writeln!(
+                out,
+                "#   {:<13} <- `{}`{}",
+                field.key,
+                field.path.join("."),
+                if field.required { " (required)" } else { "" }
+            );
+        }
+        let _ = writeln!(out, "#   lifetime      <- {}", expiry_text(&f.expiry));
+    }
+    if p.cached_flow.is_some() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "# API calls carry: {}: {}<token>{}",
+            p.api_header.name, p.api_header.prefix, p.api_header.suffix
+        );
+    }
+    for e in &p.errors {
+        let mut matches = Vec::new();
+        if let Some(m) = &e.message {
+            matches.push(format!("message \"{m}\""));
+        }
+        if let Some(c) = &e.code {
+            matches.push(format!("error code `{c}`"));
+        }
+        if let Some(s) = e.status {
+            matches.push(format!("HTTP {s}"));
+        }
+        let _ = writeln!(
+            out,
+            "# Error::{} when the answer has {}",
+            e.variant,
+            matches.join(" and ")
+        );
+    }
+    out
+}

@@ -1,0 +1,145 @@
+//! The `tokenspec-codegen` binary as users run it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::cargo_bin("tokenspec-codegen").expect("binary is built");
+    cmd.current_dir(repo());
+    cmd
+}
+
+fn stdout(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).expect("UTF-8")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tokenspec-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn check_passes_the_shipped_specs() {
+    let out = stdout(cli().arg("check").assert().success());
+    assert!(out.contains("checked 4 spec(s): 0 error(s)"), "{out}");
+}
+
+#[test]
+fn check_fails_a_broken_spec_naming_file_line_and_fix() {
+    let out = cli()
+        .args(["check", "codegen/tests/gallery/unknown_key_typo.yaml"])
+        .assert()
+        .failure();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("codegen/tests/gallery/unknown_key_typo.yaml:12:7"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `expires_in`?"), "{text}");
+    assert!(text.contains("1 error(s)"), "{text}");
+}
+
+#[test]
+fn new_writes_a_starter_spec_that_passes_check_and_explain() {
+    let dir = temp("new");
+    let specs = dir.to_string_lossy().into_owned();
+    let out = stdout(
+        cli()
+            .args(["new", "acme_bank", "--specs", &specs])
+            .assert()
+            .success(),
+    );
+    assert!(out.contains("acme_bank.yaml"), "{out}");
+    let file = dir.join("acme_bank.yaml");
+    let text = std::fs::read_to_string(&file).expect("written");
+    assert!(
+        text.starts_with("# yaml-language-server: $schema="),
+        "editors find the schema"
+    );
+    assert!(text.contains("title: Acme Bank"));
+    let out = stdout(
+        cli()
+            .args(["check", &file.to_string_lossy()])
+            .assert()
+            .success(),
+    );
+    assert!(out.contains("0 error(s), 0 warning(s)"), "{out}");
+    cli()
+        .args(["explain", &file.to_string_lossy()])
+        .assert()
+        .success();
+    cli()
+        .args(["new", "acme_bank", "--specs", &specs])
+        .assert()
+        .failure();
+    cli()
+        .args(["new", "Acme-Bank", "--specs", &specs])
+        .assert()
+        .failure();
+}
+
+#[test]
+fn schema_prints_the_checked_in_schema() {
+    let printed = stdout(cli().arg("schema").assert().success());
+    let checked_in =
+        std::fs::read_to_string(repo().join("docs/tokenspec.schema.json")).unwrap_or_default();
+    assert!(
+        printed == checked_in,
+        "docs/tokenspec.schema.json is stale: run `cargo run -p tokenspec-codegen -- schema > docs/tokenspec.schema.json`"
+    );
+}
+
+#[test]
+fn explain_prints_runnable_curl_without_credentials() {
+    let out = stdout(cli().args(["explain", "fanbase"]).assert().success());
+    assert!(
+        out.contains("--url-query \"client_secret=$CLIENT_SECRET\""),
+        "{out}"
+    );
+    assert!(out.contains("'https://{host}/api/token/v2'"), "{out}");
+    assert!(
+        out.contains("# API calls carry: AccessToken: <token>"),
+        "{out}"
+    );
+    cli()
+        .args(["explain", "no_such_provider"])
+        .assert()
+        .failure();
+}
+
+#[test]
+fn generate_writes_modules_and_catalog_into_a_folder() {
+    let out = temp("generate");
+    let text = stdout(
+        cli()
+            .args(["generate", "--out", &out.to_string_lossy()])
+            .assert()
+            .success(),
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" -> ")).count(),
+        4,
+        "{text}"
+    );
+    assert!(out.join("fanbase.rs").is_file() && out.join("PROVIDERS.md").is_file());
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in ["generate", "check", "new", "schema", "explain"] {
+        let out = stdout(cli().args([command, "--help"]).assert().success());
+        assert!(
+            out.contains("Example"),
+            "`{command} --help` shows an example:\n{out}"
+        );
+    }
+    let out = stdout(cli().arg("--help").assert().success());
+    assert!(out.contains("Examples:"), "{out}");
+}
