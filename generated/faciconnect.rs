@@ -221,6 +221,11 @@ pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor
     docs: ::std::option::Option::Some("https://docs.faciconnect.com/autenticacao"),
     allow_insecure_http: false,
     refresh_margin_secs: 60u64,
+    retry: ::tokenspec::descriptor::Retry {
+        attempts: 3u32,
+        initial_backoff_ms: 200u64,
+        max_backoff_ms: 5000u64,
+    },
     api_header: ::tokenspec::descriptor::ApiHeader {
         name: "Authorization",
         prefix: "Bearer ",

@@ -5,18 +5,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 use url::Url;
 
-use crate::descriptor::{Flow, Provider};
+use crate::descriptor::{Flow, Grant, Provider};
 use crate::error::{Error, TransportKind};
 use crate::request::{self, Credentials, ParamValue};
 use crate::response::{self, Redactor};
 use crate::secret::Token;
-use crate::settings::Settings;
+use crate::settings::{RetryPolicy, Settings};
 use crate::{Fields, FromFields, TokenResponse};
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
@@ -54,6 +55,7 @@ struct Inner {
     config: Vec<Option<ParamValue>>,
     settings: Settings,
     margin: Duration,
+    retry: RetryPolicy,
     redactor: Redactor,
     current: ArcSwapOption<Cached>,
     renewal: Mutex<Renewal>,
@@ -227,6 +229,7 @@ impl TokenClient {
             let header = request::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());
         }
+        let retry = settings.retry.unwrap_or_else(|| RetryPolicy::from_spec(&provider.retry));
         let margin = settings
             .refresh_margin
             .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));
@@ -239,6 +242,7 @@ impl TokenClient {
                 config,
                 settings,
                 margin,
+                retry,
                 redactor: Redactor::new(secrets),
                 current: ArcSwapOption::empty(),
                 renewal: Mutex::new(Renewal::default()),
@@ -391,6 +395,48 @@ impl TokenClient {
                 inner.redactor.with(extra)
             }
         };
+        let policy = inner.retry;
+        // Codes and refresh tokens are single use: repeat such a request only when the provider
+        // cannot have processed it.
+        let single_use = matches!(flow.grant, Grant::AuthorizationCode | Grant::RefreshToken);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.initial_backoff)
+            .with_max_delay(policy.max_backoff)
+            .with_max_times(policy.attempts.saturating_sub(1) as usize)
+            .with_jitter();
+        let attempts = (|| self.attempt(flow, call, &redactor))
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e: &Error| if single_use { e.is_safe_to_repeat() } else { e.is_transient() })
+            .adjust(|e: &Error, wait: Option<Duration>| {
+                // Honour Retry-After (capped at the longest backoff) when the provider sends it.
+                wait.map(|w| e.retry_after().map_or(w, |asked| asked.min(policy.max_backoff)))
+            })
+            .notify(|e: &Error, wait: Duration| {
+                tracing::warn!(provider = provider.name, error = %e, wait_ms = wait.as_millis() as u64, "token request failed; retrying");
+            });
+        match tokio::time::timeout(inner.settings.deadline, attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Transport {
+                provider: provider.title,
+                kind: TransportKind::Timeout,
+                detail: format!(
+                    "no token within the {:?} deadline, retries included",
+                    inner.settings.deadline
+                ),
+            }),
+        }
+    }
+
+    /// One token request and its answer.
+    async fn attempt(
+        &self,
+        flow: &'static Flow,
+        call: &[Option<ParamValue>],
+        redactor: &Redactor,
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        let inner = &self.inner;
+        let provider = inner.provider;
         let request = request::build(
             &inner.http,
             &inner.base,
@@ -404,14 +450,14 @@ impl TokenClient {
         let limit = inner.settings.max_body_bytes;
         let request = request
             .build()
-            .map_err(|e| transport(provider, &e, &redactor))?;
+            .map_err(|e| transport(provider, &e, redactor))?;
         let sent_to = request.url().clone();
         let exchange = async {
             let mut answer = inner
                 .http
                 .execute(request)
                 .await
-                .map_err(|e| transport(provider, &e, &redactor))?;
+                .map_err(|e| transport(provider, &e, redactor))?;
             let status = answer.status().as_u16();
             // A caller-supplied HTTP client may follow redirects; an answer from anywhere but
             // the token endpoint is refused all the same.
@@ -421,6 +467,11 @@ impl TokenClient {
                     status,
                 });
             }
+            let retry_after = answer
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| response::retry_after(v, wall_sent));
             if answer
                 .content_length()
                 .is_some_and(|len| len > limit as u64)
@@ -434,7 +485,7 @@ impl TokenClient {
             while let Some(chunk) = answer
                 .chunk()
                 .await
-                .map_err(|e| transport(provider, &e, &redactor))?
+                .map_err(|e| transport(provider, &e, redactor))?
             {
                 if body.len() + chunk.len() > limit {
                     return Err(Error::BodyTooLarge {
@@ -444,19 +495,35 @@ impl TokenClient {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok((status, body))
+            Ok((status, body, retry_after))
         };
-        let (status, body) = match tokio::time::timeout(inner.settings.timeout, exchange).await {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(Error::Transport {
-                    provider: provider.title,
-                    kind: TransportKind::Timeout,
-                    detail: format!("no complete answer within {:?}", inner.settings.timeout),
+        let (status, body, retry_after) =
+            match tokio::time::timeout(inner.settings.timeout, exchange).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(Error::Transport {
+                        provider: provider.title,
+                        kind: TransportKind::Timeout,
+                        detail: format!("no complete answer within {:?}", inner.settings.timeout),
+                    });
+                }
+            };
+        let parsed = match response::interpret(provider, flow, status, &body, wall_sent, redactor) {
+            Ok(parsed) => parsed,
+            Err(Error::Rejected {
+                provider,
+                status,
+                mut rejection,
+            }) => {
+                rejection.retry_after = retry_after;
+                return Err(Error::Rejected {
+                    provider,
+                    status,
+                    rejection,
                 });
             }
+            Err(e) => return Err(e),
         };
-        let parsed = response::interpret(provider, flow, status, &body, wall_sent, &redactor)?;
         let token = Token::new(parsed.token, sent, parsed.lifetime, inner.margin);
         Ok((token, parsed.fields))
     }

@@ -18,6 +18,8 @@ pub struct Provider {
     pub allow_insecure_http: bool,
     /// Seconds before expiry at which renewal starts (capped at half the lifetime).
     pub refresh_margin_secs: u64,
+    /// Retry defaults for failed token requests.
+    pub retry: Retry,
     /// How the token is sent on API calls.
     pub api_header: ApiHeader,
     /// Token requests.
@@ -28,6 +30,17 @@ pub struct Provider {
     pub config: &'static [Slot],
     /// Error responses the provider documents.
     pub errors: &'static [KnownError],
+}
+
+/// Retry defaults, as the spec declares them.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Wait before the first retry.
+    pub initial_backoff_ms: u64,
+    /// Longest wait between attempts; also caps `Retry-After`.
+    pub max_backoff_ms: u64,
 }
 
 /// `name: prefix<token>suffix`.

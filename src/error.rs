@@ -85,6 +85,55 @@ impl Error {
         }
     }
 
+    /// Whether trying again later may succeed: connection failures, timeouts, 5xx, 429 and
+    /// `temporarily_unavailable`, but never a rejection of the credentials or the grant.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } | Error::Interrupted { .. } => true,
+            Error::Rejected {
+                status, rejection, ..
+            } => {
+                let refused = matches!(
+                    rejection.code.as_deref(),
+                    Some(
+                        "invalid_client"
+                            | "invalid_grant"
+                            | "unauthorized_client"
+                            | "invalid_request"
+                            | "invalid_scope"
+                            | "unsupported_grant_type"
+                            | "access_denied"
+                    )
+                );
+                !refused
+                    && (*status >= 500
+                        || *status == 429
+                        || rejection.code.as_deref() == Some("temporarily_unavailable"))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the provider surely did not process the request (it could not be sent, or was
+    /// refused with 429), so even a single-use request may be sent again.
+    pub fn is_safe_to_repeat(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            } | Error::Rejected { status: 429, .. }
+        )
+    }
+
+    /// How long the provider asked to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Rejected { rejection, .. } => rejection.retry_after,
+            _ => None,
+        }
+    }
+
     /// The HTTP status the token endpoint answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -138,6 +187,8 @@ pub struct Rejection {
     pub description: Option<String>,
     /// The documented error it matched: index and variant name.
     pub known: Option<(usize, &'static str)>,
+    /// How long the provider asked to wait (`Retry-After`), if it said.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Rejection {

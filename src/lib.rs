@@ -43,7 +43,9 @@ pub use error::{Error, Rejection, TransportKind};
 pub use request::ParamValue;
 pub use response::jwt_exp;
 pub use secret::{ExposeSecret, IdToken, RefreshToken, SecretString, Token};
-pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, Settings};
+pub use settings::{
+    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, RetryPolicy, Settings,
+};
 
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.
 pub use reqwest;

@@ -207,6 +207,16 @@ fn coerce(kind: FieldKind, value: &Value) -> Option<Value> {
     }
 }
 
+/// A `Retry-After` value: delay seconds or an HTTP date. Garbage gives `None`; the caller caps it.
+pub(crate) fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs.min(MAX_LIFETIME.as_secs())));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 /// Seconds as a number or numeric string, clamped to `0..=MAX_LIFETIME`.
 pub(crate) fn seconds(value: &Value) -> Option<Duration> {
     let secs = match value {
@@ -373,6 +383,18 @@ mod tests {
         assert_eq!(seconds(&serde_json::json!(-5)), Some(Duration::ZERO));
         assert_eq!(seconds(&serde_json::json!(1e12)), Some(MAX_LIFETIME));
         assert_eq!(seconds(&serde_json::json!("soon")), None);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates_and_ignores_garbage() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(retry_after(&later, now), Some(Duration::from_secs(30)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-3", now), None);
     }
 
     #[test]

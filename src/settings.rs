@@ -8,7 +8,44 @@ use crate::clock::{Clock, SystemClock};
 use crate::secret::SecretString;
 
 /// Default deadline for one token request, connect and answer included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default deadline for getting a token, all retries included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How failed token requests are retried: only transient failures (connection errors,
+/// timeouts, 5xx, 429, `temporarily_unavailable`), with capped exponential backoff and jitter,
+/// waiting as long as `Retry-After` asks when the provider sends it (capped at `max_backoff`).
+/// Rejections such as `invalid_client` or `invalid_grant` are never retried. Single-use requests
+/// (authorization-code and refresh-token flows) are retried only when the provider cannot have
+/// processed them: connection failures and 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; 1 disables retries.
+    pub attempts: u32,
+    /// Wait before the first retry; it doubles with each retry, plus jitter.
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts, `Retry-After` included.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// No retries: one attempt.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        attempts: 1,
+        initial_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+    };
+
+    /// The policy a spec declares.
+    pub fn from_spec(retry: &crate::descriptor::Retry) -> Self {
+        RetryPolicy {
+            attempts: retry.attempts.max(1),
+            initial_backoff: Duration::from_millis(retry.initial_backoff_ms),
+            max_backoff: Duration::from_millis(retry.max_backoff_ms),
+        }
+    }
+}
 
 /// Default cap on a token endpoint's answer.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -22,6 +59,8 @@ pub struct Settings {
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) base_url: Option<String>,
     pub(crate) timeout: Duration,
+    pub(crate) deadline: Duration,
+    pub(crate) retry: Option<RetryPolicy>,
     pub(crate) refresh_margin: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
@@ -35,6 +74,8 @@ impl Default for Settings {
             http: None,
             base_url: None,
             timeout: DEFAULT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            retry: None,
             refresh_margin: None,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -53,6 +94,8 @@ impl fmt::Debug for Settings {
             .field("custom_http_client", &self.http.is_some())
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("retry", &self.retry)
             .field("refresh_margin", &self.refresh_margin)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
@@ -88,9 +131,21 @@ impl Settings {
     }
 
     /// Deadline for one token request, from sending it to reading the whole answer
-    /// (default 30 s).
+    /// (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Deadline for getting a token, retries and their waits included (default 30 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Retries token requests this way instead of as the spec says.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 

@@ -29,6 +29,8 @@ pub struct Provider {
     pub allow_insecure_http: bool,
     /// Seconds before expiry at which renewal starts.
     pub refresh_margin: u64,
+    /// Retry defaults: (attempts, initial backoff ms, max backoff ms).
+    pub retry: (u32, u64, u64),
     /// Header used on API calls.
     pub api_header: ApiHeader,
     /// Token requests.

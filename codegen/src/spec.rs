@@ -34,6 +34,9 @@ pub struct Spec {
     /// Renew this many seconds before expiry (default 60, never more than half the lifetime).
     #[serde(default)]
     pub refresh_margin: Option<u64>,
+    /// How failed token requests are retried.
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
     /// How the token is sent on API calls.
     #[serde(default)]
     pub api_header: Option<ApiHeaderSpec>,
@@ -86,6 +89,23 @@ impl EnvironmentSpec {
             EnvironmentSpec::Detailed(d) => d.doc.as_deref(),
         }
     }
+}
+
+/// Retries of transient failures (connection errors, timeouts, 5xx, 429,
+/// `temporarily_unavailable`), with capped exponential backoff and jitter.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included (default 3; 1 disables retries).
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    /// Wait before the first retry, in milliseconds (default 200).
+    #[serde(default)]
+    pub initial_backoff_ms: Option<u64>,
+    /// Longest wait between attempts, in milliseconds (default 5000); also caps `Retry-After`.
+    #[serde(default)]
+    pub max_backoff_ms: Option<u64>,
 }
 
 /// The header that carries the token on API calls.

@@ -120,6 +120,7 @@ impl Cx {
             }
         };
 
+        let retry = self.retry(spec.retry.as_ref());
         let refresh_margin = spec.refresh_margin.unwrap_or(60);
         if refresh_margin > 86_400 {
             self.error(
@@ -202,6 +203,7 @@ impl Cx {
             default_environment,
             allow_insecure_http: spec.allow_insecure_http,
             refresh_margin,
+            retry,
             api_header,
             cached_flow: cached.first().copied(),
             flows,
@@ -209,6 +211,31 @@ impl Cx {
             enums,
             errors,
         }
+    }
+
+    fn retry(&mut self, spec: Option<&RetrySpec>) -> (u32, u64, u64) {
+        let at = root().key("retry");
+        let attempts = spec.and_then(|r| r.attempts).unwrap_or(3);
+        let initial = spec.and_then(|r| r.initial_backoff_ms).unwrap_or(200);
+        let max = spec.and_then(|r| r.max_backoff_ms).unwrap_or(5_000);
+        if !(1..=10).contains(&attempts) {
+            self.error(
+                &at.key("attempts"),
+                format!("{attempts} attempts is outside 1 to 10"),
+                "1 disables retries; 3 is usual",
+            );
+        }
+        if max > 60_000 {
+            self.error(
+                &at.key("max_backoff_ms"),
+                format!("a {max} ms backoff is over a minute"),
+                "callers wait for these retries; keep it at a few seconds",
+            );
+        }
+        if initial == 0 || initial > max {
+            self.error(&at.key("initial_backoff_ms"), format!("initial backoff {initial} ms must be above 0 and at most max_backoff_ms ({max})"), "e.g. 200");
+        }
+        (attempts, initial, max)
     }
 
     fn environments(&mut self, spec: &Spec) -> Vec<ir::Environment> {

@@ -114,9 +114,15 @@ fn non_utf8_and_oversized_files_get_a_clear_error() {
     std::fs::write(&latin1, b"title: Ac\xe7\xe3o\n").expect("write");
     let checked = tokenspec_codegen::check_file(&latin1, "specs/latin1.yaml").expect("readable");
     let text = tokenspec_codegen::diagnostics::render(&[checked.diagnostics]);
-    assert!(text.contains("not UTF-8") && text.contains("save the spec as UTF-8"), "{text}");
+    assert!(
+        text.contains("not UTF-8") && text.contains("save the spec as UTF-8"),
+        "{text}"
+    );
 
-    let big = format!("title: Big\ndescription: |\n{}", "  lorem ipsum\n".repeat(30_000));
+    let big = format!(
+        "title: Big\ndescription: |\n{}",
+        "  lorem ipsum\n".repeat(30_000)
+    );
     let checked = tokenspec_codegen::check_source("specs/big.yaml", &big);
     let text = tokenspec_codegen::diagnostics::render(&[checked.diagnostics]);
     assert!(text.contains("specs are limited to 262144"), "{text}");

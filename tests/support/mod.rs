@@ -40,6 +40,12 @@ pub fn provider_with_header(
         docs: None,
         allow_insecure_http: false,
         refresh_margin_secs: 60,
+        // One attempt: these tests count requests; retries are tested with explicit policies.
+        retry: Retry {
+            attempts: 1,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 1,
+        },
         api_header,
         flows: slice(vec![flow]),
         cached_flow: Some(0),

@@ -142,6 +142,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
     let docs = opt_str(p.docs.as_ref());
     let allow_http = p.allow_insecure_http;
     let margin = p.refresh_margin;
+    let (attempts, initial, max) = p.retry;
     let header_name = &p.api_header.name;
     let prefix = &p.api_header.prefix;
     let suffix = &p.api_header.suffix;
@@ -173,6 +174,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             docs: #docs,
             allow_insecure_http: #allow_http,
             refresh_margin_secs: #margin,
+            retry: ::tokenspec::descriptor::Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
             api_header: ::tokenspec::descriptor::ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
             flows: &[#(#flows)*],
             cached_flow: #cached,
