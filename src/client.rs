@@ -166,16 +166,8 @@ fn transport(provider: &'static Provider, e: &reqwest::Error, redactor: &Redacto
     Error::Transport {
         provider: provider.title,
         kind,
-        detail: redactor.redact(&strip_urls(&detail)),
+        detail: redactor.redact(&response::strip_urls(&detail)),
     }
-}
-
-/// Replaces anything that looks like a URL by `<url>`.
-fn strip_urls(text: &str) -> String {
-    text.split(' ')
-        .map(|w| if w.contains("://") { "<url>" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl TokenClient {
@@ -229,7 +221,9 @@ impl TokenClient {
             let header = request::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());
         }
-        let retry = settings.retry.unwrap_or_else(|| RetryPolicy::from_spec(&provider.retry));
+        let retry = settings
+            .retry
+            .unwrap_or_else(|| RetryPolicy::from_spec(&provider.retry));
         let margin = settings
             .refresh_margin
             .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));

@@ -60,10 +60,11 @@ impl Redactor {
         out
     }
 
-    /// A short, single-line, scrubbed excerpt of a body.
+    /// A short, single-line, scrubbed excerpt of a body. URLs are dropped whole: a server echoing
+    /// the request URL would otherwise show where credentials travel.
     pub fn excerpt(&self, body: &[u8]) -> String {
         let text = String::from_utf8_lossy(body);
-        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = strip_urls(&text.split_whitespace().collect::<Vec<_>>().join(" "));
         let scrubbed = self.redact(&flat);
         let mut out: String = scrubbed.chars().take(EXCERPT_CHARS).collect();
         if scrubbed.chars().count() > EXCERPT_CHARS {
@@ -71,6 +72,14 @@ impl Redactor {
         }
         out
     }
+}
+
+/// Replaces every word that contains a URL by `<url>`.
+pub(crate) fn strip_urls(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains("://") { "<url>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
