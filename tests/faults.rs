@@ -607,7 +607,8 @@ impl Respond for Echo {
 /// Every fault above, as a server to point a client at.
 async fn every_fault() -> Vec<(String, &'static str)> {
     let mut bases = Vec::new();
-    let faults: [(&'static str, fn(String) -> ResponseTemplate); 11] = [
+    type Answer = fn(String) -> ResponseTemplate;
+    let faults: [(&'static str, Answer); 11] = [
         ("500 echoing the request", |echo| {
             ResponseTemplate::new(500).set_body_raw(format!("<html>{echo}</html>"), "text/html")
         }),
