@@ -50,6 +50,33 @@ pub use settings::{
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.
 pub use reqwest;
 
+/// Entry points for the fuzz targets (`fuzz/`); not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// Reads a token endpoint's answer exactly as a client does: the `Retry-After` header, then
+    /// status and body through the flow's response mapping and expiry. Never panics.
+    pub fn token_response(
+        provider: &'static crate::descriptor::Provider,
+        flow: usize,
+        status: u16,
+        retry_after: Option<&str>,
+        body: &[u8],
+    ) -> Result<Duration, crate::Error> {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let _ = retry_after.and_then(|v| crate::response::retry_after(v, now));
+        let redactor = crate::response::Redactor::new(["fuzz-secret".to_owned()]);
+        let flow = &provider.flows[flow % provider.flows.len()];
+        crate::response::interpret(provider, flow, status, body, now, &redactor).map(|parsed| {
+            let start = std::time::Instant::now();
+            let token = crate::Token::new(parsed.token, start, parsed.lifetime, Duration::from_secs(60));
+            token.refresh_at() - token.issued_at()
+        })
+    }
+}
+
 /// A `reqwest::ClientBuilder` ready for TLS: tokenspec builds reqwest with rustls and the *ring*
 /// crypto provider, which this installs as the process default (unless the application installed
 /// one first). Build your own clients with it, for API calls or for [`Settings::http_client`];
