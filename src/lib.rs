@@ -71,7 +71,12 @@ pub mod fuzz {
         let flow = &provider.flows[flow % provider.flows.len()];
         crate::response::interpret(provider, flow, status, body, now, &redactor).map(|parsed| {
             let start = std::time::Instant::now();
-            let token = crate::Token::new(parsed.token, start, parsed.lifetime, Duration::from_secs(60));
+            let token = crate::Token::new(
+                parsed.token,
+                start,
+                parsed.lifetime,
+                Duration::from_secs(60),
+            );
             token.refresh_at() - token.issued_at()
         })
     }

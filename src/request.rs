@@ -227,3 +227,43 @@ mod tests {
         assert_eq!(decoded, "my+id%3A%C3%A7:a%2Bb%2Fc%3Dd%26e+f");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn decode(header: &str) -> String {
+        let bytes = STANDARD
+            .decode(header.strip_prefix("Basic ").expect("Basic prefix"))
+            .expect("base64");
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
+    fn form_decode(part: &str) -> String {
+        url::form_urlencoded::parse(format!("x={part}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    }
+
+    proptest! {
+        #[test]
+        fn rfc6749_basic_credentials_round_trip_for_any_id_and_secret(id in ".*", secret in ".*") {
+            let decoded = decode(&basic_header(BasicEncoding::Rfc6749, &id, &secret));
+            let (a, b) = decoded.split_once(':').expect("one separator");
+            prop_assert!(!b.contains(':'), "colons inside the secret are encoded");
+            prop_assert_eq!(form_decode(a), id);
+            prop_assert_eq!(form_decode(b), secret);
+        }
+
+        #[test]
+        fn raw_basic_credentials_round_trip_when_the_id_has_no_colon(id in "[^:]*", secret in ".*") {
+            let decoded = decode(&basic_header(BasicEncoding::Raw, &id, &secret));
+            prop_assert_eq!(decoded.split_once(':'), Some((id.as_str(), secret.as_str())));
+        }
+    }
+}

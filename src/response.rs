@@ -438,3 +438,51 @@ mod tests {
         assert!(e.chars().count() <= EXCERPT_CHARS + 1);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::time::Instant;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn expires_in_is_total_and_clamped(n in any::<f64>(), i in any::<i64>(), s in ".*") {
+            for value in [serde_json::json!(n), serde_json::json!(i), serde_json::json!(s), serde_json::json!(format!("{n}"))] {
+                if let Some(d) = seconds(&value) {
+                    prop_assert!(d <= MAX_LIFETIME);
+                }
+            }
+        }
+
+        #[test]
+        fn absolute_expiry_arithmetic_never_panics(at in any::<f64>(), now in any::<u64>()) {
+            let wall = UNIX_EPOCH.checked_add(Duration::from_secs(now % (1 << 40))).unwrap_or(UNIX_EPOCH);
+            for format in [TimeFormat::EpochSeconds, TimeFormat::EpochMillis] {
+                let expiry = Expiry::At { path: &["at"], format };
+                if let Ok(d) = lifetime(&expiry, &serde_json::json!({"at": at}), wall) {
+                    prop_assert!(d <= MAX_LIFETIME);
+                }
+            }
+        }
+
+        #[test]
+        fn token_timing_is_ordered_for_any_lifetime_and_margin(secs in any::<u64>(), nanos in 0u32..1_000_000_000, margin in any::<u64>()) {
+            let lifetime = Duration::new(secs, nanos).min(MAX_LIFETIME);
+            let now = Instant::now();
+            let token = crate::Token::new(SecretString::from("t"), now, lifetime, Duration::from_secs(margin));
+            prop_assert!(token.issued_at() <= token.refresh_at() && token.refresh_at() <= token.expires_at());
+            prop_assert!(token.refresh_at() - token.issued_at() >= lifetime / 2, "never renews before half the lifetime");
+        }
+
+        #[test]
+        fn retry_after_and_jwt_exp_are_total(text in ".*") {
+            let _ = retry_after(&text, UNIX_EPOCH);
+            if let Ok(exp) = jwt_exp(&text) {
+                prop_assert!(exp.is_finite());
+            }
+        }
+    }
+}

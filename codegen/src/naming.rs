@@ -147,3 +147,31 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn every_name_becomes_a_valid_identifier(name in ".*") {
+            for ident in [snake_ident(&name), camel_ident(&name)] {
+                prop_assert!(syn::parse_str::<syn::Ident>(&ident).is_ok(), "{ident:?} from {name:?}");
+            }
+        }
+
+        #[test]
+        fn claimed_identifiers_are_unique(names in proptest::collection::vec(".{0,12}", 0..20)) {
+            let mut registry = Names::default();
+            let mut claimed = std::collections::BTreeSet::new();
+            for name in &names {
+                let ident = snake_ident(name);
+                let fresh = !claimed.contains(&ident);
+                prop_assert_eq!(registry.claim(&ident, name).is_ok(), fresh, "collisions are always reported");
+                claimed.insert(ident);
+            }
+        }
+    }
+}
