@@ -43,14 +43,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         answer.status()
     );
 
-    let exchanged = client.exchange_code(GOOD_CODE).await?;
+    let exchanged = client.exchange_code(GOOD_CODE, None).await?;
     println!(
         "token v2: id_token {:?}, scope {:?}, valid {} s",
         exchanged.fields.id_token,
         exchanged.fields.scope,
         exchanged.token.lifetime().as_secs()
     );
-    match client.exchange_code(GOOD_CODE).await {
+    match client.exchange_code(GOOD_CODE, None).await {
         Err(fanbase::Error::InvalidAuthorizationCode(e)) => {
             println!("reusing the code: InvalidAuthorizationCode: {e}")
         }

@@ -205,6 +205,7 @@ pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor
     docs: ::std::option::Option::Some("https://docs.bfluence.com/autenticacao"),
     allow_insecure_http: false,
     refresh_margin_secs: 60u64,
+    openid: ::std::option::Option::None,
     retry: ::tokenspec::descriptor::Retry {
         attempts: 3u32,
         initial_backoff_ms: 200u64,

@@ -93,6 +93,8 @@ pub struct ExchangeCodeFields {
     pub id_token: ::std::option::Option<::tokenspec::IdToken>,
     /// Scope the provider granted. Read from `scope`.
     pub scope: ::std::option::Option<::std::string::String>,
+    /// The ID token's claims, validated (signature, issuer, audience, expiry, nonce) as the spec's `openid:` section says.
+    pub id_token_claims: ::std::option::Option<::tokenspec::oidc::IdTokenClaims>,
 }
 impl ::std::fmt::Debug for ExchangeCodeFields {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -101,6 +103,7 @@ impl ::std::fmt::Debug for ExchangeCodeFields {
             .field("refresh_token", &self.refresh_token)
             .field("id_token", &self.id_token)
             .field("scope", &self.scope)
+            .field("id_token_claims", &self.id_token_claims)
             .finish()
     }
 }
@@ -113,6 +116,7 @@ impl ::tokenspec::FromFields for ExchangeCodeFields {
             refresh_token: fields.take("refresh_token"),
             id_token: fields.take("id_token"),
             scope: fields.take("scope"),
+            id_token_claims: fields.take("id_token_claims"),
         })
     }
 }
@@ -293,15 +297,42 @@ impl Client {
     /// - `POST <base URL>/api/token/v2`
     /// - query string: `client_id`, `client_secret`, `code` (the `code` argument), `grant_type=authorization_code`
     /// - lifetime: `expires_in` seconds (number or numeric string)
+    ///
+    /// An `id_token` in the answer is validated (signature, issuer, audience, expiry and,
+    /// when `nonce` is given, the nonce of the authorization request) before its claims come
+    /// back in `id_token_claims`; a token that fails is an error.
     pub async fn exchange_code(
         &self,
         code: impl ::std::convert::Into<::tokenspec::SecretString>,
+        nonce: ::std::option::Option<&str>,
     ) -> ::std::result::Result<ExchangeCodeResponse, Error> {
         let values = ::std::vec![
             ::std::option::Option::Some({ let v : ::tokenspec::SecretString = code
             .into(); ::tokenspec::ParamValue::Secret(v) }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(1usize, values).await?)
+        ::std::result::Result::Ok(
+            self.runtime.request_with_nonce(1usize, values, nonce).await?,
+        )
+    }
+    /// A new authorization request for a user to follow: the URL, and the `state`,
+    /// `nonce` and PKCE verifier to keep until the provider redirects back.
+    pub async fn authorization_request(
+        &self,
+        redirect_uri: &str,
+        scope: &str,
+    ) -> ::std::result::Result<::tokenspec::oidc::AuthorizationRequest, Error> {
+        ::std::result::Result::Ok(
+            self.runtime.authorization_request(redirect_uri, scope).await?,
+        )
+    }
+    /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
+    /// the authorization request's, when one was sent.
+    pub async fn validate_id_token(
+        &self,
+        id_token: &::tokenspec::IdToken,
+        nonce: ::std::option::Option<&str>,
+    ) -> ::std::result::Result<::tokenspec::oidc::IdTokenClaims, Error> {
+        ::std::result::Result::Ok(self.runtime.validate_id_token(id_token, nonce).await?)
     }
     /// The runtime client underneath, for what the typed surface does not cover.
     pub fn runtime(&self) -> &::tokenspec::TokenClient {
@@ -317,6 +348,13 @@ pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor
     ),
     allow_insecure_http: false,
     refresh_margin_secs: 60u64,
+    openid: ::std::option::Option::Some(::tokenspec::descriptor::OpenId {
+        issuer: ::std::option::Option::None,
+        algorithms: &["RS256", "ES256"],
+        jwks_path: ::std::option::Option::None,
+        authorization_path: ::std::option::Option::None,
+        leeway_secs: 60u64,
+    }),
     retry: ::tokenspec::descriptor::Retry {
         attempts: 3u32,
         initial_backoff_ms: 200u64,

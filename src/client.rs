@@ -14,9 +14,10 @@ use url::Url;
 
 use crate::descriptor::{Flow, Grant, Provider};
 use crate::error::{Error, TransportKind};
+use crate::oidc::{AuthorizationRequest, IdTokenClaims, IdTokenValidator, OpenIdConfig};
 use crate::request::{self, Credentials, ParamValue};
 use crate::response::{self, Redactor};
-use crate::secret::Token;
+use crate::secret::{IdToken, RefreshToken, Token};
 use crate::settings::{RetryPolicy, Settings};
 use crate::{Fields, FromFields, TokenResponse};
 
@@ -59,6 +60,8 @@ struct Inner {
     redactor: Redactor,
     current: ArcSwapOption<Cached>,
     renewal: Mutex<Renewal>,
+    validator: Option<IdTokenValidator>,
+    refresh_token: ArcSwapOption<RefreshToken>,
 }
 
 impl fmt::Debug for TokenClient {
@@ -128,6 +131,51 @@ fn base_url(
     Ok(url)
 }
 
+/// The ID-token validator a spec's `openid:` section describes.
+fn id_token_validator(
+    provider: &'static Provider,
+    openid: &crate::descriptor::OpenId,
+    base: &Url,
+    values: &[(&str, &str)],
+    client_id: &str,
+    secret: &SecretString,
+    http: &reqwest::Client,
+) -> Result<IdTokenValidator, Error> {
+    let issuer = match openid.issuer {
+        Some(template) => {
+            let mut issuer = template.to_owned();
+            for (name, value) in values {
+                issuer = issuer.replace(&format!("{{{name}}}"), value);
+            }
+            issuer
+        }
+        None => base.as_str().trim_end_matches('/').to_owned(),
+    };
+    let mut algorithms = Vec::new();
+    for name in openid.algorithms {
+        algorithms.push(crate::oidc::algorithm(name).ok_or_else(|| {
+            Error::config(format!("{}: unknown algorithm {name:?}", provider.title))
+        })?);
+    }
+    let jwks_uri = match openid.jwks_path {
+        Some(path) => Some(
+            Url::parse(&format!("{}{path}", issuer.trim_end_matches('/')))
+                .map_err(|e| Error::config(format!("JWKS URL: {e}")))?,
+        ),
+        None => None,
+    };
+    let config = OpenIdConfig {
+        issuer,
+        client_id: client_id.to_owned(),
+        algorithms,
+        jwks_uri,
+        client_secret: Some(secret.clone()),
+        leeway: Duration::from_secs(openid.leeway_secs),
+        jwks_refresh_interval: Duration::from_secs(60),
+    };
+    Ok(IdTokenValidator::new(config, http.clone()))
+}
+
 fn default_http_client() -> Result<reqwest::Client, Error> {
     crate::http_client()
         .redirect(reqwest::redirect::Policy::none())
@@ -182,6 +230,7 @@ impl TokenClient {
         config: Vec<Option<ParamValue>>,
     ) -> Result<Self, Error> {
         let base = base_url(provider, template, values, settings.base_url.as_deref())?;
+        let settings_refresh = settings.refresh_token.clone();
         let id = settings
             .client_id
             .clone()
@@ -221,6 +270,12 @@ impl TokenClient {
             let header = request::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());
         }
+        let validator = match &provider.openid {
+            None => None,
+            Some(openid) => Some(id_token_validator(
+                provider, openid, &base, values, &id, &secret, &http,
+            )?),
+        };
         let retry = settings
             .retry
             .unwrap_or_else(|| RetryPolicy::from_spec(&provider.retry));
@@ -240,6 +295,8 @@ impl TokenClient {
                 redactor: Redactor::new(secrets),
                 current: ArcSwapOption::empty(),
                 renewal: Mutex::new(Renewal::default()),
+                validator,
+                refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
             }),
         })
     }
@@ -410,7 +467,12 @@ impl TokenClient {
                 tracing::warn!(provider = provider.name, error = %e, wait_ms = wait.as_millis() as u64, "token request failed; retrying");
             });
         match tokio::time::timeout(inner.settings.deadline, attempts).await {
-            Ok(result) => result,
+            Ok(result) => {
+                if let Ok((_, fields)) = &result {
+                    self.rotate_refresh_token(fields);
+                }
+                result
+            }
             Err(_) => Err(Error::Transport {
                 provider: provider.title,
                 kind: TransportKind::Timeout,
@@ -419,6 +481,22 @@ impl TokenClient {
                     inner.settings.deadline
                 ),
             }),
+        }
+    }
+
+    /// Keeps the refresh token an answer carries, replacing the previous one atomically, and
+    /// tells the application's hook so it can persist it.
+    fn rotate_refresh_token(&self, fields: &Map<String, Value>) {
+        let Some(Value::String(new)) = fields.get("refresh_token") else {
+            return;
+        };
+        let token = RefreshToken::from(new.clone());
+        let previous = self.inner.refresh_token.swap(Some(Arc::new(token.clone())));
+        if previous.as_ref().is_some_and(|p| p.expose_secret() == new) {
+            return;
+        }
+        if let Some(hook) = &self.inner.settings.on_refresh_token {
+            hook(&token);
         }
     }
 
@@ -529,18 +607,87 @@ impl TokenClient {
         flow_index: usize,
         values: Vec<Option<ParamValue>>,
     ) -> Result<TokenResponse<F>, Error> {
+        self.request_with_nonce(flow_index, values, None).await
+    }
+
+    /// [`TokenClient::request`] for OpenID Connect providers: an `id_token` in the answer is
+    /// validated (with `nonce`, the authorization request's, when given) and its claims come
+    /// back as the `id_token_claims` field.
+    pub async fn request_with_nonce<F: FromFields>(
+        &self,
+        flow_index: usize,
+        values: Vec<Option<ParamValue>>,
+        nonce: Option<&str>,
+    ) -> Result<TokenResponse<F>, Error> {
         let flow = self.inner.provider.flows.get(flow_index).ok_or_else(|| {
             Error::config(format!(
                 "{} has no flow number {flow_index}",
                 self.inner.provider.title
             ))
         })?;
-        let (token, fields) = self.fetch(flow, &values).await?;
+        let (token, mut fields) = self.fetch(flow, &values).await?;
+        if let (Some(validator), Some(Value::String(id_token))) =
+            (&self.inner.validator, fields.get("id_token"))
+        {
+            let claims = validator.validate(id_token, nonce).await?;
+            let claims = serde_json::to_value(claims)
+                .map_err(|e| Error::config(format!("ID token claims: {e}")))?;
+            fields.insert("id_token_claims".to_owned(), claims);
+        }
         let mut fields = Fields::new(self.inner.provider.title, fields);
         Ok(TokenResponse {
             token,
             fields: F::from_fields(&mut fields)?,
         })
+    }
+
+    /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is the
+    /// one sent in the authorization request, if any.
+    pub async fn validate_id_token(
+        &self,
+        id_token: &IdToken,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
+        match &self.inner.validator {
+            Some(v) => v.validate(id_token.expose_secret(), nonce).await,
+            None => Err(Error::config(format!(
+                "{}'s spec declares no `openid:` section",
+                self.inner.provider.title
+            ))),
+        }
+    }
+
+    /// A new authorization request (fresh `state`, `nonce` and PKCE verifier) for the user to
+    /// follow; the endpoint comes from the spec or from the provider's discovery document.
+    pub async fn authorization_request(
+        &self,
+        redirect_uri: &str,
+        scope: &str,
+    ) -> Result<AuthorizationRequest, Error> {
+        let (Some(validator), Some(openid)) = (&self.inner.validator, &self.inner.provider.openid)
+        else {
+            return Err(Error::config(format!(
+                "{}'s spec declares no `openid:` section",
+                self.inner.provider.title
+            )));
+        };
+        let endpoint = match openid.authorization_path {
+            Some(path) => format!("{}{path}", validator.config().issuer.trim_end_matches('/')),
+            None => validator
+                .discover()
+                .await?
+                .authorization_endpoint
+                .ok_or_else(|| {
+                    Error::config("the discovery document names no authorization_endpoint")
+                })?,
+        };
+        AuthorizationRequest::new(&endpoint, &self.inner.credentials.id, redirect_uri, scope)
+    }
+
+    /// The latest refresh token the provider issued (or the one given to
+    /// [`Settings::refresh_token`]); each answer carrying a new one replaces it atomically.
+    pub fn refresh_token(&self) -> Option<RefreshToken> {
+        self.inner.refresh_token.load_full().map(|t| (*t).clone())
     }
 
     /// The API header value for `token`, marked sensitive so HTTP logging hides it.

@@ -20,6 +20,8 @@ pub struct Provider {
     pub refresh_margin_secs: u64,
     /// Retry defaults for failed token requests.
     pub retry: Retry,
+    /// ID-token validation, for OpenID Connect providers.
+    pub openid: Option<OpenId>,
     /// How the token is sent on API calls.
     pub api_header: ApiHeader,
     /// Token requests.
@@ -30,6 +32,21 @@ pub struct Provider {
     pub config: &'static [Slot],
     /// Error responses the provider documents.
     pub errors: &'static [KnownError],
+}
+
+/// How a provider's ID tokens are validated.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenId {
+    /// The exact issuer, `{placeholders}` filled like the base URL; `None`: the base URL in use.
+    pub issuer: Option<&'static str>,
+    /// Allowed signature algorithms.
+    pub algorithms: &'static [&'static str],
+    /// JWKS path under the issuer; discovery when `None`.
+    pub jwks_path: Option<&'static str>,
+    /// Authorization endpoint path under the issuer; discovery when `None`.
+    pub authorization_path: Option<&'static str>,
+    /// Clock skew tolerated on `exp` and `iat`, in seconds.
+    pub leeway_secs: u64,
 }
 
 /// Retry defaults, as the spec declares them.

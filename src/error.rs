@@ -63,6 +63,9 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// An ID token failed validation.
+    #[error("ID token refused: {0}")]
+    IdToken(#[from] crate::oidc::IdTokenError),
     /// The renewal this call waited for ended without a result (its runtime shut down).
     #[error("{provider}: the token renewal was interrupted before it finished; call again")]
     Interrupted {

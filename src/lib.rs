@@ -33,6 +33,7 @@ mod client;
 pub mod clock;
 pub mod descriptor;
 mod error;
+pub mod oidc;
 mod request;
 mod response;
 mod secret;
@@ -44,7 +45,7 @@ pub use request::ParamValue;
 pub use response::jwt_exp;
 pub use secret::{ExposeSecret, IdToken, RefreshToken, SecretString, Token};
 pub use settings::{
-    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, RetryPolicy, Settings,
+    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, RefreshHook, RetryPolicy, Settings,
 };
 
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.
@@ -193,6 +194,12 @@ impl FieldValue for f64 {
 impl FieldValue for bool {
     fn from_json(value: serde_json::Value) -> Option<Self> {
         value.as_bool()
+    }
+}
+
+impl FieldValue for oidc::IdTokenClaims {
+    fn from_json(value: serde_json::Value) -> Option<Self> {
+        serde_json::from_value(value).ok()
     }
 }
 

@@ -64,7 +64,12 @@ pub struct Settings {
     pub(crate) refresh_margin: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
+    pub(crate) on_refresh_token: Option<RefreshHook>,
 }
+
+/// Called with each new refresh token the provider issues, to persist it.
+pub type RefreshHook = Arc<dyn Fn(&crate::secret::RefreshToken) + Send + Sync>;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -79,6 +84,8 @@ impl Default for Settings {
             refresh_margin: None,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            refresh_token: None,
+            on_refresh_token: None,
         }
     }
 }
@@ -159,6 +166,22 @@ impl Settings {
     /// Reads time from `clock` (tests use [`crate::clock::ManualClock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Starts with this refresh token (one persisted earlier).
+    pub fn refresh_token(mut self, token: crate::secret::RefreshToken) -> Self {
+        self.refresh_token = Some(token);
+        self
+    }
+
+    /// Calls `hook` with every new refresh token the provider issues (rotation), after it has
+    /// replaced the previous one in the client, so the application can persist it.
+    pub fn on_refresh_token(
+        mut self,
+        hook: impl Fn(&crate::secret::RefreshToken) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_refresh_token = Some(Arc::new(hook));
         self
     }
 

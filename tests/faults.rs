@@ -90,6 +90,7 @@ fn query_base() -> Provider {
         allow_insecure_http: false,
         refresh_margin_secs: 60,
         retry: p.retry,
+        openid: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -196,7 +196,7 @@ async fn fanbase_api_calls_use_the_accesstoken_header_and_a_401_causes_one_refet
 async fn fanbase_v2_exchanges_a_code_for_an_id_token_once() {
     let server = SeedServer::start(Seed::Fanbase).await;
     let client = fan(&server, &ManualClock::new()).build().unwrap();
-    let answer = client.exchange_code(GOOD_CODE).await.unwrap();
+    let answer = client.exchange_code(GOOD_CODE, None).await.unwrap();
     assert!(
         answer
             .fields
@@ -204,10 +204,20 @@ async fn fanbase_v2_exchanges_a_code_for_an_id_token_once() {
             .as_ref()
             .is_some_and(|t| t.expose_secret().split('.').count() == 3)
     );
+    let claims = answer
+        .fields
+        .id_token_claims
+        .as_ref()
+        .expect("the id_token was validated");
+    assert_eq!(
+        (claims.sub.as_str(), claims.iss.as_str()),
+        ("fan-1", server.uri().as_str())
+    );
+    assert_eq!(claims.aud, [CLIENT_ID]);
     assert_eq!(answer.fields.scope.as_deref(), Some("profile"));
     assert_eq!(answer.fields.token_type.as_deref(), Some("Bearer"));
     assert_eq!(answer.token.lifetime(), Duration::from_secs(3600));
-    let again = client.exchange_code(GOOD_CODE).await.unwrap_err();
+    let again = client.exchange_code(GOOD_CODE, None).await.unwrap_err();
     assert!(
         matches!(again, fanbase::Error::InvalidAuthorizationCode(_)),
         "{again}"
@@ -222,7 +232,7 @@ async fn fanbase_v2_documented_errors_become_their_own_variants() {
         .build()
         .unwrap();
     assert!(matches!(
-        wrong_id.exchange_code(GOOD_CODE).await,
+        wrong_id.exchange_code(GOOD_CODE, None).await,
         Err(fanbase::Error::InvalidClientId(_))
     ));
     let wrong_secret = fan(&server, &ManualClock::new())
@@ -230,12 +240,12 @@ async fn fanbase_v2_documented_errors_become_their_own_variants() {
         .build()
         .unwrap();
     assert!(matches!(
-        wrong_secret.exchange_code(GOOD_CODE).await,
+        wrong_secret.exchange_code(GOOD_CODE, None).await,
         Err(fanbase::Error::ClientSecretMismatch(_))
     ));
     let client = fan(&server, &ManualClock::new()).build().unwrap();
     assert!(matches!(
-        client.exchange_code("not-a-code").await,
+        client.exchange_code("not-a-code", None).await,
         Err(fanbase::Error::InvalidAuthorizationCode(_))
     ));
 
@@ -260,7 +270,7 @@ async fn fanbase_v2_documented_errors_become_their_own_variants() {
             .settings(move |s| s.base_url(uri))
             .build()
             .unwrap();
-        let error = client.exchange_code(GOOD_CODE).await.unwrap_err();
+        let error = client.exchange_code(GOOD_CODE, None).await.unwrap_err();
         if expect_missing {
             assert!(
                 matches!(error, fanbase::Error::MissingParameter(_)),
@@ -609,12 +619,50 @@ async fn an_authorization_code_never_appears_in_errors_even_when_the_server_echo
         .settings(move |s| s.base_url(uri))
         .build()
         .unwrap();
-    let error = client.exchange_code(CODE).await.unwrap_err();
+    let error = client.exchange_code(CODE, None).await.unwrap_err();
     for text in [error.to_string(), format!("{error:?}")] {
         assert!(!text.contains(CODE), "the code leaked: {text}");
         assert!(
             text.contains("[REDACTED]"),
             "the echo is shown, scrubbed: {text}"
         );
+    }
+}
+
+#[tokio::test]
+async fn fanbase_v2_refuses_an_id_token_that_fails_validation() {
+    let server = SeedServer::start(Seed::Fanbase).await;
+    let client = fan(&server, &ManualClock::new()).build().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |aud: &str, iss: &str| serde_json::json!({"iss": iss, "sub": "fan-1", "aud": aud, "iat": now, "exp": now + 600});
+    let good = server.signer().sign(&claims(CLIENT_ID, &server.uri()));
+    let ok = client
+        .validate_id_token(&good.clone().into(), None)
+        .await
+        .unwrap();
+    assert_eq!(ok.sub, "fan-1");
+    let wrong_aud = server.signer().sign(&claims("someone-else", &server.uri()));
+    let wrong_iss = server
+        .signer()
+        .sign(&claims(CLIENT_ID, "https://evil.example"));
+    let mut tampered: Vec<&str> = good.split('.').collect();
+    let forged_payload = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        claims("x", "y").to_string(),
+    );
+    tampered[1] = &forged_payload;
+    for (token, what) in [
+        (wrong_aud, "not meant for this client"),
+        (wrong_iss, "was issued by"),
+        (tampered.join("."), "signature"),
+    ] {
+        let error = client
+            .validate_id_token(&token.into(), None)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(what), "{error}");
     }
 }

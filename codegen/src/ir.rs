@@ -29,6 +29,8 @@ pub struct Provider {
     pub allow_insecure_http: bool,
     /// Seconds before expiry at which renewal starts.
     pub refresh_margin: u64,
+    /// ID-token validation, if the provider uses OpenID Connect.
+    pub openid: Option<OpenId>,
     /// Retry defaults: (attempts, initial backoff ms, max backoff ms).
     pub retry: (u32, u64, u64),
     /// Header used on API calls.
@@ -43,6 +45,21 @@ pub struct Provider {
     pub enums: Vec<EnumType>,
     /// Documented error responses.
     pub errors: Vec<KnownError>,
+}
+
+/// OpenID Connect settings.
+#[derive(Debug, Clone)]
+pub struct OpenId {
+    /// Issuer template; `None` means the base URL in use.
+    pub issuer: Option<String>,
+    /// Allowed algorithms.
+    pub algorithms: Vec<String>,
+    /// JWKS path under the issuer.
+    pub jwks_path: Option<String>,
+    /// Authorization endpoint path under the issuer.
+    pub authorization_path: Option<String>,
+    /// Leeway in seconds.
+    pub leeway_secs: u64,
 }
 
 /// A named base URL.
@@ -243,8 +260,11 @@ pub struct Field {
     pub path: Vec<String>,
     /// Its type.
     pub ty: FieldType,
-    /// The runtime type standard secret fields get (`RefreshToken`, `IdToken`).
+    /// The runtime type standard fields get, as a path under `::tokenspec` (`RefreshToken`,
+    /// `IdToken`, `oidc::IdTokenClaims`).
     pub secret_kind: Option<&'static str>,
+    /// Filled by the runtime (validated ID-token claims), not read from the body.
+    pub derived: bool,
     /// Whether a response without it is an error.
     pub required: bool,
     /// Documentation line.

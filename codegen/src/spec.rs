@@ -34,6 +34,9 @@ pub struct Spec {
     /// Renew this many seconds before expiry (default 60, never more than half the lifetime).
     #[serde(default)]
     pub refresh_margin: Option<u64>,
+    /// OpenID Connect: ID-token validation and the authorization endpoint.
+    #[serde(default)]
+    pub openid: Option<OpenIdSpec>,
     /// How failed token requests are retried.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
@@ -106,6 +109,28 @@ pub struct RetrySpec {
     /// Longest wait between attempts, in milliseconds (default 5000); also caps `Retry-After`.
     #[serde(default)]
     pub max_backoff_ms: Option<u64>,
+}
+
+/// How the provider's ID tokens are validated (OpenID Connect Core §3.1.3.7).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OpenIdSpec {
+    /// The exact `iss` of its tokens; `{placeholders}` are filled like the environment's. Default:
+    /// the base URL in use.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Signature algorithms accepted (`RS256`, `ES256`, `HS256` with the client secret, …).
+    pub algorithms: Vec<String>,
+    /// JWKS path under the issuer; found through discovery when absent.
+    #[serde(default)]
+    pub jwks_path: Option<String>,
+    /// Authorization endpoint path under the issuer; found through discovery when absent.
+    #[serde(default)]
+    pub authorization_path: Option<String>,
+    /// Clock skew tolerated on `exp` and `iat`, in seconds (default 60).
+    #[serde(default)]
+    pub leeway_secs: Option<u64>,
 }
 
 /// The header that carries the token on API calls.

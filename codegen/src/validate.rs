@@ -121,6 +121,7 @@ impl Cx {
         };
 
         let retry = self.retry(spec.retry.as_ref());
+        let openid = spec.openid.as_ref().map(|o| self.openid(o));
         let refresh_margin = spec.refresh_margin.unwrap_or(60);
         if refresh_margin > 86_400 {
             self.error(
@@ -204,12 +205,69 @@ impl Cx {
             allow_insecure_http: spec.allow_insecure_http,
             refresh_margin,
             retry,
+            openid,
             api_header,
             cached_flow: cached.first().copied(),
             flows,
             config_params,
             enums,
             errors,
+        }
+    }
+
+    fn openid(&mut self, spec: &OpenIdSpec) -> ir::OpenId {
+        let at = root().key("openid");
+        const KNOWN: &[&str] = &[
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "HS256",
+            "HS384", "HS512", "EdDSA",
+        ];
+        if spec.algorithms.is_empty() {
+            self.error(
+                &at.key("algorithms"),
+                "no signature algorithm is allowed",
+                "list what the provider signs with, e.g. `[RS256]`",
+            );
+        }
+        for (i, alg) in spec.algorithms.iter().enumerate() {
+            if alg.eq_ignore_ascii_case("none") {
+                self.error(
+                    &at.key("algorithms").index(i),
+                    "`none` means unsigned tokens, which anyone can forge",
+                    "remove it",
+                );
+            } else if !KNOWN.contains(&alg.as_str()) {
+                let hint = match crate::diagnostics::closest(alg, KNOWN.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("use one of: {}", KNOWN.join(", ")),
+                };
+                self.error(
+                    &at.key("algorithms").index(i),
+                    format!("unknown signature algorithm `{alg}`"),
+                    hint,
+                );
+            }
+        }
+        for (key, path) in [
+            ("jwks_path", &spec.jwks_path),
+            ("authorization_path", &spec.authorization_path),
+        ] {
+            if path.as_ref().is_some_and(|p| !p.starts_with('/')) {
+                self.error(
+                    &at.key(key),
+                    "the path must start with `/`",
+                    "it is appended to the issuer",
+                );
+            }
+        }
+        if let Some(issuer) = &spec.issuer {
+            self.url_template(issuer, &at.key("issuer"), false);
+        }
+        ir::OpenId {
+            issuer: spec.issuer.clone(),
+            algorithms: spec.algorithms.clone(),
+            jwks_path: spec.jwks_path.clone(),
+            authorization_path: spec.authorization_path.clone(),
+            leeway_secs: spec.leeway_secs.unwrap_or(60),
         }
     }
 
@@ -525,7 +583,11 @@ impl Cx {
                 self.error(at, format!("flow `{name}` would generate `{type_prefix}{suffix}`, which clashes with {previous}"), "rename the flow or the parameter's `type_name`");
             }
         }
-        let response = self.response(flow.response.as_ref(), &at.key("response"));
+        let response = self.response(
+            flow.response.as_ref(),
+            &at.key("response"),
+            spec.openid.is_some(),
+        );
         let expiry = self.expiry(&flow.expiry, &at.key("expiry"), &response);
         self.response_paths(&response, &expiry, at);
         ir::Flow {
@@ -862,7 +924,12 @@ impl Cx {
         ok
     }
 
-    fn response(&mut self, spec: Option<&ResponseSpec>, at: &YamlPath) -> ir::Response {
+    fn response(
+        &mut self,
+        spec: Option<&ResponseSpec>,
+        at: &YamlPath,
+        openid: bool,
+    ) -> ir::Response {
         let access = spec
             .and_then(|r| r.access_token.clone())
             .unwrap_or_else(|| "access_token".into());
@@ -918,9 +985,23 @@ impl Cx {
                     ty,
                     secret_kind,
                     required: false,
+                    derived: false,
                     doc: format!("{doc} Read from `{path}`."),
                 });
             }
+        }
+        if openid && fields.iter().any(|f| f.key == "id_token") {
+            let _ = names.claim("id_token_claims", "id_token_claims");
+            fields.push(ir::Field {
+                ident: "id_token_claims".into(),
+                key: "id_token_claims".into(),
+                path: Vec::new(),
+                ty: FieldType::Json,
+                secret_kind: Some("oidc::IdTokenClaims"),
+                required: false,
+                derived: true,
+                doc: "The ID token's claims, validated (signature, issuer, audience, expiry, nonce) as the spec's `openid:` section says.".into(),
+            });
         }
         if let Some(spec) = spec {
             for (name, field) in &spec.fields {
@@ -942,6 +1023,7 @@ impl Cx {
                     ty,
                     secret_kind: None,
                     required: field.required,
+                    derived: false,
                     doc,
                 });
             }
@@ -959,7 +1041,7 @@ impl Cx {
             &response.access_token,
             at.key("response").key("access_token"),
         )];
-        for f in &response.fields {
+        for f in response.fields.iter().filter(|f| !f.derived) {
             let key = match f.secret_kind {
                 None if !["token_type", "scope"].contains(&f.key.as_str()) => {
                     at.key("response").key("fields").key(&f.key)

@@ -46,6 +46,7 @@ pub fn provider_with_header(
             initial_backoff_ms: 1,
             max_backoff_ms: 1,
         },
+        openid: None,
         api_header,
         flows: slice(vec![flow]),
         cached_flow: Some(0),

@@ -68,20 +68,24 @@ pub struct SeedServer {
     pub server: MockServer,
     state: Arc<Mutex<State>>,
     seed: Seed,
+    signer: Arc<Signer>,
 }
 
 impl SeedServer {
     pub async fn start(seed: Seed) -> Self {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State::default()));
+        let signer = Arc::new(Signer::new());
         Mock::given(any())
             .respond_with(Handler {
                 seed,
                 state: state.clone(),
+                signer: signer.clone(),
             })
             .mount(&server)
             .await;
         SeedServer {
+            signer,
             server,
             state,
             seed,
@@ -90,6 +94,11 @@ impl SeedServer {
 
     pub fn uri(&self) -> String {
         self.server.uri()
+    }
+
+    /// The key Fanbase's stand-in signs ID tokens with.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     pub fn state(&self) -> MutexGuard<'_, State> {
@@ -116,6 +125,45 @@ impl SeedServer {
 struct Handler {
     seed: Seed,
     state: Arc<Mutex<State>>,
+    signer: Arc<Signer>,
+}
+
+/// Fanbase's stand-in signs ID tokens with ES256 and publishes the key in its JWKS.
+pub struct Signer {
+    pkcs8: Vec<u8>,
+    jwk: Value,
+}
+
+impl Signer {
+    fn new() -> Self {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("key")
+            .as_ref()
+            .to_vec();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng).expect("key");
+        let point = pair.public_key().as_ref(); // 0x04 || X || Y
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "fanbase-es256-1",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        Signer { pkcs8, jwk }
+    }
+
+    /// An ES256 JWT over `claims`, with this signer's key id.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("fanbase-es256-1".into());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8),
+        )
+        .expect("signs")
+    }
 }
 
 fn refuse(state: &mut State, status: u16, body: Value) -> ResponseTemplate {
@@ -177,7 +225,18 @@ impl Respond for Handler {
         match (self.seed, method, path) {
             (Seed::FaciConnect, "POST", "/token") => faciconnect_token(state, r),
             (Seed::Fanbase, "POST", "/api/token") => fanbase_token(state, r),
-            (Seed::Fanbase, "POST", "/api/token/v2") => fanbase_token_v2(state, r),
+            (Seed::Fanbase, "POST", "/api/token/v2") => fanbase_token_v2(state, r, &self.signer),
+            (Seed::Fanbase, "GET", "/.well-known/openid-configuration") => {
+                let issuer = issuer_of(r);
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "issuer": issuer,
+                    "jwks_uri": format!("{issuer}/jwks"),
+                    "token_endpoint": format!("{issuer}/api/token/v2"),
+                }))
+            }
+            (Seed::Fanbase, "GET", "/jwks") => {
+                ResponseTemplate::new(200).set_body_json(json!({"keys": [self.signer.jwk]}))
+            }
             (Seed::Bs2 { lifetime }, "POST", "/auth/oauth/v2/token") => {
                 bs2_token(state, r, lifetime)
             }
@@ -344,9 +403,14 @@ fn fanbase_token(state: &mut State, r: &Request) -> ResponseTemplate {
     }))
 }
 
+/// The stand-in's own base URL, which it uses as its issuer.
+pub fn issuer_of(r: &Request) -> String {
+    format!("http://{}", header(r, "host").unwrap_or_default())
+}
+
 /// 002: `POST /api/token/v2?grant_type=authorization_code&client_id=…&client_secret=…&code=…`,
-/// with its five documented error messages.
-fn fanbase_token_v2(state: &mut State, r: &Request) -> ResponseTemplate {
+/// with its five documented error messages; the ID token is ES256-signed by its published key.
+fn fanbase_token_v2(state: &mut State, r: &Request, signer: &Signer) -> ResponseTemplate {
     const MISSING: &str = "The request is missing a parameter";
     let q = match fanbase_checks(
         state,
@@ -386,7 +450,9 @@ fn fanbase_token_v2(state: &mut State, r: &Request) -> ResponseTemplate {
         );
     }
     let token = issue(state, "fanbase-v2");
-    let id_token = hs256_jwt(&json!({"sub": "fan-1", "aud": CLIENT_ID, "exp": unix_now() + 3600}));
+    let now = unix_now();
+    let claims = json!({"iss": issuer_of(r), "sub": "fan-1", "aud": CLIENT_ID, "iat": now, "exp": now + 3600});
+    let id_token = signer.sign(&claims);
     ResponseTemplate::new(200).set_body_json(json!({
         "id_token": id_token,
         "access_token": token,

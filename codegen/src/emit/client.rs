@@ -279,7 +279,10 @@ pub(super) fn client(p: &Provider) -> TokenStream {
                     quote!(#id: ::std::option::Option<#stored>)
                 }
             });
-            let values = f.call_params.iter().map(|c| {
+            let validates = f.response.fields.iter().any(|field| field.derived);
+        let nonce_arg = validates.then(|| quote!(nonce: ::std::option::Option<&str>));
+        let args = args.chain(nonce_arg);
+        let values = f.call_params.iter().map(|c| {
                 let id = ident(&c.ident);
                 if c.required {
                     let stored = store(&c.ty, &quote!(#id));
@@ -297,15 +300,38 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             };
             text.push_str("Sends this request (not cached; each call is one request):\n\n");
             text.push_str(&request_summary(p, f).join("\n"));
+            if validates {
+                text.push_str("\n\nAn `id_token` in the answer is validated (signature, issuer, audience, expiry and,\nwhen `nonce` is given, the nonce of the authorization request) before its claims come\nback in `id_token_claims`; a token that fails is an error.");
+            }
             let d = doc(&text);
+            let call = if validates {
+                quote!(self.runtime.request_with_nonce(#index, values, nonce).await?)
+            } else {
+                quote!(self.runtime.request(#index, values).await?)
+            };
             quote! {
                 #d
                 pub async fn #method(&self, #(#args),*) -> ::std::result::Result<#response, Error> {
                     let values = ::std::vec![#(#values)*];
-                    ::std::result::Result::Ok(self.runtime.request(#index, values).await?)
+                    ::std::result::Result::Ok(#call)
                 }
             }
         });
+    let openid = p.openid.as_ref().map(|_| {
+        quote! {
+            /// A new authorization request for a user to follow: the URL, and the `state`,
+            /// `nonce` and PKCE verifier to keep until the provider redirects back.
+            pub async fn authorization_request(&self, redirect_uri: &str, scope: &str) -> ::std::result::Result<::tokenspec::oidc::AuthorizationRequest, Error> {
+                ::std::result::Result::Ok(self.runtime.authorization_request(redirect_uri, scope).await?)
+            }
+
+            /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
+            /// the authorization request's, when one was sent.
+            pub async fn validate_id_token(&self, id_token: &::tokenspec::IdToken, nonce: ::std::option::Option<&str>) -> ::std::result::Result<::tokenspec::oidc::IdTokenClaims, Error> {
+                ::std::result::Result::Ok(self.runtime.validate_id_token(id_token, nonce).await?)
+            }
+        }
+    });
     let d = doc(&format!(
         "A {title} client. Cheap to clone; clones share one token cache."
     ));
@@ -325,6 +351,8 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             #cached
 
             #(#per_call)*
+
+            #openid
 
             /// The runtime client underneath, for what the typed surface does not cover.
             pub fn runtime(&self) -> &::tokenspec::TokenClient {

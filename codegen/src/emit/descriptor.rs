@@ -73,7 +73,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         quote!(::tokenspec::descriptor::Slot { name: #name, required: #required },)
     });
     let access = path(&f.response.access_token);
-    let fields = f.response.fields.iter().map(|field| {
+    let fields = f.response.fields.iter().filter(|field| !field.derived).map(|field| {
         let key = &field.key;
         let p = path(&field.path);
         let ty = match field.ty {
@@ -143,6 +143,23 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
     let allow_http = p.allow_insecure_http;
     let margin = p.refresh_margin;
     let (attempts, initial, max) = p.retry;
+    let openid = match &p.openid {
+        None => quote!(::std::option::Option::None),
+        Some(o) => {
+            let issuer = opt_str(o.issuer.as_ref());
+            let algorithms = &o.algorithms;
+            let jwks = opt_str(o.jwks_path.as_ref());
+            let authorization = opt_str(o.authorization_path.as_ref());
+            let leeway = o.leeway_secs;
+            quote!(::std::option::Option::Some(::tokenspec::descriptor::OpenId {
+                issuer: #issuer,
+                algorithms: &[#(#algorithms),*],
+                jwks_path: #jwks,
+                authorization_path: #authorization,
+                leeway_secs: #leeway,
+            }))
+        }
+    };
     let header_name = &p.api_header.name;
     let prefix = &p.api_header.prefix;
     let suffix = &p.api_header.suffix;
@@ -174,6 +191,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             docs: #docs,
             allow_insecure_http: #allow_http,
             refresh_margin_secs: #margin,
+            openid: #openid,
             retry: ::tokenspec::descriptor::Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
             api_header: ::tokenspec::descriptor::ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
             flows: &[#(#flows)*],

@@ -135,8 +135,8 @@ pub(super) fn enumeration(e: &ir::EnumType) -> TokenStream {
 fn field_type(f: &ir::Field) -> TokenStream {
     let base = match (f.ty, f.secret_kind) {
         (_, Some(kind)) => {
-            let kind = format_ident!("{}", kind);
-            quote!(::tokenspec::#kind)
+            let path: TokenStream = kind.parse().unwrap_or_default();
+            quote!(::tokenspec::#path)
         }
         (FieldType::String, _) => quote!(::std::string::String),
         (FieldType::Secret, _) => quote!(::tokenspec::SecretString),

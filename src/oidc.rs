@@ -1,0 +1,529 @@
+//! OpenID Connect: authorization requests with `state`, `nonce` and PKCE, and ID-token validation
+//! as OpenID Connect Core §3.1.3.7 describes it.
+//!
+//! Validation trusts only keys from the provider's JWKS (or, for HS256, the client secret), for
+//! algorithms the spec allows; `alg: none` is refused, and keys a token names about itself
+//! (`jwk`, `jku`, `x5u`, `x5c`) are never used. A token signed with a key id the cached JWKS does
+//! not know causes one JWKS refresh, at most once per [`OpenIdConfig::jwks_refresh_interval`].
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use ring::rand::{SecureRandom, SystemRandom};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::Error;
+
+/// Why an ID token was refused. Each says which check failed; none prints the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// Not a JWS, or its header or claims cannot be read.
+    #[error("the ID token is malformed: {0}")]
+    Malformed(String),
+    /// The header names an algorithm the spec does not allow (`none` never is).
+    #[error("the ID token is signed with {0}, which this provider's spec does not allow")]
+    AlgorithmNotAllowed(String),
+    /// No key in the provider's JWKS has the token's key id, even after a refresh.
+    #[error("no key in the provider's JWKS matches the ID token's key id {0:?}")]
+    UnknownKey(Option<String>),
+    /// The signature does not verify with the provider's key.
+    #[error("the ID token's signature does not verify with the provider's key")]
+    BadSignature,
+    /// `iss` is not exactly the provider's issuer.
+    #[error("the ID token was issued by {found:?}, not {expected:?}")]
+    WrongIssuer {
+        /// The issuer the spec expects.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// `aud` does not contain the client id, or `azp` names another party.
+    #[error("the ID token is not meant for this client: {0}")]
+    WrongAudience(String),
+    /// `exp` has passed (beyond the leeway).
+    #[error("the ID token has expired")]
+    Expired,
+    /// `iat` is in the future (beyond the leeway) or missing.
+    #[error("the ID token's issue time is missing or in the future")]
+    BadIssueTime,
+    /// `nonce` differs from the one sent in the authorization request.
+    #[error("the ID token's nonce does not match the authorization request's")]
+    WrongNonce,
+    /// The JWKS or discovery document could not be fetched or read.
+    #[error("could not get the provider's keys: {0}")]
+    Keys(String),
+}
+
+/// The claims of a validated ID token.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[non_exhaustive]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the user at the provider.
+    pub sub: String,
+    /// Audiences (a single string in the token becomes one entry).
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issue time, Unix seconds.
+    pub iat: i64,
+    /// The nonce of the authorization request.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// Authorized party.
+    #[serde(default)]
+    pub azp: Option<String>,
+    /// Every other claim.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(a) => vec![a],
+        OneOrMany::Many(a) => a,
+    })
+}
+
+/// Where and how to validate a provider's ID tokens.
+#[derive(Clone)]
+pub struct OpenIdConfig {
+    /// The exact `iss` expected.
+    pub issuer: String,
+    /// The client id, which `aud` must contain.
+    pub client_id: String,
+    /// Allowed signature algorithms (`RS256`, `ES256`, `HS256`, …).
+    pub algorithms: Vec<Algorithm>,
+    /// Where the provider publishes its keys; found through discovery when `None`.
+    pub jwks_uri: Option<Url>,
+    /// The client secret, for HS256-signed tokens.
+    pub client_secret: Option<SecretString>,
+    /// Clock skew tolerated on `exp` and `iat`.
+    pub leeway: Duration,
+    /// Least time between two JWKS fetches caused by unknown key ids.
+    pub jwks_refresh_interval: Duration,
+}
+
+impl fmt::Debug for OpenIdConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenIdConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("algorithms", &self.algorithms)
+            .field("jwks_uri", &self.jwks_uri.as_ref().map(Url::as_str))
+            .field("leeway", &self.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The provider's discovery document, as far as tokenspec reads it.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Discovery {
+    /// Issuer; must equal the configured one exactly.
+    pub issuer: String,
+    /// JWKS location.
+    pub jwks_uri: String,
+    /// Authorization endpoint.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// Token endpoint.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+}
+
+struct Keys {
+    set: Option<JwkSet>,
+    fetched_at: Option<Instant>,
+    jwks_uri: Option<Url>,
+}
+
+/// Validates ID tokens for one client, caching the provider's JWKS.
+pub struct IdTokenValidator {
+    config: OpenIdConfig,
+    http: reqwest::Client,
+    keys: tokio::sync::Mutex<Keys>,
+    discovered: Mutex<Option<Discovery>>,
+}
+
+impl fmt::Debug for IdTokenValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenValidator")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn keys_error(e: impl fmt::Display) -> Error {
+    Error::IdToken(IdTokenError::Keys(crate::response::strip_urls(
+        &e.to_string(),
+    )))
+}
+
+impl IdTokenValidator {
+    /// A validator using `http` to fetch discovery and JWKS documents.
+    pub fn new(config: OpenIdConfig, http: reqwest::Client) -> Self {
+        let jwks_uri = config.jwks_uri.clone();
+        IdTokenValidator {
+            config,
+            http,
+            keys: tokio::sync::Mutex::new(Keys {
+                set: None,
+                fetched_at: None,
+                jwks_uri,
+            }),
+            discovered: Mutex::new(None),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OpenIdConfig {
+        &self.config
+    }
+
+    /// Fetches `<issuer>/.well-known/openid-configuration` (once) and checks its issuer.
+    pub async fn discover(&self) -> Result<Discovery, Error> {
+        if let Some(d) = self
+            .discovered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(d);
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.config.issuer.trim_end_matches('/')
+        );
+        let document: Discovery = self.get_json(&url).await?;
+        if document.issuer != self.config.issuer {
+            return Err(keys_error(format!(
+                "the discovery document names issuer {:?}, not {:?}",
+                document.issuer, self.config.issuer
+            )));
+        }
+        *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(document.clone());
+        Ok(document)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, Error> {
+        let answer = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| keys_error(e.without_url()))?;
+        if !answer.status().is_success() {
+            return Err(keys_error(format!("HTTP {}", answer.status().as_u16())));
+        }
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|e| keys_error(e.without_url()))?;
+        if bytes.len() > crate::DEFAULT_MAX_BODY_BYTES {
+            return Err(keys_error("the document is larger than 1 MiB"));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| keys_error(format!("not the expected JSON: {e}")))
+    }
+
+    /// The key for `kid`, fetching the JWKS if none is cached or, once per refresh interval,
+    /// if the cached set does not know `kid` (the provider rotated its keys).
+    async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, Error> {
+        let mut keys = self.keys.lock().await;
+        let find = |set: &JwkSet| match kid {
+            Some(kid) => set.find(kid).cloned(),
+            // Without a kid, a set with exactly one key of this algorithm's family is unambiguous.
+            None => {
+                let family: Vec<_> = set.keys.iter().filter(|k| key_fits(k, alg)).collect();
+                (family.len() == 1).then(|| family[0].clone())
+            }
+        };
+        if let Some(jwk) = keys.set.as_ref().and_then(find) {
+            return DecodingKey::from_jwk(&jwk)
+                .map_err(|e| keys_error(format!("unusable key: {e}")));
+        }
+        let may_refresh = keys
+            .fetched_at
+            .is_none_or(|t| t.elapsed() >= self.config.jwks_refresh_interval);
+        if !may_refresh {
+            return Err(Error::IdToken(IdTokenError::UnknownKey(
+                kid.map(str::to_owned),
+            )));
+        }
+        let uri = match keys.jwks_uri.clone() {
+            Some(uri) => uri,
+            None => {
+                let found = self.discover().await?.jwks_uri;
+                let uri =
+                    Url::parse(&found).map_err(|e| keys_error(format!("bad jwks_uri: {e}")))?;
+                keys.jwks_uri = Some(uri.clone());
+                uri
+            }
+        };
+        keys.fetched_at = Some(Instant::now());
+        let set: JwkSet = self.get_json(uri.as_str()).await?;
+        tracing::debug!(keys = set.keys.len(), "fetched the provider's JWKS");
+        let jwk = find(&set);
+        keys.set = Some(set);
+        match jwk {
+            Some(jwk) => {
+                DecodingKey::from_jwk(&jwk).map_err(|e| keys_error(format!("unusable key: {e}")))
+            }
+            None => Err(Error::IdToken(IdTokenError::UnknownKey(
+                kid.map(str::to_owned),
+            ))),
+        }
+    }
+
+    /// Validates `id_token` (OpenID Connect Core §3.1.3.7) and returns its claims. `nonce` is the
+    /// nonce sent in the authorization request, if one was.
+    pub async fn validate(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
+        let fail = |e: IdTokenError| Error::IdToken(e);
+        let header = jsonwebtoken::decode_header(id_token).map_err(|e| {
+            let text = e.to_string();
+            if id_token
+                .split('.')
+                .next()
+                .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+                .is_some_and(|h| String::from_utf8_lossy(&h).contains("\"none\""))
+            {
+                fail(IdTokenError::AlgorithmNotAllowed("none".into()))
+            } else {
+                fail(IdTokenError::Malformed(text))
+            }
+        })?;
+        if !self.config.algorithms.contains(&header.alg) {
+            return Err(fail(IdTokenError::AlgorithmNotAllowed(format!(
+                "{:?}",
+                header.alg
+            ))));
+        }
+        let key = match header.alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                match &self.config.client_secret {
+                    Some(secret) => DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                    None => {
+                        return Err(fail(IdTokenError::AlgorithmNotAllowed(format!(
+                            "{:?} without a client secret",
+                            header.alg
+                        ))));
+                    }
+                }
+            }
+            // Only the JWKS is trusted: header.jwk, jku, x5u and x5c are never looked at.
+            alg => self.key(header.kid.as_deref(), alg).await?,
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[self.config.issuer.as_str()]);
+        validation.set_audience(&[self.config.client_id.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = self.config.leeway.as_secs();
+        let data =
+            jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation).map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                fail(match e.kind() {
+                    ErrorKind::InvalidSignature => IdTokenError::BadSignature,
+                    ErrorKind::ExpiredSignature => IdTokenError::Expired,
+                    ErrorKind::InvalidIssuer => IdTokenError::WrongIssuer {
+                        expected: self.config.issuer.clone(),
+                        found: peek_claim(id_token, "iss").unwrap_or_default(),
+                    },
+                    ErrorKind::InvalidAudience => IdTokenError::WrongAudience(format!(
+                        "`aud` does not contain {:?}",
+                        self.config.client_id
+                    )),
+                    ErrorKind::InvalidAlgorithm => {
+                        IdTokenError::AlgorithmNotAllowed(format!("{:?}", header.alg))
+                    }
+                    _ => IdTokenError::Malformed(e.to_string()),
+                })
+            })?;
+        let claims = data.claims;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if claims.iat > now + self.config.leeway.as_secs() as i64 {
+            return Err(fail(IdTokenError::BadIssueTime));
+        }
+        if claims.aud.len() > 1 && claims.azp.as_deref() != Some(self.config.client_id.as_str()) {
+            return Err(fail(IdTokenError::WrongAudience(
+                "several audiences and no `azp` naming this client".into(),
+            )));
+        }
+        if claims
+            .azp
+            .as_deref()
+            .is_some_and(|azp| azp != self.config.client_id)
+        {
+            return Err(fail(IdTokenError::WrongAudience(
+                "`azp` names another client".into(),
+            )));
+        }
+        if let Some(expected) = nonce {
+            if claims.nonce.as_deref() != Some(expected) {
+                return Err(fail(IdTokenError::WrongNonce));
+            }
+        }
+        Ok(claims)
+    }
+}
+
+fn key_fits(key: &jsonwebtoken::jwk::Jwk, alg: Algorithm) -> bool {
+    use jsonwebtoken::jwk::AlgorithmParameters as P;
+    matches!(
+        (&key.algorithm, alg),
+        (
+            P::RSA(_),
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ) | (P::EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384)
+            | (P::OctetKeyPair(_), Algorithm::EdDSA)
+    )
+}
+
+/// A claim read without verification, only to word an error message.
+fn peek_claim(token: &str, name: &str) -> Option<String> {
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    value.get(name)?.as_str().map(str::to_owned)
+}
+
+/// An authorization request: the URL to send the user to, and the `state`, `nonce` and PKCE
+/// verifier to keep (in the user's session) until the provider redirects back.
+#[derive(Clone)]
+pub struct AuthorizationRequest {
+    /// Where to send the user.
+    pub url: Url,
+    /// Compare with the `state` the provider returns (CSRF protection).
+    pub state: String,
+    /// Pass to ID-token validation.
+    pub nonce: String,
+    /// Send with the code exchange as `code_verifier` (PKCE, RFC 7636).
+    pub code_verifier: SecretString,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("url", &self.url.as_str())
+            .field("state", &self.state)
+            .field("nonce", &self.nonce)
+            .field("code_verifier", &"[REDACTED]")
+            .finish()
+    }
+}
+
+fn random_token() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::config("the system random generator failed"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+impl AuthorizationRequest {
+    /// Builds `endpoint?response_type=code&client_id=…&redirect_uri=…&scope=…&state=…&nonce=…
+    /// &code_challenge=…&code_challenge_method=S256`, with fresh random `state`, `nonce` and
+    /// PKCE verifier.
+    pub fn new(
+        endpoint: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+    ) -> Result<Self, Error> {
+        let mut url = Url::parse(endpoint)
+            .map_err(|e| Error::config(format!("authorization endpoint {endpoint:?}: {e}")))?;
+        let (state, nonce, verifier) = (random_token()?, random_token()?, random_token()?);
+        let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            verifier.as_bytes(),
+        ));
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", scope)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        Ok(AuthorizationRequest {
+            url,
+            state,
+            nonce,
+            code_verifier: SecretString::from(verifier),
+        })
+    }
+}
+
+/// Parses an algorithm name from a spec (`RS256`, `ES256`, `HS256`, …); `none` is not one.
+pub fn algorithm(name: &str) -> Option<Algorithm> {
+    name.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_is_the_s256_of_the_verifier_and_values_are_fresh() {
+        let a = AuthorizationRequest::new(
+            "https://op.example/auth",
+            "c",
+            "http://127.0.0.1/cb",
+            "openid",
+        )
+        .unwrap();
+        let b = AuthorizationRequest::new(
+            "https://op.example/auth",
+            "c",
+            "http://127.0.0.1/cb",
+            "openid",
+        )
+        .unwrap();
+        assert_ne!(
+            (a.state.clone(), a.nonce.clone()),
+            (b.state.clone(), b.nonce.clone())
+        );
+        let pairs: std::collections::HashMap<_, _> = a.url.query_pairs().into_owned().collect();
+        let expected = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            a.code_verifier.expose_secret().as_bytes(),
+        ));
+        assert_eq!(pairs["code_challenge"], expected);
+        assert_eq!(pairs["code_challenge_method"], "S256");
+        assert_eq!(pairs["state"], a.state);
+        assert!(!format!("{a:?}").contains(a.code_verifier.expose_secret()));
+    }
+
+    #[test]
+    fn none_is_not_an_algorithm() {
+        assert_eq!(algorithm("RS256"), Some(Algorithm::RS256));
+        assert_eq!(algorithm("none"), None);
+    }
+}

@@ -1,0 +1,123 @@
+// node-oidc-provider (OpenID Certified) on 127.0.0.1, for tokenspec's interoperability tests.
+//
+//   node server.mjs <port>
+//
+// Prints "ready <issuer>" once listening. Users and consent are completed without a browser: an
+// interaction route logs `user-1` in and grants what the client asked for. A few test-only
+// routes under /test/ forge ID tokens the Rust tests must reject.
+import crypto from 'node:crypto';
+import Provider from 'oidc-provider';
+import * as jose from 'jose';
+
+const port = Number(process.argv[2] || 0);
+const issuer = `http://127.0.0.1:${port}`;
+
+function jwk(type, options, alg) {
+  const { privateKey } = crypto.generateKeyPairSync(type, options);
+  return { ...privateKey.export({ format: 'jwk' }), kid: `${alg}-${crypto.randomUUID()}`, alg, use: 'sig' };
+}
+
+const rsa = jwk('rsa', { modulusLength: 2048 }, 'RS256');
+const ec = jwk('ec', { namedCurve: 'P-256' }, 'ES256');
+// Same kid as the real RSA key, not published: "a valid-looking token signed by another key".
+const impostor = { ...jwk('rsa', { modulusLength: 2048 }, 'RS256'), kid: rsa.kid };
+
+export const clients = [
+  {
+    client_id: 'basic-client',
+    client_secret: 'basic-secret-0123456789abcdef0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access api:read',
+  },
+  {
+    // An id and secret that need URL-encoding in a form body and in a Basic header.
+    client_id: 'post client:ç/1',
+    client_secret: 'p@ss:w0rd+/=& é-0123456789abcdef0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
+  },
+];
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks: { keys: [rsa, ec] },
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+  },
+  scopes: ['openid', 'offline_access', 'api:read'],
+  claims: { openid: ['sub'], email: ['email'] },
+  ttl: { AccessToken: 600, ClientCredentials: 600, IdToken: 600, RefreshToken: 86400, AuthorizationCode: 60 },
+  rotateRefreshToken: () => true,
+  issueRefreshToken: (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: `${sub}@example.test` }) }),
+  cookies: { keys: ['interop-cookie-key'] },
+});
+
+// Interactions without a browser: log user-1 in, grant every requested scope.
+provider.use(async (ctx, next) => {
+  if (!ctx.path.startsWith('/interaction/')) return next();
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  let result;
+  if (details.prompt.name === 'login') {
+    result = { login: { accountId: 'user-1' } };
+  } else {
+    const grant = new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+    grant.addOIDCScope(details.params.scope);
+    result = { consent: { grantId: await grant.save() } };
+  }
+  await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+});
+
+// Test-only: ID tokens for the negative cases, each wrong in exactly one way.
+provider.use(async (ctx, next) => {
+  if (!ctx.path.startsWith('/test/forge/')) return next();
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: issuer, sub: 'user-1', aud: 'basic-client', iat: now, exp: now + 600, nonce: 'expected-nonce' };
+  const sign = async (key, payload, header = {}) => new jose.SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, ...header })
+    .sign(await jose.importJWK(key, key.alg));
+  const which = ctx.path.slice('/test/forge/'.length);
+  let token;
+  switch (which) {
+    case 'valid': token = await sign(rsa, claims); break;
+    case 'valid-es256': token = await sign(ec, claims); break;
+    case 'tampered': {
+      const [h, , s] = (await sign(rsa, claims)).split('.');
+      token = [h, Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url'), s].join('.');
+      break;
+    }
+    case 'other-key': token = await sign(impostor, claims); break;
+    case 'embedded-jwk': {
+      const { kty, n, e } = impostor;
+      token = await sign({ ...impostor, kid: 'not-published' }, claims, { jwk: { kty, n, e } });
+      break;
+    }
+    case 'wrong-aud': token = await sign(rsa, { ...claims, aud: 'someone-else' }); break;
+    case 'multi-aud-no-azp': token = await sign(rsa, { ...claims, aud: ['basic-client', 'someone-else'] }); break;
+    case 'wrong-iss': token = await sign(rsa, { ...claims, iss: 'http://127.0.0.1:1' }); break;
+    case 'expired': token = await sign(rsa, { ...claims, iat: now - 7200, exp: now - 3600 }); break;
+    case 'wrong-nonce': token = await sign(rsa, { ...claims, nonce: 'another-nonce' }); break;
+    case 'alg-none': {
+      const enc = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      token = `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`;
+      break;
+    }
+    default: ctx.status = 404; return;
+  }
+  ctx.type = 'text/plain';
+  ctx.body = token;
+});
+
+const server = provider.listen(port, '127.0.0.1', () => {
+  console.log(`ready ${issuer}`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
