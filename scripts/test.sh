@@ -8,6 +8,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+# node-oidc-provider for the OpenID interoperability tests (tests/oidc/package-lock.json).
+npm ci --prefix tests/oidc --no-audit --no-fund
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --doc

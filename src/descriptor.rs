@@ -152,7 +152,7 @@ pub enum BasicEncoding {
 }
 
 /// Where the client credentials go.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct ClientAuth {
     /// Basic header, if any.
     pub basic: Option<BasicEncoding>,

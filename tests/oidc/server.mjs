@@ -34,9 +34,19 @@ export const clients = [
     scope: 'openid offline_access api:read',
   },
   {
-    // An id and secret that need URL-encoding in a form body and in a Basic header.
-    client_id: 'post client:ç/1',
-    client_secret: 'p@ss:w0rd+/=& é-0123456789abcdef0123456789abcdef',
+    // Basic credentials per RFC 6749 §2.3.1: id and secret form-urlencoded before base64.
+    client_id: 'basic client:2/+&=',
+    client_secret: 'b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
+  },
+  {
+    // An id and secret that need URL-encoding (RFC 6749 allows printable ASCII only).
+    client_id: 'post client:1/+&=',
+    client_secret: 'p@ss:w0rd+/=& %-0123456789abcdef0123456789abcdef',
     token_endpoint_auth_method: 'client_secret_post',
     grant_types: ['client_credentials'],
     response_types: [],
@@ -60,6 +70,18 @@ const provider = new Provider(issuer, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: `${sub}@example.test` }) }),
   cookies: { keys: ['interop-cookie-key'] },
+});
+
+// Test-only: how often the JWKS was fetched (for the rate-limited refresh on unknown key ids).
+let jwksFetches = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/jwks') jwksFetches += 1;
+  if (ctx.path === '/test/jwks-count') {
+    ctx.type = 'text/plain';
+    ctx.body = String(jwksFetches);
+    return;
+  }
+  await next();
 });
 
 // Interactions without a browser: log user-1 in, grant every requested scope.

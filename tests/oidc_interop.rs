@@ -1,0 +1,503 @@
+//! Interoperability with a certified OpenID provider: node-oidc-provider (pinned in
+//! `tests/oidc/package.json`, installed by `scripts/test.sh`) started on 127.0.0.1 for each test.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use support::{leak, slice};
+use tokenspec::descriptor::*;
+use tokenspec::oidc::{IdTokenClaims, IdTokenError};
+use tokenspec::{Error, Fields, FromFields, ParamValue, RefreshToken, Settings, TokenClient};
+
+const BASIC_ID: &str = "basic-client";
+const BASIC_SECRET: &str = "basic-secret-0123456789abcdef0123456789abcdef";
+const POST_ID: &str = "post client:1/+&=";
+const POST_SECRET: &str = "p@ss:w0rd+/=& %-0123456789abcdef0123456789abcdef";
+const REDIRECT: &str = "http://127.0.0.1/callback";
+
+/// node-oidc-provider, stopped when dropped.
+struct OpenIdProvider {
+    child: Child,
+    issuer: String,
+}
+
+impl OpenIdProvider {
+    fn start() -> Self {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "oidc-provider is not installed: run `npm ci --prefix tests/oidc` (scripts/test.sh does)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("node")
+            .arg("server.mjs")
+            .arg(port.to_string())
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs (Node.js is on the machine)");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(issuer) = line.strip_prefix("ready ") {
+                    let _ = tx.send(issuer.to_owned());
+                }
+            }
+        });
+        let issuer = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("oidc-provider started within 30 s");
+        OpenIdProvider { child, issuer }
+    }
+
+    async fn text(&self, path: &str) -> String {
+        reqwest::get(format!("{}{path}", self.issuer))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for OpenIdProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn call(name: &'static str) -> Param {
+    Param {
+        name,
+        location: Location::Body,
+        source: Source::Call(match name {
+            "code" | "refresh_token" => 0,
+            _ => 1,
+        }),
+    }
+}
+
+fn fixed(name: &'static str, value: &'static str) -> Param {
+    Param {
+        name,
+        location: Location::Body,
+        source: Source::Fixed(Literal::Text(value)),
+    }
+}
+
+const FIELDS: &[Field] = &[
+    Field {
+        key: "refresh_token",
+        path: &["refresh_token"],
+        kind: FieldKind::Secret,
+        required: false,
+    },
+    Field {
+        key: "id_token",
+        path: &["id_token"],
+        kind: FieldKind::Secret,
+        required: false,
+    },
+    Field {
+        key: "scope",
+        path: &["scope"],
+        kind: FieldKind::Text,
+        required: false,
+    },
+];
+
+fn flow(
+    name: &'static str,
+    grant: Grant,
+    auth: ClientAuth,
+    params: Vec<Param>,
+    call_params: Vec<Slot>,
+) -> Flow {
+    Flow {
+        name,
+        grant,
+        method: Method::Post,
+        path: "/token",
+        body: Body::Form,
+        client_auth: auth,
+        params: slice(params),
+        call_params: slice(call_params),
+        access_token: &["access_token"],
+        fields: FIELDS,
+        expiry: Expiry::ExpiresIn {
+            path: &["expires_in"],
+            when_absent: None,
+        },
+    }
+}
+
+/// The local provider as a spec would describe it: a cached client-credentials flow, the
+/// code exchange with PKCE and the refresh grant, and ID tokens signed RS256 or ES256.
+fn provider(auth: ClientAuth) -> &'static Provider {
+    let code = Slot {
+        name: "code",
+        required: true,
+    };
+    let verifier = Slot {
+        name: "code_verifier",
+        required: true,
+    };
+    let refresh = Slot {
+        name: "refresh_token",
+        required: true,
+    };
+    leak(Provider {
+        name: "local_oidc",
+        title: "node-oidc-provider",
+        docs: None,
+        allow_insecure_http: true,
+        refresh_margin_secs: 60,
+        retry: Retry {
+            attempts: 1,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 1,
+        },
+        openid: Some(OpenId {
+            issuer: None,
+            algorithms: &["RS256", "ES256"],
+            jwks_path: None,
+            authorization_path: None,
+            leeway_secs: 30,
+        }),
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
+        },
+        flows: slice(vec![
+            flow(
+                "client_credentials",
+                Grant::ClientCredentials,
+                auth,
+                vec![
+                    fixed("grant_type", "client_credentials"),
+                    fixed("scope", "api:read"),
+                ],
+                vec![],
+            ),
+            flow(
+                "exchange_code",
+                Grant::AuthorizationCode,
+                auth,
+                vec![
+                    fixed("grant_type", "authorization_code"),
+                    fixed("redirect_uri", REDIRECT),
+                    call("code"),
+                    call("code_verifier"),
+                ],
+                vec![code, verifier],
+            ),
+            flow(
+                "refresh",
+                Grant::RefreshToken,
+                auth,
+                vec![fixed("grant_type", "refresh_token"), call("refresh_token")],
+                vec![refresh],
+            ),
+        ]),
+        cached_flow: Some(0),
+        config: &[],
+        errors: &[],
+    })
+}
+
+const BASIC: ClientAuth = ClientAuth {
+    basic: Some(BasicEncoding::Rfc6749),
+    params: &[],
+    id_param: "client_id",
+    secret_param: "client_secret",
+};
+const POST: ClientAuth = ClientAuth {
+    basic: None,
+    params: &[Location::Body],
+    id_param: "client_id",
+    secret_param: "client_secret",
+};
+
+fn client(
+    op: &OpenIdProvider,
+    auth: ClientAuth,
+    id: &str,
+    secret: &str,
+    settings: Settings,
+) -> TokenClient {
+    let settings = settings
+        .client_id(id)
+        .client_secret(secret)
+        .base_url(op.issuer.clone());
+    TokenClient::new(
+        provider(auth),
+        settings,
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("valid client")
+}
+
+#[derive(Debug)]
+struct Tokens {
+    refresh_token: Option<RefreshToken>,
+    claims: Option<IdTokenClaims>,
+}
+
+impl FromFields for Tokens {
+    fn from_fields(fields: &mut Fields) -> Result<Self, Error> {
+        Ok(Tokens {
+            refresh_token: fields.take("refresh_token"),
+            claims: fields.take("id_token_claims"),
+        })
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_with_client_secret_basic() {
+    let op = OpenIdProvider::start();
+    let token = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default())
+        .access_token()
+        .await
+        .unwrap();
+    assert_eq!(token.lifetime(), Duration::from_secs(600));
+}
+
+#[tokio::test]
+async fn client_credentials_with_client_secret_basic_encodes_special_characters_per_rfc6749() {
+    let op = OpenIdProvider::start();
+    let (id, secret) = (
+        "basic client:2/+&=",
+        "b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef",
+    );
+    let token = client(&op, BASIC, id, secret, Settings::default())
+        .access_token()
+        .await
+        .unwrap();
+    assert_eq!(token.lifetime(), Duration::from_secs(600));
+}
+
+#[tokio::test]
+async fn client_credentials_with_client_secret_post_and_an_id_and_secret_that_need_encoding() {
+    let op = OpenIdProvider::start();
+    let token = client(&op, POST, POST_ID, POST_SECRET, Settings::default())
+        .access_token()
+        .await
+        .unwrap();
+    assert_eq!(token.lifetime(), Duration::from_secs(600));
+    let wrong = client(&op, POST, POST_ID, "wrong", Settings::default())
+        .access_token()
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Some("invalid_client"));
+}
+
+/// Follows the authorization request through the provider's (automatic) login and consent
+/// and returns the code from the redirect, after checking its `state`.
+async fn authorize(client: &TokenClient) -> (String, tokenspec::oidc::AuthorizationRequest) {
+    let mut request = client
+        .authorization_request(REDIRECT, "openid offline_access")
+        .await
+        .unwrap();
+    request
+        .url
+        .query_pairs_mut()
+        .append_pair("prompt", "consent");
+    let browser = tokenspec::http_client()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut next = request.url.to_string();
+    for _ in 0..10 {
+        let answer = browser.get(&next).send().await.unwrap();
+        let location = answer
+            .headers()
+            .get("location")
+            .expect("a redirect")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let location = answer.url().join(&location).unwrap();
+        if location.as_str().starts_with(REDIRECT) {
+            let pairs: std::collections::HashMap<_, _> =
+                location.query_pairs().into_owned().collect();
+            assert_eq!(
+                pairs.get("state"),
+                Some(&request.state),
+                "state comes back unchanged"
+            );
+            return (pairs["code"].clone(), request);
+        }
+        next = location.to_string();
+    }
+    panic!("the provider never redirected back");
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_refresh_rotates() {
+    let op = OpenIdProvider::start();
+    let persisted: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = persisted.clone();
+    let settings = Settings::default()
+        .on_refresh_token(move |t| sink.lock().unwrap().push(t.expose_secret().to_owned()));
+    let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, settings);
+    let (code, request) = authorize(&client).await;
+    let values = vec![
+        Some(ParamValue::Secret(code.into())),
+        Some(ParamValue::Secret(request.code_verifier.clone())),
+    ];
+    let tokens = client
+        .request_with_nonce::<Tokens>(1, values, Some(&request.nonce))
+        .await
+        .unwrap();
+    let claims = tokens.fields.claims.expect("validated claims");
+    assert_eq!(
+        (claims.sub.as_str(), claims.iss.as_str()),
+        ("user-1", op.issuer.as_str())
+    );
+    assert_eq!(claims.nonce.as_deref(), Some(request.nonce.as_str()));
+    let first = tokens
+        .fields
+        .refresh_token
+        .expect("a refresh token (offline_access)");
+
+    // Refresh: the provider rotates the refresh token; the client keeps the new one and tells the hook.
+    let refreshed = client
+        .request::<Tokens>(
+            2,
+            vec![Some(ParamValue::Secret(first.expose_secret().into()))],
+        )
+        .await
+        .unwrap();
+    let second = refreshed
+        .fields
+        .refresh_token
+        .expect("a rotated refresh token");
+    assert_ne!(second.expose_secret(), first.expose_secret());
+    assert_eq!(
+        client
+            .refresh_token()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some(second.expose_secret())
+    );
+    assert_eq!(
+        *persisted.lock().unwrap(),
+        [
+            first.expose_secret().to_owned(),
+            second.expose_secret().to_owned()
+        ]
+    );
+    // The rotated-out token no longer works.
+    let reused = client
+        .request::<Tokens>(
+            2,
+            vec![Some(ParamValue::Secret(first.expose_secret().into()))],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Some("invalid_grant"));
+}
+
+fn refused(e: Error) -> IdTokenError {
+    match e {
+        Error::IdToken(e) => e,
+        other => panic!("expected an ID-token error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn forged_and_invalid_id_tokens_are_refused_each_for_its_reason() {
+    let op = OpenIdProvider::start();
+    let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());
+    let validate = |token: String| {
+        let client = client.clone();
+        async move {
+            client
+                .validate_id_token(&token.into(), Some("expected-nonce"))
+                .await
+        }
+    };
+    assert_eq!(
+        validate(op.text("/test/forge/valid").await)
+            .await
+            .unwrap()
+            .sub,
+        "user-1"
+    );
+    assert_eq!(
+        validate(op.text("/test/forge/valid-es256").await)
+            .await
+            .unwrap()
+            .sub,
+        "user-1"
+    );
+    let cases: [(&str, fn(&IdTokenError) -> bool); 9] = [
+        ("tampered", |e| matches!(e, IdTokenError::BadSignature)),
+        ("other-key", |e| matches!(e, IdTokenError::BadSignature)),
+        ("embedded-jwk", |e| matches!(e, IdTokenError::UnknownKey(_))),
+        ("wrong-aud", |e| matches!(e, IdTokenError::WrongAudience(_))),
+        ("multi-aud-no-azp", |e| {
+            matches!(e, IdTokenError::WrongAudience(_))
+        }),
+        ("wrong-iss", |e| {
+            matches!(e, IdTokenError::WrongIssuer { .. })
+        }),
+        ("expired", |e| matches!(e, IdTokenError::Expired)),
+        ("wrong-nonce", |e| matches!(e, IdTokenError::WrongNonce)),
+        (
+            "alg-none",
+            |e| matches!(e, IdTokenError::AlgorithmNotAllowed(a) if a == "none"),
+        ),
+    ];
+    for (case, expected) in cases {
+        let error = refused(
+            validate(op.text(&format!("/test/forge/{case}")).await)
+                .await
+                .unwrap_err(),
+        );
+        assert!(expected(&error), "{case}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_key_id_refreshes_the_jwks_once_per_interval() {
+    let op = OpenIdProvider::start();
+    let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());
+    client
+        .validate_id_token(&op.text("/test/forge/valid").await.into(), None)
+        .await
+        .unwrap();
+    assert_eq!(op.text("/test/jwks-count").await, "1");
+    for _ in 0..3 {
+        let forged = op.text("/test/forge/embedded-jwk").await;
+        assert!(matches!(
+            refused(
+                client
+                    .validate_id_token(&forged.into(), None)
+                    .await
+                    .unwrap_err()
+            ),
+            IdTokenError::UnknownKey(_)
+        ));
+    }
+    assert_eq!(
+        op.text("/test/jwks-count").await,
+        "1",
+        "unknown kids do not refetch within the interval"
+    );
+}
