@@ -6,7 +6,7 @@
 //! them.
 
 /// A provider, as its spec declares it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Provider {
     /// Module name.
     pub name: &'static str,
@@ -61,7 +61,7 @@ pub struct Retry {
 }
 
 /// `name: prefix<token>suffix`.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct ApiHeader {
     /// Header name.
     pub name: &'static str,

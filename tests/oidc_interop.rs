@@ -446,7 +446,8 @@ async fn forged_and_invalid_id_tokens_are_refused_each_for_its_reason() {
             .sub,
         "user-1"
     );
-    let cases: [(&str, fn(&IdTokenError) -> bool); 9] = [
+    type Check = fn(&IdTokenError) -> bool;
+    let cases: [(&str, Check); 9] = [
         ("tampered", |e| matches!(e, IdTokenError::BadSignature)),
         ("other-key", |e| matches!(e, IdTokenError::BadSignature)),
         ("embedded-jwk", |e| matches!(e, IdTokenError::UnknownKey(_))),

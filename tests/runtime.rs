@@ -1142,3 +1142,43 @@ async fn the_client_secret_never_appears_in_errors_debug_or_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn hs256_id_tokens_are_checked_with_the_client_secret() {
+    let server = MockServer::start().await;
+    let mut p = provider(basic_form(), vec![]).clone();
+    p.openid = Some(OpenId {
+        issuer: Some("https://issuer.example"),
+        algorithms: &["HS256"],
+        jwks_path: None,
+        authorization_path: None,
+        leeway_secs: 30,
+    });
+    let client = client(leak(p), &server, &ManualClock::new());
+    let now = unix_now();
+    let claims = json!({"iss": "https://issuer.example", "sub": "u", "aud": ID, "iat": now, "exp": now + 60});
+    let sign = |key: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap()
+    };
+    let ok = client
+        .validate_id_token(&sign(SECRET).into(), None)
+        .await
+        .unwrap();
+    assert_eq!(ok.sub, "u");
+    let forged = client
+        .validate_id_token(&sign("guessed").into(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            forged,
+            Error::IdToken(tokenspec::oidc::IdTokenError::BadSignature)
+        ),
+        "{forged}"
+    );
+}
