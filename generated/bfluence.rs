@@ -199,46 +199,49 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor::Provider {
-    name: "bfluence",
-    title: "Bfluence",
-    docs: ::std::option::Option::Some("https://docs.bfluence.com/autenticacao"),
-    allow_insecure_http: false,
-    refresh_margin_secs: 60u64,
-    openid: ::std::option::Option::None,
-    retry: ::tokenspec::descriptor::Retry {
-        attempts: 3u32,
-        initial_backoff_ms: 200u64,
-        max_backoff_ms: 5000u64,
-    },
-    api_header: ::tokenspec::descriptor::ApiHeader {
-        name: "Authorization",
-        prefix: "Bearer ",
-        suffix: "",
-    },
-    flows: &[
-        ::tokenspec::descriptor::Flow {
-            name: "client_credentials",
-            grant: ::tokenspec::descriptor::Grant::ClientCredentials,
-            method: ::tokenspec::descriptor::Method::Post,
-            path: "/auth/token",
-            body: ::tokenspec::descriptor::Body::Json,
-            client_auth: ::tokenspec::descriptor::ClientAuth {
-                basic: ::std::option::Option::None,
-                params: &[::tokenspec::descriptor::Location::Body],
-                id_param: "client_id",
-                secret_param: "client_secret",
-            },
-            params: &[],
-            call_params: &[],
-            access_token: &["access_token"],
-            fields: &[],
-            expiry: ::tokenspec::descriptor::Expiry::JwtExp {
-                path: &["access_token"],
-            },
+pub static PROVIDER: ::tokenspec::descriptor::Provider = {
+    use ::tokenspec::descriptor::*;
+    Provider {
+        name: "bfluence",
+        title: "Bfluence",
+        docs: Some("https://docs.bfluence.com/autenticacao"),
+        allow_insecure_http: false,
+        refresh_margin_secs: 60u64,
+        openid: None,
+        retry: Retry {
+            attempts: 3u32,
+            initial_backoff_ms: 200u64,
+            max_backoff_ms: 5000u64,
         },
-    ],
-    cached_flow: ::std::option::Option::Some(0usize),
-    config: &[],
-    errors: &[],
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
+        },
+        flows: &[
+            Flow {
+                name: "client_credentials",
+                grant: Grant::ClientCredentials,
+                method: Method::Post,
+                path: "/auth/token",
+                body: Body::Json,
+                client_auth: ClientAuth {
+                    basic: None,
+                    params: &[Location::Body],
+                    id_param: "client_id",
+                    secret_param: "client_secret",
+                },
+                params: &[],
+                call_params: &[],
+                access_token: &["access_token"],
+                fields: &[],
+                expiry: Expiry::JwtExp {
+                    path: &["access_token"],
+                },
+            },
+        ],
+        cached_flow: Some(0usize),
+        config: &[],
+        errors: &[],
+    }
 };

@@ -287,80 +287,79 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor::Provider {
-    name: "bs2",
-    title: "Bs2 Pix Direto",
-    docs: ::std::option::Option::Some("https://devs.bs2.com/pix-direto/autenticacao"),
-    allow_insecure_http: false,
-    refresh_margin_secs: 60u64,
-    openid: ::std::option::Option::None,
-    retry: ::tokenspec::descriptor::Retry {
-        attempts: 3u32,
-        initial_backoff_ms: 200u64,
-        max_backoff_ms: 5000u64,
-    },
-    api_header: ::tokenspec::descriptor::ApiHeader {
-        name: "Authorization",
-        prefix: "Bearer ",
-        suffix: "",
-    },
-    flows: &[
-        ::tokenspec::descriptor::Flow {
-            name: "client_credentials",
-            grant: ::tokenspec::descriptor::Grant::ClientCredentials,
-            method: ::tokenspec::descriptor::Method::Post,
-            path: "/auth/oauth/v2/token",
-            body: ::tokenspec::descriptor::Body::Form,
-            client_auth: ::tokenspec::descriptor::ClientAuth {
-                basic: ::std::option::Option::Some(
-                    ::tokenspec::descriptor::BasicEncoding::Raw,
-                ),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-            },
-            params: &[
-                ::tokenspec::descriptor::Param {
-                    name: "grant_type",
-                    location: ::tokenspec::descriptor::Location::Body,
-                    source: ::tokenspec::descriptor::Source::Fixed(
-                        ::tokenspec::descriptor::Literal::Text("client_credentials"),
-                    ),
-                },
-                ::tokenspec::descriptor::Param {
-                    name: "scope",
-                    location: ::tokenspec::descriptor::Location::Body,
-                    source: ::tokenspec::descriptor::Source::Config(0usize),
-                },
-            ],
-            call_params: &[],
-            access_token: &["access_token"],
-            fields: &[
-                ::tokenspec::descriptor::Field {
-                    key: "token_type",
-                    path: &["token_type"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
-                },
-                ::tokenspec::descriptor::Field {
-                    key: "scope",
-                    path: &["scope"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
-                },
-            ],
-            expiry: ::tokenspec::descriptor::Expiry::ExpiresIn {
-                path: &["expires_in"],
-                when_absent: ::std::option::Option::None,
-            },
+pub static PROVIDER: ::tokenspec::descriptor::Provider = {
+    use ::tokenspec::descriptor::*;
+    Provider {
+        name: "bs2",
+        title: "Bs2 Pix Direto",
+        docs: Some("https://devs.bs2.com/pix-direto/autenticacao"),
+        allow_insecure_http: false,
+        refresh_margin_secs: 60u64,
+        openid: None,
+        retry: Retry {
+            attempts: 3u32,
+            initial_backoff_ms: 200u64,
+            max_backoff_ms: 5000u64,
         },
-    ],
-    cached_flow: ::std::option::Option::Some(0usize),
-    config: &[
-        ::tokenspec::descriptor::Slot {
-            name: "scopes",
-            required: true,
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
         },
-    ],
-    errors: &[],
+        flows: &[
+            Flow {
+                name: "client_credentials",
+                grant: Grant::ClientCredentials,
+                method: Method::Post,
+                path: "/auth/oauth/v2/token",
+                body: Body::Form,
+                client_auth: ClientAuth {
+                    basic: Some(BasicEncoding::Raw),
+                    params: &[],
+                    id_param: "client_id",
+                    secret_param: "client_secret",
+                },
+                params: &[
+                    Param {
+                        name: "grant_type",
+                        location: Location::Body,
+                        source: Source::Fixed(Literal::Text("client_credentials")),
+                    },
+                    Param {
+                        name: "scope",
+                        location: Location::Body,
+                        source: Source::Config(0usize),
+                    },
+                ],
+                call_params: &[],
+                access_token: &["access_token"],
+                fields: &[
+                    Field {
+                        key: "token_type",
+                        path: &["token_type"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                    Field {
+                        key: "scope",
+                        path: &["scope"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                ],
+                expiry: Expiry::ExpiresIn {
+                    path: &["expires_in"],
+                    when_absent: None,
+                },
+            },
+        ],
+        cached_flow: Some(0usize),
+        config: &[
+            Slot {
+                name: "scopes",
+                required: true,
+            },
+        ],
+        errors: &[],
+    }
 };

@@ -215,74 +215,73 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor::Provider {
-    name: "faciconnect",
-    title: "FaciConnect",
-    docs: ::std::option::Option::Some("https://docs.faciconnect.com/autenticacao"),
-    allow_insecure_http: false,
-    refresh_margin_secs: 60u64,
-    openid: ::std::option::Option::None,
-    retry: ::tokenspec::descriptor::Retry {
-        attempts: 3u32,
-        initial_backoff_ms: 200u64,
-        max_backoff_ms: 5000u64,
-    },
-    api_header: ::tokenspec::descriptor::ApiHeader {
-        name: "Authorization",
-        prefix: "Bearer ",
-        suffix: "",
-    },
-    flows: &[
-        ::tokenspec::descriptor::Flow {
-            name: "client_credentials",
-            grant: ::tokenspec::descriptor::Grant::ClientCredentials,
-            method: ::tokenspec::descriptor::Method::Post,
-            path: "/token",
-            body: ::tokenspec::descriptor::Body::Form,
-            client_auth: ::tokenspec::descriptor::ClientAuth {
-                basic: ::std::option::Option::Some(
-                    ::tokenspec::descriptor::BasicEncoding::Raw,
-                ),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-            },
-            params: &[
-                ::tokenspec::descriptor::Param {
-                    name: "grant_type",
-                    location: ::tokenspec::descriptor::Location::Body,
-                    source: ::tokenspec::descriptor::Source::Fixed(
-                        ::tokenspec::descriptor::Literal::Text("client_credentials"),
-                    ),
-                },
-                ::tokenspec::descriptor::Param {
-                    name: "validity_period",
-                    location: ::tokenspec::descriptor::Location::Body,
-                    source: ::tokenspec::descriptor::Source::Config(0usize),
-                },
-            ],
-            call_params: &[],
-            access_token: &["access_token"],
-            fields: &[
-                ::tokenspec::descriptor::Field {
-                    key: "token_type",
-                    path: &["token_type"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
-                },
-            ],
-            expiry: ::tokenspec::descriptor::Expiry::ExpiresIn {
-                path: &["expires_in"],
-                when_absent: ::std::option::Option::None,
-            },
+pub static PROVIDER: ::tokenspec::descriptor::Provider = {
+    use ::tokenspec::descriptor::*;
+    Provider {
+        name: "faciconnect",
+        title: "FaciConnect",
+        docs: Some("https://docs.faciconnect.com/autenticacao"),
+        allow_insecure_http: false,
+        refresh_margin_secs: 60u64,
+        openid: None,
+        retry: Retry {
+            attempts: 3u32,
+            initial_backoff_ms: 200u64,
+            max_backoff_ms: 5000u64,
         },
-    ],
-    cached_flow: ::std::option::Option::Some(0usize),
-    config: &[
-        ::tokenspec::descriptor::Slot {
-            name: "validity_period",
-            required: false,
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
         },
-    ],
-    errors: &[],
+        flows: &[
+            Flow {
+                name: "client_credentials",
+                grant: Grant::ClientCredentials,
+                method: Method::Post,
+                path: "/token",
+                body: Body::Form,
+                client_auth: ClientAuth {
+                    basic: Some(BasicEncoding::Raw),
+                    params: &[],
+                    id_param: "client_id",
+                    secret_param: "client_secret",
+                },
+                params: &[
+                    Param {
+                        name: "grant_type",
+                        location: Location::Body,
+                        source: Source::Fixed(Literal::Text("client_credentials")),
+                    },
+                    Param {
+                        name: "validity_period",
+                        location: Location::Body,
+                        source: Source::Config(0usize),
+                    },
+                ],
+                call_params: &[],
+                access_token: &["access_token"],
+                fields: &[
+                    Field {
+                        key: "token_type",
+                        path: &["token_type"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                ],
+                expiry: Expiry::ExpiresIn {
+                    path: &["expires_in"],
+                    when_absent: None,
+                },
+            },
+        ],
+        cached_flow: Some(0usize),
+        config: &[
+            Slot {
+                name: "validity_period",
+                required: false,
+            },
+        ],
+        errors: &[],
+    }
 };

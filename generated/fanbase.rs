@@ -340,183 +340,176 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor::Provider {
-    name: "fanbase",
-    title: "Fanbase",
-    docs: ::std::option::Option::Some(
-        "https://docs.fanbase.com.br/api-connect/obter-token",
-    ),
-    allow_insecure_http: false,
-    refresh_margin_secs: 60u64,
-    openid: ::std::option::Option::Some(::tokenspec::descriptor::OpenId {
-        issuer: ::std::option::Option::None,
-        algorithms: &["RS256", "ES256"],
-        jwks_path: ::std::option::Option::None,
-        authorization_path: ::std::option::Option::None,
-        leeway_secs: 60u64,
-    }),
-    retry: ::tokenspec::descriptor::Retry {
-        attempts: 3u32,
-        initial_backoff_ms: 200u64,
-        max_backoff_ms: 5000u64,
-    },
-    api_header: ::tokenspec::descriptor::ApiHeader {
-        name: "AccessToken",
-        prefix: "",
-        suffix: "",
-    },
-    flows: &[
-        ::tokenspec::descriptor::Flow {
-            name: "client_credentials",
-            grant: ::tokenspec::descriptor::Grant::ClientCredentials,
-            method: ::tokenspec::descriptor::Method::Post,
-            path: "/api/token",
-            body: ::tokenspec::descriptor::Body::None,
-            client_auth: ::tokenspec::descriptor::ClientAuth {
-                basic: ::std::option::Option::None,
-                params: &[::tokenspec::descriptor::Location::Query],
-                id_param: "client_id",
-                secret_param: "client_secret",
+pub static PROVIDER: ::tokenspec::descriptor::Provider = {
+    use ::tokenspec::descriptor::*;
+    Provider {
+        name: "fanbase",
+        title: "Fanbase",
+        docs: Some("https://docs.fanbase.com.br/api-connect/obter-token"),
+        allow_insecure_http: false,
+        refresh_margin_secs: 60u64,
+        openid: Some(OpenId {
+            issuer: None,
+            algorithms: &["RS256", "ES256"],
+            jwks_path: None,
+            authorization_path: None,
+            leeway_secs: 60u64,
+        }),
+        retry: Retry {
+            attempts: 3u32,
+            initial_backoff_ms: 200u64,
+            max_backoff_ms: 5000u64,
+        },
+        api_header: ApiHeader {
+            name: "AccessToken",
+            prefix: "",
+            suffix: "",
+        },
+        flows: &[
+            Flow {
+                name: "client_credentials",
+                grant: Grant::ClientCredentials,
+                method: Method::Post,
+                path: "/api/token",
+                body: Body::None,
+                client_auth: ClientAuth {
+                    basic: None,
+                    params: &[Location::Query],
+                    id_param: "client_id",
+                    secret_param: "client_secret",
+                },
+                params: &[
+                    Param {
+                        name: "grant_type",
+                        location: Location::Query,
+                        source: Source::Fixed(Literal::Text("client_credentials")),
+                    },
+                ],
+                call_params: &[],
+                access_token: &["access_token"],
+                fields: &[
+                    Field {
+                        key: "token_type",
+                        path: &["token_type"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                    Field {
+                        key: "refresh_token",
+                        path: &["refresh_token"],
+                        kind: FieldKind::Secret,
+                        required: false,
+                    },
+                    Field {
+                        key: "scope",
+                        path: &["scope"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                ],
+                expiry: Expiry::ExpiresIn {
+                    path: &["expires_in"],
+                    when_absent: None,
+                },
             },
-            params: &[
-                ::tokenspec::descriptor::Param {
-                    name: "grant_type",
-                    location: ::tokenspec::descriptor::Location::Query,
-                    source: ::tokenspec::descriptor::Source::Fixed(
-                        ::tokenspec::descriptor::Literal::Text("client_credentials"),
-                    ),
+            Flow {
+                name: "exchange_code",
+                grant: Grant::AuthorizationCode,
+                method: Method::Post,
+                path: "/api/token/v2",
+                body: Body::None,
+                client_auth: ClientAuth {
+                    basic: None,
+                    params: &[Location::Query],
+                    id_param: "client_id",
+                    secret_param: "client_secret",
                 },
-            ],
-            call_params: &[],
-            access_token: &["access_token"],
-            fields: &[
-                ::tokenspec::descriptor::Field {
-                    key: "token_type",
-                    path: &["token_type"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
+                params: &[
+                    Param {
+                        name: "code",
+                        location: Location::Query,
+                        source: Source::Call(0usize),
+                    },
+                    Param {
+                        name: "grant_type",
+                        location: Location::Query,
+                        source: Source::Fixed(Literal::Text("authorization_code")),
+                    },
+                ],
+                call_params: &[
+                    Slot {
+                        name: "code",
+                        required: true,
+                    },
+                ],
+                access_token: &["access_token"],
+                fields: &[
+                    Field {
+                        key: "token_type",
+                        path: &["token_type"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                    Field {
+                        key: "refresh_token",
+                        path: &["refresh_token"],
+                        kind: FieldKind::Secret,
+                        required: false,
+                    },
+                    Field {
+                        key: "id_token",
+                        path: &["id_token"],
+                        kind: FieldKind::Secret,
+                        required: false,
+                    },
+                    Field {
+                        key: "scope",
+                        path: &["scope"],
+                        kind: FieldKind::Text,
+                        required: false,
+                    },
+                ],
+                expiry: Expiry::ExpiresIn {
+                    path: &["expires_in"],
+                    when_absent: None,
                 },
-                ::tokenspec::descriptor::Field {
-                    key: "refresh_token",
-                    path: &["refresh_token"],
-                    kind: ::tokenspec::descriptor::FieldKind::Secret,
-                    required: false,
-                },
-                ::tokenspec::descriptor::Field {
-                    key: "scope",
-                    path: &["scope"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
-                },
-            ],
-            expiry: ::tokenspec::descriptor::Expiry::ExpiresIn {
-                path: &["expires_in"],
-                when_absent: ::std::option::Option::None,
             },
-        },
-        ::tokenspec::descriptor::Flow {
-            name: "exchange_code",
-            grant: ::tokenspec::descriptor::Grant::AuthorizationCode,
-            method: ::tokenspec::descriptor::Method::Post,
-            path: "/api/token/v2",
-            body: ::tokenspec::descriptor::Body::None,
-            client_auth: ::tokenspec::descriptor::ClientAuth {
-                basic: ::std::option::Option::None,
-                params: &[::tokenspec::descriptor::Location::Query],
-                id_param: "client_id",
-                secret_param: "client_secret",
+        ],
+        cached_flow: Some(0usize),
+        config: &[],
+        errors: &[
+            KnownError {
+                name: "MissingParameter",
+                message: Some("The request is missing a parameter"),
+                code: None,
+                status: None,
             },
-            params: &[
-                ::tokenspec::descriptor::Param {
-                    name: "code",
-                    location: ::tokenspec::descriptor::Location::Query,
-                    source: ::tokenspec::descriptor::Source::Call(0usize),
-                },
-                ::tokenspec::descriptor::Param {
-                    name: "grant_type",
-                    location: ::tokenspec::descriptor::Location::Query,
-                    source: ::tokenspec::descriptor::Source::Fixed(
-                        ::tokenspec::descriptor::Literal::Text("authorization_code"),
-                    ),
-                },
-            ],
-            call_params: &[
-                ::tokenspec::descriptor::Slot {
-                    name: "code",
-                    required: true,
-                },
-            ],
-            access_token: &["access_token"],
-            fields: &[
-                ::tokenspec::descriptor::Field {
-                    key: "token_type",
-                    path: &["token_type"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
-                },
-                ::tokenspec::descriptor::Field {
-                    key: "refresh_token",
-                    path: &["refresh_token"],
-                    kind: ::tokenspec::descriptor::FieldKind::Secret,
-                    required: false,
-                },
-                ::tokenspec::descriptor::Field {
-                    key: "id_token",
-                    path: &["id_token"],
-                    kind: ::tokenspec::descriptor::FieldKind::Secret,
-                    required: false,
-                },
-                ::tokenspec::descriptor::Field {
-                    key: "scope",
-                    path: &["scope"],
-                    kind: ::tokenspec::descriptor::FieldKind::Text,
-                    required: false,
-                },
-            ],
-            expiry: ::tokenspec::descriptor::Expiry::ExpiresIn {
-                path: &["expires_in"],
-                when_absent: ::std::option::Option::None,
+            KnownError {
+                name: "InvalidClientId",
+                message: Some("The informed Client ID is invalid"),
+                code: None,
+                status: None,
             },
-        },
-    ],
-    cached_flow: ::std::option::Option::Some(0usize),
-    config: &[],
-    errors: &[
-        ::tokenspec::descriptor::KnownError {
-            name: "MissingParameter",
-            message: ::std::option::Option::Some("The request is missing a parameter"),
-            code: ::std::option::Option::None,
-            status: ::std::option::Option::None,
-        },
-        ::tokenspec::descriptor::KnownError {
-            name: "InvalidClientId",
-            message: ::std::option::Option::Some("The informed Client ID is invalid"),
-            code: ::std::option::Option::None,
-            status: ::std::option::Option::None,
-        },
-        ::tokenspec::descriptor::KnownError {
-            name: "ClientSecretMismatch",
-            message: ::std::option::Option::Some(
-                "The informed Client Secret does not match the correct secret",
-            ),
-            code: ::std::option::Option::None,
-            status: ::std::option::Option::None,
-        },
-        ::tokenspec::descriptor::KnownError {
-            name: "InvalidAuthorizationCode",
-            message: ::std::option::Option::Some(
-                "The informed authorization code is invalid",
-            ),
-            code: ::std::option::Option::None,
-            status: ::std::option::Option::None,
-        },
-        ::tokenspec::descriptor::KnownError {
-            name: "InvalidGrantType",
-            message: ::std::option::Option::Some(
-                "The informed Grant Type is invalid or not implemented",
-            ),
-            code: ::std::option::Option::None,
-            status: ::std::option::Option::None,
-        },
-    ],
+            KnownError {
+                name: "ClientSecretMismatch",
+                message: Some(
+                    "The informed Client Secret does not match the correct secret",
+                ),
+                code: None,
+                status: None,
+            },
+            KnownError {
+                name: "InvalidAuthorizationCode",
+                message: Some("The informed authorization code is invalid"),
+                code: None,
+                status: None,
+            },
+            KnownError {
+                name: "InvalidGrantType",
+                message: Some("The informed Grant Type is invalid or not implemented"),
+                code: None,
+                status: None,
+            },
+        ],
+    }
 };

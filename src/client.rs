@@ -176,8 +176,14 @@ fn id_token_validator(
     Ok(IdTokenValidator::new(config, http.clone()))
 }
 
+/// The HTTP client token clients share unless given their own: one connection pool and one
+/// TLS configuration for the process (reqwest clients are cheap handles to shared state).
 fn default_http_client() -> Result<reqwest::Client, Error> {
-    crate::http_client()
+    static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = SHARED.get() {
+        return Ok(client.clone());
+    }
+    let client = crate::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| {
@@ -185,7 +191,8 @@ fn default_http_client() -> Result<reqwest::Client, Error> {
                 "could not build the HTTP client: {}",
                 e.without_url()
             ))
-        })
+        })?;
+    Ok(SHARED.get_or_init(|| client).clone())
 }
 
 fn transport(provider: &'static Provider, e: &reqwest::Error, redactor: &Redactor) -> Error {

@@ -316,7 +316,13 @@ pub struct FileDiagnostics {
 impl FileDiagnostics {
     /// Positions every diagnostic and sorts them by where they are in the file.
     pub fn new(file: String, source: String, mut diagnostics: Vec<Diagnostic>) -> Self {
-        let map = SourceMap::new(&source);
+        // Positioning parses the YAML again: only worth it when something needs a position.
+        let unplaced = diagnostics.iter().any(|d| d.offset.is_none());
+        let map = if unplaced {
+            SourceMap::new(&source)
+        } else {
+            SourceMap::default()
+        };
         for d in &mut diagnostics {
             if d.offset.is_none() {
                 d.offset = map.locate(&d.path).map(|(start, _)| start);

@@ -225,19 +225,20 @@ pub struct Output {
 /// Checks and generates every spec in `files`, naming each `<display_dir>/<file name>` in
 /// messages and headers. All problems of all files are reported together.
 pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Error> {
-    let mut checked = Vec::new();
-    for path in files {
+    let display = |path: &PathBuf| {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let display = if display_dir.is_empty() {
+        if display_dir.is_empty() {
             name
         } else {
             format!("{}/{name}", display_dir.trim_end_matches('/'))
-        };
-        checked.push(check_file(path, &display)?);
-    }
+        }
+    };
+    let checked = in_parallel(files, |path| check_file(path, &display(path)))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let all: Vec<FileDiagnostics> = checked.iter().map(|c| c.diagnostics.clone()).collect();
     if all.iter().any(FileDiagnostics::has_errors) {
         let with_errors: Vec<FileDiagnostics> = all
@@ -257,14 +258,11 @@ pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Er
             });
         }
     }
-    let modules = providers
-        .iter()
-        .map(|p| GeneratedModule {
-            module: p.module.clone(),
-            spec: p.file.clone(),
-            source: emit::provider_source(p),
-        })
-        .collect();
+    let modules = in_parallel(&providers, |p| GeneratedModule {
+        module: p.module.clone(),
+        spec: p.file.clone(),
+        source: emit::provider_source(p),
+    });
     let catalog = docs::catalog(&providers)
         .map_err(|e| Error::Specs(format!("could not render the provider catalog: {e}")))?;
     Ok(Output {
@@ -273,6 +271,31 @@ pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Er
         warnings,
         spec_files: files.to_vec(),
         providers,
+    })
+}
+
+/// `work` over every item, spread over the machine's cores, results in input order. Parsing the
+/// generated code for formatting dominates generation, and specs are independent.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&work).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 

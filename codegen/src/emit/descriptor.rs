@@ -11,15 +11,15 @@ fn path(segments: &[String]) -> TokenStream {
 
 fn opt_str(s: Option<&String>) -> TokenStream {
     match s {
-        Some(s) => quote!(::std::option::Option::Some(#s)),
-        None => quote!(::std::option::Option::None),
+        Some(s) => quote!(Some(#s)),
+        None => quote!(None),
     }
 }
 
 fn location(l: ir::Location) -> TokenStream {
     match l {
-        ir::Location::Query => quote!(::tokenspec::descriptor::Location::Query),
-        ir::Location::Body => quote!(::tokenspec::descriptor::Location::Body),
+        ir::Location::Query => quote!(Location::Query),
+        ir::Location::Body => quote!(Location::Body),
     }
 }
 
@@ -44,13 +44,9 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         ir::Body::None => quote!(None),
     };
     let basic = match f.client_auth.basic {
-        Some(ir::BasicEncoding::Raw) => quote!(::std::option::Option::Some(
-            ::tokenspec::descriptor::BasicEncoding::Raw
-        )),
-        Some(ir::BasicEncoding::Rfc6749) => quote!(::std::option::Option::Some(
-            ::tokenspec::descriptor::BasicEncoding::Rfc6749
-        )),
-        None => quote!(::std::option::Option::None),
+        Some(ir::BasicEncoding::Raw) => quote!(Some(BasicEncoding::Raw)),
+        Some(ir::BasicEncoding::Rfc6749) => quote!(Some(BasicEncoding::Rfc6749)),
+        None => quote!(None),
     };
     let auth_locations = f.client_auth.params.iter().map(|l| location(*l));
     let id_param = &f.client_auth.id_param;
@@ -59,34 +55,39 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         let wire = &q.wire;
         let loc = location(q.location);
         let source = match &q.source {
-            ir::ParamSource::Fixed(ir::Literal::Str(s)) => quote!(Fixed(::tokenspec::descriptor::Literal::Text(#s))),
-            ir::ParamSource::Fixed(ir::Literal::Int(i)) => quote!(Fixed(::tokenspec::descriptor::Literal::Integer(#i))),
-            ir::ParamSource::Fixed(ir::Literal::Bool(b)) => quote!(Fixed(::tokenspec::descriptor::Literal::Boolean(#b))),
+            ir::ParamSource::Fixed(ir::Literal::Str(s)) => quote!(Fixed(Literal::Text(#s))),
+            ir::ParamSource::Fixed(ir::Literal::Int(i)) => quote!(Fixed(Literal::Integer(#i))),
+            ir::ParamSource::Fixed(ir::Literal::Bool(b)) => quote!(Fixed(Literal::Boolean(#b))),
             ir::ParamSource::Config(i) => quote!(Config(#i)),
             ir::ParamSource::Call(i) => quote!(Call(#i)),
         };
-        quote!(::tokenspec::descriptor::Param { name: #wire, location: #loc, source: ::tokenspec::descriptor::Source::#source },)
+        quote!(Param { name: #wire, location: #loc, source: Source::#source },)
     });
     let call_params = f.call_params.iter().map(|c| {
         let name = &c.ident.trim_start_matches("r#");
         let required = c.required;
-        quote!(::tokenspec::descriptor::Slot { name: #name, required: #required },)
+        quote!(Slot { name: #name, required: #required },)
     });
     let access = path(&f.response.access_token);
-    let fields = f.response.fields.iter().filter(|field| !field.derived).map(|field| {
-        let key = &field.key;
-        let p = path(&field.path);
-        let ty = match field.ty {
-            ir::FieldType::String => quote!(Text),
-            ir::FieldType::Secret => quote!(Secret),
-            ir::FieldType::Integer => quote!(Integer),
-            ir::FieldType::Number => quote!(Number),
-            ir::FieldType::Boolean => quote!(Boolean),
-            ir::FieldType::Json => quote!(Json),
-        };
-        let required = field.required;
-        quote!(::tokenspec::descriptor::Field { key: #key, path: #p, kind: ::tokenspec::descriptor::FieldKind::#ty, required: #required },)
-    });
+    let fields = f
+        .response
+        .fields
+        .iter()
+        .filter(|field| !field.derived)
+        .map(|field| {
+            let key = &field.key;
+            let p = path(&field.path);
+            let ty = match field.ty {
+                ir::FieldType::String => quote!(Text),
+                ir::FieldType::Secret => quote!(Secret),
+                ir::FieldType::Integer => quote!(Integer),
+                ir::FieldType::Number => quote!(Number),
+                ir::FieldType::Boolean => quote!(Boolean),
+                ir::FieldType::Json => quote!(Json),
+            };
+            let required = field.required;
+            quote!(Field { key: #key, path: #p, kind: FieldKind::#ty, required: #required },)
+        });
     let expiry = match &f.expiry {
         ir::Expiry::ExpiresIn {
             path: p,
@@ -94,8 +95,8 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         } => {
             let p = path(p);
             let w = match when_absent {
-                Some(s) => quote!(::std::option::Option::Some(#s)),
-                None => quote!(::std::option::Option::None),
+                Some(s) => quote!(Some(#s)),
+                None => quote!(None),
             };
             quote!(ExpiresIn { path: #p, when_absent: #w })
         }
@@ -106,7 +107,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
                 ir::TimeFormat::EpochSeconds => quote!(EpochSeconds),
                 ir::TimeFormat::EpochMillis => quote!(EpochMillis),
             };
-            quote!(At { path: #p, format: ::tokenspec::descriptor::TimeFormat::#format })
+            quote!(At { path: #p, format: TimeFormat::#format })
         }
         ir::Expiry::JwtExp { path: p } => {
             let p = path(p);
@@ -115,13 +116,13 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         ir::Expiry::Lifetime(s) => quote!(Lifetime(#s)),
     };
     quote! {
-        ::tokenspec::descriptor::Flow {
+        Flow {
             name: #name,
-            grant: ::tokenspec::descriptor::Grant::#grant,
-            method: ::tokenspec::descriptor::Method::#method,
+            grant: Grant::#grant,
+            method: Method::#method,
             path: #path_lit,
-            body: ::tokenspec::descriptor::Body::#body,
-            client_auth: ::tokenspec::descriptor::ClientAuth {
+            body: Body::#body,
+            client_auth: ClientAuth {
                 basic: #basic,
                 params: &[#(#auth_locations),*],
                 id_param: #id_param,
@@ -131,7 +132,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
             call_params: &[#(#call_params)*],
             access_token: #access,
             fields: &[#(#fields)*],
-            expiry: ::tokenspec::descriptor::Expiry::#expiry,
+            expiry: Expiry::#expiry,
         },
     }
 }
@@ -144,14 +145,14 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
     let margin = p.refresh_margin;
     let (attempts, initial, max) = p.retry;
     let openid = match &p.openid {
-        None => quote!(::std::option::Option::None),
+        None => quote!(None),
         Some(o) => {
             let issuer = opt_str(o.issuer.as_ref());
             let algorithms = &o.algorithms;
             let jwks = opt_str(o.jwks_path.as_ref());
             let authorization = opt_str(o.authorization_path.as_ref());
             let leeway = o.leeway_secs;
-            quote!(::std::option::Option::Some(::tokenspec::descriptor::OpenId {
+            quote!(Some(OpenId {
                 issuer: #issuer,
                 algorithms: &[#(#algorithms),*],
                 jwks_path: #jwks,
@@ -165,39 +166,42 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
     let suffix = &p.api_header.suffix;
     let flows = p.flows.iter().map(|f| flow(p, f));
     let cached = match p.cached_flow {
-        Some(i) => quote!(::std::option::Option::Some(#i)),
-        None => quote!(::std::option::Option::None),
+        Some(i) => quote!(Some(#i)),
+        None => quote!(None),
     };
     let config = p.config_params.iter().map(|c| {
         let name = c.ident.trim_start_matches("r#");
         let required = c.required;
-        quote!(::tokenspec::descriptor::Slot { name: #name, required: #required },)
+        quote!(Slot { name: #name, required: #required },)
     });
     let errors = p.errors.iter().map(|e| {
         let variant = &e.variant;
         let message = opt_str(e.message.as_ref());
         let code = opt_str(e.code.as_ref());
         let status = match e.status {
-            Some(s) => quote!(::std::option::Option::Some(#s)),
-            None => quote!(::std::option::Option::None),
+            Some(s) => quote!(Some(#s)),
+            None => quote!(None),
         };
-        quote!(::tokenspec::descriptor::KnownError { name: #variant, message: #message, code: #code, status: #status },)
+        quote!(KnownError { name: #variant, message: #message, code: #code, status: #status },)
     });
     quote! {
         /// What the runtime needs to know about this provider, as declared in its spec.
-        pub static PROVIDER: ::tokenspec::descriptor::Provider = ::tokenspec::descriptor::Provider {
+        pub static PROVIDER: ::tokenspec::descriptor::Provider = {
+            use ::tokenspec::descriptor::*;
+            Provider {
             name: #name,
             title: #title,
             docs: #docs,
             allow_insecure_http: #allow_http,
             refresh_margin_secs: #margin,
             openid: #openid,
-            retry: ::tokenspec::descriptor::Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
-            api_header: ::tokenspec::descriptor::ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
+            retry: Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
+            api_header: ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
             flows: &[#(#flows)*],
             cached_flow: #cached,
             config: &[#(#config)*],
             errors: &[#(#errors)*],
+            }
         };
     }
 }

@@ -1,0 +1,548 @@
+//! tokenspec's performance, each figure next to a baseline measured in the same run.
+//!
+//! `cargo bench --bench tokenspec` (or `scripts/bench.sh`, which adds the compile-cost figures)
+//! prints one table. Each measurement takes the median of several samples; everything talks to
+//! a token server of this process on 127.0.0.1.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "../codegen/examples/synthetic_specs.rs"]
+mod synthetic;
+
+/// Counts live heap bytes, for the memory figures.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// A keep-alive HTTP/1.1 token server on 127.0.0.1 answering every request after `delay`.
+async fn token_server(delay: Duration) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::with_capacity(4096);
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // One request: headers, then Content-Length bytes of body.
+                    let (head_end, length) = loop {
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (end + 4, length);
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    while buf.len() < head_end + length {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + length);
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let body = format!(
+                        r#"{{"access_token":"bench-token-{n}","token_type":"Bearer","expires_in":3600}}"#
+                    );
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{address}"), requests)
+}
+
+fn client(base: &str) -> tokenspec::faciconnect::Client {
+    let base = base.to_owned();
+    tokenspec::faciconnect::Client::builder()
+        .environment(tokenspec::faciconnect::Environment::Production {
+            host: "bench.example".into(),
+        })
+        .client_id("bench-client")
+        .client_secret("bench-secret")
+        .settings(move |s| s.base_url(base))
+        .build()
+        .expect("client")
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// One row of the results table.
+struct Row {
+    name: String,
+    ours: String,
+    baseline: String,
+    ratio: String,
+    target: String,
+    met: bool,
+}
+
+fn row(name: &str, ours: String, baseline: String, ratio: String, target: &str, met: bool) -> Row {
+    Row {
+        name: name.into(),
+        ours,
+        baseline,
+        ratio,
+        target: target.into(),
+        met,
+    }
+}
+
+fn ns(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2} ms", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1} µs", v / 1e3)
+    } else {
+        format!("{v:.1} ns")
+    }
+}
+
+/// A cache as a team would hand-write it: the token behind a lock.
+#[derive(Clone)]
+struct HandToken {
+    value: Arc<str>,
+    expires_at: Instant,
+}
+
+/// Nanoseconds per call of `op` on each of `threads` threads running at once.
+fn per_call_ns<F, Fut>(threads: usize, iterations: u64, op: F) -> f64
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (op, barrier) = (op.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    for _ in 0..iterations / 10 {
+                        op().await;
+                    }
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iterations {
+                        op().await;
+                    }
+                    start.elapsed().as_nanos() as f64 / iterations as f64
+                })
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .sum::<f64>()
+        / threads as f64
+}
+
+fn hot_path(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let ours = client(&base);
+    rt.block_on(ours.access_token()).expect("first token");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mutex = Arc::new(Mutex::new(Some(HandToken {
+        value: "t".into(),
+        expires_at: Instant::now() + Duration::from_secs(3600),
+    })));
+    let rwlock = Arc::new(RwLock::new(Some(HandToken {
+        value: "t".into(),
+        expires_at: Instant::now() + Duration::from_secs(3600),
+    })));
+    let iterations = 2_000_000;
+    let mut results = Vec::new();
+    for threads in [1, cores] {
+        let c = ours.clone();
+        let tokenspec_ns = median(
+            (0..5)
+                .map(|_| {
+                    per_call_ns(threads, iterations, {
+                        let c = c.clone();
+                        move || {
+                            let c = c.clone();
+                            async move {
+                                std::hint::black_box(c.access_token().await.expect("cached"));
+                            }
+                        }
+                    })
+                })
+                .collect(),
+        );
+        let m = mutex.clone();
+        let mutex_ns = median(
+            (0..5)
+                .map(|_| {
+                    per_call_ns(threads, iterations, {
+                        let m = m.clone();
+                        move || {
+                            let m = m.clone();
+                            async move {
+                                let guard = m.lock().expect("lock");
+                                let t = guard
+                                    .as_ref()
+                                    .filter(|t| t.expires_at > Instant::now())
+                                    .cloned();
+                                std::hint::black_box(t.map(|t| t.value));
+                            }
+                        }
+                    })
+                })
+                .collect(),
+        );
+        let r = rwlock.clone();
+        let rwlock_ns = median(
+            (0..5)
+                .map(|_| {
+                    per_call_ns(threads, iterations, {
+                        let r = r.clone();
+                        move || {
+                            let r = r.clone();
+                            async move {
+                                let guard = r.read().expect("lock");
+                                let t = guard
+                                    .as_ref()
+                                    .filter(|t| t.expires_at > Instant::now())
+                                    .cloned();
+                                std::hint::black_box(t.map(|t| t.value));
+                            }
+                        }
+                    })
+                })
+                .collect(),
+        );
+        results.push((threads, tokenspec_ns, mutex_ns, rwlock_ns));
+    }
+    // What a client without a cache does: one token request per call.
+    let http = tokenspec::http_client().build().expect("http");
+    let url = format!("{base}/token");
+    let fetch_ns = median(
+        (0..5)
+            .map(|_| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..200 {
+                        let answer = http
+                            .post(&url)
+                            .basic_auth("bench-client", Some("bench-secret"))
+                            .form(&[
+                                ("grant_type", "client_credentials"),
+                                ("validity_period", "3600"),
+                            ])
+                            .send()
+                            .await
+                            .expect("send");
+                        let body: serde_json::Value = answer.json().await.expect("json");
+                        std::hint::black_box(body);
+                    }
+                    start.elapsed().as_nanos() as f64 / 200.0
+                })
+            })
+            .collect(),
+    );
+    let (_, one, mutex_one, rwlock_one) = results[0];
+    let (threads, all, mutex_all, rwlock_all) = results[1];
+    rows.push(row(
+        "cached access_token(), 1 thread",
+        ns(one),
+        format!("Mutex {} / RwLock {}", ns(mutex_one), ns(rwlock_one)),
+        format!("{:.2}× Mutex", one / mutex_one),
+        "≤ 100 ns",
+        one <= 100.0,
+    ));
+    rows.push(row(
+        "  vs a token request per call",
+        ns(one),
+        ns(fetch_ns),
+        format!("{:.0}× faster", fetch_ns / one),
+        "-",
+        true,
+    ));
+    // Scaling: per-call time stays flat as threads are added when nothing is shared.
+    let scaling = one / all * threads as f64;
+    rows.push(row(
+        &format!("cached access_token(), {threads} threads"),
+        format!("{} per call per thread", ns(all)),
+        format!("Mutex {} / RwLock {}", ns(mutex_all), ns(rwlock_all)),
+        format!("{scaling:.2}× of linear {threads}×"),
+        "near-linear",
+        scaling >= threads as f64 * 0.7,
+    ));
+}
+
+fn stampede(rows: &mut Vec<Row>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // A realistic token endpoint takes tens of milliseconds; this one takes 50.
+    let delay = Duration::from_millis(50);
+    let (base, requests) = rt.block_on(token_server(delay));
+    let single = median(
+        (0..5)
+            .map(|_| {
+                let c = client(&base);
+                rt.block_on(async {
+                    let start = Instant::now();
+                    c.access_token().await.expect("token");
+                    start.elapsed().as_nanos() as f64
+                })
+            })
+            .collect(),
+    );
+    let mut all_served = Vec::new();
+    let mut per_stampede = Vec::new();
+    for _ in 0..5 {
+        let c = client(&base);
+        let before = requests.load(Ordering::SeqCst);
+        let elapsed = rt.block_on(async {
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..10_000)
+                .map(|_| {
+                    let c = c.clone();
+                    tokio::spawn(async move { c.access_token().await.map(|_| ()) })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task").expect("token");
+            }
+            start.elapsed().as_nanos() as f64
+        });
+        all_served.push(elapsed);
+        per_stampede.push(requests.load(Ordering::SeqCst) - before);
+    }
+    let time = median(all_served);
+    let requests_made = *per_stampede.iter().max().unwrap_or(&0);
+    rows.push(row(
+        "stampede: 10,000 callers at expiry",
+        format!("{} for all, {requests_made} request", ns(time)),
+        format!("{} one fetch", ns(single)),
+        format!("{:.2}×", time / single),
+        "1 request, ≤ 2×",
+        requests_made == 1 && time <= 2.0 * single,
+    ));
+}
+
+fn fetch_overhead(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let runtime = client(&base).runtime().clone();
+    let http = tokenspec::http_client().build().expect("http");
+    let url = format!("{base}/token");
+    let rounds = 2_000;
+    let mut ours = Vec::new();
+    let mut hand = Vec::new();
+    for _ in 0..7 {
+        ours.push(rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                let r = runtime.request::<()>(0, vec![]).await.expect("token");
+                std::hint::black_box(r);
+            }
+            start.elapsed().as_nanos() as f64 / rounds as f64
+        }));
+        hand.push(rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                // What a team writes by hand for FaciConnect.
+                let answer = http
+                    .post(&url)
+                    .basic_auth("bench-client", Some("bench-secret"))
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("validity_period", "3600"),
+                    ])
+                    .send()
+                    .await
+                    .expect("send");
+                let body: serde_json::Value = answer.json().await.expect("json");
+                let token = body["access_token"].as_str().expect("token").to_owned();
+                let expires_in = body["expires_in"].as_u64().expect("expiry");
+                std::hint::black_box((token, expires_in));
+            }
+            start.elapsed().as_nanos() as f64 / rounds as f64
+        }));
+    }
+    let (ours, hand) = (median(ours), median(hand));
+    rows.push(row(
+        "token fetch over loopback",
+        ns(ours),
+        format!("{} hand-written reqwest", ns(hand)),
+        format!("{:.2}×", ours / hand),
+        "≤ 1.2×",
+        ours / hand <= 1.2,
+    ));
+}
+
+fn generator(rows: &mut Vec<Row>) {
+    // The whole pipeline build.rs runs: read, check, generate and format every spec of a folder.
+    let dir = std::env::temp_dir().join(format!("tokenspec-bench-specs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files: Vec<_> = (0..1000)
+        .map(|i| {
+            let path = dir.join(format!("synthetic_{i:04}.yaml"));
+            std::fs::write(&path, synthetic::synthetic_spec(i)).expect("write spec");
+            path
+        })
+        .collect();
+    let mut per_spec = Vec::new();
+    for count in [1usize, 10, 100, 1000] {
+        let samples = if count >= 1000 { 3 } else { 7 };
+        let t = median(
+            (0..samples)
+                .map(|_| {
+                    let start = Instant::now();
+                    let output = tokenspec_codegen::generate_files(&files[..count], "specs")
+                        .expect("valid synthetic specs");
+                    std::hint::black_box(output);
+                    start.elapsed().as_nanos() as f64
+                })
+                .collect(),
+        );
+        per_spec.push((count, t / count as f64));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let growth = per_spec[3].1 / per_spec[1].1;
+    for (count, t) in &per_spec {
+        rows.push(row(
+            &format!("generate {count} spec(s), wall time"),
+            format!("{} per spec", ns(*t)),
+            "-".into(),
+            "-".into(),
+            "≤ 1 ms per spec",
+            *t <= 1e6,
+        ));
+    }
+    rows.push(row(
+        "generator growth, 10 → 1,000 specs",
+        format!("{growth:.2}× per-spec time"),
+        "1.00× is linear".into(),
+        "-".into(),
+        "linear (≤ 1.5×)",
+        growth <= 1.5,
+    ));
+}
+
+fn memory(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let count = 1_000;
+    let before = LIVE.load(Ordering::SeqCst);
+    let clients: Vec<_> = (0..count).map(|_| client(&base)).collect();
+    let after_clients = LIVE.load(Ordering::SeqCst);
+    rt.block_on(async {
+        for c in &clients {
+            c.access_token().await.expect("token");
+        }
+    });
+    // Let the renewal tasks finish and free what they held.
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
+    let after_tokens = LIVE.load(Ordering::SeqCst);
+    let per_client = (after_clients - before) as f64 / count as f64;
+    let per_token = (after_tokens - after_clients) as f64 / count as f64;
+    drop(clients);
+    rows.push(row(
+        "memory per client (incl. its own HTTP client)",
+        format!("{per_client:.0} B"),
+        "-".into(),
+        "-".into(),
+        "-",
+        true,
+    ));
+    rows.push(row(
+        "memory per cached token",
+        format!("{per_token:.0} B"),
+        "-".into(),
+        "-".into(),
+        "≤ 1 KiB",
+        per_token <= 1024.0,
+    ));
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument runs only the matching sections.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut rows = Vec::new();
+    if wanted("hot") {
+        hot_path(&rt, &mut rows);
+    }
+    if wanted("stampede") {
+        stampede(&mut rows);
+    }
+    if wanted("fetch") {
+        fetch_overhead(&rt, &mut rows);
+    }
+    if wanted("generator") {
+        generator(&mut rows);
+    }
+    if wanted("memory") {
+        memory(&rt, &mut rows);
+    }
+    println!("| benchmark | tokenspec | baseline (same run) | ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.ours,
+            r.baseline,
+            r.ratio,
+            r.target,
+            if r.met { "yes" } else { "**no**" }
+        );
+    }
+}
