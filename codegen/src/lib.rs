@@ -225,6 +225,16 @@ pub struct Output {
 /// Checks and generates every spec in `files`, naming each `<display_dir>/<file name>` in
 /// messages and headers. All problems of all files are reported together.
 pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Error> {
+    generate_some(files, display_dir, None)
+}
+
+/// [`generate_files`], emitting code only for the modules `include` accepts (every spec is still
+/// checked), so a build with one provider enabled costs the same however many specs exist.
+fn generate_some(
+    files: &[PathBuf],
+    display_dir: &str,
+    include: Option<fn(&str) -> bool>,
+) -> Result<Output, Error> {
     let display = |path: &PathBuf| {
         let name = path
             .file_name()
@@ -258,7 +268,11 @@ pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Er
             });
         }
     }
-    let modules = in_parallel(&providers, |p| GeneratedModule {
+    let wanted: Vec<&ir::Provider> = providers
+        .iter()
+        .filter(|p| include.is_none_or(|f| f(&p.module)))
+        .collect();
+    let modules = in_parallel(&wanted, |p| GeneratedModule {
         module: p.module.clone(),
         spec: p.file.clone(),
         source: emit::provider_source(p),
@@ -345,8 +359,8 @@ impl Builder {
         self
     }
 
-    /// Declares in the index only the modules for which `include` returns true (all are still
-    /// checked and written); tokenspec uses it for per-provider cargo features.
+    /// Generates and declares only the modules for which `include` returns true (every spec is
+    /// still checked); tokenspec uses it for per-provider cargo features.
     pub fn include_modules(mut self, include: fn(&str) -> bool) -> Self {
         self.include = Some(include);
         self
@@ -398,7 +412,7 @@ impl Builder {
             }
         }
         let display_dir = specs_dir.to_string_lossy().replace('\\', "/");
-        let output = generate_files(&files, &display_dir)?;
+        let output = generate_some(&files, &display_dir, self.include)?;
         if !self.quiet {
             for line in output.warnings.lines().filter(|l| !l.trim().is_empty()) {
                 println!("cargo:warning={line}");
@@ -414,17 +428,15 @@ impl Builder {
         for m in &output.modules {
             let path = out_dir.join(format!("{}.rs", m.module));
             write_if_changed(&path, &m.source)?;
-            if self.include.is_none_or(|include| include(&m.module)) {
-                for attribute in &self.module_attributes {
-                    index.push_str(attribute);
-                    index.push('\n');
-                }
-                index.push_str(&format!(
-                    "#[path = {:?}]\npub mod {};\n",
-                    path.to_string_lossy(),
-                    m.module
-                ));
+            for attribute in &self.module_attributes {
+                index.push_str(attribute);
+                index.push('\n');
             }
+            index.push_str(&format!(
+                "#[path = {:?}]\npub mod {};\n",
+                path.to_string_lossy(),
+                m.module
+            ));
         }
         write_if_changed(&out_dir.join(INDEX_FILE), &index)?;
         Ok(output)
