@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Every benchmark, each with its same-run baseline, as one Markdown table:
+# runtime and generator figures (benches/tokenspec.rs), then the compile cost of providers.
+#   bash scripts/bench.sh            # everything (about 10 minutes on 2 cores)
+#   bash scripts/bench.sh hot fetch  # only some runtime sections
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(rustc --version)"
+echo
+cargo bench -q --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
+if [ $# -gt 0 ]; then
+  exit 0
+fi
+
+# Compile cost: a copy of the crate, its dependencies prebuilt, so only tokenspec itself builds.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+git ls-files -z | grep -zv '^fuzz/\|^tests/oidc/' | xargs -0 -I{} cp --parents {} "$work/"
+export CARGO_TARGET_DIR="$work/target"
+cd "$work"
+cargo build -q -p tokenspec 2>/dev/null
+cargo build -q -p tokenspec --no-default-features --features bs2 2>/dev/null
+
+# Seconds to rebuild the tokenspec crate (build script included) with the given cargo flags.
+rebuild() {
+  touch specs src/lib.rs
+  local start end
+  start=$(date +%s.%N)
+  cargo build -q -p tokenspec "$@" 2>/dev/null
+  end=$(date +%s.%N)
+  calc "$end - $start"
+}
+calc() { python3 -c "print($1)"; }
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+
+seed_all=$(median3 "$(rebuild)" "$(rebuild)" "$(rebuild)")
+seed_one=$(median3 "$(rebuild --no-default-features --features bs2)" "$(rebuild --no-default-features --features bs2)" "$(rebuild --no-default-features --features bs2)")
+
+cargo run -q -p tokenspec-codegen --example synthetic_specs -- 200 specs >/dev/null 2>&1
+features=$(for i in $(seq -f '%04g' 0 199); do printf 'synthetic_%s = []\n' "$i"; done)
+defaults=$(for i in $(seq -f '%04g' 0 199); do printf '"synthetic_%s", ' "$i"; done)
+python3 - "$features" "$defaults" <<'PY'
+import sys
+text = open('Cargo.toml').read()
+text = text.replace('fanbase = []\n', 'fanbase = []\n' + sys.argv[1] + '\n', 1)
+text = text.replace('default = [', 'default = [' + sys.argv[2], 1)
+open('Cargo.toml', 'w').write(text)
+PY
+cargo build -q -p tokenspec 2>/dev/null
+many_all=$(median3 "$(rebuild)" "$(rebuild)" "$(rebuild)")
+cargo build -q -p tokenspec --no-default-features --features bs2 2>/dev/null
+many_one=$(median3 "$(rebuild --no-default-features --features bs2)" "$(rebuild --no-default-features --features bs2)" "$(rebuild --no-default-features --features bs2)")
+
+per_provider_ms=$(calc "($many_all - $seed_all) * 1000 / 200")
+one_ratio=$(calc "$many_one / $seed_one")
+met() { if [ "$(calc "$1")" = True ]; then echo yes; else echo '**no**'; fi; }
+printf '| debug build, 4 seed specs, all features | %.2f s | - | - | - | - |\n' "$seed_all"
+printf '| debug build, 204 specs, all features | %.2f s | %.2f s with 4 specs | %.0f ms per added provider | ≤ 50 ms per provider | %s |\n' \
+  "$many_all" "$seed_all" "$per_provider_ms" "$(met "$per_provider_ms <= 50")"
+printf '| debug build, 204 specs, one feature | %.2f s | %.2f s with 4 specs | %.2f× | independent of spec count (≤ 1.1×) | %s |\n' \
+  "$many_one" "$seed_one" "$one_ratio" "$(met "$one_ratio <= 1.1")"
+cd "$root"
