@@ -10,12 +10,16 @@ fi
 
 # node-oidc-provider for the OpenID interoperability tests (tests/oidc/package-lock.json).
 npm ci --prefix tests/oidc --no-audit --no-fund
+# redis-server for the fleet tests (started by the tests themselves on free loopback ports).
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq redis-server
+fi
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace --doc
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo test --workspace --all-features --doc
 for example in faciconnect fanbase bs2 bfluence; do
   cargo run -q --example "$example" >/dev/null
 done
 cargo run -q -p tokenspec-own-specs-example >/dev/null
-cargo nextest run --workspace --no-fail-fast
+cargo nextest run --workspace --all-features --no-fail-fast

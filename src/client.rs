@@ -19,7 +19,13 @@ use crate::request::{self, Credentials, ParamValue};
 use crate::response::{self, Redactor};
 use crate::secret::{IdToken, RefreshToken, Token};
 use crate::settings::{RetryPolicy, Settings};
+use crate::store::{StoreError, StoreFallback, StoredToken};
 use crate::{Fields, FromFields, TokenResponse};
+
+fn unix_ms(wall: std::time::SystemTime) -> u64 {
+    wall.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
 /// token is still valid and keeps being served.
@@ -62,6 +68,57 @@ struct Inner {
     renewal: Mutex<Renewal>,
     validator: Option<IdTokenValidator>,
     refresh_token: ArcSwapOption<RefreshToken>,
+    /// Where this client's token lives in a shared store.
+    store_key: String,
+    /// Fingerprint of the last token an API rejected, never to be adopted from the store again.
+    rejected: Mutex<Option<[u8; 32]>>,
+}
+
+/// SHA-256 of a token, to recognise it without keeping it.
+fn fingerprint(secret: &str) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// The store key of a client: provider, base URL, client id, the cached flow and its builder
+/// settings (sorted), hashed. Secrets never take part.
+fn store_key(
+    provider: &Provider,
+    base: &Url,
+    client_id: &str,
+    config: &[Option<ParamValue>],
+) -> String {
+    let mut parts: Vec<String> = vec![base.as_str().to_owned(), client_id.to_owned()];
+    if let Some(flow) = provider.cached_flow.and_then(|i| provider.flows.get(i)) {
+        parts.push(flow.name.to_owned());
+        let mut settings: Vec<String> = flow
+            .params
+            .iter()
+            .filter_map(|p| match p.source {
+                crate::descriptor::Source::Config(i) => {
+                    match config.get(i).and_then(Option::as_ref) {
+                        Some(ParamValue::Secret(_)) | None => None,
+                        Some(ParamValue::Words(words, sep)) => {
+                            let mut sorted = words.clone();
+                            sorted.sort_unstable();
+                            Some(format!("{}={}", p.name, sorted.join(sep)))
+                        }
+                        Some(value) => {
+                            Some(format!("{}={}", p.name, crate::request::plain_text(value)))
+                        }
+                    }
+                }
+                _ => None,
+            })
+            .collect();
+        settings.sort();
+        parts.extend(settings);
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\0").as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("tokenspec:v1:{}:{hex}", provider.name)
 }
 
 impl fmt::Debug for TokenClient {
@@ -238,6 +295,12 @@ impl TokenClient {
     ) -> Result<Self, Error> {
         let base = base_url(provider, template, values, settings.base_url.as_deref())?;
         let settings_refresh = settings.refresh_token.clone();
+        let store_key = store_key(
+            provider,
+            &base,
+            settings.client_id.as_deref().unwrap_or_default(),
+            &config,
+        );
         let id = settings
             .client_id
             .clone()
@@ -304,6 +367,8 @@ impl TokenClient {
                 renewal: Mutex::new(Renewal::default()),
                 validator,
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
+                store_key,
+                rejected: Mutex::new(None),
             }),
         })
     }
@@ -412,7 +477,7 @@ impl TokenClient {
         runtime.spawn(async move {
             let inner = &client.inner;
             let flow = &inner.provider.flows[flow_index];
-            let result = client.fetch(flow, &[]).await.map(|(token, fields)| Arc::new(Cached { token, fields }));
+            let result = client.renew(flow).await.map(|(token, fields)| Arc::new(Cached { token, fields }));
             if let Ok(cached) = &result {
                 inner.current.store(Some(Arc::clone(cached)));
             }
@@ -488,6 +553,130 @@ impl TokenClient {
                     inner.settings.deadline
                 ),
             }),
+        }
+    }
+
+    /// Renews the cached token: from the shared store when another client already did, else
+    /// with one request under the store's renewal lock; without a store, one request.
+    async fn renew(&self, flow: &'static Flow) -> Result<(Token, Map<String, Value>), Error> {
+        let Some(store) = self.inner.settings.store.clone() else {
+            return self.fetch(flow, &[]).await;
+        };
+        let key = self.inner.store_key.as_str();
+        let started = Instant::now();
+        loop {
+            match store.load(key).await {
+                Ok(Some(stored)) => {
+                    if let Some(adopted) = self.adopt(&stored) {
+                        return Ok(adopted);
+                    }
+                }
+                Ok(None) => {}
+                Err(StoreError::Unavailable(why)) => return self.without_store(flow, why).await,
+                Err(e) => return Err(Error::Store(e)),
+            }
+            let fence = crate::oidc::random_token()?;
+            match store
+                .try_lock(key, &fence, self.inner.settings.lock_ttl)
+                .await
+            {
+                Ok(true) => {
+                    // The holder before us may have saved its token just before letting go.
+                    if let Ok(Some(stored)) = store.load(key).await {
+                        if let Some(adopted) = self.adopt(&stored) {
+                            let _ = store.unlock(key, &fence).await;
+                            return Ok(adopted);
+                        }
+                    }
+                    let result = self.fetch(flow, &[]).await;
+                    if let Ok((token, fields)) = &result {
+                        let stored = self.to_stored(token, fields);
+                        let ttl = Duration::from_millis(
+                            stored
+                                .expires_at_ms
+                                .saturating_sub(unix_ms(self.inner.settings.clock.wall())),
+                        );
+                        if let Err(e) = store
+                            .save(key, &stored, ttl.max(Duration::from_millis(1)))
+                            .await
+                        {
+                            tracing::warn!(provider = self.inner.provider.name, error = %e, "could not share the new token");
+                        }
+                    }
+                    if let Err(e) = store.unlock(key, &fence).await {
+                        tracing::warn!(provider = self.inner.provider.name, error = %e, "could not release the renewal lock; it expires by itself");
+                    }
+                    return result;
+                }
+                Ok(false) if started.elapsed() < self.inner.settings.store_wait => {
+                    // Another process renews; its token will appear in the store.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Ok(false) => {
+                    let why = format!(
+                        "no shared token within {:?} while another process held the renewal lock",
+                        self.inner.settings.store_wait
+                    );
+                    return self.without_store(flow, why).await;
+                }
+                Err(StoreError::Unavailable(why)) => return self.without_store(flow, why).await,
+                Err(e) => return Err(Error::Store(e)),
+            }
+        }
+    }
+
+    /// What to do when the store cannot help, as [`Settings::store_fallback`] says.
+    async fn without_store(
+        &self,
+        flow: &'static Flow,
+        why: String,
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        match self.inner.settings.store_fallback {
+            StoreFallback::FetchLocally => {
+                tracing::warn!(provider = self.inner.provider.name, reason = %why, "token store unavailable; fetching a token without it");
+                self.fetch(flow, &[]).await
+            }
+            StoreFallback::Fail => Err(Error::Store(StoreError::Unavailable(why))),
+        }
+    }
+
+    /// A stored token as this client's own, if it is fresh and no API rejected it here.
+    fn adopt(&self, stored: &StoredToken) -> Option<(Token, Map<String, Value>)> {
+        let secret = stored.access_token.expose_secret();
+        if self
+            .inner
+            .rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            == Some(&fingerprint(secret))
+        {
+            return None;
+        }
+        let clock = &self.inner.settings.clock;
+        let (now, wall) = (clock.now(), unix_ms(clock.wall()));
+        let age = Duration::from_millis(wall.saturating_sub(stored.issued_at_ms));
+        let lifetime =
+            Duration::from_millis(stored.expires_at_ms.saturating_sub(stored.issued_at_ms));
+        let issued = now.checked_sub(age).unwrap_or(now);
+        let token = Token::new(
+            stored.access_token.clone(),
+            issued,
+            lifetime,
+            self.inner.margin,
+        );
+        (now < token.refresh_at()).then(|| (token, stored.fields.clone()))
+    }
+
+    fn to_stored(&self, token: &Token, fields: &Map<String, Value>) -> StoredToken {
+        let clock = &self.inner.settings.clock;
+        let age = clock.now().saturating_duration_since(token.issued_at());
+        let issued_at_ms = unix_ms(clock.wall()).saturating_sub(age.as_millis() as u64);
+        StoredToken {
+            access_token: SecretString::from(token.expose_secret().to_owned()),
+            issued_at_ms,
+            expires_at_ms: issued_at_ms.saturating_add(token.lifetime().as_millis() as u64),
+            fields: fields.clone(),
         }
     }
 
@@ -729,6 +918,12 @@ impl TokenClient {
         let current = self.inner.current.load();
         if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
             let _ = self.inner.current.compare_and_swap(&*current, None);
+            // A shared store may still hold it: never adopt it again.
+            *self
+                .inner
+                .rejected
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(fingerprint(token.expose_secret()));
         }
     }
 

@@ -63,6 +63,10 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// The shared token store failed (and the fallback is to fail), or holds tokens this
+    /// process cannot read.
+    #[error("token store: {0}")]
+    Store(#[from] crate::store::StoreError),
     /// An ID token failed validation.
     #[error("ID token refused: {0}")]
     IdToken(#[from] crate::oidc::IdTokenError),

@@ -34,10 +34,13 @@ pub mod clock;
 pub mod descriptor;
 mod error;
 pub mod oidc;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 mod request;
 mod response;
 mod secret;
 mod settings;
+pub mod store;
 
 pub use client::TokenClient;
 pub use error::{Error, Rejection, TransportKind};

@@ -438,7 +438,7 @@ impl fmt::Debug for AuthorizationRequest {
     }
 }
 
-fn random_token() -> Result<String, Error> {
+pub(crate) fn random_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)

@@ -76,6 +76,14 @@ fn wire(value: &ParamValue) -> Wire<'_> {
     }
 }
 
+/// A non-secret value as text (secrets give an empty string).
+pub(crate) fn plain_text(value: &ParamValue) -> String {
+    match value {
+        ParamValue::Secret(_) => String::new(),
+        other => wire(other).text().into_owned(),
+    }
+}
+
 /// The client's identity.
 pub(crate) struct Credentials {
     pub id: String,

@@ -66,6 +66,10 @@ pub struct Settings {
     pub(crate) max_body_bytes: usize,
     pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
     pub(crate) on_refresh_token: Option<RefreshHook>,
+    pub(crate) store: Option<Arc<dyn crate::store::TokenStore>>,
+    pub(crate) store_fallback: crate::store::StoreFallback,
+    pub(crate) store_wait: Duration,
+    pub(crate) lock_ttl: Duration,
 }
 
 /// Called with each new refresh token the provider issues, to persist it.
@@ -86,6 +90,10 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             refresh_token: None,
             on_refresh_token: None,
+            store: None,
+            store_fallback: crate::store::StoreFallback::default(),
+            store_wait: Duration::from_secs(10),
+            lock_ttl: DEFAULT_DEADLINE,
         }
     }
 }
@@ -166,6 +174,28 @@ impl Settings {
     /// Reads time from `clock` (tests use [`crate::clock::ManualClock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Shares tokens through `store` (a fleet of processes through
+    /// [`crate::redis_store::RedisStore`], clients of one process through
+    /// [`crate::store::MemoryStore`]): one token request per lifetime for all of them.
+    pub fn store(mut self, store: Arc<dyn crate::store::TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// What to do when the store is unavailable (default: fetch locally, with a warning).
+    pub fn store_fallback(mut self, fallback: crate::store::StoreFallback) -> Self {
+        self.store_fallback = fallback;
+        self
+    }
+
+    /// How long to wait for another process's renewal before fetching without the store
+    /// (default 10 s), and how long a renewal lock lives if its holder dies (default: the deadline).
+    pub fn store_timing(mut self, wait: Duration, lock_ttl: Duration) -> Self {
+        self.store_wait = wait;
+        self.lock_ttl = lock_ttl;
         self
     }
 
