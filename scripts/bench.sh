@@ -7,9 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
+# A redis-server on a free loopback port, for the fleet figures.
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq redis-server
+fi
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
+redis_pid=$!
+export TOKENSPEC_BENCH_REDIS="redis://127.0.0.1:$redis_port/"
+
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(rustc --version)"
 echo
-cargo bench -q --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
+cargo bench -q --features redis --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
+kill "$redis_pid" 2>/dev/null || true
 if [ $# -gt 0 ]; then
   exit 0
 fi

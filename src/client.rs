@@ -74,6 +74,33 @@ struct Inner {
     rejected: Mutex<Option<[u8; 32]>>,
 }
 
+thread_local! {
+    /// This thread's copies of cached tokens, keyed by the cache entry they came from.
+    static COPIES: std::cell::RefCell<Vec<(std::sync::Weak<Cached>, Token)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The cached token, as a copy private to this thread: handing it out touches no memory that
+/// other threads write, so `access_token()` scales with cores. The `Weak` keeps the entry's
+/// address from being reused while the copy is listed.
+fn thread_copy(cached: &Arc<Cached>) -> Token {
+    COPIES.with(|copies| {
+        let mut copies = copies.borrow_mut();
+        if let Some((_, token)) = copies
+            .iter()
+            .find(|(entry, _)| std::ptr::eq(entry.as_ptr(), Arc::as_ptr(cached)))
+        {
+            return token.clone();
+        }
+        copies.retain(|(entry, _)| entry.strong_count() > 0);
+        if copies.len() >= 32 {
+            copies.remove(0);
+        }
+        let token = cached.token.private_copy();
+        copies.push((Arc::downgrade(cached), token.clone()));
+        token
+    })
+}
+
 /// SHA-256 of a token, to recognise it without keeping it.
 fn fingerprint(secret: &str) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
@@ -411,11 +438,11 @@ impl TokenClient {
         let cached = guard.as_ref()?;
         let now = self.inner.settings.clock.now();
         if now < cached.token.refresh_at() {
-            return Some(cached.token.clone());
+            return Some(thread_copy(cached));
         }
         if now < cached.token.expires_at() {
             self.renew_in_background(now);
-            return Some(cached.token.clone());
+            return Some(thread_copy(cached));
         }
         None
     }

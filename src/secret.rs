@@ -14,6 +14,8 @@ pub struct Token {
 }
 
 struct TokenInner {
+    /// Which fetch this token came from; copies share it.
+    id: u64,
     secret: SecretString,
     issued_at: Instant,
     expires_at: Instant,
@@ -33,12 +35,30 @@ impl Token {
         // Renew `margin` ahead, but never more than half the lifetime ahead, so a 300 s token with
         // a 60 s margin is renewed after 240 s and a 60 s token after 30 s.
         let ahead = margin.min(lifetime / 2);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Token {
             inner: Arc::new(TokenInner {
+                id,
                 secret,
                 issued_at,
                 expires_at,
                 refresh_at: expires_at - ahead,
+            }),
+        }
+    }
+
+    /// The same token in memory of its own, so clones made from it on one thread never touch
+    /// the reference count other threads' clones use (the cached hot path scales across cores).
+    pub(crate) fn private_copy(&self) -> Token {
+        let i = &self.inner;
+        Token {
+            inner: Arc::new(TokenInner {
+                id: i.id,
+                secret: i.secret.clone(),
+                issued_at: i.issued_at,
+                expires_at: i.expires_at,
+                refresh_at: i.refresh_at,
             }),
         }
     }
@@ -68,9 +88,10 @@ impl Token {
         self.inner.expires_at - self.inner.issued_at
     }
 
-    /// Whether `other` is this very token (same fetch), not merely an equal string.
+    /// Whether `other` is this very token (the same fetch, possibly another copy of it), not
+    /// merely an equal string.
     pub fn same_as(&self, other: &Token) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        self.inner.id == other.inner.id
     }
 }
 
