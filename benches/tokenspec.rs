@@ -297,9 +297,9 @@ fn hot_path(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
             ns(all)
         ),
         format!("Mutex {mutex_scaling:.2}×; sharing nothing {machine:.2}×"),
-        format!("{:.0}% of the machine's scaling", 100.0 * scaling / machine),
-        "near-linear (≥ 80% of the machine's)",
-        scaling >= 0.8 * machine,
+        format!("{:.0}% of linear", 100.0 * scaling / threads as f64),
+        "near-linear (≥ 80% of linear)",
+        scaling >= 0.8 * threads as f64,
     ));
     let _ = (mutex_all, rwlock_all);
 }
@@ -478,7 +478,7 @@ fn memory(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let per_token = (after_tokens - after_clients) as f64 / count as f64;
     drop(clients);
     rows.push(row(
-        "memory per client (incl. its own HTTP client)",
+        "memory per client",
         format!("{per_client:.0} B"),
         "-".into(),
         "-".into(),
