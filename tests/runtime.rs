@@ -70,6 +70,17 @@ fn pair(k: &str, v: &str) -> (String, String) {
     (k.to_owned(), v.to_owned())
 }
 
+/// The one token request a client of a provider with `flow` sends to get a token.
+async fn sent_request(flow: Flow) -> Request {
+    let server = MockServer::start().await;
+    serve_token(&server, "tok", 3600).await;
+    client(provider(flow, vec![]), &server, &ManualClock::new())
+        .access_token()
+        .await
+        .expect("token");
+    only_request(&server).await
+}
+
 async fn serve_token(server: &MockServer, token: &str, expires_in: u64) {
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -124,22 +135,13 @@ async fn raw_basic_header_and_form_body_are_sent_exactly() {
 
 #[tokio::test]
 async fn rfc6749_basic_header_form_encodes_id_and_secret_before_base64() {
-    let server = MockServer::start().await;
-    serve_token(&server, "tok", 3600).await;
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Rfc6749), vec![]),
-            Body::Form,
-            vec![fixed("grant_type", Location::Body, "client_credentials")],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
-    client(p, &server, &ManualClock::new())
-        .access_token()
-        .await
-        .expect("token");
-    let r = only_request(&server).await;
+    let r = sent_request(flow(
+        auth(Some(BasicEncoding::Rfc6749), vec![]),
+        Body::Form,
+        vec![fixed("grant_type", Location::Body, "client_credentials")],
+        EXPIRES_IN,
+    ))
+    .await;
     let encoded = header(&r, "authorization").expect("basic header");
     let decoded = String::from_utf8(
         STANDARD
@@ -169,22 +171,13 @@ async fn rfc6749_basic_header_form_encodes_id_and_secret_before_base64() {
 
 #[tokio::test]
 async fn query_string_credentials_are_percent_encoded_and_body_is_empty() {
-    let server = MockServer::start().await;
-    serve_token(&server, "tok", 3600).await;
-    let p = provider(
-        flow(
-            auth(None, vec![Location::Query]),
-            Body::None,
-            vec![fixed("grant_type", Location::Query, "client_credentials")],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
-    client(p, &server, &ManualClock::new())
-        .access_token()
-        .await
-        .expect("token");
-    let r = only_request(&server).await;
+    let r = sent_request(flow(
+        auth(None, vec![Location::Query]),
+        Body::None,
+        vec![fixed("grant_type", Location::Query, "client_credentials")],
+        EXPIRES_IN,
+    ))
+    .await;
     assert_eq!(
         query(&r),
         vec![
@@ -200,22 +193,13 @@ async fn query_string_credentials_are_percent_encoded_and_body_is_empty() {
 
 #[tokio::test]
 async fn form_body_credentials_travel_with_the_other_parameters() {
-    let server = MockServer::start().await;
-    serve_token(&server, "tok", 3600).await;
-    let p = provider(
-        flow(
-            auth(None, vec![Location::Body]),
-            Body::Form,
-            vec![fixed("grant_type", Location::Body, "client_credentials")],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
-    client(p, &server, &ManualClock::new())
-        .access_token()
-        .await
-        .expect("token");
-    let r = only_request(&server).await;
+    let r = sent_request(flow(
+        auth(None, vec![Location::Body]),
+        Body::Form,
+        vec![fixed("grant_type", Location::Body, "client_credentials")],
+        EXPIRES_IN,
+    ))
+    .await;
     assert_eq!(
         form(&r.body),
         vec![
