@@ -40,14 +40,9 @@ impl Environment {
     }
 }
 /// What `POST /auth/token` (client_credentials flow `client_credentials`) returns besides the token itself.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientCredentialsFields {}
-impl ::std::fmt::Debug for ClientCredentialsFields {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ClientCredentialsFields").finish()
-    }
-}
 impl ::tokenspec::FromFields for ClientCredentialsFields {
     fn from_fields(
         _fields: &mut ::tokenspec::Fields,

@@ -104,21 +104,13 @@ impl ::std::fmt::Display for Scope {
     }
 }
 /// What `POST /auth/oauth/v2/token` (client_credentials flow `client_credentials`) returns besides the token itself.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientCredentialsFields {
     /// Token type the provider reported (any case). Read from `token_type`.
     pub token_type: ::std::option::Option<::std::string::String>,
     /// Scope the provider granted. Read from `scope`.
     pub scope: ::std::option::Option<::std::string::String>,
-}
-impl ::std::fmt::Debug for ClientCredentialsFields {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ClientCredentialsFields")
-            .field("token_type", &self.token_type)
-            .field("scope", &self.scope)
-            .finish()
-    }
 }
 impl ::tokenspec::FromFields for ClientCredentialsFields {
     fn from_fields(

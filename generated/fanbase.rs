@@ -49,7 +49,7 @@ impl Environment {
     }
 }
 /// What `POST /api/token` (client_credentials flow `client_credentials`) returns besides the token itself.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientCredentialsFields {
     /// Token type the provider reported (any case). Read from `token_type`.
@@ -58,15 +58,6 @@ pub struct ClientCredentialsFields {
     pub refresh_token: ::std::option::Option<::tokenspec::RefreshToken>,
     /// Scope the provider granted. Read from `scope`.
     pub scope: ::std::option::Option<::std::string::String>,
-}
-impl ::std::fmt::Debug for ClientCredentialsFields {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ClientCredentialsFields")
-            .field("token_type", &self.token_type)
-            .field("refresh_token", &self.refresh_token)
-            .field("scope", &self.scope)
-            .finish()
-    }
 }
 impl ::tokenspec::FromFields for ClientCredentialsFields {
     fn from_fields(
@@ -82,7 +73,7 @@ impl ::tokenspec::FromFields for ClientCredentialsFields {
 /// The answer to the `client_credentials` flow: the token and [`ClientCredentialsFields`].
 pub type ClientCredentialsResponse = ::tokenspec::TokenResponse<ClientCredentialsFields>;
 /// What `POST /api/token/v2` (authorization_code flow `exchange_code`) returns besides the token itself.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ExchangeCodeFields {
     /// Token type the provider reported (any case). Read from `token_type`.
@@ -95,17 +86,6 @@ pub struct ExchangeCodeFields {
     pub scope: ::std::option::Option<::std::string::String>,
     /// The ID token's claims, validated (signature, issuer, audience, expiry, nonce) as the spec's `openid:` section says.
     pub id_token_claims: ::std::option::Option<::tokenspec::oidc::IdTokenClaims>,
-}
-impl ::std::fmt::Debug for ExchangeCodeFields {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("ExchangeCodeFields")
-            .field("token_type", &self.token_type)
-            .field("refresh_token", &self.refresh_token)
-            .field("id_token", &self.id_token)
-            .field("scope", &self.scope)
-            .field("id_token_claims", &self.id_token_claims)
-            .finish()
-    }
 }
 impl ::tokenspec::FromFields for ExchangeCodeFields {
     fn from_fields(

@@ -182,12 +182,6 @@ pub(super) fn fields(p: &Provider, f: &ir::Flow) -> TokenStream {
         f.name
     ));
     let _ = p;
-    let debug_fields = f.response.fields.iter().map(|field| {
-        let id = ident(&field.ident);
-        let key = &field.key;
-        quote!(.field(#key, &self.#id))
-    });
-    let debug_name = name.to_string();
     let fields_arg = if f.response.fields.is_empty() {
         quote!(_fields)
     } else {
@@ -195,16 +189,11 @@ pub(super) fn fields(p: &Provider, f: &ir::Flow) -> TokenStream {
     };
     quote! {
         #fields_doc
-        #[derive(Clone)]
+        // Secret fields are secrecy or tokenspec secret types, whose Debug is redacted.
+        #[derive(Clone, Debug)]
         #[non_exhaustive]
         pub struct #name {
             #(#decls)*
-        }
-
-        impl ::std::fmt::Debug for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.debug_struct(#debug_name) #(#debug_fields)* .finish()
-            }
         }
 
         impl ::tokenspec::FromFields for #name {
