@@ -437,15 +437,7 @@ async fn cached_token_is_reused_until_the_margin_then_renewed_in_the_background(
         .mount(&server)
         .await;
     let clock = ManualClock::new();
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &clock);
     assert_eq!(
         client.access_token().await.unwrap().expose_secret(),
@@ -503,15 +495,7 @@ async fn margin_never_exceeds_half_the_lifetime_so_short_tokens_are_not_refetche
     let server = MockServer::start().await;
     serve_token(&server, "short", 100).await;
     let clock = ManualClock::new();
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &clock);
     let token = client.access_token().await.unwrap();
     assert_eq!(
@@ -545,26 +529,24 @@ impl Respond for Slow {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_concurrent_callers_at_expiry_cause_exactly_one_token_request() {
+/// A token server answering every request after 200 ms with `status`, counting requests.
+async fn slow_server(status: u16) -> (MockServer, Arc<AtomicUsize>) {
     let server = MockServer::start().await;
     let count = Arc::new(AtomicUsize::new(0));
     Mock::given(method("POST"))
         .respond_with(Slow {
             count: count.clone(),
-            status: 200,
+            status,
         })
         .mount(&server)
         .await;
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    (server, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_callers_at_expiry_cause_exactly_one_token_request() {
+    let (server, count) = slow_server(200).await;
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &ManualClock::new());
     let tasks: Vec<_> = (0..1000)
         .map(|_| {
@@ -593,15 +575,7 @@ async fn a_failed_renewal_reaches_every_waiter_and_the_next_call_tries_again() {
         .mount(&server)
         .await;
     serve_token(&server, "after-recovery", 3600).await;
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &ManualClock::new());
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -628,24 +602,8 @@ async fn a_failed_renewal_reaches_every_waiter_and_the_next_call_tries_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_leading_caller_leaves_the_others_a_token() {
-    let server = MockServer::start().await;
-    let count = Arc::new(AtomicUsize::new(0));
-    Mock::given(method("POST"))
-        .respond_with(Slow {
-            count: count.clone(),
-            status: 200,
-        })
-        .mount(&server)
-        .await;
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let (server, count) = slow_server(200).await;
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &ManualClock::new());
     let leader = {
         let c = client.clone();
@@ -679,15 +637,7 @@ async fn invalidate_drops_only_the_current_token() {
         })
         .mount(&server)
         .await;
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &ManualClock::new());
     let first = client.access_token().await.unwrap();
     client.invalidate(&first);
@@ -728,15 +678,7 @@ async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token()
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
         .mount(&server)
         .await;
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &ManualClock::new());
     let http = tokenspec::http_client().build().unwrap();
     let answer = client
@@ -963,15 +905,7 @@ async fn a_dead_endpoint_is_a_connect_error() {
         .local_addr()
         .unwrap()
         .port();
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let settings = Settings::default()
         .client_id(ID)
         .client_secret(SECRET)
@@ -995,15 +929,7 @@ async fn a_dead_endpoint_is_a_connect_error() {
 
 #[test]
 fn plain_http_is_refused_except_for_loopback() {
-    let p = provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![],
-            EXPIRES_IN,
-        ),
-        vec![],
-    );
+    let p = provider(basic_form(), vec![]);
     let build = |url: &str| {
         TokenClient::new(
             p,
