@@ -187,7 +187,9 @@ fn base_url(
         }
     };
     let url = Url::parse(&text)
-        .map_err(|e| Error::config(format!("base URL {text:?} is not a valid URL: {e}")))?;
+        .map_err(|e| Error::config(format!("the base URL is not a valid URL: {e}")))?;
+    // Name the URL by scheme and host only: a mistaken base URL may carry credentials.
+    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -199,7 +201,7 @@ fn base_url(
         "http" if loopback || provider.allow_insecure_http => {}
         _ => {
             return Err(Error::config(format!(
-                "base URL {text:?} must use https:// (plain http:// only reaches loopback test servers)"
+                "base URL {shown} must use https:// (plain http:// only reaches loopback test servers)"
             )));
         }
     }
@@ -209,7 +211,7 @@ fn base_url(
         || url.password().is_some()
     {
         return Err(Error::config(format!(
-            "base URL {text:?} must not carry a query, fragment or user info"
+            "base URL {shown} must not carry a query, fragment or user info"
         )));
     }
     Ok(url)

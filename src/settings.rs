@@ -107,7 +107,7 @@ impl fmt::Debug for Settings {
                 &self.client_secret.as_ref().map(|_| "[REDACTED]"),
             )
             .field("custom_http_client", &self.http.is_some())
-            .field("base_url", &self.base_url)
+            .field("base_url_override", &self.base_url.is_some())
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)

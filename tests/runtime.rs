@@ -1092,3 +1092,22 @@ async fn hs256_id_tokens_are_checked_with_the_client_secret() {
         "{forged}"
     );
 }
+
+#[test]
+fn a_base_url_with_credentials_is_refused_without_printing_them() {
+    let p = provider(basic_form(), vec![]);
+    let settings = Settings::default()
+        .client_id("i")
+        .client_secret("s")
+        .base_url("https://user:hunter2@auth.example/?key=hunter3");
+    let e = TokenClient::new(p, settings, "https://x", &[], vec![]).unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(
+        text.contains("must not carry a query, fragment or user info"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2") && !text.contains("hunter3"),
+        "{text}"
+    );
+}
