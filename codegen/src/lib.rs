@@ -137,7 +137,68 @@ fn load(source: &str) -> Result<spec::Spec, Vec<Diagnostic>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    serde_yaml::from_str(source).map_err(|e| vec![Diagnostic::from_yaml_error(&e)])
+    serde_yaml::from_str(source).map_err(|e| {
+        let first = Diagnostic::from_yaml_error(&e);
+        let more = shape_errors(source);
+        if more.len() > 1 { more } else { vec![first] }
+    })
+}
+
+/// Every shape error of a document serde refused, not just its first: each flow is read on its
+/// own, then the rest. Positions come from the errors' paths.
+fn shape_errors(source: &str) -> Vec<Diagnostic> {
+    let Ok(mut document) = serde_yaml::from_str::<serde_yaml::Value>(source) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let map = diagnostics::SourceMap::new(source);
+    let at = |prefix: &YamlPath, e: &serde_yaml::Error| {
+        let mut d = Diagnostic::from_yaml_error(e);
+        let mut path = prefix.clone();
+        path.0.extend(d.path.0.drain(..));
+        d.path = path;
+        // An unknown key or value is named in the message: point at it, after the section's start.
+        let from = map.locate(&d.path).map_or(0, |(start, _)| start);
+        d.offset = d
+            .message
+            .starts_with("unknown")
+            .then(|| d.message.split('`').nth(1))
+            .flatten()
+            .and_then(|word| find_word(source, from, word));
+        d
+    };
+    if let Some(flows) = document
+        .get_mut("flows")
+        .and_then(serde_yaml::Value::as_mapping_mut)
+    {
+        for (name, flow) in flows.iter() {
+            let Some(name) = name.as_str() else { continue };
+            if let Err(e) = serde_yaml::from_value::<spec::FlowSpec>(flow.clone()) {
+                found.push(at(&YamlPath::root().key("flows").key(name), &e));
+            }
+        }
+        flows.clear();
+    }
+    if let Err(e) = serde_yaml::from_value::<spec::Spec>(document) {
+        found.push(at(&YamlPath::root(), &e));
+    }
+    found
+}
+
+/// Byte offset of `word` as a whole YAML word at or after `from`.
+fn find_word(source: &str, from: usize, word: &str) -> Option<usize> {
+    let is_part = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+    let mut start = from.min(source.len());
+    while let Some(i) = source.get(start..)?.find(word) {
+        let at = start + i;
+        let before = source[..at].chars().next_back();
+        let after = source[at + word.len()..].chars().next();
+        if !before.is_some_and(is_part) && !after.is_some_and(is_part) {
+            return Some(at);
+        }
+        start = at + word.len();
+    }
+    None
 }
 
 /// Checks one spec file on disk, naming it `display` in messages.
