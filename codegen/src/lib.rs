@@ -155,7 +155,7 @@ fn shape_errors(source: &str) -> Vec<Diagnostic> {
     let at = |prefix: &YamlPath, e: &serde_yaml::Error| {
         let mut d = Diagnostic::from_yaml_error(e);
         let mut path = prefix.clone();
-        path.0.extend(d.path.0.drain(..));
+        path.0.append(&mut d.path.0);
         d.path = path;
         // An unknown key or value is named in the message: point at it, after the section's start.
         let from = map.locate(&d.path).map_or(0, |(start, _)| start);
