@@ -3,6 +3,7 @@
 # runtime and generator figures (benches/tokenspec.rs), then the compile cost of providers.
 #   bash scripts/bench.sh            # everything (about 10 minutes on 2 cores)
 #   bash scripts/bench.sh hot fetch  # only some runtime sections
+#   bash scripts/bench.sh compile    # only the compile-cost builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -18,9 +19,11 @@ export TOKENSPEC_BENCH_REDIS="redis://127.0.0.1:$redis_port/"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(rustc --version)"
 echo
-cargo bench -q --features redis --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
+if [ "${1:-}" != compile ]; then
+  cargo bench -q --features redis --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
+fi
 kill "$redis_pid" 2>/dev/null || true
-if [ $# -gt 0 ]; then
+if [ $# -gt 0 ] && [ "$1" != compile ]; then
   exit 0
 fi
 

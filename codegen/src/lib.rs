@@ -467,19 +467,20 @@ impl Builder {
             println!("cargo:rerun-if-changed={}", specs_dir.display());
         }
         let mut files = spec_files(&specs_dir)?;
-        if !self.quiet {
-            for f in &files {
-                println!("cargo:rerun-if-changed={}", f.display());
-            }
-        }
         // Specs of excluded modules are not even read: with one provider enabled, the build costs
-        // the same however many specs exist. (Modules are matched by file stem here.)
+        // the same however many specs exist. (Modules are matched by file stem here.) Cargo reruns
+        // this script anyway when features change, and the folder line catches added files.
         if let Some(include) = self.include {
             files.retain(|f| {
                 f.file_stem()
                     .and_then(|s| s.to_str())
                     .is_none_or(|stem| include(&naming::snake_ident(stem)))
             });
+        }
+        if !self.quiet {
+            for f in &files {
+                println!("cargo:rerun-if-changed={}", f.display());
+            }
         }
         let display_dir = specs_dir.to_string_lossy().replace('\\', "/");
         let output = generate_some(&files, &display_dir, self.include)?;
