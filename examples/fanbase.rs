@@ -50,6 +50,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         exchanged.fields.scope,
         exchanged.token.lifetime().as_secs()
     );
+    if let Some(claims) = &exchanged.fields.id_token_claims {
+        println!(
+            "  validated ID token (ES256, key from the stand-in's JWKS): sub {:?}, iss {:?}, aud {:?}",
+            claims.sub, claims.iss, claims.aud
+        );
+    }
     match client.exchange_code(GOOD_CODE, None).await {
         Err(fanbase::Error::InvalidAuthorizationCode(e)) => {
             println!("reusing the code: InvalidAuthorizationCode: {e}")
