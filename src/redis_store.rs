@@ -232,3 +232,40 @@ pub fn key_from_base64(text: &str) -> Result<[u8; 32], crate::Error> {
         .try_into()
         .map_err(|_| crate::Error::config("the store key must be 32 bytes (44 base64 characters)"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_keys_are_32_bytes_of_base64() {
+        let key = [7u8; 32];
+        assert_eq!(key_from_base64(&STANDARD.encode(key)).unwrap(), key);
+        assert!(key_from_base64("not base64!").is_err());
+        assert!(
+            key_from_base64(&STANDARD.encode([1u8; 16]))
+                .unwrap_err()
+                .to_string()
+                .contains("32 bytes")
+        );
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_with_the_same_key() {
+        let store = RedisStore::new("redis://127.0.0.1:1/", [1u8; 32]).unwrap();
+        let other = RedisStore::new("redis://127.0.0.1:1/", [2u8; 32]).unwrap();
+        let token = StoredToken {
+            access_token: "tok".into(),
+            issued_at_ms: 1,
+            expires_at_ms: 2,
+            fields: Default::default(),
+        };
+        let sealed = store.seal(&token).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("tok"));
+        assert_eq!(
+            store.open(&sealed).unwrap().access_token.expose_secret(),
+            "tok"
+        );
+        assert_eq!(other.open(&sealed).unwrap_err(), StoreError::WrongKey);
+    }
+}
