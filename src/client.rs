@@ -15,6 +15,7 @@ use url::Url;
 use crate::descriptor::{Flow, Grant, Provider};
 use crate::error::{Error, TransportKind};
 use crate::oidc::{AuthorizationRequest, IdTokenClaims, IdTokenValidator, OpenIdConfig};
+use crate::outbound::{Fault, UrlRule, check_url};
 use crate::request::{self, Credentials, ParamValue};
 use crate::response::{self, Redactor};
 use crate::secret::{IdToken, RefreshToken, Token};
@@ -145,7 +146,9 @@ fn store_key(
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\0").as_bytes());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("tokenspec:v1:{}:{hex}", provider.name)
+    // v2: sealed values are bound to their key. Processes of the previous version use other
+    // keys, so a rolling upgrade costs one extra token request, never an error.
+    format!("tokenspec:v2:{}:{hex}", provider.name)
 }
 
 impl fmt::Debug for TokenClient {
@@ -186,35 +189,15 @@ fn base_url(
             text
         }
     };
-    let url = Url::parse(&text)
-        .map_err(|e| Error::config(format!("the base URL is not a valid URL: {e}")))?;
-    // Name the URL by scheme and host only: a mistaken base URL may carry credentials.
-    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback || provider.allow_insecure_http => {}
-        _ => {
-            return Err(Error::config(format!(
-                "base URL {shown} must use https:// (plain http:// only reaches loopback test servers)"
-            )));
-        }
-    }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(Error::config(format!(
-            "base URL {shown} must not carry a query, fragment or user info"
-        )));
-    }
-    Ok(url)
+    crate::outbound::check_url(
+        &text,
+        "the base URL",
+        UrlRule {
+            allow_insecure_http: provider.allow_insecure_http,
+            allow_query: false,
+        },
+    )
+    .map_err(Error::Config)
 }
 
 /// The ID-token validator a spec's `openid:` section describes.
@@ -223,9 +206,9 @@ fn id_token_validator(
     openid: &crate::descriptor::OpenId,
     base: &Url,
     values: &[(&str, &str)],
-    client_id: &str,
-    secret: &SecretString,
+    credentials: &Credentials,
     http: &reqwest::Client,
+    settings: &Settings,
 ) -> Result<IdTokenValidator, Error> {
     let issuer = match openid.issuer {
         Some(template) => {
@@ -243,72 +226,51 @@ fn id_token_validator(
             Error::config(format!("{}: unknown algorithm {name:?}", provider.title))
         })?);
     }
+    let rule = UrlRule {
+        allow_insecure_http: provider.allow_insecure_http,
+        allow_query: false,
+    };
+    check_url(&issuer, "the issuer", rule).map_err(Error::Config)?;
     let jwks_uri = match openid.jwks_path {
         Some(path) => Some(
-            Url::parse(&format!("{}{path}", issuer.trim_end_matches('/')))
-                .map_err(|e| Error::config(format!("JWKS URL: {e}")))?,
+            check_url(
+                &format!("{}{path}", issuer.trim_end_matches('/')),
+                "the JWKS URL",
+                rule,
+            )
+            .map_err(Error::Config)?,
         ),
         None => None,
     };
-    let config = OpenIdConfig {
-        issuer,
-        client_id: client_id.to_owned(),
-        algorithms,
-        jwks_uri,
-        client_secret: Some(secret.clone()),
-        leeway: Duration::from_secs(openid.leeway_secs),
-        jwks_refresh_interval: Duration::from_secs(60),
-    };
-    Ok(IdTokenValidator::new(config, http.clone()))
+    let mut config = OpenIdConfig::new(issuer, credentials.id.as_str());
+    config.algorithms = algorithms;
+    config.jwks_uri = jwks_uri;
+    config.client_secret = Some(credentials.secret.clone());
+    config.leeway = Duration::from_secs(openid.leeway_secs);
+    config.allow_insecure_http = provider.allow_insecure_http;
+    config.fetch_timeout = settings.timeout;
+    config.max_document_bytes = settings.max_body_bytes;
+    Ok(IdTokenValidator::with_clock(
+        config,
+        http.clone(),
+        Arc::clone(&settings.clock),
+    ))
 }
 
-/// The HTTP client token clients share unless given their own: one connection pool and one
-/// TLS configuration for the process (reqwest clients are cheap handles to shared state).
+/// The HTTP client token clients share unless the application adjusts theirs: one connection
+/// pool and one TLS configuration for the process (reqwest clients are cheap handles to shared
+/// state).
 fn default_http_client() -> Result<reqwest::Client, Error> {
     static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     if let Some(client) = SHARED.get() {
         return Ok(client.clone());
     }
-    let client = crate::http_client()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| {
-            Error::config(format!(
-                "could not build the HTTP client: {}",
-                e.without_url()
-            ))
-        })?;
+    let client = crate::outbound::http_client(None)?;
     Ok(SHARED.get_or_init(|| client).clone())
 }
 
 fn transport(provider: &'static Provider, e: &reqwest::Error, redactor: &Redactor) -> Error {
-    let kind = if e.is_timeout() {
-        TransportKind::Timeout
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else if e.is_body() || e.is_decode() {
-        TransportKind::Body
-    } else {
-        TransportKind::Other
-    };
-    // reqwest puts the URL in its messages; the URL can hold credentials in its query.
-    let mut detail = String::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if !detail.is_empty() {
-            detail.push_str(": ");
-        }
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
-    if detail.is_empty() {
-        detail = "request failed".to_owned();
-    }
-    Error::Transport {
-        provider: provider.title,
-        kind,
-        detail: redactor.redact(&response::strip_urls(&detail)),
-    }
+    Fault::from_reqwest(e, redactor).for_token_request(provider.title)
 }
 
 impl TokenClient {
@@ -355,7 +317,7 @@ impl TokenClient {
             ));
         }
         let http = match &settings.http {
-            Some(client) => client.clone(),
+            Some(setup) => crate::outbound::http_client(Some(setup))?,
             None => default_http_client()?,
         };
         let mut secrets = vec![secret.expose_secret().to_owned()];
@@ -369,10 +331,17 @@ impl TokenClient {
             let header = request::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());
         }
+        let credentials = Credentials { id, secret };
         let validator = match &provider.openid {
             None => None,
             Some(openid) => Some(id_token_validator(
-                provider, openid, &base, values, &id, &secret, &http,
+                provider,
+                openid,
+                &base,
+                values,
+                &credentials,
+                &http,
+                &settings,
             )?),
         };
         let retry = settings
@@ -386,7 +355,7 @@ impl TokenClient {
                 provider,
                 http,
                 base,
-                credentials: Credentials { id, secret },
+                credentials,
                 config,
                 settings,
                 margin,
@@ -744,67 +713,24 @@ impl TokenClient {
         )?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
-        let limit = inner.settings.max_body_bytes;
         let request = request
             .build()
             .map_err(|e| transport(provider, &e, redactor))?;
-        let sent_to = request.url().clone();
-        let exchange = async {
-            let mut answer = inner
-                .http
-                .execute(request)
-                .await
-                .map_err(|e| transport(provider, &e, redactor))?;
-            let status = answer.status().as_u16();
-            // A caller-supplied HTTP client may follow redirects; an answer from anywhere but
-            // the token endpoint is refused all the same.
-            if answer.status().is_redirection() || answer.url() != &sent_to {
-                return Err(Error::Redirect {
-                    provider: provider.title,
-                    status,
-                });
-            }
-            let retry_after = answer
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| response::retry_after(v, wall_sent));
-            if answer
-                .content_length()
-                .is_some_and(|len| len > limit as u64)
-            {
-                return Err(Error::BodyTooLarge {
-                    provider: provider.title,
-                    limit,
-                });
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = answer
-                .chunk()
-                .await
-                .map_err(|e| transport(provider, &e, redactor))?
-            {
-                if body.len() + chunk.len() > limit {
-                    return Err(Error::BodyTooLarge {
-                        provider: provider.title,
-                        limit,
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok((status, body, retry_after))
-        };
-        let (status, body, retry_after) =
-            match tokio::time::timeout(inner.settings.timeout, exchange).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    return Err(Error::Transport {
-                        provider: provider.title,
-                        kind: TransportKind::Timeout,
-                        detail: format!("no complete answer within {:?}", inner.settings.timeout),
-                    });
-                }
-            };
+        let answer = crate::outbound::exchange(
+            &inner.http,
+            request,
+            inner.settings.max_body_bytes,
+            inner.settings.timeout,
+            redactor,
+        )
+        .await
+        .map_err(|fault| fault.for_token_request(provider.title))?;
+        let (status, body) = (answer.status, answer.body);
+        let retry_after = answer
+            .headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| response::retry_after(v, wall_sent));
         let parsed = match response::interpret(provider, flow, status, &body, wall_sent, redactor) {
             Ok(parsed) => parsed,
             Err(Error::Rejected {
@@ -850,11 +776,23 @@ impl TokenClient {
                 self.inner.provider.title
             ))
         })?;
+        let started = Instant::now();
         let (token, mut fields) = self.fetch(flow, &values).await?;
         if let (Some(validator), Some(Value::String(id_token))) =
             (&self.inner.validator, fields.get("id_token"))
         {
-            let claims = validator.validate(id_token, nonce).await?;
+            // Key fetches count against the same deadline as the token request.
+            let deadline = self.inner.settings.deadline;
+            let left = deadline.saturating_sub(started.elapsed());
+            let claims = tokio::time::timeout(left, validator.validate(id_token, nonce))
+                .await
+                .map_err(|_| Error::Transport {
+                    provider: self.inner.provider.title,
+                    kind: TransportKind::Timeout,
+                    detail: format!(
+                        "the ID token could not be validated within the {deadline:?} deadline (the provider's keys did not arrive)"
+                    ),
+                })??;
             let claims = serde_json::to_value(claims)
                 .map_err(|e| Error::config(format!("ID token claims: {e}")))?;
             fields.insert("id_token_claims".to_owned(), claims);
@@ -903,8 +841,9 @@ impl TokenClient {
                 .await?
                 .authorization_endpoint
                 .ok_or_else(|| {
-                    Error::config("the discovery document names no authorization_endpoint")
-                })?,
+                    Error::Discovery("the document names no `authorization_endpoint`".to_owned())
+                })?
+                .to_string(),
         };
         AuthorizationRequest::new(&endpoint, &self.inner.credentials.id, redirect_uri, scope)
     }

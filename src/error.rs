@@ -70,6 +70,11 @@ pub enum Error {
     /// An ID token failed validation.
     #[error("ID token refused: {0}")]
     IdToken(#[from] crate::oidc::IdTokenError),
+    /// The provider's discovery document cannot be used: its issuer is not the configured one,
+    /// or an endpoint in it breaks the URL rule (plain `http://` to a host other than loopback,
+    /// user info, a fragment), or it could not be fetched or read.
+    #[error("the provider's discovery document cannot be used: {0}")]
+    Discovery(String),
     /// The renewal this call waited for ended without a result (its runtime shut down).
     #[error("{provider}: the token renewal was interrupted before it finished; call again")]
     Interrupted {

@@ -34,6 +34,7 @@ pub mod clock;
 pub mod descriptor;
 mod error;
 pub mod oidc;
+mod outbound;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 mod request;
@@ -88,8 +89,8 @@ pub mod fuzz {
 
 /// A `reqwest::ClientBuilder` ready for TLS: tokenspec builds reqwest with rustls and the *ring*
 /// crypto provider, which this installs as the process default (unless the application installed
-/// one first). Build your own clients with it, for API calls or for [`Settings::http_client`];
-/// for token requests, also set `.redirect(reqwest::redirect::Policy::none())`.
+/// one first). Build your own clients with it for API calls; token clients build their own
+/// (adjust theirs with [`Settings::http_client`]).
 pub fn http_client() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()

@@ -7,19 +7,22 @@
 //! not know causes one JWKS refresh, at most once per [`OpenIdConfig::jwks_refresh_interval`].
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwapOption;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::outbound::{UrlRule, check_url};
 
 /// Why an ID token was refused. Each says which check failed; none prints the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,6 +106,7 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 
 /// Where and how to validate a provider's ID tokens.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct OpenIdConfig {
     /// The exact `iss` expected.
     pub issuer: String,
@@ -118,6 +122,39 @@ pub struct OpenIdConfig {
     pub leeway: Duration,
     /// Least time between two JWKS fetches caused by unknown key ids.
     pub jwks_refresh_interval: Duration,
+    /// Whether endpoints on plain `http://` at hosts other than loopback are accepted (the
+    /// spec's `allow_insecure_http`). Otherwise discovery and key URLs must use `https://`.
+    pub allow_insecure_http: bool,
+    /// Deadline for fetching a discovery document or key set, answer included.
+    pub fetch_timeout: Duration,
+    /// Largest discovery document or key set read.
+    pub max_document_bytes: usize,
+}
+
+impl OpenIdConfig {
+    /// A configuration for `issuer` and `client_id`, allowing RS256 and ES256, with a 60 s
+    /// leeway and JWKS refresh interval, a 10 s fetch deadline and a 1 MiB document limit.
+    pub fn new(issuer: impl Into<String>, client_id: impl Into<String>) -> Self {
+        OpenIdConfig {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+            jwks_uri: None,
+            client_secret: None,
+            leeway: Duration::from_secs(60),
+            jwks_refresh_interval: Duration::from_secs(60),
+            allow_insecure_http: false,
+            fetch_timeout: crate::DEFAULT_TIMEOUT,
+            max_document_bytes: crate::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    fn url_rule(&self) -> UrlRule {
+        UrlRule {
+            allow_insecure_http: self.allow_insecure_http,
+            allow_query: true,
+        }
+    }
 }
 
 impl fmt::Debug for OpenIdConfig {
@@ -132,33 +169,89 @@ impl fmt::Debug for OpenIdConfig {
     }
 }
 
-/// The provider's discovery document, as far as tokenspec reads it.
-#[derive(Debug, Clone, Deserialize)]
+/// The provider's discovery document, as far as tokenspec reads it. Every endpoint in it has
+/// passed the same rule as the spec's own URLs (`https://`, or loopback for local tests).
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Discovery {
-    /// Issuer; must equal the configured one exactly.
+    /// Issuer; equal to the configured one, exactly (OpenID Connect Discovery §4.3).
     pub issuer: String,
     /// JWKS location.
-    pub jwks_uri: String,
+    pub jwks_uri: Option<Url>,
     /// Authorization endpoint.
-    #[serde(default)]
-    pub authorization_endpoint: Option<String>,
+    pub authorization_endpoint: Option<Url>,
     /// Token endpoint.
-    #[serde(default)]
-    pub token_endpoint: Option<String>,
+    pub token_endpoint: Option<Url>,
+    /// Token revocation endpoint (RFC 7009).
+    pub revocation_endpoint: Option<Url>,
+    /// UserInfo endpoint.
+    pub userinfo_endpoint: Option<Url>,
 }
 
-struct Keys {
-    set: Option<JwkSet>,
+/// A discovery document as it arrives.
+#[derive(Deserialize)]
+struct RawDiscovery {
+    issuer: String,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
+}
+
+impl RawDiscovery {
+    /// Checks the issuer and every endpoint; one unusable endpoint refuses the whole document,
+    /// since it says the document is misconfigured or was tampered with.
+    fn check(self, config: &OpenIdConfig) -> Result<Discovery, Error> {
+        if self.issuer != config.issuer {
+            return Err(Error::Discovery(format!(
+                "the document names issuer {:?}, not {:?} (OpenID Connect Discovery §4.3: they must be identical)",
+                self.issuer, config.issuer
+            )));
+        }
+        let rule = config.url_rule();
+        let endpoint = |value: Option<String>, name: &str| -> Result<Option<Url>, Error> {
+            value
+                .map(|text| check_url(&text, &format!("its `{name}`"), rule))
+                .transpose()
+                .map_err(Error::Discovery)
+        };
+        Ok(Discovery {
+            jwks_uri: endpoint(self.jwks_uri, "jwks_uri")?,
+            authorization_endpoint: endpoint(
+                self.authorization_endpoint,
+                "authorization_endpoint",
+            )?,
+            token_endpoint: endpoint(self.token_endpoint, "token_endpoint")?,
+            revocation_endpoint: endpoint(self.revocation_endpoint, "revocation_endpoint")?,
+            userinfo_endpoint: endpoint(self.userinfo_endpoint, "userinfo_endpoint")?,
+            issuer: self.issuer,
+        })
+    }
+}
+
+/// Who fetches the key set next, and from where.
+struct Refresh {
     fetched_at: Option<Instant>,
     jwks_uri: Option<Url>,
 }
 
 /// Validates ID tokens for one client, caching the provider's JWKS.
+///
+/// A validation whose key is in the cached set never waits: the set is read without a lock.
+/// Only a key id the set does not know makes one task refresh it (the others with unknown keys
+/// wait for that refresh, at most the fetch deadline), at most once per refresh interval.
 pub struct IdTokenValidator {
     config: OpenIdConfig,
     http: reqwest::Client,
-    keys: tokio::sync::Mutex<Keys>,
+    clock: Arc<dyn Clock>,
+    keys: ArcSwapOption<JwkSet>,
+    refresh: tokio::sync::Mutex<Refresh>,
     discovered: Mutex<Option<Discovery>>,
 }
 
@@ -177,14 +270,21 @@ fn keys_error(e: impl fmt::Display) -> Error {
 }
 
 impl IdTokenValidator {
-    /// A validator using `http` to fetch discovery and JWKS documents.
+    /// A validator using `http` to fetch discovery and JWKS documents. A redirect, or an answer
+    /// from another URL than the one asked, is refused whatever `http` is set to do.
     pub fn new(config: OpenIdConfig, http: reqwest::Client) -> Self {
+        Self::with_clock(config, http, Arc::new(SystemClock))
+    }
+
+    /// [`IdTokenValidator::new`] reading time (for the JWKS refresh interval) from `clock`.
+    pub fn with_clock(config: OpenIdConfig, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
         let jwks_uri = config.jwks_uri.clone();
         IdTokenValidator {
             config,
             http,
-            keys: tokio::sync::Mutex::new(Keys {
-                set: None,
+            clock,
+            keys: ArcSwapOption::empty(),
+            refresh: tokio::sync::Mutex::new(Refresh {
                 fetched_at: None,
                 jwks_uri,
             }),
@@ -197,7 +297,8 @@ impl IdTokenValidator {
         &self.config
     }
 
-    /// Fetches `<issuer>/.well-known/openid-configuration` (once) and checks its issuer.
+    /// Fetches `<issuer>/.well-known/openid-configuration` (once), checks that its issuer is the
+    /// configured one and that every endpoint it names passes the URL rule.
     pub async fn discover(&self) -> Result<Discovery, Error> {
         if let Some(d) = self
             .discovered
@@ -207,46 +308,50 @@ impl IdTokenValidator {
         {
             return Ok(d);
         }
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.config.issuer.trim_end_matches('/')
-        );
-        let document: Discovery = self.get_json(&url).await?;
-        if document.issuer != self.config.issuer {
-            return Err(keys_error(format!(
-                "the discovery document names issuer {:?}, not {:?}",
-                document.issuer, self.config.issuer
-            )));
-        }
+        let url = check_url(
+            &format!(
+                "{}/.well-known/openid-configuration",
+                self.config.issuer.trim_end_matches('/')
+            ),
+            "the discovery URL",
+            self.config.url_rule(),
+        )
+        .map_err(Error::Discovery)?;
+        let raw: RawDiscovery = self
+            .get_json(url)
+            .await
+            .map_err(|why| Error::Discovery(format!("could not read it: {why}")))?;
+        let document = raw.check(&self.config)?;
         *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(document.clone());
         Ok(document)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, Error> {
-        let answer = self
+    /// GETs a JSON document within the fetch deadline and size limit.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, String> {
+        let request = self
             .http
             .get(url)
-            .send()
-            .await
-            .map_err(|e| keys_error(e.without_url()))?;
-        if !answer.status().is_success() {
-            return Err(keys_error(format!("HTTP {}", answer.status().as_u16())));
+            .header(reqwest::header::ACCEPT, "application/json")
+            .build()
+            .map_err(|e| crate::outbound::detail(&e))?;
+        let answer = crate::outbound::exchange(
+            &self.http,
+            request,
+            self.config.max_document_bytes,
+            self.config.fetch_timeout,
+            &crate::response::Redactor::default(),
+        )
+        .await
+        .map_err(|fault| fault.to_string())?;
+        if !(200..300).contains(&answer.status) {
+            return Err(format!("HTTP {}", answer.status));
         }
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| keys_error(e.without_url()))?;
-        if bytes.len() > crate::DEFAULT_MAX_BODY_BYTES {
-            return Err(keys_error("the document is larger than 1 MiB"));
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| keys_error(format!("not the expected JSON: {e}")))
+        serde_json::from_slice(&answer.body).map_err(|e| format!("not the expected JSON: {e}"))
     }
 
-    /// The key for `kid`, fetching the JWKS if none is cached or, once per refresh interval,
-    /// if the cached set does not know `kid` (the provider rotated its keys).
+    /// The key for `kid`: from the cached set without waiting, else after a refresh of the set
+    /// (one at a time, at most once per refresh interval once a set is cached).
     async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, Error> {
-        let mut keys = self.keys.lock().await;
         let find = |set: &JwkSet| match kid {
             Some(kid) => set.find(kid).cloned(),
             // Without a kid, a set with exactly one key of this algorithm's family is unambiguous.
@@ -255,43 +360,55 @@ impl IdTokenValidator {
                 (family.len() == 1).then(|| family[0].clone())
             }
         };
-        if let Some(jwk) = keys.set.as_ref().and_then(find) {
-            return DecodingKey::from_jwk(&jwk)
-                .map_err(|e| keys_error(format!("unusable key: {e}")));
+        let decode = |jwk: &Jwk| {
+            DecodingKey::from_jwk(jwk).map_err(|e| keys_error(format!("unusable key: {e}")))
+        };
+        if let Some(jwk) = self.keys.load().as_deref().and_then(find) {
+            return decode(&jwk);
         }
-        let may_refresh = keys
+        let mut refresh = tokio::time::timeout(self.config.fetch_timeout, self.refresh.lock())
+            .await
+            .map_err(|_| {
+                keys_error(format!(
+                    "another refresh of the provider's keys did not finish within {:?}",
+                    self.config.fetch_timeout
+                ))
+            })?;
+        // The refresh this task waited for may have brought the key.
+        if let Some(jwk) = self.keys.load().as_deref().and_then(find) {
+            return decode(&jwk);
+        }
+        let now = self.clock.now();
+        let recently = refresh
             .fetched_at
-            .is_none_or(|t| t.elapsed() >= self.config.jwks_refresh_interval);
-        if !may_refresh {
+            .is_some_and(|t| now.saturating_duration_since(t) < self.config.jwks_refresh_interval);
+        if recently && self.keys.load().is_some() {
             return Err(Error::IdToken(IdTokenError::UnknownKey(
                 kid.map(str::to_owned),
             )));
         }
-        let uri = match keys.jwks_uri.clone() {
+        let uri = match refresh.jwks_uri.clone() {
             Some(uri) => uri,
             None => {
-                let found = self.discover().await?.jwks_uri;
-                let uri =
-                    Url::parse(&found).map_err(|e| keys_error(format!("bad jwks_uri: {e}")))?;
-                keys.jwks_uri = Some(uri.clone());
+                let uri = self.discover().await?.jwks_uri.ok_or_else(|| {
+                    Error::Discovery("the document names no `jwks_uri`".to_owned())
+                })?;
+                refresh.jwks_uri = Some(uri.clone());
                 uri
             }
         };
-        keys.fetched_at = Some(Instant::now());
-        let set: JwkSet = self.get_json(uri.as_str()).await?;
+        refresh.fetched_at = Some(now);
+        let set: JwkSet = self.get_json(uri).await.map_err(keys_error)?;
         tracing::debug!(keys = set.keys.len(), "fetched the provider's JWKS");
         let jwk = find(&set);
-        keys.set = Some(set);
+        self.keys.store(Some(Arc::new(set)));
         match jwk {
-            Some(jwk) => {
-                DecodingKey::from_jwk(&jwk).map_err(|e| keys_error(format!("unusable key: {e}")))
-            }
+            Some(jwk) => decode(&jwk),
             None => Err(Error::IdToken(IdTokenError::UnknownKey(
                 kid.map(str::to_owned),
             ))),
         }
     }
-
     /// Validates `id_token` (OpenID Connect Core §3.1.3.7) and returns its claims. `nonce` is the
     /// nonce sent in the authorization request, if one was.
     pub async fn validate(

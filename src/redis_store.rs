@@ -92,7 +92,16 @@ impl RedisStore {
             .map_err(unavailable)
     }
 
-    fn seal(&self, token: &StoredToken) -> Result<Vec<u8>, StoreError> {
+    /// The associated data of a sealed token: the format version and the Redis key it is stored
+    /// under, so a value copied under another key (another tenant's, another provider's) fails
+    /// to open instead of being adopted there.
+    fn bound_to(key: &str) -> Vec<u8> {
+        let mut aad = b"tokenspec-v2\0".to_vec();
+        aad.extend_from_slice(key.as_bytes());
+        aad
+    }
+
+    fn seal(&self, key: &str, token: &StoredToken) -> Result<Vec<u8>, StoreError> {
         let plain = serde_json::json!({
             "t": token.access_token.expose_secret(),
             "i": token.issued_at_ms,
@@ -108,7 +117,7 @@ impl RedisStore {
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(b"tokenspec-v1"),
+                Aad::from(Self::bound_to(key)),
                 &mut data,
             )
             .map_err(|_| StoreError::Corrupt("encryption failed".into()))?;
@@ -117,7 +126,7 @@ impl RedisStore {
         Ok(out)
     }
 
-    fn open(&self, sealed: &[u8]) -> Result<StoredToken, StoreError> {
+    fn open(&self, key: &str, sealed: &[u8]) -> Result<StoredToken, StoreError> {
         if sealed.len() < 12 + aead::CHACHA20_POLY1305.tag_len() {
             return Err(StoreError::Corrupt("too short".into()));
         }
@@ -127,7 +136,7 @@ impl RedisStore {
         let mut data = rest.to_vec();
         let plain = self
             .key
-            .open_in_place(nonce, Aad::from(b"tokenspec-v1"), &mut data)
+            .open_in_place(nonce, Aad::from(Self::bound_to(key)), &mut data)
             .map_err(|_| StoreError::WrongKey)?;
         let value: serde_json::Value =
             serde_json::from_slice(plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -158,7 +167,7 @@ impl TokenStore for RedisStore {
     fn load<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<StoredToken>> {
         Box::pin(async move {
             let value: Option<Vec<u8>> = self.run(redis::cmd("GET").arg(key).clone()).await?;
-            value.map(|v| self.open(&v)).transpose()
+            value.map(|v| self.open(key, &v)).transpose()
         })
     }
 
@@ -169,7 +178,7 @@ impl TokenStore for RedisStore {
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let sealed = self.seal(token)?;
+            let sealed = self.seal(key, token)?;
             let ms = ttl.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
             self.run::<()>(
                 redis::cmd("SET")
@@ -260,12 +269,33 @@ mod tests {
             expires_at_ms: 2,
             fields: Default::default(),
         };
-        let sealed = store.seal(&token).unwrap();
+        let sealed = store.seal("k", &token).unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("tok"));
         assert_eq!(
-            store.open(&sealed).unwrap().access_token.expose_secret(),
+            store
+                .open("k", &sealed)
+                .unwrap()
+                .access_token
+                .expose_secret(),
             "tok"
         );
-        assert_eq!(other.open(&sealed).unwrap_err(), StoreError::WrongKey);
+        assert_eq!(other.open("k", &sealed).unwrap_err(), StoreError::WrongKey);
+    }
+
+    #[test]
+    fn a_sealed_token_moved_under_another_key_is_refused() {
+        let store = RedisStore::new("redis://127.0.0.1:1/", [1u8; 32]).unwrap();
+        let token = StoredToken {
+            access_token: "tenant-a-token".into(),
+            issued_at_ms: 1,
+            expires_at_ms: 2,
+            fields: Default::default(),
+        };
+        let sealed = store.seal("tokenspec:v2:p:tenant-a", &token).unwrap();
+        assert_eq!(
+            store.open("tokenspec:v2:p:tenant-b", &sealed).unwrap_err(),
+            StoreError::WrongKey,
+            "anyone who can write to Redis cannot move tenant A's token to tenant B"
+        );
     }
 }

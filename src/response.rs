@@ -60,17 +60,109 @@ impl Redactor {
         out
     }
 
-    /// A short, single-line, scrubbed excerpt of a body. URLs are dropped whole: a server echoing
-    /// the request URL would otherwise show where credentials travel.
+    /// A short, single-line, scrubbed excerpt of an error body. URLs are dropped whole (a
+    /// server echoing the request URL would otherwise show where credentials travel), and so is
+    /// every token-like word (see [`mask_token_like`]): an error page may quote what the server
+    /// issued.
     pub fn excerpt(&self, body: &[u8]) -> String {
         let text = String::from_utf8_lossy(body);
         let flat = strip_urls(&text.split_whitespace().collect::<Vec<_>>().join(" "));
-        let scrubbed = self.redact(&flat);
+        let scrubbed = mask_token_like(&self.redact(&flat));
         let mut out: String = scrubbed.chars().take(EXCERPT_CHARS).collect();
         if scrubbed.chars().count() > EXCERPT_CHARS {
             out.push('…');
         }
         out
+    }
+}
+
+/// Whether a run of token alphabet characters (`A-Z a-z 0-9 - _ . ~ + / =`) looks like a token
+/// rather than a word: 20 or more characters mixing upper case, lower case and digits (base64,
+/// base62, JWTs), or 32 or more hexadecimal digits. Words, snake_case codes and hyphenated UUIDs
+/// stay readable.
+fn token_like(run: &str) -> bool {
+    let hex = run
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .any(|part| part.len() >= 32);
+    let mixed = run.len() >= 20
+        && run.bytes().any(|b| b.is_ascii_uppercase())
+        && run.bytes().any(|b| b.is_ascii_lowercase())
+        && run.bytes().any(|b| b.is_ascii_digit());
+    hex || mixed
+}
+
+/// Replaces every token-like run (see [`token_like`]) by `[REDACTED]`.
+pub(crate) fn mask_token_like(text: &str) -> String {
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if token_like(run) {
+            out.push_str("[REDACTED]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if alphabet(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// What an unusable 2xx body is, told by its structure alone. Such a body may hold a live token
+/// (a truncated or wrapped token response), so not one byte of it is quoted.
+fn unusable_body(body: &[u8], parsed: Result<&Value, &serde_json::Error>) -> String {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.is_empty() {
+        return "an empty body instead of a token response".to_owned();
+    }
+    let e = match parsed {
+        Ok(value) => {
+            return format!(
+                "JSON that is not an object ({}) instead of a token response",
+                match value {
+                    Value::Array(items) => format!("an array of {} items", items.len()),
+                    Value::String(_) => "a string".to_owned(),
+                    Value::Number(_) => "a number".to_owned(),
+                    Value::Bool(_) => "a boolean".to_owned(),
+                    Value::Null => "null".to_owned(),
+                    Value::Object(_) => "an object".to_owned(),
+                }
+            );
+        }
+        Err(e) => e,
+    };
+    let size = body.len();
+    if trimmed.starts_with(b"<") {
+        return format!(
+            "a body that is not JSON but an HTML or XML document ({size} bytes, not quoted); is the base URL the token endpoint?"
+        );
+    }
+    // serde_json's syntax messages name what was expected, never the input.
+    if e.is_eof() {
+        format!(
+            "a body that is not JSON: it ends early, at line {} column {} ({size} bytes, not quoted): the answer was cut off",
+            e.line(),
+            e.column()
+        )
+    } else {
+        format!("a body that is not JSON: {e} ({size} bytes, not quoted)")
+    }
+}
+
+/// A response key as it may be shown: token-like or overlong keys are not.
+fn shown_key(key: &str) -> String {
+    if key.chars().count() > 64 || token_like(key) {
+        "[a token-like key]".to_owned()
+    } else {
+        key.to_owned()
     }
 }
 
@@ -98,33 +190,35 @@ pub(crate) fn interpret(
     redactor: &Redactor,
 ) -> Result<Parsed, Error> {
     let title = provider.title;
-    let json: Option<Value> = serde_json::from_slice(body).ok();
+    // RFC 8259 §8.1: a parser may ignore a byte order mark, and some servers send one.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let parsed: Result<Value, serde_json::Error> = serde_json::from_slice(body);
     let invalid = |reason: String| Error::InvalidResponse {
         provider: title,
         status,
         reason,
     };
     if !(200..300).contains(&status) {
-        return Err(rejection(provider, status, json.as_ref(), body, redactor));
+        return Err(rejection(
+            provider,
+            status,
+            parsed.as_ref().ok(),
+            body,
+            redactor,
+        ));
     }
-    let Some(json) = json else {
-        return Err(invalid(if body.iter().all(u8::is_ascii_whitespace) {
-            "an empty body instead of a token response".to_owned()
-        } else {
-            format!("a body that is not JSON: `{}`", redactor.excerpt(body))
-        }));
-    };
-    let Some(object) = json.as_object() else {
-        return Err(invalid(format!(
-            "JSON that is not an object (`{}`)",
-            redactor.excerpt(body)
-        )));
+    let (json, object) = match &parsed {
+        Ok(json) => match json.as_object() {
+            Some(object) => (json, object),
+            None => return Err(invalid(unusable_body(body, Ok(json)))),
+        },
+        Err(e) => return Err(invalid(unusable_body(body, Err(e)))),
     };
     if object.get("error").is_some_and(|e| !e.is_null()) {
         // Some providers answer 200 with an RFC 6749 error body; it is still an error.
-        return Err(rejection(provider, status, Some(&json), body, redactor));
+        return Err(rejection(provider, status, Some(json), body, redactor));
     }
-    let token = match at(&json, flow.access_token) {
+    let token = match at(json, flow.access_token) {
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(_) => {
             return Err(invalid(format!(
@@ -133,7 +227,7 @@ pub(crate) fn interpret(
             )));
         }
         None => {
-            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            let keys: Vec<String> = object.keys().take(20).map(|k| shown_key(k)).collect();
             return Err(invalid(format!(
                 "no access token at `{}` (the answer has: {}); fix `response.access_token` in the spec",
                 flow.access_token.join("."),
@@ -152,7 +246,7 @@ pub(crate) fn interpret(
     }
     let mut fields = Map::new();
     for field in flow.fields {
-        let Some(value) = at(&json, field.path) else {
+        let Some(value) = at(json, field.path) else {
             if field.required {
                 return Err(invalid(format!(
                     "no `{}` field, which the spec says is always there",
@@ -170,7 +264,7 @@ pub(crate) fn interpret(
         };
         fields.insert(field.key.to_owned(), value);
     }
-    let lifetime = lifetime(&flow.expiry, &json, wall_sent).map_err(invalid)?;
+    let lifetime = lifetime(&flow.expiry, json, wall_sent).map_err(invalid)?;
     Ok(Parsed {
         token: SecretString::from(token.clone()),
         lifetime,

@@ -56,7 +56,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Settings {
     pub(crate) client_id: Option<String>,
     pub(crate) client_secret: Option<SecretString>,
-    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) http: Option<crate::outbound::HttpSetup>,
     pub(crate) base_url: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Duration,
@@ -130,11 +130,26 @@ impl Settings {
         self
     }
 
-    /// Uses your own `reqwest::Client` (proxies, connection pool, root certificates). Build it
-    /// with `redirect(reqwest::redirect::Policy::none())`: a token request that gets redirected
-    /// anyway is refused.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
+    /// Adjusts the HTTP client this token client builds for its token, discovery and key
+    /// requests: `configure` gets the `reqwest::ClientBuilder` tokenspec starts from and returns
+    /// it with your changes (proxies, root certificates, local address, connection pool, DNS
+    /// overrides).
+    ///
+    /// Whatever `configure` sets, redirects stay off: a redirected token request would be
+    /// replayed, credentials included, to the redirect target before tokenspec saw the answer
+    /// (RFC 9700 §4.11), so tokenspec takes an adjustment rather than a finished client.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let settings = tokenspec::Settings::default()
+    ///     .http_client(|builder| builder.connect_timeout(Duration::from_secs(2)));
+    /// # let _ = settings;
+    /// ```
+    pub fn http_client(
+        mut self,
+        configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.http = Some(Arc::new(configure));
         self
     }
 

@@ -49,7 +49,7 @@ pub enum StoreError {
     Unavailable(String),
     /// A stored token cannot be decrypted: the processes do not share one key.
     #[error(
-        "a stored token cannot be decrypted with this key: give every process of the fleet the same store key"
+        "a stored token cannot be decrypted with this key, or was moved from another store key: give every process of the fleet the same store key, and let only the fleet write to the store"
     )]
     WrongKey,
     /// A stored value is not a token this version wrote.

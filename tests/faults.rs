@@ -14,7 +14,7 @@ use support::*;
 use tokenspec::clock::ManualClock;
 use tokenspec::descriptor::*;
 use tokenspec::{Error, ParamValue, RetryPolicy, Settings, TokenClient, TransportKind};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -306,30 +306,6 @@ async fn a_single_use_code_is_not_resent_after_a_5xx_but_is_after_a_429() {
         2,
         "a 429 was not processed: safe to resend"
     );
-}
-
-/// A raw TCP server on 127.0.0.1 running `handle` for each connection (at most `max`).
-async fn raw_server<F, Fut>(max: usize, handle: F) -> String
-where
-    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        for _ in 0..max {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(handle(stream));
-        }
-    });
-    format!("http://{address}")
-}
-
-async fn read_request(stream: &mut tokio::net::TcpStream) {
-    let mut buf = [0u8; 4096];
-    let _ = tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await;
 }
 
 #[tokio::test]

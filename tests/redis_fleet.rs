@@ -86,15 +86,7 @@ impl Drop for Redis {
 }
 
 fn fleet_provider() -> &'static Provider {
-    provider(
-        flow(
-            auth(Some(BasicEncoding::Raw), vec![]),
-            Body::Form,
-            vec![fixed("grant_type", Location::Body, "client_credentials")],
-            EXPIRES_IN,
-        ),
-        vec![],
-    )
+    provider(client_credentials_flow(), vec![])
 }
 
 fn fleet_client(token_url: &str, redis_url: &str, margin: Duration) -> TokenClient {

@@ -777,11 +777,10 @@ async fn an_html_error_page_becomes_a_short_excerpt() {
     let ok_html =
         answer(ResponseTemplate::new(200).set_body_raw("<html>maintenance</html>", "text/html"))
             .await;
+    let text = ok_html.to_string();
     assert!(
-        ok_html
-            .to_string()
-            .contains("not JSON: `<html>maintenance</html>`"),
-        "{ok_html}"
+        text.contains("not JSON but an HTML or XML document") && !text.contains("maintenance"),
+        "a 2xx body is described, never quoted: {text}"
     );
 }
 
@@ -792,33 +791,6 @@ async fn redirects_are_refused_not_followed() {
     )
     .await;
     assert!(matches!(e, Error::Redirect { status: 302, .. }), "{e}");
-}
-
-#[tokio::test]
-async fn a_caller_supplied_client_that_follows_redirects_is_still_refused_the_redirect() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(307).insert_header("location", "/elsewhere"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/elsewhere"))
-        .respond_with(token_json("stolen", 3600))
-        .mount(&server)
-        .await;
-    let p = provider(basic_form(), vec![]);
-    let following = tokenspec::http_client()
-        .redirect(tokenspec::reqwest::redirect::Policy::limited(3))
-        .build()
-        .unwrap();
-    let settings = settings(&server, &ManualClock::new()).http_client(following);
-    let e = TokenClient::new(p, settings, "https://unused.invalid", &[], vec![])
-        .unwrap()
-        .access_token()
-        .await
-        .unwrap_err();
-    assert!(matches!(e, Error::Redirect { .. }), "{e}");
 }
 
 #[tokio::test]
@@ -1102,10 +1074,7 @@ fn a_base_url_with_credentials_is_refused_without_printing_them() {
         .base_url("https://user:hunter2@auth.example/?key=hunter3");
     let e = TokenClient::new(p, settings, "https://x", &[], vec![]).unwrap_err();
     let text = format!("{e} {e:?}");
-    assert!(
-        text.contains("must not carry a query, fragment or user info"),
-        "{text}"
-    );
+    assert!(text.contains("must not carry user info"), "{text}");
     assert!(
         !text.contains("hunter2") && !text.contains("hunter3"),
         "{text}"

@@ -89,6 +89,17 @@ pub fn fixed(name: &'static str, location: Location, value: &'static str) -> Par
     }
 }
 
+/// The commonest client-credentials flow: a raw Basic header and
+/// `grant_type=client_credentials` in a form body, expiry from `expires_in`.
+pub fn client_credentials_flow() -> Flow {
+    flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::Form,
+        vec![fixed("grant_type", Location::Body, "client_credentials")],
+        EXPIRES_IN,
+    )
+}
+
 pub const EXPIRES_IN: Expiry = Expiry::ExpiresIn {
     path: &["expires_in"],
     when_absent: None,
@@ -138,4 +149,36 @@ pub fn capture_tracing() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
+/// A raw TCP server on 127.0.0.1 running `handle` for each connection (at most `max`), for
+/// answers no HTTP server library would send. Returns its base URL.
+pub async fn raw_server<F, Fut>(max: usize, handle: F) -> String
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..max {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(handle(stream));
+        }
+    });
+    format!("http://{address}")
+}
+
+/// Reads (and returns) what arrives of a request within half a second.
+pub async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 16 * 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_millis(500), stream.read(&mut buf))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 pub mod seeds;

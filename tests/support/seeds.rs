@@ -132,10 +132,16 @@ struct Handler {
 pub struct Signer {
     pkcs8: Vec<u8>,
     jwk: Value,
+    kid: String,
 }
 
 impl Signer {
     fn new() -> Self {
+        Self::with_kid("fanbase-es256-1")
+    }
+
+    /// A fresh P-256 key published under key id `kid`.
+    pub fn with_kid(kid: &str) -> Self {
         use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
@@ -146,17 +152,26 @@ impl Signer {
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng).expect("key");
         let point = pair.public_key().as_ref(); // 0x04 || X || Y
         let jwk = json!({
-            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "fanbase-es256-1",
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
             "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
         });
-        Signer { pkcs8, jwk }
+        Signer {
+            pkcs8,
+            jwk,
+            kid: kid.to_owned(),
+        }
+    }
+
+    /// The public key as a JWK.
+    pub fn jwk(&self) -> &Value {
+        &self.jwk
     }
 
     /// An ES256 JWT over `claims`, with this signer's key id.
     pub fn sign(&self, claims: &Value) -> String {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("fanbase-es256-1".into());
+        header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(
             &header,
             claims,

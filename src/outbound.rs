@@ -1,0 +1,276 @@
+//! Everything a client sends to a server and reads back passes through here: one rule for the
+//! URLs it may reach, one way to build its HTTP client (never following redirects), and one
+//! bounded reader for every answer.
+//!
+//! Token requests, discovery documents and key sets all go through [`exchange`], so a hostile or
+//! broken server can hold a client for at most the timeout and make it read at most the size
+//! limit, whatever it sends.
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, TransportKind};
+use crate::response::{Redactor, strip_urls};
+
+/// What an outbound URL may be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UrlRule {
+    /// `http://` to hosts other than loopback (the spec's `allow_insecure_http`).
+    pub allow_insecure_http: bool,
+    /// A query string (endpoints named by a discovery document may carry one; base URLs not).
+    pub allow_query: bool,
+}
+
+/// Whether `url` names this machine (`localhost`, `127.0.0.0/8`, `::1`).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `scheme://host` of a URL: enough to recognise it in a message, never its path, query or user
+/// info, which may carry credentials.
+pub(crate) fn shown(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
+}
+
+/// The one rule for every URL a client reaches: the spec's base URL and issuer (placeholders
+/// filled), a base URL override, and every endpoint a discovery document names. It must be
+/// `https://`, or `http://` to a loopback host (local test servers) unless the spec allows plain
+/// http; it must have a host and no user info or fragment, and a query only where `rule` allows.
+/// The error text names `what` and the URL's scheme and host only.
+pub(crate) fn check_url(text: &str, what: &str, rule: UrlRule) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("{what} is not a valid URL: {e}"))?;
+    let shown = shown(&url);
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{what} {shown} has no host"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) || rule.allow_insecure_http => {}
+        _ => {
+            return Err(format!(
+                "{what} {shown} must use https:// (plain http:// only reaches loopback test servers, unless the spec sets `allow_insecure_http`)"
+            ));
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{what} {shown} must not carry user info"));
+    }
+    if url.fragment().is_some() {
+        return Err(format!("{what} {shown} must not carry a fragment"));
+    }
+    if url.query().is_some() && !rule.allow_query {
+        return Err(format!("{what} {shown} must not carry a query"));
+    }
+    Ok(url)
+}
+
+/// Adjusts the HTTP client a token client builds (see [`crate::Settings::http_client`]).
+pub(crate) type HttpSetup =
+    std::sync::Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
+
+/// The HTTP client for token, discovery and key requests: the application's adjustments, then
+/// redirects off, whatever the adjustments said. A redirected token request would replay the
+/// client's credentials to the redirect target before tokenspec could see the answer.
+pub(crate) fn http_client(setup: Option<&HttpSetup>) -> Result<reqwest::Client, Error> {
+    let builder = crate::http_client();
+    let builder = match setup {
+        Some(setup) => setup(builder),
+        None => builder,
+    };
+    builder
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::config(format!("could not build the HTTP client: {}", detail(&e))))
+}
+
+/// Why an exchange with a server failed, before its answer could be read.
+#[derive(Debug, Clone)]
+pub(crate) enum Fault {
+    /// No (complete) answer: connection, timeout, broken body.
+    Transport(TransportKind, String),
+    /// A 3xx, or an answer from another URL than the one asked.
+    Redirect(u16),
+    /// More bytes than the limit.
+    TooLarge(usize),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Transport(kind, detail) => write!(f, "{kind}: {detail}"),
+            Fault::Redirect(status) => write!(
+                f,
+                "the server redirected (HTTP {status}); redirects are never followed"
+            ),
+            Fault::TooLarge(limit) => write!(f, "the answer is larger than {limit} bytes"),
+        }
+    }
+}
+
+impl Fault {
+    /// The error of a token request that met this fault.
+    pub(crate) fn for_token_request(self, provider: &'static str) -> Error {
+        match self {
+            Fault::Transport(kind, detail) => Error::Transport {
+                provider,
+                kind,
+                detail,
+            },
+            Fault::Redirect(status) => Error::Redirect { provider, status },
+            Fault::TooLarge(limit) => Error::BodyTooLarge { provider, limit },
+        }
+    }
+
+    pub(crate) fn from_reqwest(e: &reqwest::Error, redactor: &Redactor) -> Fault {
+        let kind = if e.is_timeout() {
+            TransportKind::Timeout
+        } else if e.is_connect() {
+            TransportKind::Connect
+        } else if e.is_body() || e.is_decode() {
+            TransportKind::Body
+        } else {
+            TransportKind::Other
+        };
+        Fault::Transport(kind, redactor.redact(&detail(e)))
+    }
+}
+
+/// What went wrong under a reqwest error, without the URL its own message carries (the URL can
+/// hold credentials in its query).
+pub(crate) fn detail(e: &reqwest::Error) -> String {
+    let mut detail = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    if detail.is_empty() {
+        detail = "request failed".to_owned();
+    }
+    strip_urls(&detail)
+}
+
+/// A server's complete answer.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Sends `request` and reads the whole answer, all within `timeout` and at most `limit` bytes
+/// of body (a `Content-Length` over the limit is refused before reading; a body that grows past
+/// it is cut off as it arrives). A redirect, or an answer from another URL, is refused.
+pub(crate) async fn exchange(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+    timeout: Duration,
+    redactor: &Redactor,
+) -> Result<Answer, Fault> {
+    let asked = request.url().clone();
+    let read = async {
+        let mut answer = http
+            .execute(request)
+            .await
+            .map_err(|e| Fault::from_reqwest(&e, redactor))?;
+        let status = answer.status().as_u16();
+        if answer.status().is_redirection() || answer.url() != &asked {
+            return Err(Fault::Redirect(status));
+        }
+        if answer
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(Fault::TooLarge(limit));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = answer
+            .chunk()
+            .await
+            .map_err(|e| Fault::from_reqwest(&e, redactor))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Fault::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            headers: std::mem::take(answer.headers_mut()),
+            body,
+        })
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(result) => result,
+        Err(_) => Err(Fault::Transport(
+            TransportKind::Timeout,
+            format!("no complete answer within {timeout:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRICT: UrlRule = UrlRule {
+        allow_insecure_http: false,
+        allow_query: false,
+    };
+
+    #[test]
+    fn https_anywhere_and_plain_http_only_to_loopback() {
+        assert!(check_url("https://id.example/x", "u", STRICT).is_ok());
+        for ok in [
+            "http://127.0.0.1:8080/t",
+            "http://127.9.9.9/t",
+            "http://[::1]:1/t",
+            "http://LOCALHOST/t",
+        ] {
+            assert!(check_url(ok, "u", STRICT).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://id.example/x",
+            "http://10.0.0.1/x",
+            "http://localhost.evil.example/x",
+            "ftp://id.example/x",
+            "file:///etc/passwd",
+        ] {
+            let e = check_url(bad, "the URL", STRICT).unwrap_err();
+            assert!(
+                e.contains("https://") || e.contains("no host"),
+                "{bad}: {e}"
+            );
+        }
+        let allowed = UrlRule {
+            allow_insecure_http: true,
+            allow_query: false,
+        };
+        assert!(check_url("http://id.example/x", "u", allowed).is_ok());
+    }
+
+    #[test]
+    fn user_info_fragments_and_queries_are_refused_without_echoing_them() {
+        let e = check_url("https://user:hunter2@id.example/", "the URL", STRICT).unwrap_err();
+        assert!(e.contains("user info") && !e.contains("hunter2"), "{e}");
+        let e = check_url("https://id.example/#x", "the URL", STRICT).unwrap_err();
+        assert!(e.contains("fragment"), "{e}");
+        let e = check_url("https://id.example/?secret=hunter2", "the URL", STRICT).unwrap_err();
+        assert!(e.contains("query") && !e.contains("hunter2"), "{e}");
+        let query_ok = UrlRule {
+            allow_insecure_http: false,
+            allow_query: true,
+        };
+        assert!(check_url("https://id.example/jwks?v=2", "u", query_ok).is_ok());
+    }
+}
