@@ -241,7 +241,10 @@ fn hot_path(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         results.push((threads, tokenspec_ns, mutex_ns, rwlock_ns, alone_ns));
     }
     // What a client without a cache does: one token request per call.
-    let http = tokenspec::http_client().build().expect("http");
+    let http = tokenspec::http_client()
+        .expect("TLS")
+        .build()
+        .expect("http");
     let url = format!("{base}/token");
     let fetch_ns = median(
         (0..5)
@@ -360,7 +363,10 @@ fn stampede(rows: &mut Vec<Row>) {
 fn fetch_overhead(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let (base, _) = rt.block_on(token_server(Duration::ZERO));
     let runtime = client(&base).runtime().clone();
-    let http = tokenspec::http_client().build().expect("http");
+    let http = tokenspec::http_client()
+        .expect("TLS")
+        .build()
+        .expect("http");
     let url = format!("{base}/token");
     let rounds = 2_000;
     let mut ours = Vec::new();

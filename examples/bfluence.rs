@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         token.lifetime().as_secs()
     );
 
-    let http = tokenspec::http_client().build()?;
+    let http = tokenspec::http_client()?.build()?;
     let url = format!("{base}/communities/hub/client/123/get-bflus");
     println!(
         "GET /communities/hub/client/123/get-bflus -> {}",

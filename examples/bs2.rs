@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         server.state().tokens_issued
     );
 
-    let http = tokenspec::http_client().build()?;
+    let http = tokenspec::http_client()?.build()?;
     let answer = client
         .send(http.get(format!("{base}/pix/direto/forintegration/v1/pix/cob")))
         .await?;

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (response.token.expires_at() - response.token.refresh_at()).as_secs(),
     );
 
-    let http = tokenspec::http_client().build()?;
+    let http = tokenspec::http_client()?.build()?;
     let order = http
         .post(format!("{base}/facipaypartner/createPaymentOrder"))
         .header("Accept-Language", "pt")

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response.fields.refresh_token,
     );
 
-    let http = tokenspec::http_client().build()?;
+    let http = tokenspec::http_client()?.build()?;
     let answer = client
         .send(http.get(format!("{base}/api/connect/fans/me")))
         .await?;

@@ -15,7 +15,7 @@ use url::Url;
 use crate::descriptor::{Flow, Grant, Provider};
 use crate::error::{Error, TransportKind};
 use crate::oidc::{AuthorizationRequest, IdTokenClaims, IdTokenValidator, OpenIdConfig};
-use crate::outbound::{Fault, UrlRule, check_url};
+use crate::outbound::{Fault, Http, UrlRule, check_url};
 use crate::request::{self, Credentials, ParamValue};
 use crate::response::{self, Redactor};
 use crate::secret::{IdToken, RefreshToken, Token};
@@ -49,15 +49,42 @@ type Outcome = Option<Result<Arc<Cached>, Error>>;
 
 #[derive(Default)]
 struct Renewal {
-    /// The renewal in flight, if any; every caller that needs a token waits on it.
-    running: Option<watch::Receiver<Outcome>>,
+    /// The renewal in flight, if any, by number; every caller that needs a token waits on it.
+    running: Option<(u64, watch::Receiver<Outcome>)>,
+    /// Number of the next renewal.
+    next: u64,
     /// No background renewal before this instant (after a failed one).
     not_before: Option<Instant>,
 }
 
+/// Owned by a renewal's task: however the task ends (it finishes, panics, or is dropped with
+/// its runtime, even before it first runs), dropping this frees the renewal slot if it is
+/// still this renewal's, so the next call starts a new renewal instead of waiting on a dead one.
+struct SlotGuard {
+    inner: Arc<Inner>,
+    renewal: u64,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let mut renewal = self
+            .inner
+            .renewal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if renewal
+            .running
+            .as_ref()
+            .is_some_and(|(n, _)| *n == self.renewal)
+        {
+            renewal.running = None;
+        }
+    }
+}
+
 struct Inner {
     provider: &'static Provider,
-    http: reqwest::Client,
+    http: Arc<Http>,
     base: Url,
     credentials: Credentials,
     config: Vec<Option<ParamValue>>,
@@ -207,7 +234,7 @@ fn id_token_validator(
     base: &Url,
     values: &[(&str, &str)],
     credentials: &Credentials,
-    http: &reqwest::Client,
+    http: &Arc<Http>,
     settings: &Settings,
 ) -> Result<IdTokenValidator, Error> {
     let issuer = match openid.issuer {
@@ -250,23 +277,11 @@ fn id_token_validator(
     config.allow_insecure_http = provider.allow_insecure_http;
     config.fetch_timeout = settings.timeout;
     config.max_document_bytes = settings.max_body_bytes;
-    Ok(IdTokenValidator::with_clock(
+    Ok(IdTokenValidator::sharing(
         config,
-        http.clone(),
+        Arc::clone(http),
         Arc::clone(&settings.clock),
     ))
-}
-
-/// The HTTP client token clients share unless the application adjusts theirs: one connection
-/// pool and one TLS configuration for the process (reqwest clients are cheap handles to shared
-/// state).
-fn default_http_client() -> Result<reqwest::Client, Error> {
-    static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    if let Some(client) = SHARED.get() {
-        return Ok(client.clone());
-    }
-    let client = crate::outbound::http_client(None)?;
-    Ok(SHARED.get_or_init(|| client).clone())
 }
 
 fn transport(provider: &'static Provider, e: &reqwest::Error, redactor: &Redactor) -> Error {
@@ -316,10 +331,7 @@ impl TokenClient {
                 "the token request timeout must be longer than zero",
             ));
         }
-        let http = match &settings.http {
-            Some(setup) => crate::outbound::http_client(Some(setup))?,
-            None => default_http_client()?,
-        };
+        let http = Arc::new(Http::new(settings.http.clone())?);
         let mut secrets = vec![secret.expose_secret().to_owned()];
         secrets.push(
             url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect(),
@@ -445,8 +457,9 @@ impl TokenClient {
                 }
             }
             match &renewal.running {
-                Some(rx) => rx.clone(),
-                None => self.start(&mut renewal)?,
+                // A renewal whose task is gone without an outcome is dead: start anew.
+                Some((_, rx)) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
+                _ => self.start(&mut renewal)?,
             }
         };
         match rx.wait_for(Option::is_some).await {
@@ -470,8 +483,16 @@ impl TokenClient {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))?;
         let (tx, rx) = watch::channel(None);
-        renewal.running = Some(rx.clone());
+        let number = renewal.next;
+        renewal.next = renewal.next.wrapping_add(1);
+        renewal.running = Some((number, rx.clone()));
         let client = self.clone();
+        // Made here, not inside the task, so that a task dropped before it first runs frees the
+        // slot too.
+        let guard = SlotGuard {
+            inner: Arc::clone(&self.inner),
+            renewal: number,
+        };
         runtime.spawn(async move {
             let inner = &client.inner;
             let flow = &inner.provider.flows[flow_index];
@@ -479,11 +500,9 @@ impl TokenClient {
             if let Ok(cached) = &result {
                 inner.current.store(Some(Arc::clone(cached)));
             }
-            {
-                let mut renewal = inner.renewal.lock().unwrap_or_else(PoisonError::into_inner);
-                renewal.running = None;
-                renewal.not_before = result.is_err().then(|| inner.settings.clock.now() + BACKGROUND_RETRY);
-            }
+            inner.renewal.lock().unwrap_or_else(PoisonError::into_inner).not_before =
+                result.is_err().then(|| inner.settings.clock.now() + BACKGROUND_RETRY);
+            drop(guard);
             match &result {
                 Ok(c) => tracing::debug!(provider = inner.provider.name, lifetime_secs = c.token.lifetime().as_secs(), "token renewed"),
                 Err(e) => tracing::warn!(provider = inner.provider.name, error = %e, "token renewal failed"),
@@ -703,8 +722,9 @@ impl TokenClient {
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
+        let http = inner.http.client()?;
         let request = request::build(
-            &inner.http,
+            &http,
             &inner.base,
             flow,
             &inner.credentials,
@@ -717,7 +737,7 @@ impl TokenClient {
             .build()
             .map_err(|e| transport(provider, &e, redactor))?;
         let answer = crate::outbound::exchange(
-            &inner.http,
+            &http,
             request,
             inner.settings.max_body_bytes,
             inner.settings.timeout,

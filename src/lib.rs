@@ -18,7 +18,7 @@
 //!     .scopes([bs2::Scope::CobRead, bs2::Scope::PixWrite])
 //!     .build()?;
 //! let token = client.access_token().await?; // cached; renewed before expiry
-//! let http = tokenspec::http_client().build()?;
+//! let http = tokenspec::http_client()?.build()?;
 //! let answer = client.send(http.get("https://api.example.com/pix")).await?; // retried once on 401
 //! # let _ = (token, answer);
 //! # Ok(())
@@ -42,6 +42,7 @@ mod response;
 mod secret;
 mod settings;
 pub mod store;
+mod tls;
 
 pub use client::TokenClient;
 pub use error::{Error, Rejection, TransportKind};
@@ -87,13 +88,13 @@ pub mod fuzz {
     }
 }
 
-/// A `reqwest::ClientBuilder` ready for TLS: tokenspec builds reqwest with rustls and the *ring*
-/// crypto provider, which this installs as the process default (unless the application installed
-/// one first). Build your own clients with it for API calls; token clients build their own
-/// (adjust theirs with [`Settings::http_client`]).
-pub fn http_client() -> reqwest::ClientBuilder {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+/// A `reqwest::ClientBuilder` ready for TLS, for your API calls: rustls with the crypto provider
+/// your application installed as the process default
+/// (`rustls::crypto::CryptoProvider::install_default`), or *ring* if it installed none, and the
+/// platform's certificate verifier. tokenspec never installs a process-wide provider. Token
+/// clients build their own HTTP clients (adjust them with [`Settings::http_client`]).
+pub fn http_client() -> Result<reqwest::ClientBuilder, Error> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls::client_config()?))
 }
 
 /// Any JSON value, for response fields of type `json`.

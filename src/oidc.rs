@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::outbound::{UrlRule, check_url};
+use crate::outbound::{Http, UrlRule, check_url};
 
 /// Why an ID token was refused. Each says which check failed; none prints the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -248,7 +248,7 @@ struct Refresh {
 /// wait for that refresh, at most the fetch deadline), at most once per refresh interval.
 pub struct IdTokenValidator {
     config: OpenIdConfig,
-    http: reqwest::Client,
+    http: Arc<Http>,
     clock: Arc<dyn Clock>,
     keys: ArcSwapOption<JwkSet>,
     refresh: tokio::sync::Mutex<Refresh>,
@@ -273,11 +273,12 @@ impl IdTokenValidator {
     /// A validator using `http` to fetch discovery and JWKS documents. A redirect, or an answer
     /// from another URL than the one asked, is refused whatever `http` is set to do.
     pub fn new(config: OpenIdConfig, http: reqwest::Client) -> Self {
-        Self::with_clock(config, http, Arc::new(SystemClock))
+        Self::sharing(config, Arc::new(Http::fixed(http)), Arc::new(SystemClock))
     }
 
-    /// [`IdTokenValidator::new`] reading time (for the JWKS refresh interval) from `clock`.
-    pub fn with_clock(config: OpenIdConfig, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
+    /// A validator fetching through a token client's HTTP clients, reading time (for the JWKS
+    /// refresh interval) from `clock`.
+    pub(crate) fn sharing(config: OpenIdConfig, http: Arc<Http>, clock: Arc<dyn Clock>) -> Self {
         let jwks_uri = config.jwks_uri.clone();
         IdTokenValidator {
             config,
@@ -328,14 +329,14 @@ impl IdTokenValidator {
 
     /// GETs a JSON document within the fetch deadline and size limit.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, String> {
-        let request = self
-            .http
+        let http = self.http.client().map_err(|e| e.to_string())?;
+        let request = http
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .build()
             .map_err(|e| crate::outbound::detail(&e))?;
         let answer = crate::outbound::exchange(
-            &self.http,
+            &http,
             request,
             self.config.max_document_bytes,
             self.config.fetch_timeout,

@@ -7,6 +7,7 @@
 //! limit, whatever it sends.
 
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use url::Url;
@@ -75,11 +76,13 @@ pub(crate) fn check_url(text: &str, what: &str, rule: UrlRule) -> Result<Url, St
 pub(crate) type HttpSetup =
     std::sync::Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
 
-/// The HTTP client for token, discovery and key requests: the application's adjustments, then
-/// redirects off, whatever the adjustments said. A redirected token request would replay the
-/// client's credentials to the redirect target before tokenspec could see the answer.
+/// A new HTTP client for token, discovery and key requests: TLS as [`crate::tls`] sets it up,
+/// the application's adjustments, then redirects off whatever the adjustments said. A
+/// redirected token request would replay the client's credentials to the redirect target
+/// before tokenspec could see the answer.
 pub(crate) fn http_client(setup: Option<&HttpSetup>) -> Result<reqwest::Client, Error> {
-    let builder = crate::http_client();
+    let builder =
+        reqwest::Client::builder().tls_backend_preconfigured(crate::tls::client_config()?);
     let builder = match setup {
         Some(setup) => setup(builder),
         None => builder,
@@ -88,6 +91,63 @@ pub(crate) fn http_client(setup: Option<&HttpSetup>) -> Result<reqwest::Client, 
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| Error::config(format!("could not build the HTTP client: {}", detail(&e))))
+}
+
+/// Clients kept per token client: a few runtimes' worth.
+const RUNTIMES_KEPT: usize = 4;
+
+/// The HTTP clients of one token client, one per Tokio runtime it is used from. A reqwest
+/// connection pool belongs to the runtime that opened its connections: a token client kept in a
+/// `static` and used from one runtime after another (each `#[tokio::test]` has its own) must not
+/// hand a connection of a runtime that has shut down to the next.
+pub(crate) struct Http {
+    setup: Option<HttpSetup>,
+    /// A client given whole (not built here), used from every runtime.
+    fixed: Option<reqwest::Client>,
+    /// Clients by the runtime they serve; `None`: built outside any runtime, not used yet.
+    built: Mutex<Vec<(Option<tokio::runtime::Id>, reqwest::Client)>>,
+}
+
+impl Http {
+    /// Builds the first client at once, so a setup that cannot work fails when the token
+    /// client is built.
+    pub(crate) fn new(setup: Option<HttpSetup>) -> Result<Self, Error> {
+        let first = http_client(setup.as_ref())?;
+        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        Ok(Http {
+            setup,
+            fixed: None,
+            built: Mutex::new(vec![(runtime, first)]),
+        })
+    }
+
+    /// Always `client`, from every runtime.
+    pub(crate) fn fixed(client: reqwest::Client) -> Self {
+        Http {
+            setup: None,
+            fixed: Some(client),
+            built: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The client for the runtime this runs on.
+    pub(crate) fn client(&self) -> Result<reqwest::Client, Error> {
+        if let Some(client) = &self.fixed {
+            return Ok(client.clone());
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = built.iter_mut().find(|(r, _)| *r == runtime || r.is_none()) {
+            entry.0 = entry.0.or(runtime);
+            return Ok(entry.1.clone());
+        }
+        let client = http_client(self.setup.as_ref())?;
+        if built.len() >= RUNTIMES_KEPT {
+            built.remove(0);
+        }
+        built.push((runtime, client.clone()));
+        Ok(client)
+    }
 }
 
 /// Why an exchange with a server failed, before its answer could be read.

@@ -317,6 +317,7 @@ async fn authorize(client: &TokenClient) -> (String, tokenspec::oidc::Authorizat
         .query_pairs_mut()
         .append_pair("prompt", "consent");
     let browser = tokenspec::http_client()
+        .unwrap()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()

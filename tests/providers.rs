@@ -12,7 +12,10 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn http() -> tokenspec::reqwest::Client {
-    tokenspec::http_client().build().expect("HTTP client")
+    tokenspec::http_client()
+        .expect("TLS")
+        .build()
+        .expect("HTTP client")
 }
 
 /// Waits for background renewals to reach the stand-in.

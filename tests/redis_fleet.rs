@@ -424,7 +424,7 @@ async fn a_provider_that_invalidates_earlier_tokens_is_served_by_the_whole_fleet
     let fleet: Vec<_> = (0..4)
         .map(|_| fleet_client(&server.uri(), &redis.url(), Duration::from_secs(60)))
         .collect();
-    let http = tokenspec::http_client().build().unwrap();
+    let http = tokenspec::http_client().unwrap().build().unwrap();
     let api = format!("{}/api", server.uri());
     for client in &fleet {
         assert_eq!(client.send(http.get(&api)).await.unwrap().status(), 200);

@@ -680,7 +680,7 @@ async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token()
         .await;
     let p = provider(basic_form(), vec![]);
     let client = client(p, &server, &ManualClock::new());
-    let http = tokenspec::http_client().build().unwrap();
+    let http = tokenspec::http_client().unwrap().build().unwrap();
     let answer = client
         .send(http.get(format!("{}/api", server.uri())))
         .await
@@ -823,6 +823,7 @@ async fn authorize_puts_the_provider_header_on_a_request() {
     let p = provider_with_header(basic_form(), vec![], header);
     let client = client(p, &server, &ManualClock::new());
     let api = tokenspec::http_client()
+        .unwrap()
         .build()
         .unwrap()
         .get("http://127.0.0.1:9/api");

@@ -1,0 +1,174 @@
+//! A token client is correct under every Tokio runtime it meets: one kept in a `static` and used
+//! from one runtime after another (each `#[tokio::test]` has its own), one whose renewal was cut
+//! short by its runtime shutting down, one whose renewal task panicked.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use support::*;
+use tokenspec::descriptor::*;
+use tokenspec::{Error, Settings, TokenClient};
+use tokio::runtime::Runtime;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// Answers each token request with a new token (and a new refresh token); the first answer only
+/// after `first_delay`.
+struct Numbered {
+    seen: AtomicUsize,
+    first_delay: Duration,
+}
+
+impl Respond for Numbered {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        let answer = ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": format!("token-{n}"),
+            "refresh_token": format!("refresh-{n}"),
+            "expires_in": 3600,
+        }));
+        if n == 1 {
+            answer.set_delay(self.first_delay)
+        } else {
+            answer
+        }
+    }
+}
+
+/// A token server on a runtime of its own that outlives the runtimes under test.
+fn server(first_delay: Duration) -> (Runtime, MockServer) {
+    let runtime = Runtime::new().expect("server runtime");
+    let server = runtime.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(Numbered {
+                seen: AtomicUsize::new(0),
+                first_delay,
+            })
+            .mount(&server)
+            .await;
+        server
+    });
+    (runtime, server)
+}
+
+fn requests(runtime: &Runtime, server: &MockServer) -> usize {
+    runtime
+        .block_on(server.received_requests())
+        .unwrap_or_default()
+        .len()
+}
+
+/// The provider reads the refresh token too, so a hook sees each one.
+fn provider_keeping_refresh_tokens() -> &'static Provider {
+    let mut cached = client_credentials_flow();
+    cached.fields = slice(vec![Field {
+        key: "refresh_token",
+        path: &["refresh_token"],
+        kind: FieldKind::Secret,
+        required: false,
+    }]);
+    provider(cached, vec![])
+}
+
+fn client(server: &MockServer, settings: Settings) -> TokenClient {
+    let settings = settings
+        .client_id("runtime-client")
+        .client_secret("runtime-secret")
+        .base_url(server.uri())
+        .retry(tokenspec::RetryPolicy::NONE);
+    TokenClient::new(
+        provider_keeping_refresh_tokens(),
+        settings,
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("valid client")
+}
+
+fn current_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn a_renewal_cut_short_by_its_runtime_shutting_down_is_started_anew_from_the_next_runtime() {
+    let (server_runtime, server) = server(Duration::from_secs(30));
+    // Built outside any runtime, as a client kept in a `static` is.
+    let client = client(&server, Settings::default());
+
+    let first = current_thread();
+    first.block_on(async {
+        // The caller gives up; the renewal goes on in this runtime's task, mid-request.
+        let gave_up = tokio::time::timeout(Duration::from_millis(300), client.access_token()).await;
+        assert!(gave_up.is_err(), "the first answer is 30 s away");
+    });
+    assert_eq!(requests(&server_runtime, &server), 1);
+    drop(first); // shuts down with the renewal still waiting for its answer
+
+    let token = current_thread()
+        .block_on(client.access_token())
+        .expect("a new renewal from the new runtime, not an interrupted one forever");
+    assert_eq!(token.expose_secret(), "token-2");
+    assert_eq!(
+        requests(&server_runtime, &server),
+        2,
+        "exactly one new token request"
+    );
+}
+
+#[test]
+fn a_renewal_task_that_panics_frees_the_way_for_the_next_call() {
+    let (server_runtime, server) = server(Duration::ZERO);
+    let panicked = Arc::new(AtomicBool::new(false));
+    let once = Arc::clone(&panicked);
+    let settings = Settings::default().on_refresh_token(move |_| {
+        if !once.swap(true, Ordering::SeqCst) {
+            panic!("the application's persistence hook failed");
+        }
+    });
+    let client = client(&server, settings);
+    let runtime = current_thread();
+
+    let e = runtime.block_on(client.access_token()).unwrap_err();
+    assert!(matches!(e, Error::Interrupted { .. }), "{e}");
+    assert!(panicked.load(Ordering::SeqCst));
+
+    let token = runtime
+        .block_on(client.access_token())
+        .expect("the next call starts a new renewal");
+    assert_eq!(token.expose_secret(), "token-2");
+    assert_eq!(requests(&server_runtime, &server), 2);
+}
+
+#[test]
+fn a_client_used_from_one_runtime_after_another_keeps_working() {
+    let (server_runtime, server) = server(Duration::ZERO);
+    let client = client(&server, Settings::default());
+    for round in 1..=4 {
+        let runtime = if round % 2 == 0 {
+            current_thread()
+        } else {
+            Runtime::new().expect("runtime")
+        };
+        let token = runtime.block_on(async {
+            if let Ok(previous) = client.access_token().await {
+                // An API refused it: the next call renews over this runtime's connections.
+                client.invalidate(&previous);
+            }
+            client.access_token().await
+        });
+        let token = token.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(token.expose_secret().starts_with("token-"), "round {round}");
+        drop(runtime);
+    }
+    // The first round fetches twice (once to have a token to invalidate), the others once each.
+    assert_eq!(requests(&server_runtime, &server), 5);
+}
