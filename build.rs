@@ -32,12 +32,11 @@ fn declared_features() -> Vec<String> {
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
             in_features = line == "[features]";
-        } else if in_features {
-            if let Some((name, _)) = line.split_once('=') {
-                if !name.trim_start().starts_with('#') {
-                    names.push(name.trim().to_owned());
-                }
-            }
+        } else if in_features
+            && let Some((name, _)) = line.split_once('=')
+            && !name.trim_start().starts_with('#')
+        {
+            names.push(name.trim().to_owned());
         }
     }
     names

@@ -8,7 +8,7 @@
 mod seeds;
 
 use seeds::{CLIENT_ID, CLIENT_SECRET, GOOD_CODE, Seed, SeedServer};
-use tokenspec::fanbase;
+use tokenspec::{AuthorizationCode, fanbase};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         answer.status()
     );
 
-    let exchanged = client.exchange_code(GOOD_CODE, None).await?;
+    let exchanged = client
+        .exchange_code(AuthorizationCode::external(GOOD_CODE))
+        .await?;
     println!(
         "token v2: id_token {:?}, scope {:?}, valid {} s",
         exchanged.fields.id_token,
@@ -56,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             claims.sub, claims.iss, claims.aud
         );
     }
-    match client.exchange_code(GOOD_CODE, None).await {
+    match client
+        .exchange_code(AuthorizationCode::external(GOOD_CODE))
+        .await
+    {
         Err(fanbase::Error::InvalidAuthorizationCode(e)) => {
             println!("reusing the code: InvalidAuthorizationCode: {e}")
         }

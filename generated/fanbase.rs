@@ -278,29 +278,31 @@ impl Client {
     /// - query string: `client_id`, `client_secret`, `code` (the `code` argument), `grant_type=authorization_code`
     /// - lifetime: `expires_in` seconds (number or numeric string)
     ///
-    /// An `id_token` in the answer is validated (signature, issuer, audience, expiry and,
-    /// when `nonce` is given, the nonce of the authorization request) before its claims come
-    /// back in `id_token_claims`; a token that fails is an error.
+    /// `code` comes from [`::tokenspec::PendingAuthorization::callback`], which checks the
+    /// redirect's `state` and carries the PKCE verifier, redirect URI and nonce of the
+    /// authorization request into this exchange; a code from an authorization this client did
+    /// not start is [`::tokenspec::AuthorizationCode::external`].
+    ///
+    /// An `id_token` in the answer is validated (signature, issuer, audience, expiry and the
+    /// nonce of the authorization request, when there was one) before its claims come back in
+    /// `id_token_claims`; a token that fails is an error.
     pub async fn exchange_code(
         &self,
-        code: impl ::std::convert::Into<::tokenspec::SecretString>,
-        nonce: ::std::option::Option<&str>,
+        code: ::tokenspec::AuthorizationCode,
     ) -> ::std::result::Result<ExchangeCodeResponse, Error> {
-        let values = ::std::vec![
-            ::std::option::Option::Some({ let v : ::tokenspec::SecretString = code
-            .into(); ::tokenspec::ParamValue::Secret(v) }),
-        ];
+        let values = ::std::vec![::std::option::Option::None,];
         ::std::result::Result::Ok(
-            self.runtime.request_with_nonce(1usize, values, nonce).await?,
+            self.runtime.exchange_code(1usize, code, values).await?,
         )
     }
-    /// A new authorization request for a user to follow: the URL, and the `state`,
-    /// `nonce` and PKCE verifier to keep until the provider redirects back.
+    /// A new authorization request for a user to follow: send the user to its `url()`, keep
+    /// it (in the user's session) until the provider redirects back, then hand the
+    /// redirect's `state` and `code` to its `callback` for the code exchange.
     pub async fn authorization_request(
         &self,
         redirect_uri: &str,
         scope: &str,
-    ) -> ::std::result::Result<::tokenspec::oidc::AuthorizationRequest, Error> {
+    ) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
         ::std::result::Result::Ok(
             self.runtime.authorization_request(redirect_uri, scope).await?,
         )

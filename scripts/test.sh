@@ -18,6 +18,7 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features --doc
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 for example in faciconnect fanbase bs2 bfluence; do
   cargo run -q --example "$example" >/dev/null
 done

@@ -14,9 +14,9 @@ use url::Url;
 
 use crate::descriptor::{Flow, Grant, Provider};
 use crate::error::{Error, TransportKind};
-use crate::oidc::{AuthorizationRequest, IdTokenClaims, IdTokenValidator, OpenIdConfig};
+use crate::oidc::{IdTokenClaims, IdTokenValidator, OpenIdConfig};
 use crate::outbound::{Fault, Http, UrlRule, check_url};
-use crate::request::{self, Credentials, ParamValue};
+use crate::request::{self, Credentials, Extra, ParamValue};
 use crate::response::{self, Redactor};
 use crate::secret::{IdToken, RefreshToken, Token};
 use crate::settings::{RetryPolicy, Settings};
@@ -451,10 +451,10 @@ impl TokenClient {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             // A renewal may have finished between the caller's look at the cache and this lock.
-            if let Some(c) = self.inner.current.load_full() {
-                if self.inner.settings.clock.now() < c.token.expires_at() {
-                    return Ok(c);
-                }
+            if let Some(c) = self.inner.current.load_full()
+                && self.inner.settings.clock.now() < c.token.expires_at()
+            {
+                return Ok(c);
             }
             match &renewal.running {
                 // A renewal whose task is gone without an outcome is dead: start anew.
@@ -517,6 +517,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
         call: &[Option<ParamValue>],
+        extra: &[Extra],
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
@@ -524,6 +525,7 @@ impl TokenClient {
             let extra: Vec<String> = call
                 .iter()
                 .flatten()
+                .chain(extra.iter().map(|e| &e.value))
                 .filter_map(|v| match v {
                     ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
                     _ => None,
@@ -544,7 +546,7 @@ impl TokenClient {
             .with_max_delay(policy.max_backoff)
             .with_max_times(policy.attempts.saturating_sub(1) as usize)
             .with_jitter();
-        let attempts = (|| self.attempt(flow, call, &redactor))
+        let attempts = (|| self.attempt(flow, call, extra, &redactor))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &Error| if single_use { e.is_safe_to_repeat() } else { e.is_transient() })
@@ -577,7 +579,7 @@ impl TokenClient {
     /// with one request under the store's renewal lock; without a store, one request.
     async fn renew(&self, flow: &'static Flow) -> Result<(Token, Map<String, Value>), Error> {
         let Some(store) = self.inner.settings.store.clone() else {
-            return self.fetch(flow, &[]).await;
+            return self.fetch(flow, &[], &[]).await;
         };
         let key = self.inner.store_key.as_str();
         let started = Instant::now();
@@ -592,20 +594,20 @@ impl TokenClient {
                 Err(StoreError::Unavailable(why)) => return self.without_store(flow, why).await,
                 Err(e) => return Err(Error::Store(e)),
             }
-            let fence = crate::oidc::random_token()?;
+            let fence = crate::authorization::random_token()?;
             match store
                 .try_lock(key, &fence, self.inner.settings.lock_ttl)
                 .await
             {
                 Ok(true) => {
                     // The holder before us may have saved its token just before letting go.
-                    if let Ok(Some(stored)) = store.load(key).await {
-                        if let Some(adopted) = self.adopt(&stored) {
-                            let _ = store.unlock(key, &fence).await;
-                            return Ok(adopted);
-                        }
+                    if let Ok(Some(stored)) = store.load(key).await
+                        && let Some(adopted) = self.adopt(&stored)
+                    {
+                        let _ = store.unlock(key, &fence).await;
+                        return Ok(adopted);
                     }
-                    let result = self.fetch(flow, &[]).await;
+                    let result = self.fetch(flow, &[], &[]).await;
                     if let Ok((token, fields)) = &result {
                         let stored = self.to_stored(token, fields);
                         let ttl = Duration::from_millis(
@@ -651,7 +653,7 @@ impl TokenClient {
         match self.inner.settings.store_fallback {
             StoreFallback::FetchLocally => {
                 tracing::warn!(provider = self.inner.provider.name, reason = %why, "token store unavailable; fetching a token without it");
-                self.fetch(flow, &[]).await
+                self.fetch(flow, &[], &[]).await
             }
             StoreFallback::Fail => Err(Error::Store(StoreError::Unavailable(why))),
         }
@@ -718,6 +720,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
         call: &[Option<ParamValue>],
+        extra: &[Extra],
         redactor: &Redactor,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
@@ -730,6 +733,7 @@ impl TokenClient {
             &inner.credentials,
             &inner.config,
             call,
+            extra,
         )?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
@@ -771,33 +775,84 @@ impl TokenClient {
         Ok((token, parsed.fields))
     }
 
+    /// The flow at `flow_index`.
+    fn flow(&self, flow_index: usize) -> Result<&'static Flow, Error> {
+        self.inner.provider.flows.get(flow_index).ok_or_else(|| {
+            Error::config(format!(
+                "{} has no flow number {flow_index}",
+                self.inner.provider.title
+            ))
+        })
+    }
+
     /// Runs the per-call flow at `flow_index` with the caller's values (in the order of the
-    /// flow's `call_params`). Not cached: each call is one request.
+    /// flow's `call_params`). Not cached: each call is one request. An `id_token` in the answer
+    /// is validated and its claims come back as the `id_token_claims` field.
     pub async fn request<F: FromFields>(
         &self,
         flow_index: usize,
         values: Vec<Option<ParamValue>>,
     ) -> Result<TokenResponse<F>, Error> {
-        self.request_with_nonce(flow_index, values, None).await
+        let flow = self.flow(flow_index)?;
+        self.per_call(flow, &values, &[], None).await
     }
 
-    /// [`TokenClient::request`] for OpenID Connect providers: an `id_token` in the answer is
-    /// validated (with `nonce`, the authorization request's, when given) and its claims come
-    /// back as the `id_token_claims` field.
-    pub async fn request_with_nonce<F: FromFields>(
+    /// Exchanges `code` with the authorization-code flow at `flow_index`: the code goes where
+    /// the flow's `code` parameter goes, with the PKCE `code_verifier` and the `redirect_uri` of
+    /// its authorization request beside it (unless the spec sets them itself); the ID token of
+    /// the answer must carry the request's nonce, if it had one. `values` are the flow's other
+    /// per-call values (the code's own slot is ignored).
+    pub async fn exchange_code<F: FromFields>(
         &self,
         flow_index: usize,
-        values: Vec<Option<ParamValue>>,
+        code: crate::AuthorizationCode,
+        mut values: Vec<Option<ParamValue>>,
+    ) -> Result<TokenResponse<F>, Error> {
+        let flow = self.flow(flow_index)?;
+        let Some((slot, location)) = flow.params.iter().find_map(|p| match p.source {
+            crate::descriptor::Source::Call(i) if p.name == "code" => Some((i, p.location)),
+            _ => None,
+        }) else {
+            return Err(Error::config(format!(
+                "flow `{}` of {} has no per-call `code` parameter",
+                flow.name, self.inner.provider.title
+            )));
+        };
+        if values.len() <= slot {
+            values.resize(slot + 1, None);
+        }
+        values[slot] = Some(ParamValue::Secret(code.code));
+        let declared = |name: &str| flow.params.iter().any(|p| p.name == name);
+        let mut extra = Vec::new();
+        if let Some(verifier) = code.code_verifier.filter(|_| !declared("code_verifier")) {
+            extra.push(Extra {
+                name: "code_verifier",
+                location,
+                value: ParamValue::Secret(verifier),
+            });
+        }
+        if let Some(uri) = code.redirect_uri.filter(|_| !declared("redirect_uri")) {
+            extra.push(Extra {
+                name: "redirect_uri",
+                location,
+                value: ParamValue::Text(uri),
+            });
+        }
+        self.per_call(flow, &values, &extra, code.nonce.as_deref())
+            .await
+    }
+
+    /// One per-call request, its ID token validated (with `nonce` when the authorization
+    /// request had one) within the same deadline.
+    async fn per_call<F: FromFields>(
+        &self,
+        flow: &'static Flow,
+        values: &[Option<ParamValue>],
+        extra: &[Extra],
         nonce: Option<&str>,
     ) -> Result<TokenResponse<F>, Error> {
-        let flow = self.inner.provider.flows.get(flow_index).ok_or_else(|| {
-            Error::config(format!(
-                "{} has no flow number {flow_index}",
-                self.inner.provider.title
-            ))
-        })?;
         let started = Instant::now();
-        let (token, mut fields) = self.fetch(flow, &values).await?;
+        let (token, mut fields) = self.fetch(flow, values, extra).await?;
         if let (Some(validator), Some(Value::String(id_token))) =
             (&self.inner.validator, fields.get("id_token"))
         {
@@ -816,6 +871,11 @@ impl TokenClient {
             let claims = serde_json::to_value(claims)
                 .map_err(|e| Error::config(format!("ID token claims: {e}")))?;
             fields.insert("id_token_claims".to_owned(), claims);
+        } else if nonce.is_some() && self.inner.validator.is_some() {
+            // The authorization request sent a nonce; only an ID token can carry it back.
+            return Err(Error::IdToken(crate::oidc::IdTokenError::Malformed(
+                "the answer to a code exchange with a nonce carries no `id_token`".to_owned(),
+            )));
         }
         let mut fields = Fields::new(self.inner.provider.title, fields);
         Ok(TokenResponse {
@@ -841,12 +901,13 @@ impl TokenClient {
     }
 
     /// A new authorization request (fresh `state`, `nonce` and PKCE verifier) for the user to
-    /// follow; the endpoint comes from the spec or from the provider's discovery document.
+    /// follow; the endpoint comes from the spec or from the provider's discovery document. The
+    /// exchange of its code takes what its `callback` returns.
     pub async fn authorization_request(
         &self,
         redirect_uri: &str,
         scope: &str,
-    ) -> Result<AuthorizationRequest, Error> {
+    ) -> Result<crate::PendingAuthorization, Error> {
         let (Some(validator), Some(openid)) = (&self.inner.validator, &self.inner.provider.openid)
         else {
             return Err(Error::config(format!(
@@ -865,7 +926,13 @@ impl TokenClient {
                 })?
                 .to_string(),
         };
-        AuthorizationRequest::new(&endpoint, &self.inner.credentials.id, redirect_uri, scope)
+        crate::PendingAuthorization::new(
+            &endpoint,
+            &self.inner.credentials.id,
+            redirect_uri,
+            scope,
+            true,
+        )
     }
 
     /// The latest refresh token the provider issued (or the one given to

@@ -75,6 +75,12 @@ pub enum Error {
     /// user info, a fragment), or it could not be fetched or read.
     #[error("the provider's discovery document cannot be used: {0}")]
     Discovery(String),
+    /// The `state` the provider redirected back with is not the authorization request's: the
+    /// redirect was not caused by this request (cross-site request forgery, or a stale session).
+    #[error(
+        "the redirect's `state` does not match the authorization request's; the redirect may be forged: start the authorization again"
+    )]
+    StateMismatch,
     /// The renewal this call waited for ended without a result (its runtime shut down).
     #[error("{provider}: the token renewal was interrupted before it finished; call again")]
     Interrupted {

@@ -29,6 +29,7 @@
 // Generated modules name the runtime `::tokenspec`, as they do in any other crate.
 extern crate self as tokenspec;
 
+mod authorization;
 mod client;
 pub mod clock;
 pub mod descriptor;
@@ -44,6 +45,7 @@ mod settings;
 pub mod store;
 mod tls;
 
+pub use authorization::{AuthorizationCode, PendingAuthorization};
 pub use client::TokenClient;
 pub use error::{Error, Rejection, TransportKind};
 pub use request::ParamValue;

@@ -15,7 +15,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
@@ -498,10 +497,10 @@ impl IdTokenValidator {
                 "`azp` names another client".into(),
             )));
         }
-        if let Some(expected) = nonce {
-            if claims.nonce.as_deref() != Some(expected) {
-                return Err(fail(IdTokenError::WrongNonce));
-            }
+        if let Some(expected) = nonce
+            && claims.nonce.as_deref() != Some(expected)
+        {
+            return Err(fail(IdTokenError::WrongNonce));
         }
         Ok(claims)
     }
@@ -531,74 +530,6 @@ fn peek_claim(token: &str, name: &str) -> Option<String> {
     value.get(name)?.as_str().map(str::to_owned)
 }
 
-/// An authorization request: the URL to send the user to, and the `state`, `nonce` and PKCE
-/// verifier to keep (in the user's session) until the provider redirects back.
-#[derive(Clone)]
-pub struct AuthorizationRequest {
-    /// Where to send the user.
-    pub url: Url,
-    /// Compare with the `state` the provider returns (CSRF protection).
-    pub state: String,
-    /// Pass to ID-token validation.
-    pub nonce: String,
-    /// Send with the code exchange as `code_verifier` (PKCE, RFC 7636).
-    pub code_verifier: SecretString,
-}
-
-impl fmt::Debug for AuthorizationRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationRequest")
-            .field("url", &self.url.as_str())
-            .field("state", &self.state)
-            .field("nonce", &self.nonce)
-            .field("code_verifier", &"[REDACTED]")
-            .finish()
-    }
-}
-
-pub(crate) fn random_token() -> Result<String, Error> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Error::config("the system random generator failed"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-impl AuthorizationRequest {
-    /// Builds `endpoint?response_type=code&client_id=…&redirect_uri=…&scope=…&state=…&nonce=…
-    /// &code_challenge=…&code_challenge_method=S256`, with fresh random `state`, `nonce` and
-    /// PKCE verifier.
-    pub fn new(
-        endpoint: &str,
-        client_id: &str,
-        redirect_uri: &str,
-        scope: &str,
-    ) -> Result<Self, Error> {
-        let mut url = Url::parse(endpoint)
-            .map_err(|e| Error::config(format!("authorization endpoint {endpoint:?}: {e}")))?;
-        let (state, nonce, verifier) = (random_token()?, random_token()?, random_token()?);
-        let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            verifier.as_bytes(),
-        ));
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", scope)
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        Ok(AuthorizationRequest {
-            url,
-            state,
-            nonce,
-            code_verifier: SecretString::from(verifier),
-        })
-    }
-}
-
 /// Parses an algorithm name from a spec (`RS256`, `ES256`, `HS256`, …); `none` is not one.
 pub fn algorithm(name: &str) -> Option<Algorithm> {
     name.parse().ok()
@@ -607,37 +538,6 @@ pub fn algorithm(name: &str) -> Option<Algorithm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pkce_challenge_is_the_s256_of_the_verifier_and_values_are_fresh() {
-        let a = AuthorizationRequest::new(
-            "https://op.example/auth",
-            "c",
-            "http://127.0.0.1/cb",
-            "openid",
-        )
-        .unwrap();
-        let b = AuthorizationRequest::new(
-            "https://op.example/auth",
-            "c",
-            "http://127.0.0.1/cb",
-            "openid",
-        )
-        .unwrap();
-        assert_ne!(
-            (a.state.clone(), a.nonce.clone()),
-            (b.state.clone(), b.nonce.clone())
-        );
-        let pairs: std::collections::HashMap<_, _> = a.url.query_pairs().into_owned().collect();
-        let expected = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            a.code_verifier.expose_secret().as_bytes(),
-        ));
-        assert_eq!(pairs["code_challenge"], expected);
-        assert_eq!(pairs["code_challenge_method"], "S256");
-        assert_eq!(pairs["state"], a.state);
-        assert!(!format!("{a:?}").contains(a.code_verifier.expose_secret()));
-    }
 
     #[test]
     fn none_is_not_an_algorithm() {

@@ -84,6 +84,14 @@ pub(crate) fn plain_text(value: &ParamValue) -> String {
     }
 }
 
+/// A parameter the runtime adds to a request from what the caller handed it (the PKCE verifier
+/// and redirect URI of a code exchange).
+pub(crate) struct Extra {
+    pub name: &'static str,
+    pub location: Location,
+    pub value: ParamValue,
+}
+
 /// The client's identity.
 pub(crate) struct Credentials {
     pub id: String,
@@ -110,6 +118,7 @@ pub(crate) fn build(
     credentials: &Credentials,
     config: &[Option<ParamValue>],
     call: &[Option<ParamValue>],
+    extra: &[Extra],
 ) -> Result<reqwest::RequestBuilder, Error> {
     let mut url = base.clone();
     url.set_path(&format!(
@@ -158,6 +167,12 @@ pub(crate) fn build(
         match param.location {
             Location::Query => query.push((param.name, value)),
             Location::Body => body.push((param.name, value)),
+        }
+    }
+    for e in extra {
+        match e.location {
+            Location::Query => query.push((e.name, wire(&e.value))),
+            Location::Body => body.push((e.name, wire(&e.value))),
         }
     }
     if !query.is_empty() {

@@ -18,10 +18,10 @@ use crate::error::Error;
 fn config_for(provider: Arc<CryptoProvider>) -> Result<rustls::ClientConfig, Error> {
     static MADE: Mutex<Option<rustls::ClientConfig>> = Mutex::new(None);
     let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(config) = made.as_ref() {
-        if Arc::ptr_eq(config.crypto_provider(), &provider) {
-            return Ok(config.clone());
-        }
+    if let Some(config) = made.as_ref()
+        && Arc::ptr_eq(config.crypto_provider(), &provider)
+    {
+        return Ok(config.clone());
     }
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -11,7 +11,9 @@ use std::time::Duration;
 use support::{leak, slice};
 use tokenspec::descriptor::*;
 use tokenspec::oidc::{IdTokenClaims, IdTokenError};
-use tokenspec::{Error, Fields, FromFields, ParamValue, RefreshToken, Settings, TokenClient};
+use tokenspec::{
+    AuthorizationCode, Error, Fields, FromFields, ParamValue, RefreshToken, Settings, TokenClient,
+};
 
 const BASIC_ID: &str = "basic-client";
 const BASIC_SECRET: &str = "basic-secret-0123456789abcdef0123456789abcdef";
@@ -61,7 +63,10 @@ impl OpenIdProvider {
     }
 
     async fn text(&self, path: &str) -> String {
-        reqwest::get(format!("{}{path}", self.issuer))
+        // tokenspec installs no process-wide crypto provider, so plain `reqwest::get` has none.
+        let http = tokenspec::http_client().unwrap().build().unwrap();
+        http.get(format!("{}{path}", self.issuer))
+            .send()
             .await
             .unwrap()
             .text()
@@ -81,10 +86,7 @@ fn call(name: &'static str) -> Param {
     Param {
         name,
         location: Location::Body,
-        source: Source::Call(match name {
-            "code" | "refresh_token" => 0,
-            _ => 1,
-        }),
+        source: Source::Call(0),
     }
 }
 
@@ -149,10 +151,6 @@ fn provider(auth: ClientAuth) -> &'static Provider {
         name: "code",
         required: true,
     };
-    let verifier = Slot {
-        name: "code_verifier",
-        required: true,
-    };
     let refresh = Slot {
         name: "refresh_token",
         required: true,
@@ -195,13 +193,9 @@ fn provider(auth: ClientAuth) -> &'static Provider {
                 "exchange_code",
                 Grant::AuthorizationCode,
                 auth,
-                vec![
-                    fixed("grant_type", "authorization_code"),
-                    fixed("redirect_uri", REDIRECT),
-                    call("code"),
-                    call("code_verifier"),
-                ],
-                vec![code, verifier],
+                // The redirect URI and the PKCE verifier come from the pending authorization.
+                vec![fixed("grant_type", "authorization_code"), call("code")],
+                vec![code],
             ),
             flow(
                 "refresh",
@@ -306,23 +300,22 @@ async fn client_credentials_with_client_secret_post_and_an_id_and_secret_that_ne
 }
 
 /// Follows the authorization request through the provider's (automatic) login and consent
-/// and returns the code from the redirect, after checking its `state`.
-async fn authorize(client: &TokenClient) -> (String, tokenspec::oidc::AuthorizationRequest) {
-    let mut request = client
+/// and returns the code it redirected back with, checked against the request's `state`.
+async fn authorize(client: &TokenClient) -> (AuthorizationCode, Option<String>) {
+    let pending = client
         .authorization_request(REDIRECT, "openid offline_access")
         .await
+        .unwrap()
+        .with_parameter("prompt", "consent")
         .unwrap();
-    request
-        .url
-        .query_pairs_mut()
-        .append_pair("prompt", "consent");
+    let nonce = pending.nonce().map(str::to_owned);
     let browser = tokenspec::http_client()
         .unwrap()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut next = request.url.to_string();
+    let mut next = pending.url().to_string();
     for _ in 0..10 {
         let answer = browser.get(&next).send().await.unwrap();
         let location = answer
@@ -336,12 +329,10 @@ async fn authorize(client: &TokenClient) -> (String, tokenspec::oidc::Authorizat
         if location.as_str().starts_with(REDIRECT) {
             let pairs: std::collections::HashMap<_, _> =
                 location.query_pairs().into_owned().collect();
-            assert_eq!(
-                pairs.get("state"),
-                Some(&request.state),
-                "state comes back unchanged"
-            );
-            return (pairs["code"].clone(), request);
+            let code = pending
+                .callback(&pairs["state"], pairs["code"].clone())
+                .expect("state comes back unchanged");
+            return (code, nonce);
         }
         next = location.to_string();
     }
@@ -356,13 +347,9 @@ async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_ref
     let settings = Settings::default()
         .on_refresh_token(move |t| sink.lock().unwrap().push(t.expose_secret().to_owned()));
     let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, settings);
-    let (code, request) = authorize(&client).await;
-    let values = vec![
-        Some(ParamValue::Secret(code.into())),
-        Some(ParamValue::Secret(request.code_verifier.clone())),
-    ];
+    let (code, nonce) = authorize(&client).await;
     let tokens = client
-        .request_with_nonce::<Tokens>(1, values, Some(&request.nonce))
+        .exchange_code::<Tokens>(1, code, vec![None])
         .await
         .unwrap();
     let claims = tokens.fields.claims.expect("validated claims");
@@ -370,7 +357,7 @@ async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_ref
         (claims.sub.as_str(), claims.iss.as_str()),
         ("user-1", op.issuer.as_str())
     );
-    assert_eq!(claims.nonce.as_deref(), Some(request.nonce.as_str()));
+    assert_eq!(claims.nonce, nonce);
     let first = tokens
         .fields
         .refresh_token

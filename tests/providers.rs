@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use support::seeds::*;
 use tokenspec::clock::ManualClock;
-use tokenspec::{bfluence, bs2, faciconnect, fanbase};
+use tokenspec::{AuthorizationCode, bfluence, bs2, faciconnect, fanbase};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -199,7 +199,10 @@ async fn fanbase_api_calls_use_the_accesstoken_header_and_a_401_causes_one_refet
 async fn fanbase_v2_exchanges_a_code_for_an_id_token_once() {
     let server = SeedServer::start(Seed::Fanbase).await;
     let client = fan(&server, &ManualClock::new()).build().unwrap();
-    let answer = client.exchange_code(GOOD_CODE, None).await.unwrap();
+    let answer = client
+        .exchange_code(AuthorizationCode::external(GOOD_CODE))
+        .await
+        .unwrap();
     assert!(
         answer
             .fields
@@ -220,7 +223,10 @@ async fn fanbase_v2_exchanges_a_code_for_an_id_token_once() {
     assert_eq!(answer.fields.scope.as_deref(), Some("profile"));
     assert_eq!(answer.fields.token_type.as_deref(), Some("Bearer"));
     assert_eq!(answer.token.lifetime(), Duration::from_secs(3600));
-    let again = client.exchange_code(GOOD_CODE, None).await.unwrap_err();
+    let again = client
+        .exchange_code(AuthorizationCode::external(GOOD_CODE))
+        .await
+        .unwrap_err();
     assert!(
         matches!(again, fanbase::Error::InvalidAuthorizationCode(_)),
         "{again}"
@@ -235,7 +241,9 @@ async fn fanbase_v2_documented_errors_become_their_own_variants() {
         .build()
         .unwrap();
     assert!(matches!(
-        wrong_id.exchange_code(GOOD_CODE, None).await,
+        wrong_id
+            .exchange_code(AuthorizationCode::external(GOOD_CODE))
+            .await,
         Err(fanbase::Error::InvalidClientId(_))
     ));
     let wrong_secret = fan(&server, &ManualClock::new())
@@ -243,12 +251,16 @@ async fn fanbase_v2_documented_errors_become_their_own_variants() {
         .build()
         .unwrap();
     assert!(matches!(
-        wrong_secret.exchange_code(GOOD_CODE, None).await,
+        wrong_secret
+            .exchange_code(AuthorizationCode::external(GOOD_CODE))
+            .await,
         Err(fanbase::Error::ClientSecretMismatch(_))
     ));
     let client = fan(&server, &ManualClock::new()).build().unwrap();
     assert!(matches!(
-        client.exchange_code("not-a-code", None).await,
+        client
+            .exchange_code(AuthorizationCode::external("not-a-code"))
+            .await,
         Err(fanbase::Error::InvalidAuthorizationCode(_))
     ));
 
@@ -273,7 +285,10 @@ async fn fanbase_v2_documented_errors_become_their_own_variants() {
             .settings(move |s| s.base_url(uri))
             .build()
             .unwrap();
-        let error = client.exchange_code(GOOD_CODE, None).await.unwrap_err();
+        let error = client
+            .exchange_code(AuthorizationCode::external(GOOD_CODE))
+            .await
+            .unwrap_err();
         if expect_missing {
             assert!(
                 matches!(error, fanbase::Error::MissingParameter(_)),
@@ -622,7 +637,10 @@ async fn an_authorization_code_never_appears_in_errors_even_when_the_server_echo
         .settings(move |s| s.base_url(uri))
         .build()
         .unwrap();
-    let error = client.exchange_code(CODE, None).await.unwrap_err();
+    let error = client
+        .exchange_code(AuthorizationCode::external(CODE))
+        .await
+        .unwrap_err();
     for text in [error.to_string(), format!("{error:?}")] {
         assert!(!text.contains(CODE), "the code leaked: {text}");
         assert!(

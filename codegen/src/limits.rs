@@ -121,10 +121,10 @@ pub fn check(source: &str) -> Vec<Diagnostic> {
                 size
             }
             Event::Scalar(ref text, style, anchor, _) => {
-                if style == ScalarStyle::Plain {
-                    if let Some(d) = ambiguous_scalar(source, here, text) {
-                        problems.push(d);
-                    }
+                if style == ScalarStyle::Plain
+                    && let Some(d) = ambiguous_scalar(source, here, text)
+                {
+                    problems.push(d);
                 }
                 if anchor != 0 {
                     anchors.insert(anchor, 1);

@@ -80,14 +80,15 @@ impl Cx {
                 "write the provider's name as users know it",
             );
         }
-        if let Some(docs) = &spec.docs {
-            if !docs.starts_with("https://") && !docs.starts_with("http://") {
-                self.error(
-                    &root().key("docs"),
-                    "`docs` is not a link",
-                    "give the URL of the provider's token documentation",
-                );
-            }
+        if let Some(docs) = &spec.docs
+            && !docs.starts_with("https://")
+            && !docs.starts_with("http://")
+        {
+            self.error(
+                &root().key("docs"),
+                "`docs` is not a link",
+                "give the URL of the provider's token documentation",
+            );
         }
 
         let environments = self.environments(spec);
@@ -107,14 +108,14 @@ impl Cx {
                         hint,
                     );
                 }
-                if let Some(env) = found.map(|i| &environments[i]) {
-                    if !env.placeholders.is_empty() {
-                        self.error(
+                if let Some(env) = found.map(|i| &environments[i])
+                    && !env.placeholders.is_empty()
+                {
+                    self.error(
                             &root().key("default_environment"),
                             format!("environment `{wanted}` has placeholders, so it cannot be chosen by default"),
                             "remove `default_environment`; callers then pick the environment and fill its placeholders",
                         );
-                    }
                 }
                 found
             }
@@ -168,10 +169,10 @@ impl Cx {
                 &mut config_params,
                 &mut type_names,
             );
-            if !built.cached {
-                if let Err(previous) = methods.claim(&built.method_ident, flow_name) {
-                    self.error(&at, format!("flow `{flow_name}` would generate method `{}`, which clashes with {previous}", built.method_ident), "rename the flow");
-                }
+            if !built.cached
+                && let Err(previous) = methods.claim(&built.method_ident, flow_name)
+            {
+                self.error(&at, format!("flow `{flow_name}` would generate method `{}`, which clashes with {previous}", built.method_ident), "rename the flow");
             }
             flows.push(built);
         }
@@ -546,10 +547,29 @@ impl Cx {
                 &mut arg_names,
                 type_names,
             );
-            if let ParamSource::Fixed(Literal::Str(v)) = &source {
-                if wire == "grant_type" && v == "password" {
-                    self.error(&pat.key("value"), "the resource-owner password grant is refused", "it hands users' passwords to your backend and is removed by OAuth 2.1; use authorization_code or client_credentials");
+            if flow.grant == Grant::AuthorizationCode {
+                let from_call = matches!(source, ParamSource::Call(_));
+                if wire == "code" && !from_call {
+                    self.error(
+                        &pat,
+                        "the `code` of an authorization_code flow comes with each exchange",
+                        "write `code: { from: call, type: secret }`",
+                    );
                 }
+                if from_call && ["code_verifier", "redirect_uri", "nonce"].contains(&wire.as_str())
+                {
+                    self.error(
+                        &pat,
+                        format!("`{wire}` of a code exchange comes from the authorization request, not from a call argument"),
+                        "remove it: the generated exchange takes the `AuthorizationCode` that `PendingAuthorization::callback` returns, which carries the PKCE verifier, the redirect URI and the nonce",
+                    );
+                }
+            }
+            if let ParamSource::Fixed(Literal::Str(v)) = &source
+                && wire == "grant_type"
+                && v == "password"
+            {
+                self.error(&pat.key("value"), "the resource-owner password grant is refused", "it hands users' passwords to your backend and is removed by OAuth 2.1; use authorization_code or client_credentials");
             }
             params.push(ir::Param {
                 wire: wire.clone(),
@@ -1183,14 +1203,14 @@ impl Cx {
                     "give the exact `message:` the provider sends, or its RFC 6749 `code:`",
                 );
             }
-            if let Some(status) = e.status {
-                if !(400..=599).contains(&status) {
-                    self.error(
-                        &at.key("status"),
-                        format!("status {status} is not an error status"),
-                        "use the 4xx or 5xx code the provider answers with",
-                    );
-                }
+            if let Some(status) = e.status
+                && !(400..=599).contains(&status)
+            {
+                self.error(
+                    &at.key("status"),
+                    format!("status {status} is not an error status"),
+                    "use the 4xx or 5xx code the provider answers with",
+                );
             }
             out.push(ir::KnownError {
                 variant,

@@ -269,8 +269,21 @@ pub(super) fn client(p: &Provider) -> TokenStream {
         .map(|(index, f)| {
             let method = ident(&f.method_ident);
             let response = format_ident!("{}Response", f.type_prefix);
-            let args = f.call_params.iter().map(|c| {
+            // A code exchange takes the code as an `AuthorizationCode`, which carries the PKCE
+            // verifier, redirect URI and nonce of its authorization request to the runtime.
+            let code_arg = (f.grant == ir::Grant::AuthorizationCode)
+                .then(|| {
+                    f.params.iter().find_map(|param| match param.source {
+                        ir::ParamSource::Call(i) if param.wire == "code" => Some(i),
+                        _ => None,
+                    })
+                })
+                .flatten();
+            let args = f.call_params.iter().enumerate().map(|(i, c)| {
                 let id = ident(&c.ident);
+                if Some(i) == code_arg {
+                    return quote!(#id: ::tokenspec::AuthorizationCode);
+                }
                 let ty = arg_type(p, &c.ty);
                 if c.required {
                     quote!(#id: #ty)
@@ -280,11 +293,11 @@ pub(super) fn client(p: &Provider) -> TokenStream {
                 }
             });
             let validates = f.response.fields.iter().any(|field| field.derived);
-        let nonce_arg = validates.then(|| quote!(nonce: ::std::option::Option<&str>));
-        let args = args.chain(nonce_arg);
-        let values = f.call_params.iter().map(|c| {
+            let values = f.call_params.iter().enumerate().map(|(i, c)| {
                 let id = ident(&c.ident);
-                if c.required {
+                if Some(i) == code_arg {
+                    quote!(::std::option::Option::None,)
+                } else if c.required {
                     let stored = store(&c.ty, &quote!(#id));
                     let stored_ty = stored_type(p, &c.ty);
                     let convert = to_param_value(&c.ty, &quote!(v));
@@ -300,14 +313,19 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             };
             text.push_str("Sends this request (not cached; each call is one request):\n\n");
             text.push_str(&request_summary(p, f).join("\n"));
+            if code_arg.is_some() {
+                text.push_str("\n\n`code` comes from [`::tokenspec::PendingAuthorization::callback`], which checks the\nredirect's `state` and carries the PKCE verifier, redirect URI and nonce of the\nauthorization request into this exchange; a code from an authorization this client did\nnot start is [`::tokenspec::AuthorizationCode::external`].");
+            }
             if validates {
-                text.push_str("\n\nAn `id_token` in the answer is validated (signature, issuer, audience, expiry and,\nwhen `nonce` is given, the nonce of the authorization request) before its claims come\nback in `id_token_claims`; a token that fails is an error.");
+                text.push_str("\n\nAn `id_token` in the answer is validated (signature, issuer, audience, expiry and the\nnonce of the authorization request, when there was one) before its claims come back in\n`id_token_claims`; a token that fails is an error.");
             }
             let d = doc(&text);
-            let call = if validates {
-                quote!(self.runtime.request_with_nonce(#index, values, nonce).await?)
-            } else {
-                quote!(self.runtime.request(#index, values).await?)
+            let call = match code_arg {
+                Some(i) => {
+                    let code = ident(&f.call_params[i].ident);
+                    quote!(self.runtime.exchange_code(#index, #code, values).await?)
+                }
+                None => quote!(self.runtime.request(#index, values).await?),
             };
             quote! {
                 #d
@@ -319,9 +337,10 @@ pub(super) fn client(p: &Provider) -> TokenStream {
         });
     let openid = p.openid.as_ref().map(|_| {
         quote! {
-            /// A new authorization request for a user to follow: the URL, and the `state`,
-            /// `nonce` and PKCE verifier to keep until the provider redirects back.
-            pub async fn authorization_request(&self, redirect_uri: &str, scope: &str) -> ::std::result::Result<::tokenspec::oidc::AuthorizationRequest, Error> {
+            /// A new authorization request for a user to follow: send the user to its `url()`, keep
+            /// it (in the user's session) until the provider redirects back, then hand the
+            /// redirect's `state` and `code` to its `callback` for the code exchange.
+            pub async fn authorization_request(&self, redirect_uri: &str, scope: &str) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
                 ::std::result::Result::Ok(self.runtime.authorization_request(redirect_uri, scope).await?)
             }
 

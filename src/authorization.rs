@@ -1,0 +1,350 @@
+//! The authorization-code flow, carried by types: the request a user follows, and the code that
+//! comes back with everything its exchange needs.
+//!
+//! [`PendingAuthorization`] holds the `state`, the `nonce` and the PKCE verifier of one
+//! authorization request. Its [`callback`](PendingAuthorization::callback) consumes it, checks
+//! the `state` the provider sent back, and returns the [`AuthorizationCode`] a generated
+//! `exchange_code` takes, so the verifier is always sent and the nonce always checked: a code
+//! exchange without them does not compile unless the caller says why
+//! ([`AuthorizationCode::external`]).
+//!
+//! ```no_run
+//! # async fn callback(client: tokenspec::TokenClient, session: String, state: &str, code: String)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! // When the user is sent away:
+//! let pending = client.authorization_request("https://app.example/callback", "openid").await?;
+//! let session = serde_json::to_string(&pending)?; // kept server-side
+//! // When the provider redirects back with `state` and `code`:
+//! let pending: tokenspec::PendingAuthorization = serde_json::from_str(&session)?;
+//! let code = pending.callback(state, code)?; // refuses a forged `state`
+//! let tokens = client.exchange_code::<()>(1, code, vec![]).await?; // verifier sent, nonce checked
+//! # let _ = tokens; Ok(())
+//! # }
+//! ```
+//!
+//! A bare code does not compile where an exchange expects one:
+//!
+//! ```compile_fail
+//! # async fn exchange(client: tokenspec::TokenClient) {
+//! let _ = client.exchange_code::<()>(1, "the-code", vec![]).await;
+//! # }
+//! ```
+//!
+//! and a pending authorization is used once:
+//!
+//! ```compile_fail
+//! # fn twice(pending: tokenspec::PendingAuthorization) {
+//! let first = pending.callback("state", "code");
+//! let second = pending.callback("state", "code");
+//! # }
+//! ```
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::{SecureRandom, SystemRandom};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq as _;
+use url::Url;
+
+use crate::error::Error;
+
+/// 32 random bytes, base64url: state, nonce and PKCE verifier values (RFC 7636 §4.1 asks for at
+/// least 256 bits of entropy in the verifier).
+pub(crate) fn random_token() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::config("the system random generator failed"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// An authorization request waiting for the user to come back.
+///
+/// Send the user to [`url`](Self::url); keep this (in the user's session: it serializes with
+/// serde, and holds a secret, so keep it server-side) until the provider redirects to the
+/// redirect URI; then pass the redirect's `state` and `code` to
+/// [`callback`](Self::callback).
+#[must_use = "the code exchange needs it: keep it until the provider redirects back"]
+pub struct PendingAuthorization {
+    url: Url,
+    state: String,
+    nonce: Option<String>,
+    code_verifier: SecretString,
+    redirect_uri: String,
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("url", &self.url.as_str())
+            .field("state", &self.state)
+            .field("nonce", &self.nonce)
+            .field("code_verifier", &"[REDACTED]")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
+}
+
+impl PendingAuthorization {
+    /// Builds `endpoint?response_type=code&client_id=…&redirect_uri=…&scope=…&state=…
+    /// [&nonce=…]&code_challenge=…&code_challenge_method=S256` with fresh random values; a
+    /// nonce is sent when `with_nonce` (OpenID Connect).
+    pub(crate) fn new(
+        endpoint: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+        with_nonce: bool,
+    ) -> Result<Self, Error> {
+        let mut url = Url::parse(endpoint)
+            .map_err(|e| Error::config(format!("authorization endpoint: {e}")))?;
+        let state = random_token()?;
+        let nonce = with_nonce.then(random_token).transpose()?;
+        let verifier = random_token()?;
+        let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            verifier.as_bytes(),
+        ));
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", client_id)
+                .append_pair("redirect_uri", redirect_uri)
+                .append_pair("scope", scope)
+                .append_pair("state", &state);
+            if let Some(nonce) = &nonce {
+                query.append_pair("nonce", nonce);
+            }
+            query
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+        Ok(PendingAuthorization {
+            url,
+            state,
+            nonce,
+            code_verifier: SecretString::from(verifier),
+            redirect_uri: redirect_uri.to_owned(),
+        })
+    }
+
+    /// Where to send the user.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The `state` sent (the provider returns it unchanged).
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// The `nonce` sent, for OpenID Connect providers.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// Adds a query parameter to the authorization URL (`prompt`, `login_hint`, `acr_values`,
+    /// …). The parameters tokenspec sets cannot be replaced this way.
+    pub fn with_parameter(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        const OWN: [&str; 8] = [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+        ];
+        if OWN.contains(&name) {
+            return Err(Error::config(format!(
+                "`{name}` of an authorization request is set by tokenspec"
+            )));
+        }
+        self.url.query_pairs_mut().append_pair(name, value);
+        Ok(self)
+    }
+
+    /// The provider redirected back with `state` and `code`: checks that `state` is this
+    /// request's (else the redirect was not caused by it: a cross-site request forgery, or a
+    /// stale session) and returns the code with this request's PKCE verifier, redirect URI and
+    /// nonce, for the exchange.
+    pub fn callback(
+        self,
+        state: &str,
+        code: impl Into<SecretString>,
+    ) -> Result<AuthorizationCode, Error> {
+        let same: bool = self.state.as_bytes().ct_eq(state.as_bytes()).into();
+        if !same {
+            return Err(Error::StateMismatch);
+        }
+        Ok(AuthorizationCode {
+            code: code.into(),
+            code_verifier: Some(self.code_verifier),
+            redirect_uri: Some(self.redirect_uri),
+            nonce: self.nonce,
+        })
+    }
+}
+
+/// The pending authorization as it is stored in a session.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    url: String,
+    state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
+    code_verifier: String,
+    redirect_uri: String,
+}
+
+impl serde::Serialize for PendingAuthorization {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Stored {
+            url: self.url.to_string(),
+            state: self.state.clone(),
+            nonce: self.nonce.clone(),
+            code_verifier: self.code_verifier.expose_secret().to_owned(),
+            redirect_uri: self.redirect_uri.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PendingAuthorization {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = Stored::deserialize(deserializer)?;
+        Ok(PendingAuthorization {
+            url: Url::parse(&stored.url).map_err(serde::de::Error::custom)?,
+            state: stored.state,
+            nonce: stored.nonce,
+            code_verifier: SecretString::from(stored.code_verifier),
+            redirect_uri: stored.redirect_uri,
+        })
+    }
+}
+
+/// An authorization code ready for its exchange, with what its authorization request sent:
+/// from [`PendingAuthorization::callback`], or [`AuthorizationCode::external`].
+pub struct AuthorizationCode {
+    pub(crate) code: SecretString,
+    pub(crate) code_verifier: Option<SecretString>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) nonce: Option<String>,
+}
+
+impl fmt::Debug for AuthorizationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationCode")
+            .field("code", &"[REDACTED]")
+            .field("has_code_verifier", &self.code_verifier.is_some())
+            .field("redirect_uri", &self.redirect_uri)
+            .field("nonce", &self.nonce)
+            .finish()
+    }
+}
+
+impl AuthorizationCode {
+    /// A code from an authorization this client did not start (the provider's own login page
+    /// or widget sent the user): no PKCE verifier is sent and no nonce is checked, unless given
+    /// with the methods below.
+    pub fn external(code: impl Into<SecretString>) -> Self {
+        AuthorizationCode {
+            code: code.into(),
+            code_verifier: None,
+            redirect_uri: None,
+            nonce: None,
+        }
+    }
+
+    /// Sends this PKCE verifier (RFC 7636) with the exchange.
+    pub fn with_code_verifier(mut self, verifier: impl Into<SecretString>) -> Self {
+        self.code_verifier = Some(verifier.into());
+        self
+    }
+
+    /// Sends this `redirect_uri` with the exchange (RFC 6749 §4.1.3: required when the
+    /// authorization request carried one).
+    pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// Requires the ID token of the answer to carry this nonce.
+    pub fn with_nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> PendingAuthorization {
+        PendingAuthorization::new(
+            "https://op.example/auth",
+            "c",
+            "http://127.0.0.1/cb",
+            "openid",
+            true,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pkce_challenge_is_the_s256_of_the_verifier_and_values_are_fresh() {
+        let (a, b) = (pending(), pending());
+        assert_ne!((a.state(), a.nonce()), (b.state(), b.nonce()));
+        let pairs: std::collections::HashMap<_, _> = a.url().query_pairs().into_owned().collect();
+        let expected = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            a.code_verifier.expose_secret().as_bytes(),
+        ));
+        assert_eq!(pairs["code_challenge"], expected);
+        assert_eq!(pairs["code_challenge_method"], "S256");
+        assert_eq!(pairs["state"], a.state());
+        assert_eq!(pairs.get("nonce").map(String::as_str), a.nonce());
+        assert!(!format!("{a:?}").contains(a.code_verifier.expose_secret()));
+    }
+
+    #[test]
+    fn the_callback_carries_verifier_redirect_uri_and_nonce_only_for_the_right_state() {
+        let a = pending();
+        let state = a.state().to_owned();
+        let nonce = a.nonce().map(str::to_owned);
+        let verifier = a.code_verifier.expose_secret().to_owned();
+        let code = a.callback(&state, "the-code").unwrap();
+        assert_eq!(
+            code.code_verifier.as_ref().map(|v| v.expose_secret()),
+            Some(verifier.as_str())
+        );
+        assert_eq!(code.redirect_uri.as_deref(), Some("http://127.0.0.1/cb"));
+        assert_eq!(code.nonce, nonce);
+        let e = pending().callback("forged", "the-code").unwrap_err();
+        assert!(matches!(e, Error::StateMismatch), "{e}");
+    }
+
+    #[test]
+    fn a_pending_authorization_survives_a_session_round_trip() {
+        let a = pending();
+        let text = serde_json::to_string(&a).unwrap();
+        let back: PendingAuthorization = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.url(), a.url());
+        assert_eq!(back.state(), a.state());
+        assert_eq!(back.nonce(), a.nonce());
+        assert_eq!(
+            back.code_verifier.expose_secret(),
+            a.code_verifier.expose_secret()
+        );
+    }
+
+    #[test]
+    fn own_parameters_cannot_be_replaced() {
+        assert!(pending().with_parameter("prompt", "consent").is_ok());
+        assert!(pending().with_parameter("state", "x").is_err());
+    }
+}
