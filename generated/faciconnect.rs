@@ -76,6 +76,8 @@ impl ::std::convert::From<::tokenspec::Error> for Error {
         Self::Other(error)
     }
 }
+/// Shows the runtime error's message; its cause is `source()`, so reporters that walk
+/// the chain print each message once.
 impl ::std::fmt::Display for Error {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         ::std::fmt::Display::fmt(self.runtime(), f)
@@ -83,7 +85,7 @@ impl ::std::fmt::Display for Error {
 }
 impl ::std::error::Error for Error {
     fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
-        ::std::option::Option::Some(self.runtime())
+        ::std::error::Error::source(self.runtime())
     }
 }
 /// Configures a [`Client`]; [`Client::builder`] makes one.
@@ -133,7 +135,7 @@ impl ClientBuilder {
         self
     }
     /// Checks the configuration and makes the client. No request is sent yet.
-    pub fn build(self) -> ::std::result::Result<Client, ::tokenspec::Error> {
+    pub fn build(self) -> ::std::result::Result<Client, Error> {
         let environment = self
             .environment
             .ok_or_else(|| ::tokenspec::Error::config(

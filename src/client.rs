@@ -284,10 +284,6 @@ fn id_token_validator(
     ))
 }
 
-fn transport(provider: &'static Provider, e: &reqwest::Error, redactor: &Redactor) -> Error {
-    Fault::from_reqwest(e, redactor).for_token_request(provider.title)
-}
-
 impl TokenClient {
     /// Makes a client for `provider`. Generated builders call this; `template` and `values` are
     /// the chosen environment's base URL and placeholder values, `config` the builder settings in
@@ -505,7 +501,7 @@ impl TokenClient {
             drop(guard);
             match &result {
                 Ok(c) => tracing::debug!(provider = inner.provider.name, lifetime_secs = c.token.lifetime().as_secs(), "token renewed"),
-                Err(e) => tracing::warn!(provider = inner.provider.name, error = %e, "token renewal failed"),
+                Err(e) => tracing::warn!(provider = inner.provider.name, error = %e.chain(), "token renewal failed"),
             }
             let _ = tx.send(Some(result));
         });
@@ -555,7 +551,7 @@ impl TokenClient {
                 wait.map(|w| e.retry_after().map_or(w, |asked| asked.min(policy.max_backoff)))
             })
             .notify(|e: &Error, wait: Duration| {
-                tracing::warn!(provider = provider.name, error = %e, wait_ms = wait.as_millis() as u64, "token request failed; retrying");
+                tracing::warn!(provider = provider.name, error = %e.chain(), wait_ms = wait.as_millis() as u64, "token request failed; retrying");
             });
         match tokio::time::timeout(inner.settings.deadline, attempts).await {
             Ok(result) => {
@@ -571,6 +567,7 @@ impl TokenClient {
                     "no token within the {:?} deadline, retries included",
                     inner.settings.deadline
                 ),
+                cause: None,
             }),
         }
     }
@@ -739,13 +736,12 @@ impl TokenClient {
         let wall_sent = inner.settings.clock.wall();
         let request = request
             .build()
-            .map_err(|e| transport(provider, &e, redactor))?;
+            .map_err(|e| Fault::from_reqwest(e).for_token_request(provider.title))?;
         let answer = crate::outbound::exchange(
             &http,
             request,
             inner.settings.max_body_bytes,
             inner.settings.timeout,
-            redactor,
         )
         .await
         .map_err(|fault| fault.for_token_request(provider.title))?;
@@ -867,6 +863,7 @@ impl TokenClient {
                     detail: format!(
                         "the ID token could not be validated within the {deadline:?} deadline (the provider's keys did not arrive)"
                     ),
+                    cause: None,
                 })??;
             let claims = serde_json::to_value(claims)
                 .map_err(|e| Error::config(format!("ID token claims: {e}")))?;
@@ -989,8 +986,11 @@ impl TokenClient {
         let retry = request.try_clone();
         let token = self.access_token().await?;
         let name = self.inner.provider.api_header.name;
-        let api_error =
-            |e: reqwest::Error| transport(self.inner.provider, &e, &self.inner.redactor);
+        let api_error = |e: reqwest::Error| Error::Api {
+            provider: self.inner.provider.title,
+            kind: crate::outbound::kind(&e),
+            cause: crate::error::Cause::new(e.without_url()),
+        };
         let response = request
             .header(name, self.header_value(&token)?)
             .send()

@@ -5,6 +5,7 @@
 //! and transport errors never carry the request URL, which may hold credentials in its query.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A token request or the client's configuration failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -14,14 +15,29 @@ pub enum Error {
     #[error("invalid token client configuration: {0}")]
     Config(String),
     /// The token endpoint could not be reached or did not answer in time.
-    #[error("{provider}: token request failed: {kind}: {detail}")]
+    #[error("{provider}: token request failed: {kind}{}", colon(.detail))]
     Transport {
         /// Provider title.
         provider: &'static str,
         /// What kind of failure.
         kind: TransportKind,
-        /// The underlying error, without any URL.
+        /// What tokenspec saw (a deadline passing), when no underlying error says it.
         detail: String,
+        /// The HTTP stack's error, without the URL its own message would carry.
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// An API request sent with [`crate::TokenClient::send`] failed on the way (the token was
+    /// obtained; the API could not be reached or did not answer).
+    #[error("{provider}: the API request failed: {kind}")]
+    Api {
+        /// Provider title.
+        provider: &'static str,
+        /// What kind of failure.
+        kind: TransportKind,
+        /// The HTTP stack's error, without the URL its own message would carry.
+        #[source]
+        cause: Cause,
     },
     /// The provider answered with an error.
     #[error("{provider} refused the token request (HTTP {status}){}", rejection.describe(*status))]
@@ -42,6 +58,17 @@ pub enum Error {
         status: u16,
         /// What is wrong with it, with a short excerpt when it helps.
         reason: String,
+    },
+    /// A token answer lacks a field the spec says is always there (or holds it with another
+    /// type).
+    #[error(
+        "{provider}: the token answer has no usable `{field}` field, which the spec says is always there; fix the spec or mark the field optional"
+    )]
+    MissingField {
+        /// Provider title.
+        provider: &'static str,
+        /// The field's key.
+        field: String,
     },
     /// The token endpoint answered with a redirect, which is never followed.
     #[error(
@@ -65,10 +92,10 @@ pub enum Error {
     },
     /// The shared token store failed (and the fallback is to fail), or holds tokens this
     /// process cannot read.
-    #[error("token store: {0}")]
+    #[error("the shared token store failed")]
     Store(#[from] crate::store::StoreError),
     /// An ID token failed validation.
-    #[error("ID token refused: {0}")]
+    #[error("the ID token was refused")]
     IdToken(#[from] crate::oidc::IdTokenError),
     /// The provider's discovery document cannot be used: its issuer is not the configured one,
     /// or an endpoint in it breaks the URL rule (plain `http://` to a host other than loopback,
@@ -89,7 +116,72 @@ pub enum Error {
     },
 }
 
+fn colon(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+/// The underlying error of a failure, shared by every caller that waited for it (errors are
+/// `Clone`). Displays and chains as the error it holds.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub(crate) fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(error))
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// An error and its causes on one line, `error: cause: cause` (see [`Error::chain`]).
+pub struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            write!(f, ": {cause}")?;
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// Any error with its causes on one line, `error: cause: cause`: for logs and messages that
+/// show a single line (a `tracing` field, an HTTP error body).
+pub fn chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> Chain<'a> {
+    Chain(error)
+}
+
 impl Error {
+    /// This error with its causes on one line, `error: cause: cause`. `Display` shows this
+    /// error alone and `source()` its cause, as the Rust API guidelines ask, so each message is
+    /// printed once by error reporters that walk the chain.
+    pub fn chain(&self) -> Chain<'_> {
+        Chain(self)
+    }
+
     /// A configuration error.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())

@@ -133,10 +133,9 @@ impl Fields {
 
     /// Takes a field the spec declares required.
     pub fn require<T: FieldValue>(&mut self, key: &str) -> Result<T, Error> {
-        self.take(key).ok_or_else(|| Error::InvalidResponse {
+        self.take(key).ok_or_else(|| Error::MissingField {
             provider: self.provider,
-            status: 200,
-            reason: format!("no usable `{key}` field, which the spec says is always there"),
+            field: key.to_owned(),
         })
     }
 }

@@ -339,7 +339,6 @@ impl IdTokenValidator {
             request,
             self.config.max_document_bytes,
             self.config.fetch_timeout,
-            &crate::response::Redactor::default(),
         )
         .await
         .map_err(|fault| fault.to_string())?;

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, TransportKind};
-use crate::response::{Redactor, strip_urls};
+use crate::error::{Cause, Error, TransportKind};
+use crate::response::strip_urls;
 
 /// What an outbound URL may be.
 #[derive(Debug, Clone, Copy)]
@@ -153,8 +153,9 @@ impl Http {
 /// Why an exchange with a server failed, before its answer could be read.
 #[derive(Debug, Clone)]
 pub(crate) enum Fault {
-    /// No (complete) answer: connection, timeout, broken body.
-    Transport(TransportKind, String),
+    /// No (complete) answer: connection, timeout, broken body; what tokenspec saw, and the
+    /// HTTP stack's error.
+    Transport(TransportKind, String, Option<Cause>),
     /// A 3xx, or an answer from another URL than the one asked.
     Redirect(u16),
     /// More bytes than the limit.
@@ -164,7 +165,16 @@ pub(crate) enum Fault {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Fault::Transport(kind, detail) => write!(f, "{kind}: {detail}"),
+            Fault::Transport(kind, detail, cause) => {
+                write!(f, "{kind}")?;
+                if !detail.is_empty() {
+                    write!(f, ": {detail}")?;
+                }
+                if let Some(cause) = cause {
+                    write!(f, ": {}", crate::error::chain(cause))?;
+                }
+                Ok(())
+            }
             Fault::Redirect(status) => write!(
                 f,
                 "the server redirected (HTTP {status}); redirects are never followed"
@@ -178,27 +188,33 @@ impl Fault {
     /// The error of a token request that met this fault.
     pub(crate) fn for_token_request(self, provider: &'static str) -> Error {
         match self {
-            Fault::Transport(kind, detail) => Error::Transport {
+            Fault::Transport(kind, detail, cause) => Error::Transport {
                 provider,
                 kind,
                 detail,
+                cause,
             },
             Fault::Redirect(status) => Error::Redirect { provider, status },
             Fault::TooLarge(limit) => Error::BodyTooLarge { provider, limit },
         }
     }
 
-    pub(crate) fn from_reqwest(e: &reqwest::Error, redactor: &Redactor) -> Fault {
-        let kind = if e.is_timeout() {
-            TransportKind::Timeout
-        } else if e.is_connect() {
-            TransportKind::Connect
-        } else if e.is_body() || e.is_decode() {
-            TransportKind::Body
-        } else {
-            TransportKind::Other
-        };
-        Fault::Transport(kind, redactor.redact(&detail(e)))
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> Fault {
+        let kind = kind(&e);
+        Fault::Transport(kind, String::new(), Some(Cause::new(e.without_url())))
+    }
+}
+
+/// What kind of failure a reqwest error is.
+pub(crate) fn kind(e: &reqwest::Error) -> TransportKind {
+    if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_body() || e.is_decode() {
+        TransportKind::Body
+    } else {
+        TransportKind::Other
     }
 }
 
@@ -235,14 +251,10 @@ pub(crate) async fn exchange(
     request: reqwest::Request,
     limit: usize,
     timeout: Duration,
-    redactor: &Redactor,
 ) -> Result<Answer, Fault> {
     let asked = request.url().clone();
     let read = async {
-        let mut answer = http
-            .execute(request)
-            .await
-            .map_err(|e| Fault::from_reqwest(&e, redactor))?;
+        let mut answer = http.execute(request).await.map_err(Fault::from_reqwest)?;
         let status = answer.status().as_u16();
         if answer.status().is_redirection() || answer.url() != &asked {
             return Err(Fault::Redirect(status));
@@ -254,11 +266,7 @@ pub(crate) async fn exchange(
             return Err(Fault::TooLarge(limit));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = answer
-            .chunk()
-            .await
-            .map_err(|e| Fault::from_reqwest(&e, redactor))?
-        {
+        while let Some(chunk) = answer.chunk().await.map_err(Fault::from_reqwest)? {
             if body.len() + chunk.len() > limit {
                 return Err(Fault::TooLarge(limit));
             }
@@ -275,6 +283,7 @@ pub(crate) async fn exchange(
         Err(_) => Err(Fault::Transport(
             TransportKind::Timeout,
             format!("no complete answer within {timeout:?}"),
+            None,
         )),
     }
 }

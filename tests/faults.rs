@@ -681,7 +681,7 @@ async fn no_secret_or_credential_url_appears_anywhere_on_any_failure_path() {
         ];
         for result in results {
             let e = result.expect_err(name);
-            seen.push(format!("{name}: {e}\n{e:?}"));
+            seen.push(format!("{name}: {}\n{e:?}", e.chain()));
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
                 seen.push(s.to_string());

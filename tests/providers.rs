@@ -684,6 +684,7 @@ async fn fanbase_v2_refuses_an_id_token_that_fails_validation() {
             .validate_id_token(&token.into(), None)
             .await
             .unwrap_err();
-        assert!(error.to_string().contains(what), "{error}");
+        let text = error.runtime().chain().to_string();
+        assert!(text.contains(what), "{text}");
     }
 }

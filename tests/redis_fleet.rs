@@ -388,7 +388,7 @@ async fn tokens_are_encrypted_at_rest_and_a_wrong_key_is_a_clear_error() {
     .unwrap();
     let e = wrong.access_token().await.unwrap_err();
     assert!(matches!(e, Error::Store(StoreError::WrongKey)), "{e}");
-    assert!(e.to_string().contains("same store key"), "{e}");
+    assert!(e.chain().to_string().contains("same store key"), "{e}");
 }
 
 #[tokio::test]

@@ -992,7 +992,7 @@ async fn the_client_secret_never_appears_in_errors_debug_or_logs() {
         token_json("late", 1).set_delay(Duration::from_secs(30)),
     ] {
         let e = answer(template).await;
-        seen.push(format!("{e}\n{e:?}"));
+        seen.push(format!("{}\n{e:?}", e.chain()));
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
             seen.push(s.to_string());

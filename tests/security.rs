@@ -241,8 +241,10 @@ async fn an_endless_key_set_is_cut_off_at_the_size_limit() {
     let token = IdToken::from(Signer::with_kid("k").sign(&claims(&base)));
     let e = client.validate_id_token(&token, None).await.unwrap_err();
     assert!(
-        matches!(&e, Error::IdToken(_)) && e.to_string().contains("larger than 65536 bytes"),
-        "{e}"
+        matches!(&e, Error::IdToken(_))
+            && e.chain().to_string().contains("larger than 65536 bytes"),
+        "{}",
+        e.chain()
     );
     let sent = written.load(Ordering::SeqCst);
     assert!(
@@ -332,8 +334,10 @@ async fn a_key_fetch_has_its_own_timeout() {
     .expect("returned, not hung")
     .unwrap_err();
     assert!(
-        matches!(&e, Error::IdToken(_)) && e.to_string().contains("no complete answer within"),
-        "{e}"
+        matches!(&e, Error::IdToken(_))
+            && e.chain().to_string().contains("no complete answer within"),
+        "{}",
+        e.chain()
     );
 }
 

@@ -188,7 +188,7 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             #(#setters)*
 
             /// Checks the configuration and makes the client. No request is sent yet.
-            pub fn build(self) -> ::std::result::Result<Client, ::tokenspec::Error> {
+            pub fn build(self) -> ::std::result::Result<Client, Error> {
                 let environment = #environment;
                 let (template, placeholders) = environment.url_template();
                 let config = ::std::vec![#(#values)*];

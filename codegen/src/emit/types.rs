@@ -285,6 +285,8 @@ pub(super) fn error(p: &Provider) -> TokenStream {
             }
         }
 
+        /// Shows the runtime error's message; its cause is `source()`, so reporters that walk
+        /// the chain print each message once.
         impl ::std::fmt::Display for Error {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 ::std::fmt::Display::fmt(self.runtime(), f)
@@ -293,7 +295,7 @@ pub(super) fn error(p: &Provider) -> TokenStream {
 
         impl ::std::error::Error for Error {
             fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
-                ::std::option::Option::Some(self.runtime())
+                ::std::error::Error::source(self.runtime())
             }
         }
     }
