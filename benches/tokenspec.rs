@@ -589,6 +589,7 @@ fn fleet(rows: &mut Vec<Row>) {
 }
 
 /// A token server whose tokens live `lifetime` seconds.
+#[cfg(feature = "redis")]
 async fn token_server_lifetime(lifetime: u64) -> (String, Arc<AtomicUsize>) {
     let server = wiremock::MockServer::start().await;
     let requests = Arc::new(AtomicUsize::new(0));
