@@ -542,7 +542,7 @@ fn fleet(rows: &mut Vec<Row>) {
                         settings,
                         "https://unused.invalid",
                         &[],
-                        vec![Some(tokenspec::ParamValue::Integer(3600))],
+                        vec![Some(tokenspec::__private::ParamValue::Integer(3600))],
                     )
                     .expect("client")
                 })

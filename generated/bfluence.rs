@@ -18,8 +18,10 @@
 //! Provider documentation: <https://docs.bfluence.com/autenticacao>
 //!
 //! Generated from `specs/bfluence.yaml`.
+::tokenspec::__private::contract!(1, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Environment {
     /// `production`: `https://{host}`
     ///
@@ -43,9 +45,9 @@ impl Environment {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientCredentialsFields {}
-impl ::tokenspec::FromFields for ClientCredentialsFields {
+impl ::tokenspec::__private::FromFields for ClientCredentialsFields {
     fn from_fields(
-        _fields: &mut ::tokenspec::Fields,
+        _fields: &mut ::tokenspec::__private::Fields,
     ) -> ::std::result::Result<Self, ::tokenspec::Error> {
         ::std::result::Result::Ok(Self {})
     }
@@ -196,8 +198,8 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = {
-    use ::tokenspec::descriptor::*;
+pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
+    use ::tokenspec::__private::descriptor::*;
     Provider {
         name: "bfluence",
         title: "Bfluence",

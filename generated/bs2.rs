@@ -19,8 +19,10 @@
 //! Provider documentation: <https://devs.bs2.com/pix-direto/autenticacao>
 //!
 //! Generated from `specs/bs2.yaml`.
+::tokenspec::__private::contract!(1, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Environment {
     /// `homologation`: `https://{host}`
     ///
@@ -54,6 +56,7 @@ impl Environment {
 ///
 /// Permissions requested, among those generated with the API keys
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Scope {
     /// `cob.write`
     CobWrite,
@@ -112,9 +115,9 @@ pub struct ClientCredentialsFields {
     /// Scope the provider granted. Read from `scope`.
     pub scope: ::std::option::Option<::std::string::String>,
 }
-impl ::tokenspec::FromFields for ClientCredentialsFields {
+impl ::tokenspec::__private::FromFields for ClientCredentialsFields {
     fn from_fields(
-        fields: &mut ::tokenspec::Fields,
+        fields: &mut ::tokenspec::__private::Fields,
     ) -> ::std::result::Result<Self, ::tokenspec::Error> {
         ::std::result::Result::Ok(Self {
             token_type: fields.take("token_type"),
@@ -214,8 +217,8 @@ impl ClientBuilder {
             ))?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
-            self.scopes.map(| v | ::tokenspec::ParamValue::Words(v.iter().map(| v | v
-            .as_str()).collect(), " ")),
+            self.scopes.map(| v | ::tokenspec::__private::ParamValue::Words(v.iter()
+            .map(| v | v.as_str()).collect(), " ")),
         ];
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,
@@ -281,8 +284,8 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = {
-    use ::tokenspec::descriptor::*;
+pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
+    use ::tokenspec::__private::descriptor::*;
     Provider {
         name: "bs2",
         title: "Bs2 Pix Direto",

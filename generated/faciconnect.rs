@@ -17,8 +17,10 @@
 //! Provider documentation: <https://docs.faciconnect.com/autenticacao>
 //!
 //! Generated from `specs/faciconnect.yaml`.
+::tokenspec::__private::contract!(1, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Environment {
     /// `production`: `https://{host}`
     ///
@@ -45,9 +47,9 @@ pub struct ClientCredentialsFields {
     /// Token type the provider reported (any case). Read from `token_type`.
     pub token_type: ::std::option::Option<::std::string::String>,
 }
-impl ::tokenspec::FromFields for ClientCredentialsFields {
+impl ::tokenspec::__private::FromFields for ClientCredentialsFields {
     fn from_fields(
-        fields: &mut ::tokenspec::Fields,
+        fields: &mut ::tokenspec::__private::Fields,
     ) -> ::std::result::Result<Self, ::tokenspec::Error> {
         ::std::result::Result::Ok(Self {
             token_type: fields.take("token_type"),
@@ -144,7 +146,7 @@ impl ClientBuilder {
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
             ::std::option::Option::Some({ let v = self.validity_period
-            .unwrap_or(3600i64); ::tokenspec::ParamValue::Integer(v) }),
+            .unwrap_or(3600i64); ::tokenspec::__private::ParamValue::Integer(v) }),
         ];
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,
@@ -210,8 +212,8 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = {
-    use ::tokenspec::descriptor::*;
+pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
+    use ::tokenspec::__private::descriptor::*;
     Provider {
         name: "faciconnect",
         title: "FaciConnect",

@@ -17,8 +17,10 @@
 //! Provider documentation: <https://docs.fanbase.com.br/api-connect/obter-token>
 //!
 //! Generated from `specs/fanbase.yaml`.
+::tokenspec::__private::contract!(1, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Environment {
     /// `homologation`: `https://{host}`
     ///
@@ -59,9 +61,9 @@ pub struct ClientCredentialsFields {
     /// Scope the provider granted. Read from `scope`.
     pub scope: ::std::option::Option<::std::string::String>,
 }
-impl ::tokenspec::FromFields for ClientCredentialsFields {
+impl ::tokenspec::__private::FromFields for ClientCredentialsFields {
     fn from_fields(
-        fields: &mut ::tokenspec::Fields,
+        fields: &mut ::tokenspec::__private::Fields,
     ) -> ::std::result::Result<Self, ::tokenspec::Error> {
         ::std::result::Result::Ok(Self {
             token_type: fields.take("token_type"),
@@ -87,9 +89,9 @@ pub struct ExchangeCodeFields {
     /// The ID token's claims, validated (signature, issuer, audience, expiry, nonce) as the spec's `openid:` section says.
     pub id_token_claims: ::std::option::Option<::tokenspec::oidc::IdTokenClaims>,
 }
-impl ::tokenspec::FromFields for ExchangeCodeFields {
+impl ::tokenspec::__private::FromFields for ExchangeCodeFields {
     fn from_fields(
-        fields: &mut ::tokenspec::Fields,
+        fields: &mut ::tokenspec::__private::Fields,
     ) -> ::std::result::Result<Self, ::tokenspec::Error> {
         ::std::result::Result::Ok(Self {
             token_type: fields.take("token_type"),
@@ -324,8 +326,8 @@ impl Client {
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::descriptor::Provider = {
-    use ::tokenspec::descriptor::*;
+pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
+    use ::tokenspec::__private::descriptor::*;
     Provider {
         name: "fanbase",
         title: "Fanbase",

@@ -4,6 +4,7 @@
 #   bash scripts/bench.sh            # everything (about 10 minutes on 2 cores)
 #   bash scripts/bench.sh hot fetch  # only some runtime sections
 #   bash scripts/bench.sh compile    # only the compile-cost builds
+#   bash scripts/bench.sh consumer   # only the cold build of a crate depending on one provider
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -19,6 +20,53 @@ export TOKENSPEC_BENCH_REDIS="redis://127.0.0.1:$redis_port/"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(rustc --version)"
 echo
+calc() { python3 -c "print($1)"; }
+met() { if [ "$(calc "$1")" = True ]; then echo yes; else echo '**no**'; fi; }
+
+# Cold build of a new crate that depends on tokenspec with one provider (bs2), from an empty
+# target folder with the registry already downloaded: against the revision before consumers
+# stopped compiling the generator, and against this working tree.
+consumer() {
+  local base_rev="${TOKENSPEC_CONSUMER_BASE:-de0981a}" work before_src seconds crates
+  work="$(mktemp -d)"
+  git worktree add -q --detach "$work/before" "$base_rev"
+  for side in before after; do
+    if [ "$side" = before ]; then before_src="$work/before"; else before_src="$root"; fi
+    mkdir -p "$work/$side-crate/src"
+    cat >"$work/$side-crate/Cargo.toml" <<TOML
+[package]
+name = "tokenspec-consumer"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+tokenspec = { path = "$before_src", default-features = false, features = ["bs2"] }
+
+[workspace]
+TOML
+    echo 'fn main() { let _ = tokenspec::bs2::Client::builder(); }' >"$work/$side-crate/src/main.rs"
+    cp "$root/Cargo.lock" "$work/$side-crate/Cargo.lock"
+    local start end
+    start=$(date +%s.%N)
+    crates=$(cd "$work/$side-crate" && CARGO_TARGET_DIR="$work/$side-target" cargo build --offline 2>&1 | grep -c '^ *Compiling ')
+    end=$(date +%s.%N)
+    seconds=$(calc "$end - $start")
+    eval "${side}_seconds=$seconds; ${side}_crates=$crates"
+  done
+  git worktree remove --force "$work/before"
+  rm -rf "$work"
+  local speedup
+  speedup=$(calc "$before_seconds / $after_seconds")
+  printf '| cold debug build of a crate using one provider (%s crates compiled) | %.1f s | %.1f s at %s (%s crates, generator included) | %.2f× faster | ≥ 2× faster | %s |\n' \
+    "$after_crates" "$after_seconds" "$before_seconds" "$base_rev" "$before_crates" "$speedup" "$(met "$speedup >= 2")"
+}
+
+if [ "${1:-}" = consumer ]; then
+  kill "$redis_pid" 2>/dev/null || true
+  consumer
+  exit 0
+fi
 if [ "${1:-}" != compile ]; then
   cargo bench -q --features redis --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
 fi
@@ -33,19 +81,19 @@ trap 'rm -rf "$work"' EXIT
 git ls-files -z | grep -zv '^fuzz/\|^tests/oidc/' | xargs -0 -I{} cp --parents {} "$work/"
 export CARGO_TARGET_DIR="$work/target"
 cd "$work"
-cargo build -q -p tokenspec 2>/dev/null
-cargo build -q -p tokenspec --no-default-features --features bs2 2>/dev/null
+# `regenerate`: these builds measure generating from specs/, as this repository builds.
+cargo build -q -p tokenspec --features regenerate 2>/dev/null
+cargo build -q -p tokenspec --features regenerate --no-default-features --features bs2 2>/dev/null
 
 # Seconds to rebuild the tokenspec crate (build script included) with the given cargo flags.
 rebuild() {
   touch specs src/lib.rs
   local start end
   start=$(date +%s.%N)
-  cargo build -q -p tokenspec "$@" 2>/dev/null
+  cargo build -q -p tokenspec --features regenerate "$@" 2>/dev/null
   end=$(date +%s.%N)
   calc "$end - $start"
 }
-calc() { python3 -c "print($1)"; }
 median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 
 seed_all=$(median3 "$(rebuild)" "$(rebuild)" "$(rebuild)")
@@ -61,14 +109,13 @@ text = text.replace('fanbase = []\n', 'fanbase = []\n' + sys.argv[1] + '\n', 1)
 text = text.replace('default = [', 'default = [' + sys.argv[2], 1)
 open('Cargo.toml', 'w').write(text)
 PY
-cargo build -q -p tokenspec 2>/dev/null
+cargo build -q -p tokenspec --features regenerate 2>/dev/null
 many_all=$(median3 "$(rebuild)" "$(rebuild)" "$(rebuild)")
-cargo build -q -p tokenspec --no-default-features --features bs2 2>/dev/null
+cargo build -q -p tokenspec --features regenerate --no-default-features --features bs2 2>/dev/null
 many_one=$(median3 "$(rebuild --no-default-features --features bs2)" "$(rebuild --no-default-features --features bs2)" "$(rebuild --no-default-features --features bs2)")
 
 per_provider_ms=$(calc "($many_all - $seed_all) * 1000 / 200")
 one_ratio=$(calc "$many_one / $seed_one")
-met() { if [ "$(calc "$1")" = True ]; then echo yes; else echo '**no**'; fi; }
 printf '| debug build, 4 seed specs, all features | %.2f s | - | - | - | - |\n' "$seed_all"
 printf '| debug build, 204 specs, all features | %.2f s | %.2f s with 4 specs | %.0f ms per added provider | ≤ 50 ms per provider | %s |\n' \
   "$many_all" "$seed_all" "$per_provider_ms" "$(met "$per_provider_ms <= 50")"

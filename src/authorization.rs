@@ -9,7 +9,8 @@
 //! ([`AuthorizationCode::external`]).
 //!
 //! ```no_run
-//! # async fn callback(client: tokenspec::TokenClient, session: String, state: &str, code: String)
+//! # #[cfg(feature = "fanbase")]
+//! # async fn callback(client: tokenspec::fanbase::Client, session: String, state: &str, code: String)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! // When the user is sent away:
 //! let pending = client.authorization_request("https://app.example/callback", "openid").await?;
@@ -17,7 +18,7 @@
 //! // When the provider redirects back with `state` and `code`:
 //! let pending: tokenspec::PendingAuthorization = serde_json::from_str(&session)?;
 //! let code = pending.callback(state, code)?; // refuses a forged `state`
-//! let tokens = client.exchange_code::<()>(1, code, vec![]).await?; // verifier sent, nonce checked
+//! let tokens = client.exchange_code(code).await?; // verifier sent, nonce checked
 //! # let _ = tokens; Ok(())
 //! # }
 //! ```

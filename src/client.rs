@@ -288,6 +288,7 @@ impl TokenClient {
     /// Makes a client for `provider`. Generated builders call this; `template` and `values` are
     /// the chosen environment's base URL and placeholder values, `config` the builder settings in
     /// the order of `provider.config`.
+    #[doc(hidden)]
     pub fn new(
         provider: &'static Provider,
         settings: Settings,
@@ -380,6 +381,7 @@ impl TokenClient {
     }
 
     /// The provider this client talks to.
+    #[doc(hidden)]
     pub fn provider(&self) -> &'static Provider {
         self.inner.provider
     }
@@ -400,6 +402,7 @@ impl TokenClient {
     }
 
     /// The cached token with the typed fields of the answer it came in.
+    #[doc(hidden)]
     pub async fn cached_response<F: FromFields>(&self) -> Result<TokenResponse<F>, Error> {
         let cached = match self.inner.current.load_full() {
             Some(c) if self.inner.settings.clock.now() < c.token.expires_at() => c,
@@ -784,6 +787,7 @@ impl TokenClient {
     /// Runs the per-call flow at `flow_index` with the caller's values (in the order of the
     /// flow's `call_params`). Not cached: each call is one request. An `id_token` in the answer
     /// is validated and its claims come back as the `id_token_claims` field.
+    #[doc(hidden)]
     pub async fn request<F: FromFields>(
         &self,
         flow_index: usize,
@@ -798,6 +802,7 @@ impl TokenClient {
     /// its authorization request beside it (unless the spec sets them itself); the ID token of
     /// the answer must carry the request's nonce, if it had one. `values` are the flow's other
     /// per-call values (the code's own slot is ignored).
+    #[doc(hidden)]
     pub async fn exchange_code<F: FromFields>(
         &self,
         flow_index: usize,

@@ -290,6 +290,7 @@ impl fmt::Display for TransportKind {
 
 /// What a provider said when it refused a token request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rejection {
     /// RFC 6749 `error` code.
     pub code: Option<String>,

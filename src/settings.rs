@@ -20,6 +20,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 /// (authorization-code and refresh-token flows) are retried only when the provider cannot have
 /// processed them: connection failures and 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; 1 disables retries.
     pub attempts: u32,
@@ -30,6 +31,16 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `attempts` in all (the first included), waiting `initial_backoff` before the first
+    /// retry, doubling up to `max_backoff`.
+    pub const fn new(attempts: u32, initial_backoff: Duration, max_backoff: Duration) -> Self {
+        RetryPolicy {
+            attempts,
+            initial_backoff,
+            max_backoff,
+        }
+    }
+
     /// No retries: one attempt.
     pub const NONE: RetryPolicy = RetryPolicy {
         attempts: 1,

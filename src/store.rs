@@ -19,6 +19,7 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 
 /// A token as stores keep it: wall-clock times, so other processes can use it.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct StoredToken {
     /// The access token.
     pub access_token: SecretString,
@@ -28,6 +29,23 @@ pub struct StoredToken {
     pub expires_at_ms: u64,
     /// The response fields the spec declares.
     pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StoredToken {
+    /// A token issued and expiring at these Unix milliseconds, with its response fields.
+    pub fn new(
+        access_token: SecretString,
+        issued_at_ms: u64,
+        expires_at_ms: u64,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        StoredToken {
+            access_token,
+            issued_at_ms,
+            expires_at_ms,
+            fields,
+        }
+    }
 }
 
 impl fmt::Debug for StoredToken {
@@ -79,6 +97,7 @@ pub trait TokenStore: Send + Sync + 'static {
 
 /// What a client does when its store is unavailable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum StoreFallback {
     /// Fetch a token itself, logging a warning (the fleet may ask the provider more than once).
     #[default]

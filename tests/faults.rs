@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::*;
+use tokenspec::__private::ParamValue;
+use tokenspec::__private::descriptor::*;
 use tokenspec::clock::ManualClock;
-use tokenspec::descriptor::*;
-use tokenspec::{Error, ParamValue, RetryPolicy, Settings, TokenClient, TransportKind};
+use tokenspec::{Error, RetryPolicy, Settings, TokenClient, TransportKind};
 use tokio::io::AsyncWriteExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -24,11 +25,11 @@ const CODE: &str = "SENTINEL-code-2b9e";
 const REFRESH: &str = "SENTINEL-refresh-5d3a";
 
 fn fast_retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
+    RetryPolicy::new(
         attempts,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-    }
+        Duration::from_millis(5),
+        Duration::from_millis(20),
+    )
 }
 
 /// A provider sending credentials in the query string (the leakiest placement), with a cached
@@ -196,11 +197,7 @@ async fn a_503_then_recovery_succeeds_on_retry() {
 #[tokio::test]
 async fn a_429_with_retry_after_seconds_waits_that_long() {
     let (server, seen) = sequence(vec![(429, Some("1"))]).await;
-    let policy = RetryPolicy {
-        attempts: 2,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_secs(5),
-    };
+    let policy = RetryPolicy::new(2, Duration::from_millis(1), Duration::from_secs(5));
     let started = std::time::Instant::now();
     client_at(&server.uri(), quick().retry(policy))
         .access_token()

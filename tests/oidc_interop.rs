@@ -9,11 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::{leak, slice};
-use tokenspec::descriptor::*;
+use tokenspec::__private::descriptor::*;
+use tokenspec::__private::{Fields, FromFields, ParamValue};
 use tokenspec::oidc::{IdTokenClaims, IdTokenError};
-use tokenspec::{
-    AuthorizationCode, Error, Fields, FromFields, ParamValue, RefreshToken, Settings, TokenClient,
-};
+use tokenspec::{AuthorizationCode, Error, RefreshToken, Settings, TokenClient};
 
 const BASIC_ID: &str = "basic-client";
 const BASIC_SECRET: &str = "basic-secret-0123456789abcdef0123456789abcdef";

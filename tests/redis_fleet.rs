@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
-use tokenspec::descriptor::*;
+use tokenspec::__private::descriptor::*;
 use tokenspec::redis_store::RedisStore;
 use tokenspec::store::{StoreError, StoreFallback};
 use tokenspec::{Error, Settings, TokenClient};

@@ -12,8 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use support::*;
+use tokenspec::__private::descriptor::*;
 use tokenspec::clock::ManualClock;
-use tokenspec::descriptor::*;
 use tokenspec::{Error, Settings, TokenClient, TransportKind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -961,8 +961,8 @@ async fn nested_paths_and_typed_fields_are_read() {
     }]);
     let client = client(provider(f, vec![]), &server, &ManualClock::new());
     struct Tenant(String);
-    impl tokenspec::FromFields for Tenant {
-        fn from_fields(fields: &mut tokenspec::Fields) -> Result<Self, Error> {
+    impl tokenspec::__private::FromFields for Tenant {
+        fn from_fields(fields: &mut tokenspec::__private::Fields) -> Result<Self, Error> {
             fields.require("tenant").map(Tenant)
         }
     }

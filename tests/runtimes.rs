@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::*;
-use tokenspec::descriptor::*;
+use tokenspec::__private::descriptor::*;
 use tokenspec::{Error, Settings, TokenClient};
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;

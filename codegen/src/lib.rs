@@ -46,6 +46,12 @@ pub fn schema() -> String {
 /// Name of the index file [`Builder::generate`] writes next to the modules.
 pub const INDEX_FILE: &str = "tokenspec_providers.rs";
 
+/// The version of the contract between generated code and the `tokenspec` runtime that this
+/// generator writes for (`tokenspec::__private::CONTRACT`). Generated modules state it, so a
+/// module compiled against a runtime of another contract fails with a message saying which
+/// releases to align.
+pub const CONTRACT: u32 = 1;
+
 /// What went wrong generating code.
 #[derive(Debug)]
 pub enum Error {

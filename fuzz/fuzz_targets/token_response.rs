@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenspec::descriptor::*;
+use tokenspec::__private::descriptor::*;
 
 const AUTH: ClientAuth = ClientAuth { basic: Some(BasicEncoding::Raw), params: &[], id_param: "client_id", secret_param: "client_secret" };
 

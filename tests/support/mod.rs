@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use tokenspec::descriptor::*;
+use tokenspec::__private::descriptor::*;
 
 /// A leaked `'static` copy, for descriptors assembled at run time.
 pub fn leak<T>(value: T) -> &'static T {

@@ -51,16 +51,16 @@ fn store(ty: &ParamType, value: &TokenStream) -> TokenStream {
     }
 }
 
-/// Converts a stored value into a `::tokenspec::ParamValue`.
+/// Converts a stored value into a `::tokenspec::__private::ParamValue`.
 fn to_param_value(ty: &ParamType, value: &TokenStream) -> TokenStream {
     match ty {
-        ParamType::String => quote!(::tokenspec::ParamValue::Text(#value)),
-        ParamType::Secret => quote!(::tokenspec::ParamValue::Secret(#value)),
-        ParamType::Integer => quote!(::tokenspec::ParamValue::Integer(#value)),
-        ParamType::Boolean => quote!(::tokenspec::ParamValue::Boolean(#value)),
-        ParamType::Enum(_) => quote!(::tokenspec::ParamValue::Word(#value.as_str())),
+        ParamType::String => quote!(::tokenspec::__private::ParamValue::Text(#value)),
+        ParamType::Secret => quote!(::tokenspec::__private::ParamValue::Secret(#value)),
+        ParamType::Integer => quote!(::tokenspec::__private::ParamValue::Integer(#value)),
+        ParamType::Boolean => quote!(::tokenspec::__private::ParamValue::Boolean(#value)),
+        ParamType::Enum(_) => quote!(::tokenspec::__private::ParamValue::Word(#value.as_str())),
         ParamType::Set(_, sep) => {
-            quote!(::tokenspec::ParamValue::Words(#value.iter().map(|v| v.as_str()).collect(), #sep))
+            quote!(::tokenspec::__private::ParamValue::Words(#value.iter().map(|v| v.as_str()).collect(), #sep))
         }
     }
 }

@@ -186,8 +186,8 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
     });
     quote! {
         /// What the runtime needs to know about this provider, as declared in its spec.
-        pub static PROVIDER: ::tokenspec::descriptor::Provider = {
-            use ::tokenspec::descriptor::*;
+        pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
+            use ::tokenspec::__private::descriptor::*;
             Provider {
             name: #name,
             title: #title,

@@ -30,6 +30,8 @@ pub fn provider_source(provider: &Provider) -> String {
 
 fn provider_tokens(p: &Provider) -> TokenStream {
     let module_doc = module_doc(p);
+    let contract = proc_macro2::Literal::u32_unsuffixed(crate::CONTRACT);
+    let generator = env!("CARGO_PKG_VERSION");
     let environment = types::environment(p);
     let enums = p.enums.iter().map(types::enumeration);
     let fields = p.flows.iter().map(|f| types::fields(p, f));
@@ -39,6 +41,7 @@ fn provider_tokens(p: &Provider) -> TokenStream {
     let descriptor = descriptor::provider(p);
     quote! {
         #(#module_doc)*
+        ::tokenspec::__private::contract!(#contract, #generator);
         #environment
         #(#enums)*
         #(#fields)*

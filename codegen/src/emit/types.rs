@@ -71,6 +71,7 @@ pub(super) fn environment(p: &Provider) -> TokenStream {
     quote! {
         /// Where token requests go.
         #[derive(Clone, #copy Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum Environment {
             #(#variants)*
         }
@@ -108,6 +109,7 @@ pub(super) fn enumeration(e: &ir::EnumType) -> TokenStream {
     quote! {
         #docs
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum #name {
             #(#variants)*
         }
@@ -196,8 +198,8 @@ pub(super) fn fields(p: &Provider, f: &ir::Flow) -> TokenStream {
             #(#decls)*
         }
 
-        impl ::tokenspec::FromFields for #name {
-            fn from_fields(#fields_arg: &mut ::tokenspec::Fields) -> ::std::result::Result<Self, ::tokenspec::Error> {
+        impl ::tokenspec::__private::FromFields for #name {
+            fn from_fields(#fields_arg: &mut ::tokenspec::__private::Fields) -> ::std::result::Result<Self, ::tokenspec::Error> {
                 ::std::result::Result::Ok(Self { #(#takes)* })
             }
         }
