@@ -6,11 +6,7 @@
 //! `checked_in_generated_code_is_current` test guards it), so parsing YAML and printing Rust
 //! again in every consumer's build would only cost time.
 //!
-//! A module is declared when its cargo feature is enabled, or when `Cargo.toml` declares no
-//! feature for it yet (so a new spec works on the next `cargo build`; the `features_match_specs`
-//! test then asks for the feature line).
-
-use std::path::Path;
+//! A module is declared when its cargo feature is enabled (see [`included`]).
 
 /// The index `src/lib.rs` includes (the generator writes the same name).
 #[cfg(not(feature = "regenerate"))]
@@ -73,7 +69,7 @@ fn checked_in() {
 }
 
 #[cfg(not(feature = "regenerate"))]
-fn write_if_changed(path: &Path, text: &str) {
+fn write_if_changed(path: &std::path::Path, text: &str) {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return;
     }
@@ -83,28 +79,29 @@ fn write_if_changed(path: &Path, text: &str) {
     }
 }
 
+/// Whether `module` is declared: its feature is enabled. While regenerating, a spec whose
+/// feature `Cargo.toml` does not declare yet is declared too, so a new spec works on the next
+/// build (the `every_spec_has_a_cargo_feature_enabled_by_default` test then asks for the line).
 fn included(module: &str) -> bool {
     let enabled = std::env::var_os(format!("CARGO_FEATURE_{}", module.to_uppercase())).is_some();
+    #[cfg(feature = "regenerate")]
+    let enabled = enabled || !declared_features().iter().any(|f| f == module);
     enabled
-        || !declared_features(Path::new("Cargo.toml"))
-            .iter()
-            .any(|f| f == module)
 }
 
-/// Feature names declared in this crate's `Cargo.toml` `[features]` table.
-fn declared_features(manifest: &Path) -> Vec<String> {
-    let manifest = std::fs::read_to_string(manifest).unwrap_or_default();
-    let mut in_features = false;
-    let mut names = Vec::new();
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_features = line == "[features]";
-        } else if in_features
-            && let Some((name, _)) = line.split_once('=')
-            && !name.trim_start().starts_with('#')
-        {
-            names.push(name.trim().to_owned());
+/// Feature names declared in this crate's `Cargo.toml`.
+#[cfg(feature = "regenerate")]
+fn declared_features() -> Vec<String> {
+    let text = std::fs::read_to_string("Cargo.toml").unwrap_or_default();
+    match text.parse::<toml::Table>() {
+        Ok(manifest) => manifest
+            .get("features")
+            .and_then(toml::Value::as_table)
+            .map(|features| features.keys().cloned().collect())
+            .unwrap_or_default(),
+        Err(e) => {
+            eprintln!("Cargo.toml is not valid TOML: {e}");
+            std::process::exit(1);
         }
     }
-    names
 }

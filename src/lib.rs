@@ -31,6 +31,7 @@ extern crate self as tokenspec;
 
 mod authorization;
 mod client;
+mod client_auth;
 pub mod clock;
 #[doc(hidden)]
 pub mod descriptor;

@@ -23,46 +23,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::outbound::{Http, UrlRule, check_url};
 
-/// Why an ID token was refused. Each says which check failed; none prints the token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum IdTokenError {
-    /// Not a JWS, or its header or claims cannot be read.
-    #[error("the ID token is malformed: {0}")]
-    Malformed(String),
-    /// The header names an algorithm the spec does not allow (`none` never is).
-    #[error("the ID token is signed with {0}, which this provider's spec does not allow")]
-    AlgorithmNotAllowed(String),
-    /// No key in the provider's JWKS has the token's key id, even after a refresh.
-    #[error("no key in the provider's JWKS matches the ID token's key id {0:?}")]
-    UnknownKey(Option<String>),
-    /// The signature does not verify with the provider's key.
-    #[error("the ID token's signature does not verify with the provider's key")]
-    BadSignature,
-    /// `iss` is not exactly the provider's issuer.
-    #[error("the ID token was issued by {found:?}, not {expected:?}")]
-    WrongIssuer {
-        /// The issuer the spec expects.
-        expected: String,
-        /// The token's `iss`.
-        found: String,
-    },
-    /// `aud` does not contain the client id, or `azp` names another party.
-    #[error("the ID token is not meant for this client: {0}")]
-    WrongAudience(String),
-    /// `exp` has passed (beyond the leeway).
-    #[error("the ID token has expired")]
-    Expired,
-    /// `iat` is in the future (beyond the leeway) or missing.
-    #[error("the ID token's issue time is missing or in the future")]
-    BadIssueTime,
-    /// `nonce` differs from the one sent in the authorization request.
-    #[error("the ID token's nonce does not match the authorization request's")]
-    WrongNonce,
-    /// The JWKS or discovery document could not be fetched or read.
-    #[error("could not get the provider's keys: {0}")]
-    Keys(String),
-}
+pub use crate::error::IdTokenError;
 
 /// The claims of a validated ID token.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]

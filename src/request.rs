@@ -1,13 +1,11 @@
 //! Turns a flow's description and the caller's values into one HTTP request.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use url::form_urlencoded;
 
-use crate::descriptor::{BasicEncoding, Body, Flow, Literal, Location, Method, Source};
+use crate::descriptor::{Body, Flow, Literal, Location, Method, Source};
 use crate::error::Error;
 
 /// A parameter value supplied by a builder setting or a method argument.
@@ -92,22 +90,36 @@ pub(crate) struct Extra {
     pub value: ParamValue,
 }
 
-/// The client's identity.
-pub(crate) struct Credentials {
-    pub id: String,
-    pub secret: SecretString,
+/// A token request being assembled: its query and body parameters and its extra headers, in
+/// the order they were added.
+pub(crate) struct Outgoing<'a> {
+    query: Vec<(&'a str, Wire<'a>)>,
+    body: Vec<(&'a str, Wire<'a>)>,
+    headers: reqwest::header::HeaderMap,
 }
 
-/// `Authorization: Basic …` for the given encoding.
-pub(crate) fn basic_header(encoding: BasicEncoding, id: &str, secret: &str) -> String {
-    let pair = match encoding {
-        BasicEncoding::Raw => format!("{id}:{secret}"),
-        BasicEncoding::Rfc6749 => {
-            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            format!("{}:{}", enc(id), enc(secret))
+impl<'a> Outgoing<'a> {
+    /// Adds a text parameter where `location` says.
+    pub(crate) fn text(&mut self, location: Location, name: &'a str, value: &'a str) {
+        self.push(location, name, Wire::Text(value.into()));
+    }
+
+    /// Adds a header, marked sensitive so HTTP logging hides it.
+    pub(crate) fn sensitive_header(
+        &mut self,
+        name: reqwest::header::HeaderName,
+        mut value: HeaderValue,
+    ) {
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+    }
+
+    fn push(&mut self, location: Location, name: &'a str, value: Wire<'a>) {
+        match location {
+            Location::Query => self.query.push((name, value)),
+            Location::Body => self.body.push((name, value)),
         }
-    };
-    format!("Basic {}", STANDARD.encode(pair))
+    }
 }
 
 /// Builds the token request of `flow`.
@@ -115,7 +127,7 @@ pub(crate) fn build(
     http: &reqwest::Client,
     base: &Url,
     flow: &Flow,
-    credentials: &Credentials,
+    credentials: &crate::client_auth::Credentials,
     config: &[Option<ParamValue>],
     call: &[Option<ParamValue>],
     extra: &[Extra],
@@ -126,23 +138,12 @@ pub(crate) fn build(
         base.path().trim_end_matches('/'),
         flow.path
     ));
-    let mut query: Vec<(&str, Wire<'_>)> = Vec::new();
-    let mut body: Vec<(&str, Wire<'_>)> = Vec::new();
-    for location in flow.client_auth.params {
-        let target = if *location == Location::Query {
-            &mut query
-        } else {
-            &mut body
-        };
-        target.push((
-            flow.client_auth.id_param,
-            Wire::Text(credentials.id.as_str().into()),
-        ));
-        target.push((
-            flow.client_auth.secret_param,
-            Wire::Text(credentials.secret.expose_secret().into()),
-        ));
-    }
+    let mut out = Outgoing {
+        query: Vec::new(),
+        body: Vec::new(),
+        headers: reqwest::header::HeaderMap::new(),
+    };
+    crate::client_auth::apply(&flow.client_auth, credentials, &mut out)?;
     for param in flow.params {
         let value = match param.source {
             Source::Fixed(Literal::Text(t)) => Some(Wire::Text(t.into())),
@@ -164,20 +165,14 @@ pub(crate) fn build(
             }
             continue;
         };
-        match param.location {
-            Location::Query => query.push((param.name, value)),
-            Location::Body => body.push((param.name, value)),
-        }
+        out.push(param.location, param.name, value);
     }
     for e in extra {
-        match e.location {
-            Location::Query => query.push((e.name, wire(&e.value))),
-            Location::Body => body.push((e.name, wire(&e.value))),
-        }
+        out.push(e.location, e.name, wire(&e.value));
     }
-    if !query.is_empty() {
+    if !out.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
-        for (name, value) in &query {
+        for (name, value) in &out.query {
             pairs.append_pair(name, &value.text());
         }
     }
@@ -187,25 +182,12 @@ pub(crate) fn build(
         Method::Put => reqwest::Method::PUT,
     };
     let mut request = http.request(method, url).header(ACCEPT, "application/json");
-    if let Some(encoding) = flow.client_auth.basic {
-        let mut value = HeaderValue::from_str(&basic_header(
-            encoding,
-            &credentials.id,
-            credentials.secret.expose_secret(),
-        ))
-        .map_err(|_| {
-            Error::config(
-                "the client id or secret contains characters that cannot go in an HTTP header",
-            )
-        })?;
-        value.set_sensitive(true);
-        request = request.header(AUTHORIZATION, value);
-    }
+    request = request.headers(out.headers);
     match flow.body {
         Body::None => {}
         Body::Form => {
             let mut form = form_urlencoded::Serializer::new(String::new());
-            for (name, value) in &body {
+            for (name, value) in &out.body {
                 form.append_pair(name, &value.text());
             }
             request = request
@@ -213,7 +195,8 @@ pub(crate) fn build(
                 .body(form.finish());
         }
         Body::Json => {
-            let object: serde_json::Map<String, serde_json::Value> = body
+            let object: serde_json::Map<String, serde_json::Value> = out
+                .body
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.json()))
                 .collect();
@@ -223,70 +206,4 @@ pub(crate) fn build(
         }
     }
     Ok(request)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn raw_basic_header_encodes_id_colon_secret() {
-        assert_eq!(
-            basic_header(BasicEncoding::Raw, "id", "s:e+cret"),
-            format!("Basic {}", STANDARD.encode("id:s:e+cret"))
-        );
-    }
-
-    #[test]
-    fn rfc6749_basic_header_form_encodes_before_base64() {
-        // RFC 6749 §2.3.1 + Appendix B: space → '+', ':' '+' '/' '=' '&' and non-ASCII percent-encoded.
-        let header = basic_header(BasicEncoding::Rfc6749, "my id:ç", "a+b/c=d&e f");
-        let decoded = String::from_utf8(
-            STANDARD
-                .decode(header.trim_start_matches("Basic "))
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(decoded, "my+id%3A%C3%A7:a%2Bb%2Fc%3Dd%26e+f");
-    }
-}
-
-#[cfg(test)]
-mod properties {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn decode(header: &str) -> String {
-        let bytes = STANDARD
-            .decode(header.strip_prefix("Basic ").expect("Basic prefix"))
-            .expect("base64");
-        String::from_utf8(bytes).expect("UTF-8")
-    }
-
-    fn form_decode(part: &str) -> String {
-        url::form_urlencoded::parse(format!("x={part}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    }
-
-    proptest! {
-        #[test]
-        fn rfc6749_basic_credentials_round_trip_for_any_id_and_secret(id in ".*", secret in ".*") {
-            let decoded = decode(&basic_header(BasicEncoding::Rfc6749, &id, &secret));
-            let (a, b) = decoded.split_once(':').expect("one separator");
-            prop_assert!(!b.contains(':'), "colons inside the secret are encoded");
-            prop_assert_eq!(form_decode(a), id);
-            prop_assert_eq!(form_decode(b), secret);
-        }
-
-        #[test]
-        fn raw_basic_credentials_round_trip_when_the_id_has_no_colon(id in "[^:]*", secret in ".*") {
-            let decoded = decode(&basic_header(BasicEncoding::Raw, &id, &secret));
-            prop_assert_eq!(decoded.split_once(':'), Some((id.as_str(), secret.as_str())));
-        }
-    }
 }

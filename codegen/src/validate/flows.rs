@@ -1,0 +1,247 @@
+//! Flows: grant rules, method, body, where client credentials go, per-call arguments.
+
+use super::*;
+
+impl Cx {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn flow(
+        &mut self,
+        spec: &Spec,
+        name: &str,
+        flow: &FlowSpec,
+        at: &YamlPath,
+        enums: &mut Vec<ir::EnumType>,
+        config_params: &mut Vec<ir::ConfigParam>,
+        type_names: &mut Names,
+    ) -> ir::Flow {
+        let method_ident = snake_ident(name);
+        if method_ident != name {
+            self.error(
+                at,
+                format!("flow name `{name}` is not a snake_case Rust name"),
+                format!(
+                    "call it `{}`",
+                    method_ident.trim_start_matches("r#").trim_end_matches('_')
+                ),
+            );
+        }
+        if !flow.path.starts_with('/') || flow.path.contains(['?', '#', '{', '}']) {
+            self.error(
+                &at.key("path"),
+                format!(
+                    "path `{}` must start with `/` and carry no query, fragment or placeholder",
+                    flow.path
+                ),
+                "e.g. `/oauth/token`; put query parameters under `params:` with `in: query`",
+            );
+        }
+        let body = flow.body.unwrap_or(Body::Form);
+        let method = flow.method.unwrap_or(Method::Post);
+        if method == Method::Get && body != Body::None {
+            self.error(
+                &at.key("body"),
+                "a GET request cannot carry a body",
+                "set `body: none` and send parameters `in: query`",
+            );
+        }
+        let default_location = if body == Body::None {
+            Location::Query
+        } else {
+            Location::Body
+        };
+
+        // Point at the `client_auth` the flow really uses: its own, or the spec-wide one.
+        let auth_at = if flow.client_auth.is_some() {
+            at.key("client_auth")
+        } else {
+            root().key("client_auth")
+        };
+        let client_auth = self.client_auth(
+            flow.client_auth.as_ref().or(spec.client_auth.as_ref()),
+            at,
+            &auth_at,
+            body,
+        );
+        let mut params = Vec::new();
+        let mut call_params = Vec::new();
+        let mut wire_names: BTreeMap<String, String> = BTreeMap::new();
+        for location in &client_auth.params {
+            wire_names.insert(
+                format!("{location:?}:{}", client_auth.id_param),
+                "the client id".into(),
+            );
+            wire_names.insert(
+                format!("{location:?}:{}", client_auth.secret_param),
+                "the client secret".into(),
+            );
+        }
+        let mut arg_names = Names::reserved(&["self"], "the receiver");
+        for (wire, param) in &spec_params(flow) {
+            let pat = at.key("params").key(wire);
+            let location = param.location.unwrap_or(default_location);
+            if location == Location::Body && body == Body::None {
+                self.error(
+                    &pat.key("in"),
+                    format!("parameter `{wire}` goes in the body, but the flow sends none"),
+                    "set the flow's `body:` to `form` or `json`, or send it `in: query`",
+                );
+            }
+            if let Some(what) = wire_names.insert(format!("{location:?}:{wire}"), wire.clone()) {
+                self.error(
+                    &pat,
+                    format!("parameter `{wire}` is already sent there as {what}"),
+                    "remove one of them",
+                );
+            }
+            let source = self.param(
+                wire,
+                param,
+                &pat,
+                flow,
+                enums,
+                config_params,
+                &mut call_params,
+                &mut arg_names,
+                type_names,
+            );
+            if flow.grant == Grant::AuthorizationCode {
+                let from_call = matches!(source, ParamSource::Call(_));
+                if wire == "code" && !from_call {
+                    self.error(
+                        &pat,
+                        "the `code` of an authorization_code flow comes with each exchange",
+                        "write `code: { from: call, type: secret }`",
+                    );
+                }
+                if from_call && ["code_verifier", "redirect_uri", "nonce"].contains(&wire.as_str())
+                {
+                    self.error(
+                        &pat,
+                        format!("`{wire}` of a code exchange comes from the authorization request, not from a call argument"),
+                        "remove it: the generated exchange takes the `AuthorizationCode` that `PendingAuthorization::callback` returns, which carries the PKCE verifier, the redirect URI and the nonce",
+                    );
+                }
+            }
+            if let ParamSource::Fixed(Literal::Str(v)) = &source
+                && wire == "grant_type"
+                && v == "password"
+            {
+                self.error(&pat.key("value"), "the resource-owner password grant is refused", "it hands users' passwords to your backend and is removed by OAuth 2.1; use authorization_code or client_credentials");
+            }
+            params.push(ir::Param {
+                wire: wire.clone(),
+                location,
+                source,
+            });
+        }
+        let has_call = !call_params.is_empty();
+        let cached = matches!(flow.grant, Grant::ClientCredentials | Grant::Custom) && !has_call;
+        match flow.grant {
+            Grant::ClientCredentials if has_call => self.error(
+                at,
+                "a client_credentials flow cannot take per-call parameters",
+                "use `grant: custom` for a per-call token request",
+            ),
+            Grant::AuthorizationCode if !params.iter().any(|p| p.wire == "code") => self.error(
+                &at.key("params"),
+                "an authorization_code flow must send the `code`",
+                "add `code: { from: call, type: secret }`",
+            ),
+            Grant::RefreshToken if !params.iter().any(|p| p.wire == "refresh_token") => self.error(
+                &at.key("params"),
+                "a refresh_token flow must send the `refresh_token`",
+                "add `refresh_token: { from: call, type: secret }`",
+            ),
+            _ => {}
+        }
+        let type_prefix = camel_ident(name);
+        for suffix in ["Fields", "Response"] {
+            if let Err(previous) = type_names.claim(&format!("{type_prefix}{suffix}"), name) {
+                self.error(at, format!("flow `{name}` would generate `{type_prefix}{suffix}`, which clashes with {previous}"), "rename the flow or the parameter's `type_name`");
+            }
+        }
+        let response = self.response(
+            flow.response.as_ref(),
+            &at.key("response"),
+            spec.openid.is_some(),
+        );
+        let expiry = self.expiry(&flow.expiry, &at.key("expiry"), &response);
+        self.response_paths(&response, &expiry, at);
+        ir::Flow {
+            name: name.to_owned(),
+            method_ident,
+            type_prefix,
+            grant: flow.grant,
+            doc: flow.doc.clone(),
+            method,
+            path: flow.path.clone(),
+            body,
+            client_auth,
+            params,
+            call_params,
+            response,
+            expiry,
+            cached,
+        }
+    }
+
+    pub(super) fn client_auth(
+        &mut self,
+        spec: Option<&ClientAuthSpec>,
+        at: &YamlPath,
+        cat: &YamlPath,
+        body: Body,
+    ) -> ir::ClientAuth {
+        let Some(spec) = spec else {
+            self.error(at, "the flow says nowhere how the client authenticates", "add `client_auth:` (to the flow or the whole spec), e.g. `client_auth: { basic: raw }`");
+            return ir::ClientAuth {
+                basic: None,
+                params: vec![],
+                id_param: "client_id".into(),
+                secret_param: "client_secret".into(),
+            };
+        };
+        if spec.basic.is_none() && spec.params.is_empty() {
+            self.error(
+                cat,
+                "`client_auth` sends the credentials nowhere",
+                "set `basic: raw` (or `rfc6749`) and/or `params: [query]` / `[body]`",
+            );
+        }
+        let mut params = spec.params.clone();
+        params.sort();
+        params.dedup();
+        if params.contains(&Location::Body) && body == Body::None {
+            self.error(
+                &cat.key("params"),
+                "credentials go in the body, but the flow sends none",
+                "set the flow's `body:` to `form` or `json`",
+            );
+        }
+        if params.contains(&Location::Query) {
+            self.warn(
+                &cat.key("params"),
+                "the client secret travels in the URL's query string",
+                "URLs end up in proxy and server logs; do this only because the provider demands it. tokenspec never prints such URLs",
+            );
+        }
+        let id_param = spec.id_param.clone().unwrap_or_else(|| "client_id".into());
+        let secret_param = spec
+            .secret_param
+            .clone()
+            .unwrap_or_else(|| "client_secret".into());
+        if id_param.is_empty() || secret_param.is_empty() || id_param == secret_param {
+            self.error(
+                cat,
+                "the client id and secret need two different, non-empty parameter names",
+                "the defaults are `client_id` and `client_secret`",
+            );
+        }
+        ir::ClientAuth {
+            basic: spec.basic,
+            params,
+            id_param,
+            secret_param,
+        }
+    }
+}

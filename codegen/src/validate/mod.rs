@@ -1,0 +1,318 @@
+//! The only stage that judges a spec: [`Spec`] in, [`ir::Provider`] or every problem out.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostics::{Diagnostic, Severity, YamlPath};
+use crate::ir::{self, Body, FieldType, Grant, Literal, Location, Method, ParamSource, ParamType};
+use crate::naming::{Names, camel_ident, snake_ident};
+use crate::spec::*;
+
+mod environments;
+mod errors;
+mod flows;
+mod openid;
+mod params;
+mod response;
+
+/// Identifiers every generated module defines itself.
+const RESERVED_TYPES: &[&str] = &[
+    "Client",
+    "ClientBuilder",
+    "Environment",
+    "Error",
+    "PROVIDER",
+];
+
+/// Checks a spec and builds its IR. Warnings come back with the IR; any error means no IR.
+pub fn validate(
+    spec: &Spec,
+    stem: &str,
+    file: &str,
+) -> Result<(ir::Provider, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut cx = Cx::default();
+    let provider = cx.provider(spec, stem, file);
+    if cx.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        Err(cx.diagnostics)
+    } else {
+        Ok((provider, cx.diagnostics))
+    }
+}
+
+#[derive(Default)]
+struct Cx {
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn root() -> YamlPath {
+    YamlPath::root()
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_owned).collect()
+}
+
+impl Cx {
+    fn error(&mut self, path: &YamlPath, message: impl Into<String>, help: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::error(path, message).help(help));
+    }
+
+    fn warn(&mut self, path: &YamlPath, message: impl Into<String>, help: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::warning(path, message).help(help));
+    }
+
+    fn provider(&mut self, spec: &Spec, stem: &str, file: &str) -> ir::Provider {
+        let name = spec.name.clone().unwrap_or_else(|| stem.to_owned());
+        let module = snake_ident(&name);
+        if module.starts_with("r#") || module.ends_with('_') || module != name {
+            let at = if spec.name.is_some() {
+                root().key("name")
+            } else {
+                root()
+            };
+            self.error(
+                &at,
+                format!("provider name `{name}` is not a plain snake_case Rust module name"),
+                format!(
+                    "name the file (or set `name:`) `{}`",
+                    module.trim_start_matches("r#").trim_end_matches('_')
+                ),
+            );
+        }
+        if spec.title.trim().is_empty() {
+            self.error(
+                &root().key("title"),
+                "`title` is empty",
+                "write the provider's name as users know it",
+            );
+        }
+        if let Some(docs) = &spec.docs
+            && !docs.starts_with("https://")
+            && !docs.starts_with("http://")
+        {
+            self.error(
+                &root().key("docs"),
+                "`docs` is not a link",
+                "give the URL of the provider's token documentation",
+            );
+        }
+
+        let environments = self.environments(spec);
+        let default_environment = match &spec.default_environment {
+            None => None,
+            Some(wanted) => {
+                let found = environments.iter().position(|e| &e.name == wanted);
+                if found.is_none() {
+                    let names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
+                    let hint = match crate::diagnostics::closest(wanted, names.iter().copied()) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("use one of: {}", names.join(", ")),
+                    };
+                    self.error(
+                        &root().key("default_environment"),
+                        format!("no environment is called `{wanted}`"),
+                        hint,
+                    );
+                }
+                if let Some(env) = found.map(|i| &environments[i])
+                    && !env.placeholders.is_empty()
+                {
+                    self.error(
+                            &root().key("default_environment"),
+                            format!("environment `{wanted}` has placeholders, so it cannot be chosen by default"),
+                            "remove `default_environment`; callers then pick the environment and fill its placeholders",
+                        );
+                }
+                found
+            }
+        };
+
+        let retry = self.retry(spec.retry.as_ref());
+        let openid = spec.openid.as_ref().map(|o| self.openid(o));
+        let refresh_margin = spec.refresh_margin.unwrap_or(60);
+        if refresh_margin > 86_400 {
+            self.error(
+                &root().key("refresh_margin"),
+                format!("refresh margin of {refresh_margin} s is over a day"),
+                "the margin is in seconds; providers' own advice is usually 30 to 300",
+            );
+        }
+        let api_header = self.api_header(spec.api_header.as_ref());
+
+        let mut enums = Vec::new();
+        let mut config_params: Vec<ir::ConfigParam> = Vec::new();
+        let mut type_names =
+            Names::reserved(RESERVED_TYPES, "a type every generated module defines");
+        let mut methods = Names::reserved(
+            &[
+                "builder",
+                "access_token",
+                "authorize",
+                "invalidate",
+                "send",
+                "token_response",
+                "provider",
+                "runtime",
+            ],
+            "a method every generated client has",
+        );
+        let mut flows = Vec::new();
+        if spec.flows.is_empty() {
+            self.error(
+                &root().key("flows"),
+                "the spec has no flows",
+                "add at least one token request under `flows:`",
+            );
+        }
+        for (flow_name, flow) in &spec.flows {
+            let at = root().key("flows").key(flow_name);
+            let built = self.flow(
+                spec,
+                flow_name,
+                flow,
+                &at,
+                &mut enums,
+                &mut config_params,
+                &mut type_names,
+            );
+            if !built.cached
+                && let Err(previous) = methods.claim(&built.method_ident, flow_name)
+            {
+                self.error(&at, format!("flow `{flow_name}` would generate method `{}`, which clashes with {previous}", built.method_ident), "rename the flow");
+            }
+            flows.push(built);
+        }
+        let cached: Vec<usize> = flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.cached)
+            .map(|(i, _)| i)
+            .collect();
+        if cached.len() > 1 {
+            let names: Vec<&str> = cached.iter().map(|i| flows[*i].name.as_str()).collect();
+            self.error(
+                &root().key("flows"),
+                format!(
+                    "flows {} all fetch the client's own token; only one can back `access_token()`",
+                    names.join(", ")
+                ),
+                "keep one client_credentials flow, or give the others a `from: call` parameter",
+            );
+        }
+
+        let errors = self.errors(spec, &mut type_names);
+        ir::Provider {
+            file: file.to_owned(),
+            module,
+            title: spec.title.trim().to_owned(),
+            docs: spec.docs.clone(),
+            description: spec.description.clone(),
+            environments,
+            default_environment,
+            allow_insecure_http: spec.allow_insecure_http,
+            refresh_margin,
+            retry,
+            openid,
+            api_header,
+            cached_flow: cached.first().copied(),
+            flows,
+            config_params,
+            enums,
+            errors,
+        }
+    }
+
+    fn retry(&mut self, spec: Option<&RetrySpec>) -> (u32, u64, u64) {
+        let at = root().key("retry");
+        let attempts = spec.and_then(|r| r.attempts).unwrap_or(3);
+        let initial = spec.and_then(|r| r.initial_backoff_ms).unwrap_or(200);
+        let max = spec.and_then(|r| r.max_backoff_ms).unwrap_or(5_000);
+        if !(1..=10).contains(&attempts) {
+            self.error(
+                &at.key("attempts"),
+                format!("{attempts} attempts is outside 1 to 10"),
+                "1 disables retries; 3 is usual",
+            );
+        }
+        if max > 60_000 {
+            self.error(
+                &at.key("max_backoff_ms"),
+                format!("a {max} ms backoff is over a minute"),
+                "callers wait for these retries; keep it at a few seconds",
+            );
+        }
+        if initial == 0 || initial > max {
+            self.error(&at.key("initial_backoff_ms"), format!("initial backoff {initial} ms must be above 0 and at most max_backoff_ms ({max})"), "e.g. 200");
+        }
+        (attempts, initial, max)
+    }
+
+    fn api_header(&mut self, header: Option<&ApiHeaderSpec>) -> ir::ApiHeader {
+        let at = root().key("api_header");
+        let name = header
+            .and_then(|h| h.name.clone())
+            .unwrap_or_else(|| "Authorization".to_owned());
+        let value = header
+            .and_then(|h| h.value.clone())
+            .unwrap_or_else(|| "Bearer {token}".to_owned());
+        let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(token_char) {
+            self.error(
+                &at.key("name"),
+                format!("`{name}` is not a valid HTTP header name"),
+                "use letters, digits and `-`, e.g. `AccessToken`",
+            );
+        }
+        let pieces: Vec<&str> = value.split("{token}").collect();
+        for piece in &pieces {
+            if let Some(open) = piece.find('{') {
+                let name = piece[open + 1..].split('}').next().unwrap_or("");
+                let hint = match crate::diagnostics::closest(name, ["token"]) {
+                    Some(_) => "did you mean `{token}`?".to_owned(),
+                    None => "the only placeholder a header value knows is `{token}`".to_owned(),
+                };
+                self.error(
+                    &at.key("value"),
+                    format!("unknown placeholder `{{{name}}}` in the header value"),
+                    hint,
+                );
+            }
+        }
+        if pieces.len() != 2 {
+            self.error(
+                &at.key("value"),
+                format!("header value `{value}` must contain `{{token}}` exactly once"),
+                "e.g. `Bearer {token}` or `{token}`",
+            );
+        }
+        if value.chars().any(|c| c.is_control()) {
+            self.error(
+                &at.key("value"),
+                "header value contains control characters",
+                "remove line breaks and tabs",
+            );
+        }
+        ir::ApiHeader {
+            name,
+            prefix: pieces.first().copied().unwrap_or("").to_owned(),
+            suffix: pieces.get(1).copied().unwrap_or("").to_owned(),
+        }
+    }
+}
+
+fn spec_params(flow: &FlowSpec) -> Vec<(String, ParamSpec)> {
+    flow.params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn literal(value: &serde_yaml::Value) -> Option<Literal> {
+    match value {
+        serde_yaml::Value::String(s) => Some(Literal::Str(s.clone())),
+        serde_yaml::Value::Bool(b) => Some(Literal::Bool(*b)),
+        serde_yaml::Value::Number(n) => n.as_i64().map(Literal::Int),
+        _ => None,
+    }
+}

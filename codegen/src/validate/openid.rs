@@ -1,0 +1,61 @@
+//! The `openid:` section: issuer, algorithms, key and authorization endpoints, leeway.
+
+use super::*;
+
+impl Cx {
+    pub(super) fn openid(&mut self, spec: &OpenIdSpec) -> ir::OpenId {
+        let at = root().key("openid");
+        const KNOWN: &[&str] = &[
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "HS256",
+            "HS384", "HS512", "EdDSA",
+        ];
+        if spec.algorithms.is_empty() {
+            self.error(
+                &at.key("algorithms"),
+                "no signature algorithm is allowed",
+                "list what the provider signs with, e.g. `[RS256]`",
+            );
+        }
+        for (i, alg) in spec.algorithms.iter().enumerate() {
+            if alg.eq_ignore_ascii_case("none") {
+                self.error(
+                    &at.key("algorithms").index(i),
+                    "`none` means unsigned tokens, which anyone can forge",
+                    "remove it",
+                );
+            } else if !KNOWN.contains(&alg.as_str()) {
+                let hint = match crate::diagnostics::closest(alg, KNOWN.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("use one of: {}", KNOWN.join(", ")),
+                };
+                self.error(
+                    &at.key("algorithms").index(i),
+                    format!("unknown signature algorithm `{alg}`"),
+                    hint,
+                );
+            }
+        }
+        for (key, path) in [
+            ("jwks_path", &spec.jwks_path),
+            ("authorization_path", &spec.authorization_path),
+        ] {
+            if path.as_ref().is_some_and(|p| !p.starts_with('/')) {
+                self.error(
+                    &at.key(key),
+                    "the path must start with `/`",
+                    "it is appended to the issuer",
+                );
+            }
+        }
+        if let Some(issuer) = &spec.issuer {
+            self.url_template(issuer, &at.key("issuer"), false);
+        }
+        ir::OpenId {
+            issuer: spec.issuer.clone(),
+            algorithms: spec.algorithms.clone(),
+            jwks_path: spec.jwks_path.clone(),
+            authorization_path: spec.authorization_path.clone(),
+            leeway_secs: spec.leeway_secs.unwrap_or(60),
+        }
+    }
+}

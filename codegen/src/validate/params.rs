@@ -1,0 +1,261 @@
+//! Parameters: where each value comes from (fixed, builder setting, call argument), its type and default.
+
+use super::*;
+
+impl Cx {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn param(
+        &mut self,
+        wire: &str,
+        param: &ParamSpec,
+        at: &YamlPath,
+        flow: &FlowSpec,
+        enums: &mut Vec<ir::EnumType>,
+        config_params: &mut Vec<ir::ConfigParam>,
+        call_params: &mut Vec<ir::CallParam>,
+        arg_names: &mut Names,
+        type_names: &mut Names,
+    ) -> ParamSource {
+        let _ = flow;
+        if let Some(value) = &param.value {
+            for (key, set) in [
+                ("from", param.from.is_some()),
+                ("default", param.default.is_some()),
+                ("type", param.ty.is_some()),
+                ("required", param.required.is_some()),
+            ] {
+                if set {
+                    self.error(
+                        &at.key(key),
+                        format!("`{key}` means nothing for a parameter with a fixed `value`"),
+                        "remove it, or remove `value` to let the caller supply the parameter",
+                    );
+                }
+            }
+            return match literal(value) {
+                Some(l) => ParamSource::Fixed(l),
+                None => {
+                    self.error(
+                        &at.key("value"),
+                        format!(
+                            "fixed value of `{wire}` must be text, a whole number or a boolean"
+                        ),
+                        "quote it if it is text",
+                    );
+                    ParamSource::Fixed(Literal::Str(String::new()))
+                }
+            };
+        }
+        let ident = snake_ident(param.rust_name.as_deref().unwrap_or(wire));
+        let ty = self.param_type(wire, param, at, enums, type_names);
+        if param.separator.is_some() && !matches!(ty, ParamType::Set(..)) {
+            self.error(
+                &at.key("separator"),
+                "`separator` only applies to `set` types",
+                "remove it",
+            );
+        }
+        let from = param.from.unwrap_or(SourceSpec::Config);
+        let default = param
+            .default
+            .as_ref()
+            .and_then(|d| self.default_value(d, &ty, enums, &at.key("default")));
+        let required = param.required.unwrap_or(default.is_none());
+        match from {
+            SourceSpec::Call => {
+                if default.is_some() {
+                    self.error(
+                        &at.key("default"),
+                        "a per-call parameter cannot have a default",
+                        "make it `from: config`, or drop the default",
+                    );
+                }
+                if let Err(previous) = arg_names.claim(&ident, wire) {
+                    self.error(
+                        at,
+                        format!("argument `{ident}` clashes with {previous}"),
+                        "set `rust_name:` to tell them apart",
+                    );
+                }
+                call_params.push(ir::CallParam {
+                    wire: wire.to_owned(),
+                    ident,
+                    ty,
+                    required,
+                    doc: param.doc.clone(),
+                });
+                ParamSource::Call(call_params.len() - 1)
+            }
+            SourceSpec::Config => {
+                if matches!(ty, ParamType::Secret) && default.is_some() {
+                    self.error(
+                        &at.key("default"),
+                        "a secret parameter cannot have a default in the spec",
+                        "specs are checked in; supply secrets at run time",
+                    );
+                }
+                if let Some(i) = config_params.iter().position(|c| c.ident == ident) {
+                    // Two flows may share one builder setting, if they agree on what it is.
+                    if config_params[i].ty != ty || config_params[i].default != default {
+                        self.error(at, format!("builder setting `{ident}` is declared twice with different types or defaults"), "make the declarations agree, or set `rust_name:` on one of them");
+                    }
+                    return ParamSource::Config(i);
+                }
+                const BUILTIN: &[&str] = &[
+                    "environment",
+                    "client_id",
+                    "client_secret",
+                    "http_client",
+                    "base_url",
+                    "timeout",
+                    "refresh_margin",
+                    "clock",
+                    "build",
+                    "max_body_bytes",
+                ];
+                if BUILTIN.contains(&ident.as_str()) {
+                    self.error(at, format!("builder setting `{ident}` clashes with a setter every client builder has"), "set `rust_name:` to another name");
+                }
+                config_params.push(ir::ConfigParam {
+                    wire: wire.to_owned(),
+                    ident,
+                    ty,
+                    default,
+                    required,
+                    doc: param.doc.clone(),
+                });
+                ParamSource::Config(config_params.len() - 1)
+            }
+        }
+    }
+
+    pub(super) fn param_type(
+        &mut self,
+        wire: &str,
+        param: &ParamSpec,
+        at: &YamlPath,
+        enums: &mut Vec<ir::EnumType>,
+        type_names: &mut Names,
+    ) -> ParamType {
+        let (values, set) = match &param.ty {
+            None | Some(ParamTypeSpec::Scalar(ScalarTypeSpec::String)) => return ParamType::String,
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Integer)) => return ParamType::Integer,
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Boolean)) => return ParamType::Boolean,
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Secret)) => return ParamType::Secret,
+            Some(ParamTypeSpec::Enum { values }) => (values, false),
+            Some(ParamTypeSpec::Set { set }) => (set, true),
+        };
+        let tat = at.key("type");
+        let ident = camel_ident(param.type_name.as_deref().unwrap_or(wire));
+        if values.is_empty() {
+            self.error(
+                &tat,
+                format!("`{wire}` lists no values"),
+                "list the values the provider accepts",
+            );
+        }
+        let mut variants = Names::default();
+        let mut out = Vec::new();
+        for (i, value) in values.iter().enumerate() {
+            let variant = camel_ident(value);
+            if let Err(previous) = variants.claim(&variant, value) {
+                self.error(
+                    &tat.key(if set { "set" } else { "enum" }).index(i),
+                    format!("values `{previous}` and `{value}` both become variant `{variant}`"),
+                    "remove the duplicate",
+                );
+            } else {
+                out.push((value.clone(), variant));
+            }
+        }
+        if let Some(existing) = enums.iter().position(|e| e.ident == ident) {
+            if enums[existing].values != out {
+                self.error(
+                    &tat,
+                    format!("type `{ident}` is already defined with other values"),
+                    "set `type_name:` to another name, or list the same values",
+                );
+            }
+        } else {
+            if let Err(previous) = type_names.claim(&ident, wire) {
+                self.error(
+                    &tat,
+                    format!("type `{ident}` clashes with {previous}"),
+                    "set `type_name:` to another name",
+                );
+            }
+            enums.push(ir::EnumType {
+                ident: ident.clone(),
+                param: wire.to_owned(),
+                values: out,
+                doc: param.doc.clone(),
+            });
+        }
+        let index = enums.iter().position(|e| e.ident == ident).unwrap_or(0);
+        if set {
+            ParamType::Set(index, param.separator.clone().unwrap_or_else(|| " ".into()))
+        } else {
+            ParamType::Enum(index)
+        }
+    }
+
+    pub(super) fn default_value(
+        &mut self,
+        value: &serde_yaml::Value,
+        ty: &ParamType,
+        enums: &[ir::EnumType],
+        at: &YamlPath,
+    ) -> Option<ir::Default> {
+        let lookup = |v: &serde_yaml::Value, e: usize| {
+            v.as_str()
+                .and_then(|s| enums.get(e)?.values.iter().position(|(w, _)| w == s))
+        };
+        let ok = match (ty, literal(value)) {
+            (ParamType::String, Some(l @ Literal::Str(_)))
+            | (ParamType::Integer, Some(l @ Literal::Int(_)))
+            | (ParamType::Boolean, Some(l @ Literal::Bool(_))) => {
+                return Some(ir::Default::Literal(l));
+            }
+            (ParamType::Enum(e), _) => lookup(value, *e).map(ir::Default::Enum),
+            (ParamType::Set(e, _), _) => match value {
+                serde_yaml::Value::String(s) if s == "all" => Some(ir::Default::Set(
+                    (0..enums.get(*e).map_or(0, |t| t.values.len())).collect(),
+                )),
+                serde_yaml::Value::Sequence(items) => items
+                    .iter()
+                    .map(|v| lookup(v, *e))
+                    .collect::<Option<Vec<_>>>()
+                    .map(ir::Default::Set),
+                _ => None,
+            },
+            _ => None,
+        };
+        if ok.is_none() {
+            let expected = match ty {
+                ParamType::String => "text".to_owned(),
+                ParamType::Integer => "a whole number".to_owned(),
+                ParamType::Boolean => "`true` or `false`".to_owned(),
+                ParamType::Secret => "nothing (secrets have no default)".to_owned(),
+                ParamType::Enum(e) => format!(
+                    "one of: {}",
+                    enums
+                        .get(*e)
+                        .map(|t| t
+                            .values
+                            .iter()
+                            .map(|v| v.0.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "))
+                        .unwrap_or_default()
+                ),
+                ParamType::Set(..) => "a list of the declared values, or `all`".to_owned(),
+            };
+            self.error(
+                at,
+                "default does not match the parameter's type",
+                format!("expected {expected}"),
+            );
+        }
+        ok
+    }
+}

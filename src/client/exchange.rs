@@ -1,0 +1,257 @@
+//! The token requests themselves: building, sending with retries within the deadline,
+//! reading the answer, per-call flows and the code exchange.
+
+use super::*;
+
+impl TokenClient {
+    /// Sends one token request of `flow` and reads the answer.
+    pub(super) async fn fetch(
+        &self,
+        flow: &'static Flow,
+        call: &[Option<ParamValue>],
+        extra: &[Extra],
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        let inner = &self.inner;
+        let provider = inner.provider;
+        let redactor = {
+            let extra: Vec<String> = call
+                .iter()
+                .flatten()
+                .chain(extra.iter().map(|e| &e.value))
+                .filter_map(|v| match v {
+                    ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
+                    _ => None,
+                })
+                .collect();
+            if extra.is_empty() {
+                inner.redactor.clone()
+            } else {
+                inner.redactor.with(extra)
+            }
+        };
+        let policy = inner.retry;
+        // Codes and refresh tokens are single use: repeat such a request only when the provider
+        // cannot have processed it.
+        let single_use = matches!(flow.grant, Grant::AuthorizationCode | Grant::RefreshToken);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.initial_backoff)
+            .with_max_delay(policy.max_backoff)
+            .with_max_times(policy.attempts.saturating_sub(1) as usize)
+            .with_jitter();
+        let attempts = (|| self.attempt(flow, call, extra, &redactor))
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e: &Error| if single_use { e.is_safe_to_repeat() } else { e.is_transient() })
+            .adjust(|e: &Error, wait: Option<Duration>| {
+                // Honour Retry-After (capped at the longest backoff) when the provider sends it.
+                wait.map(|w| e.retry_after().map_or(w, |asked| asked.min(policy.max_backoff)))
+            })
+            .notify(|e: &Error, wait: Duration| {
+                tracing::warn!(provider = provider.name, error = %e.chain(), wait_ms = wait.as_millis() as u64, "token request failed; retrying");
+            });
+        match tokio::time::timeout(inner.settings.deadline, attempts).await {
+            Ok(result) => {
+                if let Ok((_, fields)) = &result {
+                    self.rotate_refresh_token(fields);
+                }
+                result
+            }
+            Err(_) => Err(Error::Transport {
+                provider: provider.title,
+                kind: TransportKind::Timeout,
+                detail: format!(
+                    "no token within the {:?} deadline, retries included",
+                    inner.settings.deadline
+                ),
+                cause: None,
+            }),
+        }
+    }
+
+    /// One token request and its answer.
+    pub(super) async fn attempt(
+        &self,
+        flow: &'static Flow,
+        call: &[Option<ParamValue>],
+        extra: &[Extra],
+        redactor: &Redactor,
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        let inner = &self.inner;
+        let provider = inner.provider;
+        let http = inner.http.client()?;
+        let request = request::build(
+            &http,
+            &inner.base,
+            flow,
+            &inner.credentials,
+            &inner.config,
+            call,
+            extra,
+        )?;
+        let sent = inner.settings.clock.now();
+        let wall_sent = inner.settings.clock.wall();
+        let request = request
+            .build()
+            .map_err(|e| Fault::from_reqwest(e).for_token_request(provider.title))?;
+        let answer = crate::outbound::exchange(
+            &http,
+            request,
+            inner.settings.max_body_bytes,
+            inner.settings.timeout,
+        )
+        .await
+        .map_err(|fault| fault.for_token_request(provider.title))?;
+        let (status, body) = (answer.status, answer.body);
+        let retry_after = answer
+            .headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| response::retry_after(v, wall_sent));
+        let parsed = match response::interpret(provider, flow, status, &body, wall_sent, redactor) {
+            Ok(parsed) => parsed,
+            Err(Error::Rejected {
+                provider,
+                status,
+                mut rejection,
+            }) => {
+                rejection.retry_after = retry_after;
+                return Err(Error::Rejected {
+                    provider,
+                    status,
+                    rejection,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let token = Token::new(parsed.token, sent, parsed.lifetime, inner.margin);
+        Ok((token, parsed.fields))
+    }
+
+    /// The flow at `flow_index`.
+    pub(super) fn flow(&self, flow_index: usize) -> Result<&'static Flow, Error> {
+        self.inner.provider.flows.get(flow_index).ok_or_else(|| {
+            Error::config(format!(
+                "{} has no flow number {flow_index}",
+                self.inner.provider.title
+            ))
+        })
+    }
+
+    /// Runs the per-call flow at `flow_index` with the caller's values (in the order of the
+    /// flow's `call_params`). Not cached: each call is one request. An `id_token` in the answer
+    /// is validated and its claims come back as the `id_token_claims` field.
+    #[doc(hidden)]
+    pub async fn request<F: FromFields>(
+        &self,
+        flow_index: usize,
+        values: Vec<Option<ParamValue>>,
+    ) -> Result<TokenResponse<F>, Error> {
+        let flow = self.flow(flow_index)?;
+        self.per_call(flow, &values, &[], None).await
+    }
+
+    /// Exchanges `code` with the authorization-code flow at `flow_index`: the code goes where
+    /// the flow's `code` parameter goes, with the PKCE `code_verifier` and the `redirect_uri` of
+    /// its authorization request beside it (unless the spec sets them itself); the ID token of
+    /// the answer must carry the request's nonce, if it had one. `values` are the flow's other
+    /// per-call values (the code's own slot is ignored).
+    #[doc(hidden)]
+    pub async fn exchange_code<F: FromFields>(
+        &self,
+        flow_index: usize,
+        code: crate::AuthorizationCode,
+        mut values: Vec<Option<ParamValue>>,
+    ) -> Result<TokenResponse<F>, Error> {
+        let flow = self.flow(flow_index)?;
+        let Some((slot, location)) = flow.params.iter().find_map(|p| match p.source {
+            crate::descriptor::Source::Call(i) if p.name == "code" => Some((i, p.location)),
+            _ => None,
+        }) else {
+            return Err(Error::config(format!(
+                "flow `{}` of {} has no per-call `code` parameter",
+                flow.name, self.inner.provider.title
+            )));
+        };
+        if values.len() <= slot {
+            values.resize(slot + 1, None);
+        }
+        values[slot] = Some(ParamValue::Secret(code.code));
+        let declared = |name: &str| flow.params.iter().any(|p| p.name == name);
+        let mut extra = Vec::new();
+        if let Some(verifier) = code.code_verifier.filter(|_| !declared("code_verifier")) {
+            extra.push(Extra {
+                name: "code_verifier",
+                location,
+                value: ParamValue::Secret(verifier),
+            });
+        }
+        if let Some(uri) = code.redirect_uri.filter(|_| !declared("redirect_uri")) {
+            extra.push(Extra {
+                name: "redirect_uri",
+                location,
+                value: ParamValue::Text(uri),
+            });
+        }
+        self.per_call(flow, &values, &extra, code.nonce.as_deref())
+            .await
+    }
+
+    /// One per-call request, its ID token validated (with `nonce` when the authorization
+    /// request had one) within the same deadline.
+    pub(super) async fn per_call<F: FromFields>(
+        &self,
+        flow: &'static Flow,
+        values: &[Option<ParamValue>],
+        extra: &[Extra],
+        nonce: Option<&str>,
+    ) -> Result<TokenResponse<F>, Error> {
+        let started = Instant::now();
+        let (token, mut fields) = self.fetch(flow, values, extra).await?;
+        if let (Some(validator), Some(Value::String(id_token))) =
+            (&self.inner.validator, fields.get("id_token"))
+        {
+            // Key fetches count against the same deadline as the token request.
+            let deadline = self.inner.settings.deadline;
+            let left = deadline.saturating_sub(started.elapsed());
+            let claims = tokio::time::timeout(left, validator.validate(id_token, nonce))
+                .await
+                .map_err(|_| Error::Transport {
+                    provider: self.inner.provider.title,
+                    kind: TransportKind::Timeout,
+                    detail: format!(
+                        "the ID token could not be validated within the {deadline:?} deadline (the provider's keys did not arrive)"
+                    ),
+                    cause: None,
+                })??;
+            let claims = serde_json::to_value(claims)
+                .map_err(|e| Error::config(format!("ID token claims: {e}")))?;
+            fields.insert("id_token_claims".to_owned(), claims);
+        } else if nonce.is_some() && self.inner.validator.is_some() {
+            // The authorization request sent a nonce; only an ID token can carry it back.
+            return Err(Error::IdToken(crate::oidc::IdTokenError::Malformed(
+                "the answer to a code exchange with a nonce carries no `id_token`".to_owned(),
+            )));
+        }
+        let mut fields = Fields::new(self.inner.provider.title, fields);
+        Ok(TokenResponse {
+            token,
+            fields: F::from_fields(&mut fields)?,
+        })
+    }
+
+    /// Keeps the refresh token an answer carries, replacing the previous one atomically, and
+    /// tells the application's hook so it can persist it.
+    pub(super) fn rotate_refresh_token(&self, fields: &Map<String, Value>) {
+        let Some(Value::String(new)) = fields.get("refresh_token") else {
+            return;
+        };
+        let token = RefreshToken::from(new.clone());
+        let previous = self.inner.refresh_token.swap(Some(Arc::new(token.clone())));
+        if previous.as_ref().is_some_and(|p| p.expose_secret() == new) {
+            return;
+        }
+        if let Some(hook) = &self.inner.settings.on_refresh_token {
+            hook(&token);
+        }
+    }
+}

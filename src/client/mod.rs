@@ -1,0 +1,317 @@
+//! The token client every generated client wraps, in four rooms:
+//!
+//! - `cache`: the cached token and its single-flight renewal, the state machine behind
+//!   `access_token()`; it asks for a new token and never sees how one is obtained;
+//! - `exchange`: token requests: building, sending with retries within the deadline, reading
+//!   the answer, per-call flows and the code exchange;
+//! - `fleet`: renewal through a shared store (adopt, or fetch under the store's lock);
+//! - `openid`: the ID-token validator a spec describes, authorization requests.
+//!
+//! How a request proves which client sends it is `crate::client_auth`; URLs, HTTP clients and
+//! bounded reading are `crate::outbound`.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+use url::Url;
+
+use crate::client_auth::{self, Credentials};
+use crate::descriptor::{Flow, Grant, Provider};
+use crate::error::{Error, TransportKind};
+use crate::oidc::{IdTokenClaims, IdTokenValidator, OpenIdConfig};
+use crate::outbound::{Fault, Http, UrlRule, check_url};
+use crate::request::{self, Extra, ParamValue};
+use crate::response::{self, Redactor};
+use crate::secret::{IdToken, RefreshToken, Token};
+use crate::settings::{RetryPolicy, Settings};
+use crate::store::{StoreError, StoreFallback, StoredToken};
+use crate::{Fields, FromFields, TokenResponse};
+
+mod cache;
+mod exchange;
+mod fleet;
+mod openid;
+
+use cache::Cached;
+use cache::Renewal;
+use fleet::{fingerprint, store_key};
+use openid::id_token_validator;
+
+fn unix_ms(wall: std::time::SystemTime) -> u64 {
+    wall.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A provider's token client: returns cached tokens, renews them ahead of expiry with one request
+/// however many tasks ask, and runs the provider's other token requests. Cheap to clone; clones
+/// share the cache.
+#[derive(Clone)]
+pub struct TokenClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    provider: &'static Provider,
+    http: Arc<Http>,
+    base: Url,
+    credentials: Credentials,
+    config: Vec<Option<ParamValue>>,
+    settings: Settings,
+    margin: Duration,
+    retry: RetryPolicy,
+    redactor: Redactor,
+    current: ArcSwapOption<Cached>,
+    renewal: Mutex<Renewal>,
+    validator: Option<IdTokenValidator>,
+    refresh_token: ArcSwapOption<RefreshToken>,
+    /// Where this client's token lives in a shared store.
+    store_key: String,
+    /// Fingerprint of the last token an API rejected, never to be adopted from the store again.
+    rejected: Mutex<Option<[u8; 32]>>,
+}
+
+impl fmt::Debug for TokenClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenClient")
+            .field("provider", &self.inner.provider.name)
+            .field("base_url", &self.inner.base.as_str())
+            .field("client_id", &self.inner.credentials.id)
+            .field("client_secret", &"[REDACTED]")
+            .field("has_token", &self.inner.current.load().is_some())
+            .finish()
+    }
+}
+
+/// Fills `{placeholder}`s of a base URL template and checks the result.
+fn base_url(
+    provider: &Provider,
+    template: &str,
+    values: &[(&str, &str)],
+    over: Option<&str>,
+) -> Result<Url, Error> {
+    let text = match over {
+        Some(url) => url.to_owned(),
+        None => {
+            let mut text = template.to_owned();
+            for (name, value) in values {
+                if value.is_empty()
+                    || value
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "/?#@\\{}".contains(c))
+                {
+                    return Err(Error::config(format!(
+                        "`{name}` = {value:?} cannot go in the base URL: it must be non-empty, without spaces or any of / ? # @ \\ {{ }}"
+                    )));
+                }
+                text = text.replace(&format!("{{{name}}}"), value);
+            }
+            text
+        }
+    };
+    crate::outbound::check_url(
+        &text,
+        "the base URL",
+        UrlRule {
+            allow_insecure_http: provider.allow_insecure_http,
+            allow_query: false,
+        },
+    )
+    .map_err(Error::Config)
+}
+
+impl TokenClient {
+    /// Makes a client for `provider`. Generated builders call this; `template` and `values` are
+    /// the chosen environment's base URL and placeholder values, `config` the builder settings in
+    /// the order of `provider.config`.
+    #[doc(hidden)]
+    pub fn new(
+        provider: &'static Provider,
+        settings: Settings,
+        template: &str,
+        values: &[(&str, &str)],
+        config: Vec<Option<ParamValue>>,
+    ) -> Result<Self, Error> {
+        let base = base_url(provider, template, values, settings.base_url.as_deref())?;
+        let settings_refresh = settings.refresh_token.clone();
+        let store_key = store_key(
+            provider,
+            &base,
+            settings.client_id.as_deref().unwrap_or_default(),
+            &config,
+        );
+        let id = settings
+            .client_id
+            .clone()
+            .ok_or_else(|| Error::config("no client id: call `.client_id(...)` on the builder"))?;
+        let secret: SecretString = settings.client_secret.clone().ok_or_else(|| {
+            Error::config("no client secret: call `.client_secret(...)` on the builder")
+        })?;
+        for (slot, value) in provider
+            .config
+            .iter()
+            .zip(config.iter().chain(std::iter::repeat(&None)))
+        {
+            if slot.required && value.is_none() {
+                return Err(Error::config(format!(
+                    "`{}` is required: call `.{}(...)` on the builder",
+                    slot.name, slot.name
+                )));
+            }
+        }
+        if settings.timeout.is_zero() {
+            return Err(Error::config(
+                "the token request timeout must be longer than zero",
+            ));
+        }
+        let http = Arc::new(Http::new(settings.http.clone())?);
+        let mut secrets = vec![secret.expose_secret().to_owned()];
+        secrets.push(
+            url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect(),
+        );
+        for encoding in [
+            crate::descriptor::BasicEncoding::Raw,
+            crate::descriptor::BasicEncoding::Rfc6749,
+        ] {
+            let header = client_auth::basic_header(encoding, &id, secret.expose_secret());
+            secrets.push(header.trim_start_matches("Basic ").to_owned());
+        }
+        let credentials = Credentials { id, secret };
+        let validator = match &provider.openid {
+            None => None,
+            Some(openid) => Some(id_token_validator(
+                provider,
+                openid,
+                &base,
+                values,
+                &credentials,
+                &http,
+                &settings,
+            )?),
+        };
+        let retry = settings
+            .retry
+            .unwrap_or_else(|| RetryPolicy::from_spec(&provider.retry));
+        let margin = settings
+            .refresh_margin
+            .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));
+        Ok(TokenClient {
+            inner: Arc::new(Inner {
+                provider,
+                http,
+                base,
+                credentials,
+                config,
+                settings,
+                margin,
+                retry,
+                redactor: Redactor::new(secrets),
+                current: ArcSwapOption::empty(),
+                renewal: Mutex::new(Renewal::default()),
+                validator,
+                refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
+                store_key,
+                rejected: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The provider this client talks to.
+    #[doc(hidden)]
+    pub fn provider(&self) -> &'static Provider {
+        self.inner.provider
+    }
+
+    /// The base URL token requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The latest refresh token the provider issued (or the one given to
+    /// [`Settings::refresh_token`]); each answer carrying a new one replaces it atomically.
+    pub fn refresh_token(&self) -> Option<RefreshToken> {
+        self.inner.refresh_token.load_full().map(|t| (*t).clone())
+    }
+
+    /// The API header value for `token`, marked sensitive so HTTP logging hides it.
+    pub fn header_value(&self, token: &Token) -> Result<HeaderValue, Error> {
+        let h = &self.inner.provider.api_header;
+        let mut value = HeaderValue::from_str(&format!(
+            "{}{}{}",
+            h.prefix,
+            token.expose_secret(),
+            h.suffix
+        ))
+        .map_err(|_| Error::config("the token cannot go in an HTTP header"))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    /// Adds the provider's header with a valid token to an API request.
+    pub async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let token = self.access_token().await?;
+        Ok(request.header(
+            self.inner.provider.api_header.name,
+            self.header_value(&token)?,
+        ))
+    }
+
+    /// Drops `token` from the cache if it is still the current one; a token that was already
+    /// replaced is left alone, so a late `401` never throws away a newer token.
+    pub fn invalidate(&self, token: &Token) {
+        let current = self.inner.current.load();
+        if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
+            let _ = self.inner.current.compare_and_swap(&*current, None);
+            // A shared store may still hold it: never adopt it again.
+            *self
+                .inner
+                .rejected
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(fingerprint(token.expose_secret()));
+        }
+    }
+
+    /// Sends an API request with the provider's header. On `401 Unauthorized` the token is
+    /// invalidated and the request retried once with a new one, if it can be cloned (streaming
+    /// bodies cannot; their `401` is returned as is).
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+        let retry = request.try_clone();
+        let token = self.access_token().await?;
+        let name = self.inner.provider.api_header.name;
+        let api_error = |e: reqwest::Error| Error::Api {
+            provider: self.inner.provider.title,
+            kind: crate::outbound::kind(&e),
+            cause: crate::error::Cause::new(e.without_url()),
+        };
+        let response = request
+            .header(name, self.header_value(&token)?)
+            .send()
+            .await
+            .map_err(api_error)?;
+        match retry {
+            Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                tracing::debug!(
+                    provider = self.inner.provider.name,
+                    "API answered 401; renewing the token and retrying once"
+                );
+                self.invalidate(&token);
+                let token = self.access_token().await?;
+                again
+                    .header(name, self.header_value(&token)?)
+                    .send()
+                    .await
+                    .map_err(api_error)
+            }
+            _ => Ok(response),
+        }
+    }
+}
