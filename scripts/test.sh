@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
+# cargo-deny for licences, banned crates and sources (deny.toml); these checks need no advisory
+# database, so they run wherever the package registry is reachable.
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install cargo-deny --locked
+fi
 
 # node-oidc-provider for the OpenID interoperability tests (tests/oidc/package-lock.json).
 npm ci --prefix tests/oidc --no-audit --no-fund
@@ -16,6 +21,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 cargo fmt --all -- --check
+cargo deny --log-level error check licenses bans sources
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
