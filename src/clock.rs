@@ -12,6 +12,13 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Instant;
     /// Wall-clock now.
     fn wall(&self) -> SystemTime;
+
+    /// Whether `now()` is the operating system's monotonic clock. Then the cached hot path may
+    /// compare against the kernel's coarse clock (the same time base, read without a system
+    /// call) instead of calling `now()` on every access; other clocks are always asked.
+    fn is_system_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The real clocks.
@@ -25,6 +32,10 @@ impl Clock for SystemClock {
 
     fn wall(&self) -> SystemTime {
         SystemTime::now()
+    }
+
+    fn is_system_clock(&self) -> bool {
+        true
     }
 }
 

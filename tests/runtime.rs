@@ -1081,3 +1081,69 @@ fn a_base_url_with_credentials_is_refused_without_printing_them() {
         "{text}"
     );
 }
+
+/// Answers each token request with `token-N`, living `lifetime` seconds.
+struct Counting {
+    seen: std::sync::atomic::AtomicUsize,
+    lifetime: u64,
+}
+
+impl wiremock::Respond for Counting {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        token_json(&format!("token-{n}"), self.lifetime)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_system_clock_the_fast_path_renews_at_the_refresh_point_and_after_invalidate() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Counting {
+            seen: Default::default(),
+            lifetime: 2,
+        })
+        .mount(&server)
+        .await;
+    // The real clock: tokens live 2 s and are renewed after 1 s (half the lifetime).
+    let settings = Settings::default()
+        .client_id(ID)
+        .client_secret(SECRET)
+        .base_url(server.uri())
+        .refresh_margin(Duration::from_secs(1));
+    let client = TokenClient::new(
+        provider(basic_form(), vec![]),
+        settings,
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("valid client");
+    let first = client.access_token().await.unwrap();
+    assert_eq!(first.expose_secret(), "token-1");
+    for _ in 0..1000 {
+        // Served from this thread's fast path: no request.
+        assert!(client.access_token().await.unwrap().same_as(&first));
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // An API refused it: the fast path must not hand it out again, on any thread.
+    client.invalidate(&first);
+    let second = client.access_token().await.unwrap();
+    assert_eq!(second.expose_secret(), "token-2");
+    let other_thread = {
+        let client = client.clone();
+        tokio::task::spawn_blocking(move || {
+            tokio::runtime::Handle::current().block_on(client.access_token())
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    assert_eq!(other_thread.expose_secret(), "token-2");
+
+    // Past the refresh point (1 s of 2), the next call starts a renewal: the fast path stopped.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    wait_until_token(&client, "token-3").await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}

@@ -1,6 +1,10 @@
 //! The cache and its single-flight renewal: the state machine behind `access_token()`. It asks
 //! `renew` for a token and never sees how one is obtained.
 
+use std::cell::RefCell;
+use std::sync::Weak;
+use std::sync::atomic::Ordering;
+
 use super::*;
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
@@ -52,29 +56,79 @@ impl Drop for SlotGuard {
     }
 }
 
-thread_local! {
-    /// This thread's copies of cached tokens, keyed by the cache entry they came from.
-    static COPIES: std::cell::RefCell<Vec<(std::sync::Weak<Cached>, Token)>> = const { std::cell::RefCell::new(Vec::new()) };
+/// How long before its refresh point the fast path stops handing out a token: many times the
+/// coarse clock's resolution (one kernel tick, 1 to 10 ms), so the fast path never serves a
+/// token past the point where the precise path would start renewing it.
+const COARSE_SLACK: Duration = Duration::from_millis(50);
+
+/// A fresh token as one thread hands it out: its own copy, the cache generation it was taken
+/// from, and until when (on the coarse clock) it may be handed out without a closer look.
+struct Fast {
+    client: Weak<Inner>,
+    generation: u64,
+    until: coarsetime::Instant,
+    token: Token,
 }
 
-/// The cached token, as a copy private to this thread: handing it out touches no memory that
-/// other threads write, so `access_token()` scales with cores. The `Weak` keeps the entry's
-/// address from being reused while the copy is listed.
-pub(super) fn thread_copy(cached: &Arc<Cached>) -> Token {
-    COPIES.with(|copies| {
-        let mut copies = copies.borrow_mut();
-        if let Some((_, token)) = copies
+thread_local! {
+    /// This thread's fast-path entries, one per client it used recently.
+    static FAST: RefCell<Vec<Fast>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The coarse monotonic clock: the kernel's last tick, read without a system call or a
+/// hardware counter, and without writing shared memory (so every core can read it at once).
+fn coarse_now() -> coarsetime::Instant {
+    coarsetime::Instant::now_without_cache_update()
+}
+
+/// This thread's copy of `inner`'s cached token, if the cache has not changed since
+/// (`generation`) and the token is still well before its refresh point.
+fn fast_lookup(inner: &Arc<Inner>, generation: u64) -> Option<Token> {
+    FAST.with(|fast| {
+        let fast = fast.borrow();
+        let entry = fast
             .iter()
-            .find(|(entry, _)| std::ptr::eq(entry.as_ptr(), Arc::as_ptr(cached)))
-        {
-            return token.clone();
+            .find(|e| std::ptr::eq(e.client.as_ptr(), Arc::as_ptr(inner)))?;
+        (entry.generation == generation && coarse_now() < entry.until).then(|| entry.token.clone())
+    })
+}
+
+/// `cached`'s token as a copy private to this thread: handing it out touches no memory other
+/// threads write, so `access_token()` scales with cores. With the system clock, the copy is
+/// also remembered for the fast path until shortly before `fresh_for` runs out. The `Weak`
+/// keeps the client's address from being reused while its entry is listed.
+fn thread_copy(inner: &Arc<Inner>, generation: u64, cached: &Cached, fresh_for: Duration) -> Token {
+    let until = match fresh_for.checked_sub(COARSE_SLACK) {
+        Some(left) if inner.system_clock => {
+            let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX / 2);
+            coarse_now() + coarsetime::Duration::from_millis(millis)
         }
-        copies.retain(|(entry, _)| entry.strong_count() > 0);
-        if copies.len() >= 32 {
-            copies.remove(0);
+        _ => coarse_now(),
+    };
+    FAST.with(|fast| {
+        let mut fast = fast.borrow_mut();
+        if let Some(entry) = fast
+            .iter_mut()
+            .find(|e| std::ptr::eq(e.client.as_ptr(), Arc::as_ptr(inner)))
+        {
+            if !entry.token.same_as(&cached.token) {
+                entry.token = cached.token.private_copy();
+            }
+            entry.generation = generation;
+            entry.until = until;
+            return entry.token.clone();
+        }
+        fast.retain(|e| e.client.strong_count() > 0);
+        if fast.len() >= 32 {
+            fast.remove(0);
         }
         let token = cached.token.private_copy();
-        copies.push((Arc::downgrade(cached), token.clone()));
+        fast.push(Fast {
+            client: Arc::downgrade(inner),
+            generation,
+            until,
+            token: token.clone(),
+        });
         token
     })
 }
@@ -104,16 +158,27 @@ impl TokenClient {
         })
     }
 
+    /// The cached token if it can be handed out now: first from this thread's fast-path entry
+    /// (no shared memory written, no precise clock read), else from the shared cache. In the
+    /// renewal window it is still handed out, and one background renewal starts.
     pub(super) fn fresh(&self) -> Option<Token> {
-        let guard = self.inner.current.load();
+        let inner = &self.inner;
+        let generation = inner.generation.load(Ordering::Acquire);
+        if inner.system_clock
+            && let Some(token) = fast_lookup(inner, generation)
+        {
+            return Some(token);
+        }
+        let guard = inner.current.load();
         let cached = guard.as_ref()?;
-        let now = self.inner.settings.clock.now();
+        let now = inner.settings.clock.now();
         if now < cached.token.refresh_at() {
-            return Some(thread_copy(cached));
+            let fresh_for = cached.token.refresh_at() - now;
+            return Some(thread_copy(inner, generation, cached, fresh_for));
         }
         if now < cached.token.expires_at() {
             self.renew_in_background(now);
-            return Some(thread_copy(cached));
+            return Some(thread_copy(inner, generation, cached, Duration::ZERO));
         }
         None
     }
@@ -187,6 +252,7 @@ impl TokenClient {
             let result = client.renew(flow).await.map(|(token, fields)| Arc::new(Cached { token, fields }));
             if let Ok(cached) = &result {
                 inner.current.store(Some(Arc::clone(cached)));
+                inner.generation.fetch_add(1, Ordering::Release);
             }
             inner.renewal.lock().unwrap_or_else(PoisonError::into_inner).not_before =
                 result.is_err().then(|| inner.settings.clock.now() + BACKGROUND_RETRY);

@@ -68,6 +68,10 @@ struct Inner {
     retry: RetryPolicy,
     redactor: Redactor,
     current: ArcSwapOption<Cached>,
+    /// Changes whenever `current` does, so threads know their fast-path copy is stale.
+    generation: std::sync::atomic::AtomicU64,
+    /// Whether time is the operating system's clock, so the fast path may use the coarse clock.
+    system_clock: bool,
     renewal: Mutex<Renewal>,
     validator: Option<IdTokenValidator>,
     refresh_token: ArcSwapOption<RefreshToken>,
@@ -140,6 +144,7 @@ impl TokenClient {
     ) -> Result<Self, Error> {
         let base = base_url(provider, template, values, settings.base_url.as_deref())?;
         let settings_refresh = settings.refresh_token.clone();
+        let system_clock = settings.clock.is_system_clock();
         let store_key = store_key(
             provider,
             &base,
@@ -213,6 +218,8 @@ impl TokenClient {
                 retry,
                 redactor: Redactor::new(secrets),
                 current: ArcSwapOption::empty(),
+                generation: std::sync::atomic::AtomicU64::new(0),
+                system_clock,
                 renewal: Mutex::new(Renewal::default()),
                 validator,
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
@@ -271,6 +278,9 @@ impl TokenClient {
         let current = self.inner.current.load();
         if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
             let _ = self.inner.current.compare_and_swap(&*current, None);
+            self.inner
+                .generation
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
             // A shared store may still hold it: never adopt it again.
             *self
                 .inner
