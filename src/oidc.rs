@@ -198,8 +198,14 @@ impl RawDiscovery {
 /// Who fetches the key set next, and from where.
 struct Refresh {
     fetched_at: Option<Instant>,
+    /// When the last fetch failed, and why: a broken key endpoint is asked again only after
+    /// [`FAILED_FETCH_PAUSE`], however many tokens arrive meanwhile.
+    failed: Option<(Instant, String)>,
     jwks_uri: Option<Url>,
 }
+
+/// How long after a failed key fetch validations fail at once instead of fetching again.
+const FAILED_FETCH_PAUSE: Duration = Duration::from_secs(5);
 
 /// Validates ID tokens for one client, caching the provider's JWKS.
 ///
@@ -247,6 +253,7 @@ impl IdTokenValidator {
             keys: ArcSwapOption::empty(),
             refresh: tokio::sync::Mutex::new(Refresh {
                 fetched_at: None,
+                failed: None,
                 jwks_uri,
             }),
             discovered: Mutex::new(None),
@@ -357,8 +364,24 @@ impl IdTokenValidator {
                 uri
             }
         };
+        if let Some((at, why)) = &refresh.failed
+            && now.saturating_duration_since(*at) < FAILED_FETCH_PAUSE
+        {
+            return Err(keys_error(format!(
+                "the last fetch failed moments ago ({why}); the keys are fetched again after {FAILED_FETCH_PAUSE:?}"
+            )));
+        }
         refresh.fetched_at = Some(now);
-        let set: JwkSet = self.get_json(uri).await.map_err(keys_error)?;
+        let set: JwkSet = match self.get_json(uri).await {
+            Ok(set) => {
+                refresh.failed = None;
+                set
+            }
+            Err(why) => {
+                refresh.failed = Some((now, why.clone()));
+                return Err(keys_error(why));
+            }
+        };
         tracing::debug!(keys = set.keys.len(), "fetched the provider's JWKS");
         let jwk = find(&set);
         self.keys.store(Some(Arc::new(set)));

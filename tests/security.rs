@@ -573,3 +573,24 @@ async fn a_redirect_is_never_followed_whatever_http_client_setup_the_application
         );
     }
 }
+
+#[tokio::test]
+async fn a_broken_key_endpoint_is_not_hammered_by_every_token_that_arrives() {
+    let op = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&op)
+        .await;
+    let client = client(oidc_provider(Some("/jwks")), settings(&op.uri()));
+    let token = IdToken::from(Signer::with_kid("k").sign(&claims(&op.uri())));
+    for _ in 0..20 {
+        let e = client.validate_id_token(&token, None).await.unwrap_err();
+        assert!(matches!(e, Error::IdToken(_)), "{e}");
+    }
+    let fetched = op.received_requests().await.unwrap_or_default().len();
+    assert_eq!(
+        fetched, 1,
+        "one fetch, then a pause, however many tokens arrive"
+    );
+}
