@@ -7,6 +7,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::form_urlencoded;
@@ -73,12 +74,23 @@ fn in_parameters<'a>(
     );
 }
 
+/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const OUTSIDE_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// `Authorization: Basic …` for the given encoding.
 pub(crate) fn basic_header(encoding: BasicEncoding, id: &str, secret: &str) -> String {
     let pair = match encoding {
         BasicEncoding::Raw => format!("{id}:{secret}"),
         BasicEncoding::Rfc6749 => {
             let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            format!("{}:{}", enc(id), enc(secret))
+        }
+        BasicEncoding::Percent => {
+            let enc = |s: &str| utf8_percent_encode(s, OUTSIDE_UNRESERVED).to_string();
             format!("{}:{}", enc(id), enc(secret))
         }
     };
@@ -95,6 +107,60 @@ mod tests {
             basic_header(BasicEncoding::Raw, "id", "s:e+cret"),
             format!("Basic {}", STANDARD.encode("id:s:e+cret"))
         );
+    }
+
+    /// The hostile pair: a `:` and a `+` in the id; `&`, `=`, `/`, `+`, a space and non-ASCII in
+    /// the secret.
+    const HOSTILE: (&str, &str) = ("cli:ent+id", "s3cr&t=/+ é");
+
+    fn decoded(header: &str) -> String {
+        String::from_utf8(
+            STANDARD
+                .decode(header.trim_start_matches("Basic "))
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn percent_basic_header_encodes_everything_outside_the_unreserved_set() {
+        let header = basic_header(BasicEncoding::Percent, HOSTILE.0, HOSTILE.1);
+        assert_eq!(
+            decoded(&header),
+            "cli%3Aent%2Bid:s3cr%26t%3D%2F%2B%20%C3%A9"
+        );
+        let header = basic_header(BasicEncoding::Percent, "a-b.c_d~e", "has %41 and a space");
+        assert_eq!(decoded(&header), "a-b.c_d~e:has%20%2541%20and%20a%20space");
+    }
+
+    #[test]
+    fn percent_credentials_decode_the_same_under_form_rules_and_plain_percent_rules() {
+        // Servers decode Basic credentials either as form data (`+` is a space) or with plain
+        // percent-decoding (`+` stays `+`). Only the percent encoding reads the same under both.
+        let form = |s: &str| -> String {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let plain = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        for (id, secret) in [HOSTILE, ("id", "has %41 and a space")] {
+            let percent = decoded(&basic_header(BasicEncoding::Percent, id, secret));
+            let (a, b) = percent.split_once(':').unwrap();
+            assert_eq!((form(a), form(b)), (id.to_owned(), secret.to_owned()));
+            assert_eq!((plain(a), plain(b)), (id.to_owned(), secret.to_owned()));
+            let rfc6749 = decoded(&basic_header(BasicEncoding::Rfc6749, id, secret));
+            let (_, b) = rfc6749.split_once(':').unwrap();
+            assert_ne!(
+                plain(b),
+                secret,
+                "a space as `+` reads as `+` under plain rules"
+            );
+        }
     }
 
     #[test]
@@ -139,6 +205,18 @@ mod properties {
             let decoded = decode(&basic_header(BasicEncoding::Rfc6749, &id, &secret));
             let (a, b) = decoded.split_once(':').expect("one separator");
             prop_assert!(!b.contains(':'), "colons inside the secret are encoded");
+            prop_assert_eq!(form_decode(a), id);
+            prop_assert_eq!(form_decode(b), secret);
+        }
+
+        #[test]
+        fn percent_basic_credentials_round_trip_for_any_id_and_secret(id in ".*", secret in ".*") {
+            let decoded = decode(&basic_header(BasicEncoding::Percent, &id, &secret));
+            let (a, b) = decoded.split_once(':').expect("one separator");
+            prop_assert!(!b.contains(':'), "colons inside the secret are encoded");
+            let plain = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned());
+            prop_assert_eq!(plain(a).ok(), Some(id.clone()));
+            prop_assert_eq!(plain(b).ok(), Some(secret.clone()));
             prop_assert_eq!(form_decode(a), id);
             prop_assert_eq!(form_decode(b), secret);
         }

@@ -147,8 +147,13 @@ pub enum Location {
 pub enum BasicEncoding {
     /// `base64(id:secret)`.
     Raw,
-    /// `base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+    /// `base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1): form-urlencoding, a space
+    /// as `+`.
     Rfc6749,
+    /// `base64(pct(id):pct(secret))`: every byte outside RFC 3986's unreserved set
+    /// percent-encoded, a space as `%20`, non-ASCII as its UTF-8 bytes. The encoding every
+    /// server decodes the same way, whether it decodes with form rules or plain percent rules.
+    Percent,
 }
 
 /// Where the client credentials go.

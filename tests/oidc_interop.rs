@@ -284,6 +284,24 @@ async fn client_credentials_with_client_secret_basic_encodes_special_characters_
 }
 
 #[tokio::test]
+async fn client_credentials_with_client_secret_basic_percent_encoded_is_accepted_too() {
+    let op = OpenIdProvider::start();
+    let (id, secret) = (
+        "basic client:2/+&=",
+        "b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef",
+    );
+    let percent = ClientAuth {
+        basic: Some(BasicEncoding::Percent),
+        ..BASIC
+    };
+    let token = client(&op, percent, id, secret, Settings::default())
+        .access_token()
+        .await
+        .unwrap();
+    assert_eq!(token.lifetime(), Duration::from_secs(600));
+}
+
+#[tokio::test]
 async fn client_credentials_with_client_secret_post_and_an_id_and_secret_that_need_encoding() {
     let op = OpenIdProvider::start();
     let token = client(&op, POST, POST_ID, POST_SECRET, Settings::default())

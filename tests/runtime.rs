@@ -133,6 +133,73 @@ async fn raw_basic_header_and_form_body_are_sent_exactly() {
     assert_eq!(r.url.query(), None);
 }
 
+/// A token server that decodes Basic credentials with plain percent rules (`+` stays `+`), as
+/// servers that `unquote` do, and accepts only `id` / `secret`.
+struct PlainPercentServer {
+    id: &'static str,
+    secret: &'static str,
+}
+
+impl wiremock::Respond for PlainPercentServer {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let decoded = header(r, "authorization")
+            .and_then(|h| STANDARD.decode(h.trim_start_matches("Basic ")).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        let plain = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .unwrap_or_default()
+        };
+        match decoded.split_once(':') {
+            Some((id, secret)) if plain(id) == self.id && plain(secret) == self.secret => {
+                token_json("ok", 3600)
+            }
+            _ => ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})),
+        }
+    }
+}
+
+#[tokio::test]
+async fn percent_basic_credentials_reach_a_server_that_decodes_with_plain_percent_rules() {
+    for (id, secret) in [("cli:ent+id", "s3cr&t=/+ é"), ("id", "has %41 and a space")] {
+        let attempt = |encoding: BasicEncoding| async move {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .respond_with(PlainPercentServer { id, secret })
+                .mount(&server)
+                .await;
+            let settings = settings(&server, &ManualClock::new())
+                .client_id(id)
+                .client_secret(secret);
+            let p = provider(
+                flow(
+                    auth(Some(encoding), vec![]),
+                    Body::Form,
+                    vec![fixed("grant_type", Location::Body, "client_credentials")],
+                    EXPIRES_IN,
+                ),
+                vec![],
+            );
+            TokenClient::new(p, settings, "https://unused.invalid", &[], vec![])
+                .expect("valid client")
+                .access_token()
+                .await
+        };
+        assert!(
+            attempt(BasicEncoding::Percent).await.is_ok(),
+            "{id} / {secret}: percent-encoded credentials are accepted"
+        );
+        let e = attempt(BasicEncoding::Rfc6749).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some("invalid_client"),
+            "{id} / {secret}: form-encoded credentials are not (a space became `+`)"
+        );
+    }
+}
+
 #[tokio::test]
 async fn rfc6749_basic_header_form_encodes_id_and_secret_before_base64() {
     let r = sent_request(flow(

@@ -57,6 +57,9 @@ fn credentials(f: &ir::Flow) -> String {
         Some(ir::BasicEncoding::Rfc6749) => {
             places.push("Basic header (RFC 6749 encoded)".to_owned())
         }
+        Some(ir::BasicEncoding::Percent) => {
+            places.push("Basic header (percent-encoded)".to_owned())
+        }
         None => {}
     }
     for l in &f.client_auth.params {

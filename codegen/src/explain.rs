@@ -170,6 +170,12 @@ pub fn explain(p: &Provider) -> String {
                 "# Basic credentials per RFC 6749 §2.3.1: form-urlencode id and secret first"
             );
         }
+        if f.client_auth.basic == Some(ir::BasicEncoding::Percent) {
+            let _ = writeln!(
+                out,
+                "# Basic credentials percent-encoded first: everything but A-Z a-z 0-9 - . _ ~ as %XX (a space as %20)"
+            );
+        }
         let mut lines = vec![format!("curl -X {method}")];
         for (k, v) in &query {
             // --url-query (curl 7.87+) URL-encodes like --data-urlencode, into the query string.
@@ -180,6 +186,8 @@ pub fn explain(p: &Provider) -> String {
             Some(ir::BasicEncoding::Raw) => lines.push("-u \"$CLIENT_ID:$CLIENT_SECRET\"".into()),
             Some(ir::BasicEncoding::Rfc6749) => lines
                 .push("-u \"$CLIENT_ID_FORM_URLENCODED:$CLIENT_SECRET_FORM_URLENCODED\"".into()),
+            Some(ir::BasicEncoding::Percent) => lines
+                .push("-u \"$CLIENT_ID_PERCENT_ENCODED:$CLIENT_SECRET_PERCENT_ENCODED\"".into()),
             None => {}
         }
         match f.body {

@@ -172,8 +172,13 @@ pub struct ClientAuthSpec {
 pub enum BasicEncodingSpec {
     /// `base64(id:secret)`, as most providers expect.
     Raw,
-    /// `base64(urlencode(id):urlencode(secret))`, as RFC 6749 §2.3.1 says.
+    /// `base64(urlencode(id):urlencode(secret))`, as RFC 6749 §2.3.1 says (form-urlencoding:
+    /// a space becomes `+`).
     Rfc6749,
+    /// `base64(pct(id):pct(secret))`: everything outside RFC 3986's unreserved set
+    /// percent-encoded, a space as `%20`. Every server decodes it the same way; the choice for
+    /// standard OAuth servers.
+    Percent,
 }
 
 /// Where a parameter goes in the token request.

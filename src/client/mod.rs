@@ -183,6 +183,7 @@ impl TokenClient {
         for encoding in [
             crate::descriptor::BasicEncoding::Raw,
             crate::descriptor::BasicEncoding::Rfc6749,
+            crate::descriptor::BasicEncoding::Percent,
         ] {
             let header = client_auth::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());

@@ -46,6 +46,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
     let basic = match f.client_auth.basic {
         Some(ir::BasicEncoding::Raw) => quote!(Some(BasicEncoding::Raw)),
         Some(ir::BasicEncoding::Rfc6749) => quote!(Some(BasicEncoding::Rfc6749)),
+        Some(ir::BasicEncoding::Percent) => quote!(Some(BasicEncoding::Percent)),
         None => quote!(None),
     };
     let auth_locations = f.client_auth.params.iter().map(|l| location(*l));

@@ -90,6 +90,9 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
         Some(ir::BasicEncoding::Rfc6749) => {
             lines.push("- `Authorization: Basic base64(urlencode(client_id):urlencode(client_secret))` (RFC 6749 §2.3.1)".into())
         }
+        Some(ir::BasicEncoding::Percent) => {
+            lines.push("- `Authorization: Basic base64(pct(client_id):pct(client_secret))` (everything outside RFC 3986's unreserved set percent-encoded)".into())
+        }
         None => {}
     }
     for (location, label) in [

@@ -205,7 +205,7 @@ impl Cx {
             self.error(
                 cat,
                 "`client_auth` sends the credentials nowhere",
-                "set `basic: raw` (or `rfc6749`) and/or `params: [query]` / `[body]`",
+                "set `basic: raw` (or `percent` / `rfc6749`) and/or `params: [query]` / `[body]`",
             );
         }
         let mut params = spec.params.clone();
