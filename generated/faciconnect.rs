@@ -58,10 +58,34 @@ impl ::tokenspec::__private::FromFields for ClientCredentialsFields {
 }
 /// The answer to the `client_credentials` flow: the token and [`ClientCredentialsFields`].
 pub type ClientCredentialsResponse = ::tokenspec::TokenResponse<ClientCredentialsFields>;
-/// Everything that can go wrong getting a FaciConnect token, with each error the provider documents as its own variant.
+/// Everything that can go wrong getting a FaciConnect token: each error the provider documents, then each RFC 6749 §5.2 error code, as its own variant.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
+    /// The provider answered with the RFC 6749 error code `invalid_request`.
+    ///
+    /// The request is missing a parameter or has a malformed one: compare the spec with the provider's documentation.
+    InvalidRequest(::tokenspec::Error),
+    /// The provider answered with the RFC 6749 error code `invalid_client`.
+    ///
+    /// The client could not be authenticated: check the client id and secret, and where the spec sends them.
+    InvalidClient(::tokenspec::Error),
+    /// The provider answered with the RFC 6749 error code `invalid_grant`.
+    ///
+    /// The authorization code or refresh token is invalid, expired, revoked or already used: start the authorization again.
+    InvalidGrant(::tokenspec::Error),
+    /// The provider answered with the RFC 6749 error code `unauthorized_client`.
+    ///
+    /// The provider has not enabled this grant type for this client.
+    UnauthorizedClient(::tokenspec::Error),
+    /// The provider answered with the RFC 6749 error code `unsupported_grant_type`.
+    ///
+    /// The provider does not support this grant type at this endpoint.
+    UnsupportedGrantType(::tokenspec::Error),
+    /// The provider answered with the RFC 6749 error code `invalid_scope`.
+    ///
+    /// A requested scope is invalid, unknown, or more than this client may ask for.
+    InvalidScope(::tokenspec::Error),
     /// Any other failure: network, an unexpected answer, or the client's configuration.
     Other(::tokenspec::Error),
 }
@@ -69,13 +93,31 @@ impl Error {
     /// The runtime error underneath, with the HTTP status and the provider's message.
     pub fn runtime(&self) -> &::tokenspec::Error {
         match self {
+            Self::InvalidRequest(e) => e,
+            Self::InvalidClient(e) => e,
+            Self::InvalidGrant(e) => e,
+            Self::UnauthorizedClient(e) => e,
+            Self::UnsupportedGrantType(e) => e,
+            Self::InvalidScope(e) => e,
             Self::Other(e) => e,
         }
     }
 }
 impl ::std::convert::From<::tokenspec::Error> for Error {
     fn from(error: ::tokenspec::Error) -> Self {
-        Self::Other(error)
+        match error.code() {
+            ::std::option::Option::Some("invalid_request") => Self::InvalidRequest(error),
+            ::std::option::Option::Some("invalid_client") => Self::InvalidClient(error),
+            ::std::option::Option::Some("invalid_grant") => Self::InvalidGrant(error),
+            ::std::option::Option::Some("unauthorized_client") => {
+                Self::UnauthorizedClient(error)
+            }
+            ::std::option::Option::Some("unsupported_grant_type") => {
+                Self::UnsupportedGrantType(error)
+            }
+            ::std::option::Option::Some("invalid_scope") => Self::InvalidScope(error),
+            _ => Self::Other(error),
+        }
     }
 }
 /// Shows the runtime error's message; its cause is `source()`, so reporters that walk

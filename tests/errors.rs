@@ -144,3 +144,49 @@ async fn a_failed_api_call_is_an_api_error_not_a_token_request_failure() {
     assert!(e.source().is_some(), "the cause is kept");
     each_printed_once(&messages(&e));
 }
+
+async fn fanbase_answering(body: serde_json::Value) -> fanbase::Error {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(body))
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let client = fanbase::Client::builder()
+        .environment(fanbase::Environment::Homologation {
+            host: "security-homologacao.fanbase.example".into(),
+        })
+        .client_id("id")
+        .client_secret("secret")
+        .settings(|s| s.base_url(&base).retry(tokenspec::RetryPolicy::NONE))
+        .build()
+        .expect("valid client");
+    client.access_token().await.unwrap_err()
+}
+
+#[tokio::test]
+async fn rfc6749_error_codes_are_typed_for_every_provider_and_documented_errors_come_first() {
+    for (code, typed) in [
+        ("invalid_request", "InvalidRequest"),
+        ("invalid_client", "InvalidClient"),
+        ("invalid_grant", "InvalidGrant"),
+        ("unauthorized_client", "UnauthorizedClient"),
+        ("unsupported_grant_type", "UnsupportedGrantType"),
+        ("invalid_scope", "InvalidScope"),
+    ] {
+        let e = fanbase_answering(json!({"error": code})).await;
+        assert!(
+            format!("{e:?}").starts_with(typed),
+            "`{code}` is fanbase::Error::{typed}: {e:?}"
+        );
+    }
+    // Fanbase documents this message; its own variant wins over the standard code.
+    let e = fanbase_answering(json!({
+        "error": "invalid_request",
+        "error_description": "The request is missing a parameter"
+    }))
+    .await;
+    assert!(matches!(e, fanbase::Error::MissingParameter(_)), "{e:?}");
+    let e = fanbase_answering(json!({"error": "slow_down"})).await;
+    assert!(matches!(e, fanbase::Error::Other(_)), "{e:?}");
+}

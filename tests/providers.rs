@@ -124,7 +124,10 @@ async fn faciconnect_wrong_secret_is_a_typed_invalid_client_error() {
         .build()
         .unwrap();
     let error = client.access_token().await.unwrap_err();
-    assert!(matches!(error, faciconnect::Error::Other(_)));
+    assert!(
+        matches!(error, faciconnect::Error::InvalidClient(_)),
+        "RFC 6749 codes are typed for every provider: {error}"
+    );
     assert_eq!(
         (error.runtime().status(), error.runtime().code()),
         (Some(401), Some("invalid_client"))

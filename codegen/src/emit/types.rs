@@ -218,7 +218,55 @@ fn grant_text(g: ir::Grant) -> &'static str {
     }
 }
 
+/// The error codes of RFC 6749 §5.2 every token endpoint may answer with, as variants of every
+/// generated `Error`, with what each means for the caller.
+const STANDARD_ERRORS: [(&str, &str, &str); 6] = [
+    (
+        "invalid_request",
+        "InvalidRequest",
+        "The request is missing a parameter or has a malformed one: compare the spec with the provider's documentation.",
+    ),
+    (
+        "invalid_client",
+        "InvalidClient",
+        "The client could not be authenticated: check the client id and secret, and where the spec sends them.",
+    ),
+    (
+        "invalid_grant",
+        "InvalidGrant",
+        "The authorization code or refresh token is invalid, expired, revoked or already used: start the authorization again.",
+    ),
+    (
+        "unauthorized_client",
+        "UnauthorizedClient",
+        "The provider has not enabled this grant type for this client.",
+    ),
+    (
+        "unsupported_grant_type",
+        "UnsupportedGrantType",
+        "The provider does not support this grant type at this endpoint.",
+    ),
+    (
+        "invalid_scope",
+        "InvalidScope",
+        "A requested scope is invalid, unknown, or more than this client may ask for.",
+    ),
+];
+
 pub(super) fn error(p: &Provider) -> TokenStream {
+    let documented = |name: &str| p.errors.iter().any(|e| e.variant == name);
+    // A documented error of the same name takes the standard code's place.
+    let standard: Vec<_> = STANDARD_ERRORS
+        .iter()
+        .filter(|(_, name, _)| !documented(name))
+        .collect();
+    let standard_variants = standard.iter().map(|(code, name, meaning)| {
+        let v = ident(name);
+        let d = doc(&format!(
+            "The provider answered with the RFC 6749 error code `{code}`.\n\n{meaning}"
+        ));
+        quote!(#d #v(::tokenspec::Error),)
+    });
     let variants = p.errors.iter().map(|e| {
         let v = ident(&e.variant);
         let mut text = match (&e.message, &e.code) {
@@ -239,28 +287,37 @@ pub(super) fn error(p: &Provider) -> TokenStream {
         let v = ident(&e.variant);
         quote!(::std::option::Option::Some(#i) => Self::#v(error),)
     });
+    let code_arms = STANDARD_ERRORS.iter().map(|(code, name, _)| {
+        let v = ident(name);
+        quote!(::std::option::Option::Some(#code) => Self::#v(error),)
+    });
     let all: Vec<TokenStream> = p
         .errors
         .iter()
-        .map(|e| {
-            let v = ident(&e.variant);
-            quote!(Self::#v(e))
-        })
+        .map(|e| ident(&e.variant))
+        .chain(standard.iter().map(|(_, name, _)| ident(name)))
+        .map(|v| quote!(Self::#v(e)))
         .chain(std::iter::once(quote!(Self::Other(e))))
         .collect();
+    let by_code = quote! {
+        match error.code() {
+            #(#code_arms)*
+            _ => Self::Other(error),
+        }
+    };
     let from_body = if p.errors.is_empty() {
-        quote!(Self::Other(error))
+        by_code
     } else {
         quote! {
             match error.known_error() {
                 #(#from_arms)*
-                _ => Self::Other(error),
+                _ => #by_code,
             }
         }
     };
     let title = &p.title;
     let d = doc(&format!(
-        "Everything that can go wrong getting a {title} token, with each error the provider documents as its own variant."
+        "Everything that can go wrong getting a {title} token: each error the provider documents, then each RFC 6749 §5.2 error code, as its own variant."
     ));
     quote! {
         #d
@@ -268,6 +325,7 @@ pub(super) fn error(p: &Provider) -> TokenStream {
         #[non_exhaustive]
         pub enum Error {
             #(#variants)*
+            #(#standard_variants)*
             /// Any other failure: network, an unexpected answer, or the client's configuration.
             Other(::tokenspec::Error),
         }
