@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.bfluence.com/autenticacao>
 //!
 //! Generated from `specs/bfluence.yaml`.
-::tokenspec::__private::contract!(1, "0.1.0");
+::tokenspec::__private::contract!(2, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -282,6 +282,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             },
         ],
         cached_flow: Some(0usize),
+        renew_with: None,
         config: &[],
         errors: &[],
     }

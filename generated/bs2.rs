@@ -19,7 +19,7 @@
 //! Provider documentation: <https://devs.bs2.com/pix-direto/autenticacao>
 //!
 //! Generated from `specs/bs2.yaml`.
-::tokenspec::__private::contract!(1, "0.1.0");
+::tokenspec::__private::contract!(2, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -393,6 +393,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             },
         ],
         cached_flow: Some(0usize),
+        renew_with: None,
         config: &[
             Slot {
                 name: "scopes",

@@ -17,7 +17,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/autenticacao>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(1, "0.1.0");
+::tokenspec::__private::contract!(2, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -315,6 +315,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             },
         ],
         cached_flow: Some(0usize),
+        renew_with: None,
         config: &[
             Slot {
                 name: "validity_period",

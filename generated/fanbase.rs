@@ -17,7 +17,7 @@
 //! Provider documentation: <https://docs.fanbase.com.br/api-connect/obter-token>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(1, "0.1.0");
+::tokenspec::__private::contract!(2, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -514,6 +514,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             },
         ],
         cached_flow: Some(0usize),
+        renew_with: None,
         config: &[],
         errors: &[
             KnownError {

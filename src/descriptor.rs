@@ -28,6 +28,9 @@ pub struct Provider {
     pub flows: &'static [Flow],
     /// The flow behind `access_token()`.
     pub cached_flow: Option<usize>,
+    /// The refresh-token flow the cached token renews through while the client holds a refresh
+    /// token (the cached flow again if the provider refuses it).
+    pub renew_with: Option<usize>,
     /// Builder settings, in the order generated builders pass their values.
     pub config: &'static [Slot],
     /// Error responses the provider documents.

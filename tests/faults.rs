@@ -99,6 +99,7 @@ fn query_base() -> Provider {
         },
         flows: p.flows,
         cached_flow: Some(0),
+        renew_with: None,
         config: &[],
         errors: &[],
     }

@@ -205,6 +205,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             ),
         ]),
         cached_flow: Some(0),
+        renew_with: None,
         config: &[],
         errors: &[],
     })

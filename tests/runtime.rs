@@ -1214,3 +1214,129 @@ async fn with_the_system_clock_the_fast_path_renews_at_the_refresh_point_and_aft
     wait_until_token(&client, "token-3").await;
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
+
+/// A server issuing refresh tokens with client-credentials tokens, renewing through the
+/// refresh grant, and refusing refresh tokens once `refuse` is set.
+struct RefreshingServer {
+    seen: std::sync::Mutex<Vec<String>>,
+    refuse: std::sync::atomic::AtomicBool,
+}
+
+impl wiremock::Respond for RefreshingServer {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let body: std::collections::HashMap<String, String> = form(&r.body).into_iter().collect();
+        let grant = body.get("grant_type").cloned().unwrap_or_default();
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(grant.clone());
+        let n = seen.len();
+        match grant.as_str() {
+            "refresh_token" if self.refuse.load(std::sync::atomic::Ordering::SeqCst) => {
+                ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"}))
+            }
+            "refresh_token" => ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": format!("refreshed-{n}"),
+                "refresh_token": format!("rt-{n}"),
+                "expires_in": 3600,
+            })),
+            _ => ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": format!("cc-{n}"),
+                "refresh_token": format!("rt-{n}"),
+                "expires_in": 3600,
+            })),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_app_token_with_a_refresh_token_renews_through_the_refresh_grant_and_falls_back() {
+    let server = MockServer::start().await;
+    let responder = Arc::new(RefreshingServer {
+        seen: Default::default(),
+        refuse: Default::default(),
+    });
+    struct Shared(Arc<RefreshingServer>);
+    impl wiremock::Respond for Shared {
+        fn respond(&self, r: &Request) -> ResponseTemplate {
+            self.0.respond(r)
+        }
+    }
+    Mock::given(method("POST"))
+        .respond_with(Shared(Arc::clone(&responder)))
+        .mount(&server)
+        .await;
+    let refresh_field = Field {
+        key: "refresh_token",
+        path: &["refresh_token"],
+        kind: FieldKind::Secret,
+        required: false,
+    };
+    let mut cached = flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::Form,
+        vec![fixed("grant_type", Location::Body, "client_credentials")],
+        EXPIRES_IN,
+    );
+    cached.fields = slice(vec![Field { ..refresh_field }]);
+    let mut refresh = flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::Form,
+        vec![
+            fixed("grant_type", Location::Body, "refresh_token"),
+            Param {
+                name: "refresh_token",
+                location: Location::Body,
+                source: Source::Call(0),
+            },
+        ],
+        EXPIRES_IN,
+    );
+    refresh.name = "refresh";
+    refresh.grant = Grant::RefreshToken;
+    refresh.call_params = slice(vec![Slot {
+        name: "refresh_token",
+        required: true,
+    }]);
+    refresh.fields = slice(vec![Field { ..refresh_field }]);
+    let mut p = provider(cached, vec![]).clone();
+    p.flows = slice(vec![Flow { ..p.flows[0] }, refresh]);
+    p.renew_with = Some(1);
+    let clock = ManualClock::new();
+    let client = client(leak(p), &server, &clock);
+
+    assert_eq!(client.access_token().await.unwrap().expose_secret(), "cc-1");
+    clock.advance(Duration::from_secs(3601));
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "refreshed-2",
+        "renewed with the refresh token the first answer carried"
+    );
+    assert_eq!(
+        client
+            .refresh_token()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some("rt-2"),
+        "the rotated refresh token replaced the first"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        form(&requests[1].body).contains(&pair("refresh_token", "rt-1")),
+        "renewed with the refresh token the first answer carried"
+    );
+
+    // The provider refuses refresh tokens now: one refused refresh, then the original flow.
+    responder
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(Duration::from_secs(3601));
+    assert_eq!(client.access_token().await.unwrap().expose_secret(), "cc-4");
+    assert_eq!(
+        *responder.seen.lock().unwrap(),
+        [
+            "client_credentials",
+            "refresh_token",
+            "refresh_token",
+            "client_credentials"
+        ]
+    );
+}

@@ -58,6 +58,7 @@ fn oidc_provider(jwks_path: Option<&'static str>) -> &'static Provider {
         },
         flows: slice(vec![cached]),
         cached_flow: Some(0),
+        renew_with: None,
         config: &[],
         errors: &[],
     })

@@ -39,6 +39,8 @@ pub struct Provider {
     pub flows: Vec<Flow>,
     /// Index of the flow behind `access_token()`.
     pub cached_flow: Option<usize>,
+    /// The refresh-token flow the cached token renews through, if the spec says so.
+    pub renew_with: Option<usize>,
     /// Parameters set once on the builder.
     pub config_params: Vec<ConfigParam>,
     /// Enums generated for `enum` and `set` parameters.

@@ -264,6 +264,10 @@ pub struct FlowSpec {
     #[serde(with = "serde_yaml::with::singleton_map")]
     #[cfg_attr(feature = "schema", schemars(with = "ExpirySpec"))]
     pub expiry: ExpirySpec,
+    /// On the cached flow: the `refresh_token` flow that renews the token while the client holds
+    /// a refresh token from an earlier answer; if the provider refuses it, this flow runs again.
+    #[serde(default)]
+    pub renew_with: Option<String>,
 }
 
 /// A parameter of a token request.

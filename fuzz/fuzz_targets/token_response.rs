@@ -51,6 +51,7 @@ static PROVIDER: Provider = Provider {
         flow(&["access_token"], &[], Expiry::Lifetime(3600)),
     ],
     cached_flow: Some(0),
+    renew_with: None,
     config: &[],
     errors: &[KnownError { name: "Known", message: Some("known message"), code: Some("invalid_client"), status: None }],
 };

@@ -254,4 +254,40 @@ impl TokenClient {
             hook(&token);
         }
     }
+
+    /// A new token for the cache: through the spec's `renew_with` refresh-token flow while the
+    /// client holds a refresh token, else through the cached flow itself, which also runs when
+    /// the provider refuses the refresh token (it is then forgotten).
+    pub(super) async fn fetch_own(
+        &self,
+        flow: &'static Flow,
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        let provider = self.inner.provider;
+        let refresh = provider.renew_with.and_then(|i| provider.flows.get(i));
+        if let (Some(refresh), Some(refresh_token)) = (refresh, self.refresh_token()) {
+            let slot = refresh.params.iter().find_map(|p| match p.source {
+                crate::descriptor::Source::Call(i) if p.name == "refresh_token" => Some(i),
+                _ => None,
+            });
+            if let Some(slot) = slot {
+                let mut values = vec![None; slot + 1];
+                values[slot] = Some(ParamValue::Secret(SecretString::from(
+                    refresh_token.expose_secret().to_owned(),
+                )));
+                match self.fetch(refresh, &values, &[]).await {
+                    Ok(answer) => return Ok(answer),
+                    Err(e @ Error::Rejected { .. }) if !e.is_transient() => {
+                        tracing::warn!(
+                            provider = provider.name,
+                            error = %e.chain(),
+                            "the refresh token was refused; fetching a token with the original flow"
+                        );
+                        self.inner.refresh_token.store(None);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.fetch(flow, &[], &[]).await
+    }
 }

@@ -60,7 +60,7 @@ impl TokenClient {
         flow: &'static Flow,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let Some(store) = self.inner.settings.store.clone() else {
-            return self.fetch(flow, &[], &[]).await;
+            return self.fetch_own(flow).await;
         };
         let key = self.inner.store_key.as_str();
         let started = Instant::now();
@@ -88,7 +88,7 @@ impl TokenClient {
                         let _ = store.unlock(key, &fence).await;
                         return Ok(adopted);
                     }
-                    let result = self.fetch(flow, &[], &[]).await;
+                    let result = self.fetch_own(flow).await;
                     if let Ok((token, fields)) = &result {
                         let stored = self.to_stored(token, fields);
                         let ttl = Duration::from_millis(
@@ -134,7 +134,7 @@ impl TokenClient {
         match self.inner.settings.store_fallback {
             StoreFallback::FetchLocally => {
                 tracing::warn!(provider = self.inner.provider.name, reason = %why, "token store unavailable; fetching a token without it");
-                self.fetch(flow, &[], &[]).await
+                self.fetch_own(flow).await
             }
             StoreFallback::Fail => Err(Error::Store(StoreError::Unavailable(why))),
         }

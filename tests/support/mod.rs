@@ -50,6 +50,7 @@ pub fn provider_with_header(
         api_header,
         flows: slice(vec![flow]),
         cached_flow: Some(0),
+        renew_with: None,
         config: &[],
         errors: slice(errors),
     })

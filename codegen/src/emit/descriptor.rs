@@ -170,6 +170,10 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
         Some(i) => quote!(Some(#i)),
         None => quote!(None),
     };
+    let renew_with = match p.renew_with {
+        Some(i) => quote!(Some(#i)),
+        None => quote!(None),
+    };
     let config = p.config_params.iter().map(|c| {
         let name = c.ident.trim_start_matches("r#");
         let required = c.required;
@@ -200,6 +204,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             api_header: ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
             flows: &[#(#flows)*],
             cached_flow: #cached,
+            renew_with: #renew_with,
             config: &[#(#config)*],
             errors: &[#(#errors)*],
             }

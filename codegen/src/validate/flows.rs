@@ -244,4 +244,92 @@ impl Cx {
             secret_param,
         }
     }
+
+    /// The `renew_with:` of the cached flow: a refresh-token flow that can renew the cached token
+    /// with nothing but the refresh token, and reads every field the cached token needs.
+    pub(super) fn renew_with(
+        &mut self,
+        spec: &Spec,
+        flows: &[ir::Flow],
+        cached: Option<usize>,
+    ) -> Option<usize> {
+        let mut found = None;
+        for (name, flow) in &spec.flows {
+            let Some(target) = &flow.renew_with else {
+                continue;
+            };
+            let at = root().key("flows").key(name).key("renew_with");
+            let Some(cached) = cached.filter(|i| &flows[*i].name == name) else {
+                self.error(
+                    &at,
+                    format!("`renew_with` on flow `{name}`, which is not the flow behind `access_token()`"),
+                    "put it on the cached client_credentials flow, or remove it",
+                );
+                continue;
+            };
+            let Some(index) = flows.iter().position(|f| &f.name == target) else {
+                let names = flows.iter().map(|f| f.name.as_str());
+                let hint = match crate::diagnostics::closest(target, names) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "name a flow of this spec with `grant: refresh_token`".to_owned(),
+                };
+                self.error(&at, format!("no flow is called `{target}`"), hint);
+                continue;
+            };
+            let refresh = &flows[index];
+            if refresh.grant != Grant::RefreshToken {
+                self.error(
+                    &at,
+                    format!("flow `{target}` is not a refresh_token flow"),
+                    "renew through a flow with `grant: refresh_token`",
+                );
+                continue;
+            }
+            let slot = refresh.params.iter().find_map(|p| match p.source {
+                ParamSource::Call(i) if p.wire == "refresh_token" => Some(i),
+                _ => None,
+            });
+            if slot.is_none() {
+                self.error(
+                    &at,
+                    format!("flow `{target}` does not take its `refresh_token` per call"),
+                    "write `refresh_token: { from: call, type: secret }` in its params",
+                );
+            }
+            if refresh
+                .call_params
+                .iter()
+                .enumerate()
+                .any(|(i, c)| Some(i) != slot && c.required)
+            {
+                self.error(
+                    &at,
+                    format!("flow `{target}` needs per-call values a renewal cannot supply"),
+                    "give its other parameters fixed values or builder settings",
+                );
+            }
+            let own = &flows[cached].response.fields;
+            if !own.iter().any(|f| f.key == "refresh_token") {
+                self.error(
+                    &at,
+                    format!("flow `{name}` never reads a refresh token from its answer"),
+                    "add `refresh_token: refresh_token` to its `response:`",
+                );
+            }
+            for field in own.iter().filter(|f| f.required && !f.derived) {
+                if !refresh.response.fields.iter().any(|g| g.key == field.key) {
+                    self.error(
+                        &at,
+                        format!(
+                            "the cached token's `{}` would be missing after a renewal through `{target}`",
+                            field.key
+                        ),
+                        "read it in that flow's `response:` too, or make it optional",
+                    );
+                }
+            }
+            found = Some(index);
+        }
+        found
+    }
 }

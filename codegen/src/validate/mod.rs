@@ -201,6 +201,7 @@ impl Cx {
             );
         }
 
+        let renew_with = self.renew_with(spec, &flows, cached.first().copied());
         let errors = self.errors(spec, &mut type_names);
         ir::Provider {
             file: file.to_owned(),
@@ -216,6 +217,7 @@ impl Cx {
             openid,
             api_header,
             cached_flow: cached.first().copied(),
+            renew_with,
             flows,
             config_params,
             enums,
