@@ -265,8 +265,10 @@ impl IdTokenValidator {
         &self.config
     }
 
-    /// Fetches `<issuer>/.well-known/openid-configuration` (once), checks that its issuer is the
-    /// configured one and that every endpoint it names passes the URL rule.
+    /// Fetches the provider's metadata (once): OpenID Connect discovery
+    /// (`<issuer>/.well-known/openid-configuration`), or else RFC 8414 authorization-server
+    /// metadata (`/.well-known/oauth-authorization-server<issuer path>`). Checks that its issuer
+    /// is the configured one and that every endpoint it names passes the URL rule.
     pub async fn discover(&self) -> Result<Discovery, Error> {
         if let Some(d) = self
             .discovered
@@ -276,22 +278,35 @@ impl IdTokenValidator {
         {
             return Ok(d);
         }
-        let url = check_url(
-            &format!(
-                "{}/.well-known/openid-configuration",
-                self.config.issuer.trim_end_matches('/')
-            ),
-            "the discovery URL",
-            self.config.url_rule(),
-        )
-        .map_err(Error::Discovery)?;
-        let raw: RawDiscovery = self
-            .get_json(url)
-            .await
-            .map_err(|why| Error::Discovery(format!("could not read it: {why}")))?;
-        let document = raw.check(&self.config)?;
-        *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(document.clone());
-        Ok(document)
+        // OpenID Connect Discovery §4 appends its path to the issuer; RFC 8414 §3.1 inserts
+        // its own between the host and the issuer's path. Servers publish one or both.
+        let issuer = self.config.issuer.trim_end_matches('/');
+        let openid = format!("{issuer}/.well-known/openid-configuration");
+        let rfc8414 = Url::parse(issuer)
+            .map(|mut url| {
+                let path = url.path().trim_end_matches('/').to_owned();
+                url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+                url.to_string()
+            })
+            .map_err(|e| Error::Discovery(format!("the issuer is not a URL: {e}")))?;
+        let mut reasons = Vec::new();
+        for (text, what) in [(openid, "OpenID discovery"), (rfc8414, "RFC 8414 metadata")] {
+            let url = check_url(&text, "the discovery URL", self.config.url_rule())
+                .map_err(Error::Discovery)?;
+            match self.get_json::<RawDiscovery>(url).await {
+                Ok(raw) => {
+                    let document = raw.check(&self.config)?;
+                    *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(document.clone());
+                    return Ok(document);
+                }
+                Err(why) => reasons.push(format!("{what}: {why}")),
+            }
+        }
+        Err(Error::Discovery(format!(
+            "could not read it ({})",
+            reasons.join("; ")
+        )))
     }
 
     /// GETs a JSON document within the fetch deadline and size limit.

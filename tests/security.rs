@@ -595,3 +595,42 @@ async fn a_broken_key_endpoint_is_not_hammered_by_every_token_that_arrives() {
         "one fetch, then a pause, however many tokens arrive"
     );
 }
+
+#[tokio::test]
+async fn rfc8414_metadata_is_read_when_a_server_publishes_no_openid_discovery() {
+    let op = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": op.uri(),
+            "authorization_endpoint": format!("{}/authorize", op.uri()),
+            "token_endpoint": format!("{}/token", op.uri()),
+        })))
+        .mount(&op)
+        .await;
+    let client = client(oidc_provider(None), settings(&op.uri()));
+    let pending = client
+        .authorization_request("http://127.0.0.1/callback", "profile")
+        .await
+        .expect("metadata from RFC 8414's well-known path");
+    assert_eq!(pending.url().path(), "/authorize");
+    // The same rules hold for it: another issuer is refused.
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": "https://as.attacker.test",
+            "authorization_endpoint": format!("{}/authorize", other.uri()),
+        })))
+        .mount(&other)
+        .await;
+    let e = client_for(&other)
+        .authorization_request("http://127.0.0.1/callback", "profile")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Discovery(_)), "{e}");
+}
+
+fn client_for(server: &MockServer) -> TokenClient {
+    client(oidc_provider(None), settings(&server.uri()))
+}
