@@ -88,18 +88,22 @@ async fn a_transport_error_chains_to_the_io_error_underneath_and_prints_each_mes
     assert_eq!(e.chain().to_string(), chain.join(": "));
 }
 
-#[tokio::test]
-async fn a_generated_error_is_transparent_over_the_runtime_error() {
-    let base = dead_port();
-    let client = fanbase::Client::builder()
+/// A generated Fanbase client whose token requests go to `base`, without retries.
+fn fanbase_at(base: &str) -> fanbase::Client {
+    fanbase::Client::builder()
         .environment(fanbase::Environment::Homologation {
             host: "security-homologacao.fanbase.example".into(),
         })
         .client_id("id")
         .client_secret("secret")
-        .settings(|s| s.base_url(&base).retry(tokenspec::RetryPolicy::NONE))
+        .settings(|s| s.base_url(base).retry(tokenspec::RetryPolicy::NONE))
         .build()
-        .expect("valid client");
+        .expect("valid client")
+}
+
+#[tokio::test]
+async fn a_generated_error_is_transparent_over_the_runtime_error() {
+    let client = fanbase_at(&dead_port());
     let e = client.access_token().await.unwrap_err();
     let chain = messages(&e);
     each_printed_once(&chain);
@@ -151,16 +155,7 @@ async fn fanbase_answering(body: serde_json::Value) -> fanbase::Error {
         .respond_with(ResponseTemplate::new(400).set_body_json(body))
         .mount(&server)
         .await;
-    let base = server.uri();
-    let client = fanbase::Client::builder()
-        .environment(fanbase::Environment::Homologation {
-            host: "security-homologacao.fanbase.example".into(),
-        })
-        .client_id("id")
-        .client_secret("secret")
-        .settings(|s| s.base_url(&base).retry(tokenspec::RetryPolicy::NONE))
-        .build()
-        .expect("valid client");
+    let client = fanbase_at(&server.uri());
     client.access_token().await.unwrap_err()
 }
 
