@@ -33,35 +33,15 @@ fn oidc_provider(jwks_path: Option<&'static str>) -> &'static Provider {
         kind: FieldKind::Secret,
         required: false,
     }]);
-    leak(Provider {
-        name: "hostile",
-        title: "Hostile OP",
-        docs: None,
-        allow_insecure_http: false,
-        refresh_margin_secs: 60,
-        retry: Retry {
-            attempts: 1,
-            initial_backoff_ms: 1,
-            max_backoff_ms: 1,
-        },
-        openid: Some(OpenId {
-            issuer: None,
-            algorithms: &["ES256"],
-            jwks_path,
-            authorization_path: None,
-            leeway_secs: 60,
-        }),
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        flows: slice(vec![cached]),
-        cached_flow: Some(0),
-        renew_with: None,
-        config: &[],
-        errors: &[],
-    })
+    let mut p = provider(cached, vec![]).clone();
+    p.openid = Some(OpenId {
+        issuer: None,
+        algorithms: &["ES256"],
+        jwks_path,
+        authorization_path: None,
+        leeway_secs: 60,
+    });
+    leak(p)
 }
 
 fn settings(base: &str) -> Settings {
@@ -608,8 +588,7 @@ async fn rfc8414_metadata_is_read_when_a_server_publishes_no_openid_discovery() 
         })))
         .mount(&op)
         .await;
-    let client = client(oidc_provider(None), settings(&op.uri()));
-    let pending = client
+    let pending = client(oidc_provider(None), settings(&op.uri()))
         .authorization_request("http://127.0.0.1/callback", "profile")
         .await
         .expect("metadata from RFC 8414's well-known path");
@@ -624,13 +603,9 @@ async fn rfc8414_metadata_is_read_when_a_server_publishes_no_openid_discovery() 
         })))
         .mount(&other)
         .await;
-    let e = client_for(&other)
+    let e = client(oidc_provider(None), settings(&other.uri()))
         .authorization_request("http://127.0.0.1/callback", "profile")
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Discovery(_)), "{e}");
-}
-
-fn client_for(server: &MockServer) -> TokenClient {
-    client(oidc_provider(None), settings(&server.uri()))
 }
