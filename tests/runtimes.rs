@@ -172,3 +172,21 @@ fn a_client_used_from_one_runtime_after_another_keeps_working() {
     // The first round fetches twice (once to have a token to invalidate), the others once each.
     assert_eq!(requests(&server_runtime, &server), 5);
 }
+
+#[test]
+fn clients_and_their_http_clients_install_no_process_wide_crypto_provider() {
+    // Each test runs in its own process under nextest, so nothing else installed one here.
+    let (runtime, server) = server(Duration::ZERO);
+    let client = client(&server, Settings::default());
+    let token = current_thread().block_on(client.access_token());
+    assert!(token.is_ok(), "the client works without a process default");
+    let _api = tokenspec::http_client()
+        .expect("TLS")
+        .build()
+        .expect("client");
+    assert!(
+        rustls::crypto::CryptoProvider::get_default().is_none(),
+        "the application chooses the process-wide provider, not tokenspec"
+    );
+    drop(runtime);
+}
