@@ -491,8 +491,11 @@ fn generator(rows: &mut Vec<Row>) {
 fn memory(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let (base, _) = rt.block_on(token_server(Duration::ZERO));
     let count = 1_000;
-    // Warm the shared HTTP client and its connection first: they are per process, not per client.
-    rt.block_on(client(&base).access_token()).expect("warm-up");
+    // Warm the runtime's shared HTTP client and its connection first, and keep them alive: they
+    // belong to the runtime (every client built without HTTP adjustments uses them), not to a
+    // client.
+    let warm = client(&base);
+    rt.block_on(warm.access_token()).expect("warm-up");
     COUNTING.store(true, Ordering::SeqCst);
     let before = LIVE.load(Ordering::SeqCst);
     let clients: Vec<_> = (0..count).map(|_| client(&base)).collect();
@@ -508,6 +511,7 @@ fn memory(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let per_client = (after_clients - before) as f64 / count as f64;
     let per_token = (after_tokens - after_clients) as f64 / count as f64;
     drop(clients);
+    drop(warm);
     rows.push(row(
         "memory per client",
         format!("{per_client:.0} B"),

@@ -7,7 +7,7 @@
 //! limit, whatever it sends.
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use url::Url;
@@ -96,28 +96,63 @@ pub(crate) fn http_client(setup: Option<&HttpSetup>) -> Result<reqwest::Client, 
 /// Clients kept per token client: a few runtimes' worth.
 const RUNTIMES_KEPT: usize = 4;
 
+/// The runtime the caller runs on, if any.
+fn current_runtime() -> Option<tokio::runtime::Id> {
+    tokio::runtime::Handle::try_current().ok().map(|h| h.id())
+}
+
+/// The HTTP client that token clients built without adjustments share on `runtime`: one pool
+/// per runtime, so a thousand tenants' clients of one process hold one idle connection to
+/// their token endpoint rather than a thousand. Held weakly here: the pool lives exactly as
+/// long as a token client uses it, and nothing stays behind once the last one is dropped.
+fn shared_client(runtime: Option<tokio::runtime::Id>) -> Result<Arc<reqwest::Client>, Error> {
+    type Shared = Vec<(Option<tokio::runtime::Id>, Weak<reqwest::Client>)>;
+    static SHARED: Mutex<Shared> = Mutex::new(Vec::new());
+    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    shared.retain(|(_, client)| client.strong_count() > 0);
+    if let Some(client) = shared
+        .iter()
+        .filter(|(r, _)| *r == runtime)
+        .find_map(|(_, client)| client.upgrade())
+    {
+        return Ok(client);
+    }
+    let client = Arc::new(http_client(None)?);
+    shared.push((runtime, Arc::downgrade(&client)));
+    Ok(client)
+}
+
 /// The HTTP clients of one token client, one per Tokio runtime it is used from. A reqwest
 /// connection pool belongs to the runtime that opened its connections: a token client kept in a
 /// `static` and used from one runtime after another (each `#[tokio::test]` has its own) must not
 /// hand a connection of a runtime that has shut down to the next.
+///
+/// Token clients built without [`crate::Settings::http_client`] adjustments share their
+/// runtime's pool with each other (see `shared_client`); adjusted ones build their own.
 pub(crate) struct Http {
     setup: Option<HttpSetup>,
     /// A client given whole (not built here), used from every runtime.
     fixed: Option<reqwest::Client>,
-    /// Clients by the runtime they serve; `None`: built outside any runtime, not used yet.
-    built: Mutex<Vec<(Option<tokio::runtime::Id>, reqwest::Client)>>,
+    /// Clients by the runtime they serve; a runtime of `None`: built outside any runtime, not
+    /// used yet.
+    built: Mutex<Vec<(Option<tokio::runtime::Id>, Arc<reqwest::Client>)>>,
 }
 
 impl Http {
-    /// Builds the first client at once, so a setup that cannot work fails when the token
-    /// client is built.
+    /// Checks the setup at once, so one that cannot work fails when the token client is built:
+    /// an adjusted client is built now; the shared pools need only the TLS configuration.
     pub(crate) fn new(setup: Option<HttpSetup>) -> Result<Self, Error> {
-        let first = http_client(setup.as_ref())?;
-        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        let built = match &setup {
+            Some(setup) => vec![(current_runtime(), Arc::new(http_client(Some(setup))?))],
+            None => {
+                crate::tls::client_config()?;
+                Vec::new()
+            }
+        };
         Ok(Http {
             setup,
             fixed: None,
-            built: Mutex::new(vec![(runtime, first)]),
+            built: Mutex::new(built),
         })
     }
 
@@ -135,18 +170,21 @@ impl Http {
         if let Some(client) = &self.fixed {
             return Ok(client.clone());
         }
-        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        let runtime = current_runtime();
         let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = built.iter_mut().find(|(r, _)| *r == runtime || r.is_none()) {
             entry.0 = entry.0.or(runtime);
-            return Ok(entry.1.clone());
+            return Ok(reqwest::Client::clone(&entry.1));
         }
-        let client = http_client(self.setup.as_ref())?;
+        let client = match &self.setup {
+            Some(setup) => Arc::new(http_client(Some(setup))?),
+            None => shared_client(runtime)?,
+        };
         if built.len() >= RUNTIMES_KEPT {
             built.remove(0);
         }
-        built.push((runtime, client.clone()));
-        Ok(client)
+        built.push((runtime, Arc::clone(&client)));
+        Ok(reqwest::Client::clone(&client))
     }
 }
 

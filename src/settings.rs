@@ -146,6 +146,9 @@ impl Settings {
     /// it with your changes (proxies, root certificates, local address, connection pool, DNS
     /// overrides).
     ///
+    /// Without adjustments, token clients share one connection pool per Tokio runtime; a client
+    /// with adjustments builds its own (per runtime it is used from).
+    ///
     /// Whatever `configure` sets, redirects stay off: a redirected token request would be
     /// replayed, credentials included, to the redirect target before tokenspec saw the answer
     /// (RFC 9700 §4.11), so tokenspec takes an adjustment rather than a finished client.

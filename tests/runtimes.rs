@@ -76,10 +76,14 @@ fn provider_keeping_refresh_tokens() -> &'static Provider {
 }
 
 fn client(server: &MockServer, settings: Settings) -> TokenClient {
+    client_of(&server.uri(), "runtime-client", settings)
+}
+
+fn client_of(base: &str, client_id: &str, settings: Settings) -> TokenClient {
     let settings = settings
-        .client_id("runtime-client")
+        .client_id(client_id)
         .client_secret("runtime-secret")
-        .base_url(server.uri())
+        .base_url(base)
         .retry(tokenspec::RetryPolicy::NONE);
     TokenClient::new(
         provider_keeping_refresh_tokens(),
@@ -189,4 +193,66 @@ fn clients_and_their_http_clients_install_no_process_wide_crypto_provider() {
         "the application chooses the process-wide provider, not tokenspec"
     );
     drop(runtime);
+}
+
+/// A keep-alive token server counting the TCP connections it accepts; it answers every request
+/// on a connection with a new token.
+async fn counting_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::AsyncWriteExt;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let base = raw_server(64, move |mut stream| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            while !read_request(&mut stream).await.is_empty() {
+                let body = r#"{"access_token":"shared-pool-token","expires_in":3600}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (base, connections)
+}
+
+#[test]
+fn clients_built_without_adjustments_share_one_connection_per_runtime() {
+    let server_runtime = Runtime::new().expect("server runtime");
+    let (base, connections) = server_runtime.block_on(counting_server());
+    let tenants: Vec<_> = (0..3)
+        .map(|tenant| client_of(&base, &format!("tenant-{tenant}"), Settings::default()))
+        .collect();
+    for round in 1..=2 {
+        current_thread().block_on(async {
+            for client in &tenants {
+                if let Ok(previous) = client.access_token().await {
+                    client.invalidate(&previous);
+                }
+            }
+        });
+        // Each runtime opens its own connection; within one, every tenant's client reuses it.
+        assert_eq!(connections.load(Ordering::SeqCst), round, "round {round}");
+    }
+}
+
+#[test]
+fn a_client_with_adjusted_http_settings_keeps_a_pool_of_its_own() {
+    let server_runtime = Runtime::new().expect("server runtime");
+    let (base, connections) = server_runtime.block_on(counting_server());
+    let shared = client_of(&base, "tenant-1", Settings::default());
+    let adjusted = client_of(
+        &base,
+        "tenant-2",
+        Settings::default().http_client(|builder| builder.user_agent("tenant-two")),
+    );
+    current_thread().block_on(async {
+        shared.access_token().await.expect("token");
+        adjusted.access_token().await.expect("token");
+    });
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }
