@@ -1,48 +1,118 @@
-//! The cache and its single-flight renewal: the state machine behind `access_token()`. It asks
-//! `renew` for a token and never sees how one is obtained.
+//! One cached token and its single-flight renewal: the state machine behind every
+//! `access_token()`, the app token's and each session's. It asks its [`Renewer`] for a new
+//! token and never sees how one is obtained.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Weak;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
+use crate::clock::Clock;
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
 /// token is still valid and keeps being served.
-pub(super) const BACKGROUND_RETRY: Duration = Duration::from_secs(5);
+pub(crate) const BACKGROUND_RETRY: Duration = Duration::from_secs(5);
 
 /// A token in the cache, with the response fields of the answer it came in.
-pub(super) struct Cached {
-    pub(super) token: Token,
-    pub(super) fields: Map<String, Value>,
+pub(crate) struct Cached {
+    pub(crate) token: Token,
+    pub(crate) fields: Map<String, Value>,
 }
 
 /// What a renewal publishes to its waiters: nothing yet, or its result.
-pub(super) type Outcome = Option<Result<Arc<Cached>, Error>>;
+pub(crate) type Outcome = Option<Result<Arc<Cached>, Error>>;
+
+/// A renewal's work: a new token and the fields of its answer.
+pub(crate) type RenewFuture =
+    Pin<Box<dyn Future<Output = Result<(Token, Map<String, Value>), Error>> + Send>>;
 
 /// Who renews, and when the next background renewal may start.
 #[derive(Default)]
-pub(super) struct Renewal {
+pub(crate) struct Renewal {
     /// The renewal in flight, if any, by number; every caller that needs a token waits on it.
-    pub(super) running: Option<(u64, watch::Receiver<Outcome>)>,
+    running: Option<(u64, watch::Receiver<Outcome>)>,
     /// Number of the next renewal.
-    pub(super) next: u64,
+    next: u64,
     /// No background renewal before this instant (after a failed one).
-    pub(super) not_before: Option<Instant>,
+    not_before: Option<Instant>,
+}
+
+/// One cached token: read lock-free, replaced by one renewal at a time.
+pub(crate) struct TokenCell {
+    current: ArcSwapOption<Cached>,
+    /// Changes whenever `current` does, so threads know their fast-path copy is stale.
+    generation: AtomicU64,
+    /// Whether time is the operating system's clock, so the fast path may use the coarse clock.
+    system_clock: bool,
+    renewal: Mutex<Renewal>,
+}
+
+impl TokenCell {
+    /// An empty cache, on the system clock or not.
+    pub(crate) fn new(system_clock: bool) -> Self {
+        TokenCell {
+            current: ArcSwapOption::empty(),
+            generation: AtomicU64::new(0),
+            system_clock,
+            renewal: Mutex::new(Renewal::default()),
+        }
+    }
+
+    /// The cached token and its fields, fresh or not.
+    pub(crate) fn current(&self) -> Option<Arc<Cached>> {
+        self.current.load_full()
+    }
+
+    /// Replaces the cached token.
+    pub(crate) fn set(&self, cached: Arc<Cached>) {
+        self.current.store(Some(cached));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Drops `token` if it is still the current one; a token that was already replaced is left
+    /// alone, so a late `401` never throws away a newer token. Whether it was dropped.
+    pub(crate) fn invalidate(&self, token: &Token) -> bool {
+        let current = self.current.load();
+        if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
+            let _ = self.current.compare_and_swap(&*current, None);
+            self.generation.fetch_add(1, Ordering::Release);
+            return true;
+        }
+        false
+    }
+}
+
+/// What a cache needs from its owner: where the cache is, whose tokens these are (for errors
+/// and logs), the clock, and how to get a new token.
+pub(crate) trait Renewer: Clone + Send + Sync + 'static {
+    /// The cache.
+    fn cell(&self) -> &Arc<TokenCell>;
+    /// The provider's title, for errors.
+    fn title(&self) -> &'static str;
+    /// The provider's name, for logs.
+    fn name(&self) -> &'static str;
+    /// The clock tokens are timed with.
+    fn clock(&self) -> &dyn Clock;
+    /// Fails when this owner cannot renew at all (a configuration error), before any task starts.
+    fn can_renew(&self) -> Result<(), Error>;
+    /// One renewal: a new token, however it is obtained.
+    fn renew(&self) -> RenewFuture;
 }
 
 /// Owned by a renewal's task: however the task ends (it finishes, panics, or is dropped with
 /// its runtime, even before it first runs), dropping this frees the renewal slot if it is
 /// still this renewal's, so the next call starts a new renewal instead of waiting on a dead one.
-pub(super) struct SlotGuard {
-    pub(super) inner: Arc<Inner>,
-    pub(super) renewal: u64,
+struct SlotGuard {
+    cell: Arc<TokenCell>,
+    renewal: u64,
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         let mut renewal = self
-            .inner
+            .cell
             .renewal
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -64,14 +134,14 @@ const COARSE_SLACK: Duration = Duration::from_millis(50);
 /// A fresh token as one thread hands it out: its own copy, the cache generation it was taken
 /// from, and until when (on the coarse clock) it may be handed out without a closer look.
 struct Fast {
-    client: Weak<Inner>,
+    cell: Weak<TokenCell>,
     generation: u64,
     until: coarsetime::Instant,
     token: Token,
 }
 
 thread_local! {
-    /// This thread's fast-path entries, one per client it used recently.
+    /// This thread's fast-path entries, one per cache it used recently.
     static FAST: RefCell<Vec<Fast>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -81,14 +151,14 @@ fn coarse_now() -> coarsetime::Instant {
     coarsetime::Instant::now_without_cache_update()
 }
 
-/// This thread's copy of `inner`'s cached token, if the cache has not changed since
+/// This thread's copy of `cell`'s cached token, if the cache has not changed since
 /// (`generation`) and the token is still well before its refresh point.
-fn fast_lookup(inner: &Arc<Inner>, generation: u64) -> Option<Token> {
+fn fast_lookup(cell: &Arc<TokenCell>, generation: u64) -> Option<Token> {
     FAST.with(|fast| {
         let fast = fast.borrow();
         let entry = fast
             .iter()
-            .find(|e| std::ptr::eq(e.client.as_ptr(), Arc::as_ptr(inner)))?;
+            .find(|e| std::ptr::eq(e.cell.as_ptr(), Arc::as_ptr(cell)))?;
         (entry.generation == generation && coarse_now() < entry.until).then(|| entry.token.clone())
     })
 }
@@ -96,10 +166,15 @@ fn fast_lookup(inner: &Arc<Inner>, generation: u64) -> Option<Token> {
 /// `cached`'s token as a copy private to this thread: handing it out touches no memory other
 /// threads write, so `access_token()` scales with cores. With the system clock, the copy is
 /// also remembered for the fast path until shortly before `fresh_for` runs out. The `Weak`
-/// keeps the client's address from being reused while its entry is listed.
-fn thread_copy(inner: &Arc<Inner>, generation: u64, cached: &Cached, fresh_for: Duration) -> Token {
+/// keeps the cache's address from being reused while its entry is listed.
+fn thread_copy(
+    cell: &Arc<TokenCell>,
+    generation: u64,
+    cached: &Cached,
+    fresh_for: Duration,
+) -> Token {
     let until = match fresh_for.checked_sub(COARSE_SLACK) {
-        Some(left) if inner.system_clock => {
+        Some(left) if cell.system_clock => {
             let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX / 2);
             coarse_now() + coarsetime::Duration::from_millis(millis)
         }
@@ -109,7 +184,7 @@ fn thread_copy(inner: &Arc<Inner>, generation: u64, cached: &Cached, fresh_for: 
         let mut fast = fast.borrow_mut();
         if let Some(entry) = fast
             .iter_mut()
-            .find(|e| std::ptr::eq(e.client.as_ptr(), Arc::as_ptr(inner)))
+            .find(|e| std::ptr::eq(e.cell.as_ptr(), Arc::as_ptr(cell)))
         {
             if !entry.token.same_as(&cached.token) {
                 entry.token = cached.token.private_copy();
@@ -118,13 +193,13 @@ fn thread_copy(inner: &Arc<Inner>, generation: u64, cached: &Cached, fresh_for: 
             entry.until = until;
             return entry.token.clone();
         }
-        fast.retain(|e| e.client.strong_count() > 0);
+        fast.retain(|e| e.cell.strong_count() > 0);
         if fast.len() >= 32 {
             fast.remove(0);
         }
         let token = cached.token.private_copy();
         fast.push(Fast {
-            client: Arc::downgrade(inner),
+            cell: Arc::downgrade(cell),
             generation,
             until,
             token: token.clone(),
@@ -133,24 +208,146 @@ fn thread_copy(inner: &Arc<Inner>, generation: u64, cached: &Cached, fresh_for: 
     })
 }
 
+/// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result of
+/// the one renewal in flight. Between the refresh point and expiry the cached token is returned
+/// at once and renewal runs in the background.
+pub(crate) async fn access_token<R: Renewer>(owner: &R) -> Result<Token, Error> {
+    if let Some(token) = fresh(owner) {
+        return Ok(token);
+    }
+    Ok(renewed(owner).await?.token.clone())
+}
+
+/// The cached token and its fields while unexpired, else those of a renewal.
+pub(crate) async fn unexpired<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error> {
+    match owner.cell().current() {
+        Some(c) if owner.clock().now() < c.token.expires_at() => Ok(c),
+        _ => renewed(owner).await,
+    }
+}
+
+/// The cached token if it can be handed out now: first from this thread's fast-path entry (no
+/// shared memory written, no precise clock read), else from the shared cache. In the renewal
+/// window it is still handed out, and one background renewal starts.
+pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
+    let cell = owner.cell();
+    let generation = cell.generation.load(Ordering::Acquire);
+    if cell.system_clock
+        && let Some(token) = fast_lookup(cell, generation)
+    {
+        return Some(token);
+    }
+    let guard = cell.current.load();
+    let cached = guard.as_ref()?;
+    let now = owner.clock().now();
+    if now < cached.token.refresh_at() {
+        let fresh_for = cached.token.refresh_at() - now;
+        return Some(thread_copy(cell, generation, cached, fresh_for));
+    }
+    if now < cached.token.expires_at() {
+        renew_in_background(owner, now);
+        return Some(thread_copy(cell, generation, cached, Duration::ZERO));
+    }
+    None
+}
+
+fn renew_in_background<R: Renewer>(owner: &R, now: Instant) {
+    let Ok(mut renewal) = owner.cell().renewal.try_lock() else {
+        return; // someone else is deciding right now
+    };
+    if renewal.running.is_some() || renewal.not_before.is_some_and(|t| now < t) {
+        return;
+    }
+    if let Ok(rx) = start(owner, &mut renewal) {
+        drop(rx);
+    }
+}
+
+/// Waits for the renewal in flight, starting one if there is none.
+pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error> {
+    let cell = owner.cell();
+    let mut rx = {
+        let mut renewal = cell.renewal.lock().unwrap_or_else(PoisonError::into_inner);
+        // A renewal may have finished between the caller's look at the cache and this lock.
+        if let Some(c) = cell.current.load_full()
+            && owner.clock().now() < c.token.expires_at()
+        {
+            return Ok(c);
+        }
+        match &renewal.running {
+            // A renewal whose task is gone without an outcome is dead: start anew.
+            Some((_, rx)) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
+            _ => start(owner, &mut renewal)?,
+        }
+    };
+    let interrupted = || Error::Interrupted {
+        provider: owner.title(),
+    };
+    match rx.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone().unwrap_or_else(|| Err(interrupted())),
+        Err(_) => Err(interrupted()),
+    }
+}
+
+/// Starts the one renewal, in its own task so that callers giving up never stop it.
+fn start<R: Renewer>(owner: &R, renewal: &mut Renewal) -> Result<watch::Receiver<Outcome>, Error> {
+    owner.can_renew()?;
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))?;
+    let (tx, rx) = watch::channel(None);
+    let number = renewal.next;
+    renewal.next = renewal.next.wrapping_add(1);
+    renewal.running = Some((number, rx.clone()));
+    let owner = owner.clone();
+    // Made here, not inside the task, so that a task dropped before it first runs frees the
+    // slot too.
+    let guard = SlotGuard {
+        cell: Arc::clone(owner.cell()),
+        renewal: number,
+    };
+    let work = owner.renew();
+    runtime.spawn(async move {
+        let cell = owner.cell();
+        let result = work
+            .await
+            .map(|(token, fields)| Arc::new(Cached { token, fields }));
+        if let Ok(cached) = &result {
+            cell.set(Arc::clone(cached));
+        }
+        cell.renewal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .not_before = result
+            .is_err()
+            .then(|| owner.clock().now() + BACKGROUND_RETRY);
+        drop(guard);
+        match &result {
+            Ok(c) => tracing::debug!(
+                provider = owner.name(),
+                lifetime_secs = c.token.lifetime().as_secs(),
+                "token renewed"
+            ),
+            Err(e) => {
+                tracing::warn!(provider = owner.name(), error = %e.chain(), "token renewal failed")
+            }
+        }
+        let _ = tx.send(Some(result));
+    });
+    Ok(rx)
+}
+
 impl TokenClient {
     /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result
     /// of the one renewal in flight. Between the refresh point and expiry the cached token is
     /// returned at once and renewal runs in the background.
     pub async fn access_token(&self) -> Result<Token, Error> {
-        if let Some(token) = self.fresh() {
-            return Ok(token);
-        }
-        Ok(self.renewed().await?.token.clone())
+        access_token(self).await
     }
 
     /// The cached token with the typed fields of the answer it came in.
     #[doc(hidden)]
     pub async fn cached_response<F: FromFields>(&self) -> Result<TokenResponse<F>, Error> {
-        let cached = match self.inner.current.load_full() {
-            Some(c) if self.inner.settings.clock.now() < c.token.expires_at() => c,
-            _ => self.renewed().await?,
-        };
+        let cached = unexpired(self).await?;
         let mut fields = Fields::new(self.inner.provider.title, cached.fields.clone());
         Ok(TokenResponse {
             token: cached.token.clone(),
@@ -158,111 +355,17 @@ impl TokenClient {
         })
     }
 
-    /// The cached token if it can be handed out now: first from this thread's fast-path entry
-    /// (no shared memory written, no precise clock read), else from the shared cache. In the
-    /// renewal window it is still handed out, and one background renewal starts.
-    pub(super) fn fresh(&self) -> Option<Token> {
-        let inner = &self.inner;
-        let generation = inner.generation.load(Ordering::Acquire);
-        if inner.system_clock
-            && let Some(token) = fast_lookup(inner, generation)
-        {
-            return Some(token);
-        }
-        let guard = inner.current.load();
-        let cached = guard.as_ref()?;
-        let now = inner.settings.clock.now();
-        if now < cached.token.refresh_at() {
-            let fresh_for = cached.token.refresh_at() - now;
-            return Some(thread_copy(inner, generation, cached, fresh_for));
-        }
-        if now < cached.token.expires_at() {
-            self.renew_in_background(now);
-            return Some(thread_copy(inner, generation, cached, Duration::ZERO));
-        }
-        None
-    }
-
-    pub(super) fn renew_in_background(&self, now: Instant) {
-        let Ok(mut renewal) = self.inner.renewal.try_lock() else {
-            return; // someone else is deciding right now
-        };
-        if renewal.running.is_some() || renewal.not_before.is_some_and(|t| now < t) {
-            return;
-        }
-        if let Ok(rx) = self.start(&mut renewal) {
-            drop(rx);
-        }
-    }
-
-    /// Waits for the renewal in flight, starting one if there is none.
-    pub(super) async fn renewed(&self) -> Result<Arc<Cached>, Error> {
-        let mut rx = {
-            let mut renewal = self
-                .inner
-                .renewal
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            // A renewal may have finished between the caller's look at the cache and this lock.
-            if let Some(c) = self.inner.current.load_full()
-                && self.inner.settings.clock.now() < c.token.expires_at()
-            {
-                return Ok(c);
-            }
-            match &renewal.running {
-                // A renewal whose task is gone without an outcome is dead: start anew.
-                Some((_, rx)) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
-                _ => self.start(&mut renewal)?,
-            }
-        };
-        match rx.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Interrupted {
-                provider: self.inner.provider.title,
-            })),
-            Err(_) => Err(Error::Interrupted {
-                provider: self.inner.provider.title,
-            }),
-        }
-    }
-
-    /// Starts the one renewal, in its own task so that callers giving up never stop it.
-    pub(super) fn start(&self, renewal: &mut Renewal) -> Result<watch::Receiver<Outcome>, Error> {
-        let Some(flow_index) = self.inner.provider.cached_flow else {
-            return Err(Error::config(format!(
-                "{} has no flow that fetches the client's own token",
-                self.inner.provider.title
-            )));
-        };
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))?;
-        let (tx, rx) = watch::channel(None);
-        let number = renewal.next;
-        renewal.next = renewal.next.wrapping_add(1);
-        renewal.running = Some((number, rx.clone()));
-        let client = self.clone();
-        // Made here, not inside the task, so that a task dropped before it first runs frees the
-        // slot too.
-        let guard = SlotGuard {
-            inner: Arc::clone(&self.inner),
-            renewal: number,
-        };
-        runtime.spawn(async move {
-            let inner = &client.inner;
-            let flow = &inner.provider.flows[flow_index];
-            let result = client.renew(flow).await.map(|(token, fields)| Arc::new(Cached { token, fields }));
-            if let Ok(cached) = &result {
-                inner.current.store(Some(Arc::clone(cached)));
-                inner.generation.fetch_add(1, Ordering::Release);
-            }
-            inner.renewal.lock().unwrap_or_else(PoisonError::into_inner).not_before =
-                result.is_err().then(|| inner.settings.clock.now() + BACKGROUND_RETRY);
-            drop(guard);
-            match &result {
-                Ok(c) => tracing::debug!(provider = inner.provider.name, lifetime_secs = c.token.lifetime().as_secs(), "token renewed"),
-                Err(e) => tracing::warn!(provider = inner.provider.name, error = %e.chain(), "token renewal failed"),
-            }
-            let _ = tx.send(Some(result));
-        });
-        Ok(rx)
+    /// The flow that fetches the client's own token.
+    pub(super) fn cached_flow(&self) -> Result<&'static Flow, Error> {
+        let provider = self.inner.provider;
+        provider
+            .cached_flow
+            .and_then(|i| provider.flows.get(i))
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "{} has no flow that fetches the client's own token",
+                    provider.title
+                ))
+            })
     }
 }

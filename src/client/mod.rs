@@ -39,8 +39,7 @@ mod exchange;
 mod fleet;
 mod openid;
 
-use cache::Cached;
-use cache::Renewal;
+use cache::{RenewFuture, Renewer, TokenCell};
 use fleet::{fingerprint, store_key};
 use openid::id_token_validator;
 
@@ -67,12 +66,8 @@ struct Inner {
     margin: Duration,
     retry: RetryPolicy,
     redactor: Redactor,
-    current: ArcSwapOption<Cached>,
-    /// Changes whenever `current` does, so threads know their fast-path copy is stale.
-    generation: std::sync::atomic::AtomicU64,
-    /// Whether time is the operating system's clock, so the fast path may use the coarse clock.
-    system_clock: bool,
-    renewal: Mutex<Renewal>,
+    /// The client's own token.
+    cell: Arc<TokenCell>,
     validator: Option<IdTokenValidator>,
     refresh_token: ArcSwapOption<RefreshToken>,
     /// Where this client's token lives in a shared store.
@@ -88,7 +83,7 @@ impl fmt::Debug for TokenClient {
             .field("base_url", &self.inner.base.as_str())
             .field("client_id", &self.inner.credentials.id)
             .field("client_secret", &"[REDACTED]")
-            .field("has_token", &self.inner.current.load().is_some())
+            .field("has_token", &self.inner.cell.current().is_some())
             .finish()
     }
 }
@@ -218,10 +213,7 @@ impl TokenClient {
                 margin,
                 retry,
                 redactor: Redactor::new(secrets),
-                current: ArcSwapOption::empty(),
-                generation: std::sync::atomic::AtomicU64::new(0),
-                system_clock,
-                renewal: Mutex::new(Renewal::default()),
+                cell: Arc::new(TokenCell::new(system_clock)),
                 validator,
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
                 store_key,
@@ -276,12 +268,7 @@ impl TokenClient {
     /// Drops `token` from the cache if it is still the current one; a token that was already
     /// replaced is left alone, so a late `401` never throws away a newer token.
     pub fn invalidate(&self, token: &Token) {
-        let current = self.inner.current.load();
-        if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
-            let _ = self.inner.current.compare_and_swap(&*current, None);
-            self.inner
-                .generation
-                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        if self.inner.cell.invalidate(token) {
             // A shared store may still hold it: never adopt it again.
             *self
                 .inner
@@ -324,5 +311,32 @@ impl TokenClient {
             }
             _ => Ok(response),
         }
+    }
+}
+
+impl Renewer for TokenClient {
+    fn cell(&self) -> &Arc<TokenCell> {
+        &self.inner.cell
+    }
+
+    fn title(&self) -> &'static str {
+        self.inner.provider.title
+    }
+
+    fn name(&self) -> &'static str {
+        self.inner.provider.name
+    }
+
+    fn clock(&self) -> &dyn crate::clock::Clock {
+        &*self.inner.settings.clock
+    }
+
+    fn can_renew(&self) -> Result<(), Error> {
+        self.cached_flow().map(|_| ())
+    }
+
+    fn renew(&self) -> RenewFuture {
+        let client = self.clone();
+        Box::pin(async move { client.renew(client.cached_flow()?).await })
     }
 }
