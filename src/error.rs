@@ -108,6 +108,23 @@ pub enum Error {
         "the redirect's `state` does not match the authorization request's; the redirect may be forged: start the authorization again"
     )]
     StateMismatch,
+    /// A user's session cannot be renewed any more: the provider refused its refresh token
+    /// (revoked, expired, or spent by a rotation this process never saw), or it has none. The
+    /// session is gone from this client and its store; ask the user to connect again.
+    #[error(
+        "{provider}: the session `{session}` has ended ({reason}); ask the user to connect again"
+    )]
+    SessionEnded {
+        /// Provider title.
+        provider: &'static str,
+        /// The session's key, as the application named it.
+        session: String,
+        /// Why, in a few words.
+        reason: &'static str,
+        /// The provider's refusal, when there was one.
+        #[source]
+        cause: Option<Box<Error>>,
+    },
     /// The renewal this call waited for ended without a result (its runtime shut down).
     #[error("{provider}: the token renewal was interrupted before it finished; call again")]
     Interrupted {
@@ -185,6 +202,15 @@ impl Error {
     /// A configuration error.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
+    }
+
+    /// The key of the session this error ended, if it is [`Error::SessionEnded`]: the user to
+    /// ask to connect again.
+    pub fn ended_session(&self) -> Option<&str> {
+        match self {
+            Error::SessionEnded { session, .. } => Some(session),
+            _ => None,
+        }
     }
 
     /// Index of the documented provider error this is (into the provider's `errors`), if any.

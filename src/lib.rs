@@ -48,12 +48,13 @@ pub mod store;
 mod tls;
 
 pub use authorization::{AuthorizationCode, PendingAuthorization};
-pub use client::TokenClient;
+pub use client::{Session, TokenClient};
 pub use error::{Cause, Chain, Error, Rejection, TransportKind, chain};
 pub use response::jwt_exp;
 pub use secret::{ExposeSecret, IdToken, RefreshToken, SecretString, Token};
 pub use settings::{
-    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, RefreshHook, RetryPolicy, Settings,
+    DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_TTL, DEFAULT_TIMEOUT, RefreshHook,
+    RetryPolicy, SessionHook, Settings,
 };
 
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.

@@ -107,6 +107,7 @@ impl RedisStore {
             "i": token.issued_at_ms,
             "e": token.expires_at_ms,
             "f": token.fields,
+            "r": token.refresh_token.as_ref().map(|r| r.expose_secret()),
         });
         let mut data =
             serde_json::to_vec(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -157,6 +158,7 @@ impl RedisStore {
                     .and_then(serde_json::Value::as_object)
                     .cloned()
                     .unwrap_or_default(),
+                refresh_token: text("r").map(SecretString::from),
             }),
             _ => Err(StoreError::Corrupt("missing members".into())),
         }
@@ -215,6 +217,13 @@ impl TokenStore for RedisStore {
         })
     }
 
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _: i64 = self.run(redis::cmd("DEL").arg(key).clone()).await?;
+            Ok(())
+        })
+    }
+
     fn unlock<'a>(&'a self, key: &'a str, fence: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let _: i64 = self
@@ -268,6 +277,7 @@ mod tests {
             issued_at_ms: 1,
             expires_at_ms: 2,
             fields: Default::default(),
+            refresh_token: None,
         };
         let sealed = store.seal("k", &token).unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("tok"));
@@ -290,6 +300,7 @@ mod tests {
             issued_at_ms: 1,
             expires_at_ms: 2,
             fields: Default::default(),
+            refresh_token: None,
         };
         let sealed = store.seal("tokenspec:v2:p:tenant-a", &token).unwrap();
         assert_eq!(

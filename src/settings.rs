@@ -77,6 +77,8 @@ pub struct Settings {
     pub(crate) max_body_bytes: usize,
     pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
     pub(crate) on_refresh_token: Option<RefreshHook>,
+    pub(crate) on_session_refresh_token: Option<SessionHook>,
+    pub(crate) session_ttl: Duration,
     pub(crate) store: Option<Arc<dyn crate::store::TokenStore>>,
     pub(crate) store_fallback: crate::store::StoreFallback,
     pub(crate) store_wait: Duration,
@@ -85,6 +87,12 @@ pub struct Settings {
 
 /// Called with each new refresh token the provider issues, to persist it.
 pub type RefreshHook = Arc<dyn Fn(&crate::secret::RefreshToken) + Send + Sync>;
+
+/// Called with a session's key and each new refresh token the provider issues for it.
+pub type SessionHook = Arc<dyn Fn(&str, &crate::secret::RefreshToken) + Send + Sync>;
+
+/// How long a store keeps a session nobody renewed (each renewal starts it again).
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -101,6 +109,8 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             refresh_token: None,
             on_refresh_token: None,
+            on_session_refresh_token: None,
+            session_ttl: DEFAULT_SESSION_TTL,
             store: None,
             store_fallback: crate::store::StoreFallback::default(),
             store_wait: Duration::from_secs(10),
@@ -241,6 +251,25 @@ impl Settings {
         hook: impl Fn(&crate::secret::RefreshToken) + Send + Sync + 'static,
     ) -> Self {
         self.on_refresh_token = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with a session's key and every new refresh token the provider issues for
+    /// it, before the new access token is handed out, so the application can persist the
+    /// rotation in its own database. With a [`Settings::store`], the store has it already.
+    pub fn on_session_refresh_token(
+        mut self,
+        hook: impl Fn(&str, &crate::secret::RefreshToken) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_session_refresh_token = Some(Arc::new(hook));
+        self
+    }
+
+    /// How long the store keeps a session that is not renewed (default 90 days); every
+    /// renewal keeps it that much longer. Set it to what the provider documents as its refresh
+    /// tokens' idle lifetime.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
         self
     }
 

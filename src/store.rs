@@ -29,6 +29,9 @@ pub struct StoredToken {
     pub expires_at_ms: u64,
     /// The response fields the spec declares.
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// A user session's refresh token (app tokens have none here): the newest rotation, which
+    /// every process of a fleet must use next.
+    pub refresh_token: Option<SecretString>,
 }
 
 impl StoredToken {
@@ -44,7 +47,14 @@ impl StoredToken {
             issued_at_ms,
             expires_at_ms,
             fields,
+            refresh_token: None,
         }
+    }
+
+    /// The same token with a session's refresh token.
+    pub fn with_refresh_token(mut self, refresh_token: Option<SecretString>) -> Self {
+        self.refresh_token = refresh_token;
+        self
     }
 }
 
@@ -54,6 +64,10 @@ impl fmt::Debug for StoredToken {
             .field("access_token", &"[REDACTED]")
             .field("issued_at_ms", &self.issued_at_ms)
             .field("expires_at_ms", &self.expires_at_ms)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +87,9 @@ pub enum StoreError {
     /// A stored value is not a token this version wrote.
     #[error("a stored value is not a tokenspec token: {0}")]
     Corrupt(String),
+    /// The store cannot do what was asked (a store written before the operation existed).
+    #[error("the token store cannot {0}")]
+    Unsupported(&'static str),
 }
 
 /// Where a fleet's clients share tokens, and the lock that makes one of them renew.
@@ -93,6 +110,12 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Releases the lock, only if `fence` still holds it (an expired lock taken over by another
     /// process is left alone).
     fn unlock<'a>(&'a self, key: &'a str, fence: &'a str) -> StoreFuture<'a, ()>;
+    /// Forgets the token saved under `key` (a session that ended). Stores written before
+    /// sessions existed answer [`StoreError::Unsupported`]; their entries expire by themselves.
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let _ = key;
+        Box::pin(async { Err(StoreError::Unsupported("delete a token")) })
+    }
 }
 
 /// What a client does when its store is unavailable.
@@ -168,6 +191,14 @@ impl TokenStore for MemoryStore {
             if locks.get(key).is_some_and(|(holder, _)| holder == fence) {
                 locks.remove(key);
             }
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.remove(key);
             Ok(())
         })
     }

@@ -99,6 +99,8 @@ pub(crate) trait Renewer: Clone + Send + Sync + 'static {
     fn can_renew(&self) -> Result<(), Error>;
     /// One renewal: a new token, however it is obtained.
     fn renew(&self) -> RenewFuture;
+    /// An API refused `token`: drop it from the cache (if still current) and remember it.
+    fn invalidate(&self, token: &Token);
 }
 
 /// Owned by a renewal's task: however the task ends (it finishes, panics, or is dropped with

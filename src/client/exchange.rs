@@ -50,12 +50,7 @@ impl TokenClient {
                 tracing::warn!(provider = provider.name, error = %e.chain(), wait_ms = wait.as_millis() as u64, "token request failed; retrying");
             });
         match tokio::time::timeout(inner.settings.deadline, attempts).await {
-            Ok(result) => {
-                if let Ok((_, fields)) = &result {
-                    self.rotate_refresh_token(fields);
-                }
-                result
-            }
+            Ok(result) => result,
             Err(_) => Err(Error::Transport {
                 provider: provider.title,
                 kind: TransportKind::Timeout,
@@ -160,8 +155,30 @@ impl TokenClient {
         &self,
         flow_index: usize,
         code: crate::AuthorizationCode,
-        mut values: Vec<Option<ParamValue>>,
+        values: Vec<Option<ParamValue>>,
     ) -> Result<TokenResponse<F>, Error> {
+        let (flow, values, extra, nonce) = self.code_request(flow_index, code, values)?;
+        self.per_call(flow, &values, &extra, nonce.as_deref()).await
+    }
+
+    /// The request of a code exchange: the flow, its per-call values with the code in its
+    /// slot, the PKCE verifier and redirect URI beside them (unless the spec sets them
+    /// itself), and the nonce the ID token must carry back.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn code_request(
+        &self,
+        flow_index: usize,
+        code: crate::AuthorizationCode,
+        mut values: Vec<Option<ParamValue>>,
+    ) -> Result<
+        (
+            &'static Flow,
+            Vec<Option<ParamValue>>,
+            Vec<Extra>,
+            Option<String>,
+        ),
+        Error,
+    > {
         let flow = self.flow(flow_index)?;
         let Some((slot, location)) = flow.params.iter().find_map(|p| match p.source {
             crate::descriptor::Source::Call(i) if p.name == "code" => Some((i, p.location)),
@@ -192,12 +209,11 @@ impl TokenClient {
                 value: ParamValue::Text(uri),
             });
         }
-        self.per_call(flow, &values, &extra, code.nonce.as_deref())
-            .await
+        Ok((flow, values, extra, code.nonce))
     }
 
-    /// One per-call request, its ID token validated (with `nonce` when the authorization
-    /// request had one) within the same deadline.
+    /// One per-call request with typed fields. A refresh token in the answer becomes the
+    /// client's own (see [`TokenClient::refresh_token`]).
     pub(super) async fn per_call<F: FromFields>(
         &self,
         flow: &'static Flow,
@@ -205,6 +221,25 @@ impl TokenClient {
         extra: &[Extra],
         nonce: Option<&str>,
     ) -> Result<TokenResponse<F>, Error> {
+        let (token, fields) = self.per_call_raw(flow, values, extra, nonce).await?;
+        self.rotate_refresh_token(&fields);
+        let mut fields = Fields::new(self.inner.provider.title, fields);
+        Ok(TokenResponse {
+            token,
+            fields: F::from_fields(&mut fields)?,
+        })
+    }
+
+    /// One per-call request, its ID token validated (with `nonce` when the authorization
+    /// request had one) within the same deadline; its claims join the fields as
+    /// `id_token_claims`.
+    pub(super) async fn per_call_raw(
+        &self,
+        flow: &'static Flow,
+        values: &[Option<ParamValue>],
+        extra: &[Extra],
+        nonce: Option<&str>,
+    ) -> Result<(Token, Map<String, Value>), Error> {
         let started = Instant::now();
         let (token, mut fields) = self.fetch(flow, values, extra).await?;
         if let (Some(validator), Some(Value::String(id_token))) =
@@ -232,11 +267,7 @@ impl TokenClient {
                 "the answer to a code exchange with a nonce carries no `id_token`".to_owned(),
             )));
         }
-        let mut fields = Fields::new(self.inner.provider.title, fields);
-        Ok(TokenResponse {
-            token,
-            fields: F::from_fields(&mut fields)?,
-        })
+        Ok((token, fields))
     }
 
     /// Keeps the refresh token an answer carries, replacing the previous one atomically, and
@@ -275,7 +306,10 @@ impl TokenClient {
                     refresh_token.expose_secret().to_owned(),
                 )));
                 match self.fetch(refresh, &values, &[]).await {
-                    Ok(answer) => return Ok(answer),
+                    Ok(answer) => {
+                        self.rotate_refresh_token(&answer.1);
+                        return Ok(answer);
+                    }
                     Err(e @ Error::Rejected { .. }) if !e.is_transient() => {
                         tracing::warn!(
                             provider = provider.name,
@@ -288,6 +322,8 @@ impl TokenClient {
                 }
             }
         }
-        self.fetch(flow, &[], &[]).await
+        let answer = self.fetch(flow, &[], &[]).await?;
+        self.rotate_refresh_token(&answer.1);
+        Ok(answer)
     }
 }

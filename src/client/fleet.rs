@@ -142,10 +142,17 @@ impl TokenClient {
 
     /// A stored token as this client's own, if it is fresh and no API rejected it here.
     pub(super) fn adopt(&self, stored: &StoredToken) -> Option<(Token, Map<String, Value>)> {
+        self.adopt_unless(stored, &self.inner.rejected)
+    }
+
+    /// A stored token, if it is fresh and is not the one an API rejected here (`rejected`).
+    pub(super) fn adopt_unless(
+        &self,
+        stored: &StoredToken,
+        rejected: &Mutex<Option<[u8; 32]>>,
+    ) -> Option<(Token, Map<String, Value>)> {
         let secret = stored.access_token.expose_secret();
-        if self
-            .inner
-            .rejected
+        if rejected
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
@@ -177,6 +184,7 @@ impl TokenClient {
             issued_at_ms,
             expires_at_ms: issued_at_ms.saturating_add(token.lifetime().as_millis() as u64),
             fields: fields.clone(),
+            refresh_token: None,
         }
     }
 }

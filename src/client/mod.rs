@@ -5,7 +5,8 @@
 //! - `exchange`: token requests: building, sending with retries within the deadline, reading
 //!   the answer, per-call flows and the code exchange;
 //! - `fleet`: renewal through a shared store (adopt, or fetch under the store's lock);
-//! - `openid`: the ID-token validator a spec describes, authorization requests.
+//! - `openid`: the ID-token validator a spec describes, authorization requests;
+//! - `session`: users' sessions, each a cache of its own renewed through the refresh grant.
 //!
 //! How a request proves which client sends it is `crate::client_auth`; URLs, HTTP clients and
 //! bounded reading are `crate::outbound`.
@@ -38,6 +39,9 @@ mod cache;
 mod exchange;
 mod fleet;
 mod openid;
+mod session;
+
+pub use session::Session;
 
 use cache::{RenewFuture, Renewer, TokenCell};
 use fleet::{fingerprint, store_key};
@@ -74,6 +78,8 @@ struct Inner {
     store_key: String,
     /// Fingerprint of the last token an API rejected, never to be adopted from the store again.
     rejected: Mutex<Option<[u8; 32]>>,
+    /// The users' sessions this client holds, by the application's key.
+    sessions: session::Registry,
 }
 
 impl fmt::Debug for TokenClient {
@@ -218,6 +224,7 @@ impl TokenClient {
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
                 store_key,
                 rejected: Mutex::new(None),
+                sessions: Mutex::default(),
             }),
         })
     }
@@ -258,11 +265,7 @@ impl TokenClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, Error> {
-        let token = self.access_token().await?;
-        Ok(request.header(
-            self.inner.provider.api_header.name,
-            self.header_value(&token)?,
-        ))
+        self.authorize_with(self, request).await
     }
 
     /// Drops `token` from the cache if it is still the current one; a token that was already
@@ -282,8 +285,31 @@ impl TokenClient {
     /// invalidated and the request retried once with a new one, if it can be cloned (streaming
     /// bodies cannot; their `401` is returned as is).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+        self.send_with(self, request).await
+    }
+
+    /// `request` with the provider's header carrying a valid token of `owner` (this client,
+    /// or one of its sessions).
+    pub(super) async fn authorize_with<R: Renewer>(
+        &self,
+        owner: &R,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let token = cache::access_token(owner).await?;
+        Ok(request.header(
+            self.inner.provider.api_header.name,
+            self.header_value(&token)?,
+        ))
+    }
+
+    /// Sends `request` with a token of `owner`; on `401` renews once and retries.
+    pub(super) async fn send_with<R: Renewer>(
+        &self,
+        owner: &R,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
         let retry = request.try_clone();
-        let token = self.access_token().await?;
+        let token = cache::access_token(owner).await?;
         let name = self.inner.provider.api_header.name;
         let api_error = |e: reqwest::Error| Error::Api {
             provider: self.inner.provider.title,
@@ -301,8 +327,8 @@ impl TokenClient {
                     provider = self.inner.provider.name,
                     "API answered 401; renewing the token and retrying once"
                 );
-                self.invalidate(&token);
-                let token = self.access_token().await?;
+                owner.invalidate(&token);
+                let token = cache::access_token(owner).await?;
                 again
                     .header(name, self.header_value(&token)?)
                     .send()
@@ -338,5 +364,9 @@ impl Renewer for TokenClient {
     fn renew(&self) -> RenewFuture {
         let client = self.clone();
         Box::pin(async move { client.renew(client.cached_flow()?).await })
+    }
+
+    fn invalidate(&self, token: &Token) {
+        TokenClient::invalidate(self, token);
     }
 }

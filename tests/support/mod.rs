@@ -182,4 +182,6 @@ pub async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
+#[cfg(feature = "redis")]
+pub mod redis_server;
 pub mod seeds;

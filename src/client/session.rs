@@ -1,0 +1,514 @@
+//! User sessions: one user's tokens at a provider (access token, refresh token, expiry, the
+//! answer's fields), renewed through the refresh grant with the guarantees of the app token's
+//! cache, persisted in the client's store before a new access token is handed out, and never
+//! losing a rotation to a sibling process.
+
+use std::collections::HashMap;
+
+use super::cache::{self, Cached, RenewFuture, Renewer, TokenCell};
+use super::*;
+
+/// One user's state, shared by every handle of the session in this process. It holds no
+/// reference to the client, so the client's registry of sessions makes no reference cycle.
+pub(super) struct SessionState {
+    key: String,
+    /// Where the session lives in the client's store: hashed, so user ids never appear there.
+    store_key: String,
+    cell: Arc<TokenCell>,
+    refresh_token: ArcSwapOption<RefreshToken>,
+    /// Fingerprint of the last access token an API rejected, never to be adopted again.
+    rejected: Mutex<Option<[u8; 32]>>,
+}
+
+/// The sessions a client holds in memory, by the application's key.
+pub(super) type Registry = Mutex<HashMap<String, Arc<SessionState>>>;
+
+/// One user's tokens at the provider, obtained through [`TokenClient::start_session`] (a code
+/// exchange), [`TokenClient::restore_session`] (a refresh token kept elsewhere) or
+/// [`TokenClient::session`] (one this client, or its store, already holds).
+///
+/// It works like the app token: [`Session::access_token`] returns the cached token without I/O
+/// or a lock while it is fresh, renews it ahead of expiry with one refresh request however many
+/// tasks ask, and hands out the old token while the new one is on its way. Each refresh token
+/// the provider rotates in is written to the client's store (and given to
+/// [`Settings::on_session_refresh_token`]) before the new access token is handed out. When
+/// the provider refuses the refresh token, the session ends with [`Error::SessionEnded`],
+/// carrying its key, so the application can ask that user to connect again.
+///
+/// Cheap to clone; clones, and every handle [`TokenClient::session`] returns for the same key,
+/// share one cache.
+#[derive(Clone)]
+pub struct Session {
+    client: TokenClient,
+    state: Arc<SessionState>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("provider", &self.client.inner.provider.name)
+            .field("key", &self.state.key)
+            .field("has_token", &self.state.cell.current().is_some())
+            .field(
+                "refresh_token",
+                &self
+                    .state
+                    .refresh_token
+                    .load()
+                    .as_ref()
+                    .map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
+}
+
+/// The refresh grant sessions renew with: the flow `renew_with` names, else the spec's first
+/// `refresh_token` flow.
+fn refresh_flow(provider: &'static Provider) -> Option<&'static Flow> {
+    provider
+        .renew_with
+        .and_then(|i| provider.flows.get(i))
+        .or_else(|| {
+            provider
+                .flows
+                .iter()
+                .find(|f| matches!(f.grant, Grant::RefreshToken))
+        })
+}
+
+impl TokenClient {
+    /// Exchanges `code` with the authorization-code flow at `flow_index` (as
+    /// [`TokenClient::exchange_code`] does: PKCE verifier, redirect URI and nonce come with the
+    /// code) and keeps the answer as the session `key` (the application's id for the user or
+    /// connection), replacing any session of that key. With a store, the session is written
+    /// there before this returns.
+    #[doc(hidden)]
+    pub async fn start_session(
+        &self,
+        flow_index: usize,
+        key: impl Into<String>,
+        code: crate::AuthorizationCode,
+        values: Vec<Option<ParamValue>>,
+    ) -> Result<Session, Error> {
+        let key = key.into();
+        let (flow, values, extra, nonce) = self.code_request(flow_index, code, values)?;
+        let (token, fields) = self
+            .per_call_raw(flow, &values, &extra, nonce.as_deref())
+            .await?;
+        let refresh = match fields.get("refresh_token") {
+            Some(Value::String(r)) => Some(RefreshToken::from(r.clone())),
+            _ => None,
+        };
+        let session = self.register(&key, refresh.clone());
+        session.keep(&token, &fields, refresh.as_ref(), None).await;
+        session.state.cell.set(Arc::new(Cached { token, fields }));
+        Ok(session)
+    }
+
+    /// The session `key` from a refresh token the application kept (in its own database): no
+    /// request yet; the first [`Session::access_token`] refreshes. Replaces any session of that
+    /// key in this client.
+    pub fn restore_session(&self, key: impl Into<String>, refresh_token: RefreshToken) -> Session {
+        self.register(&key.into(), Some(refresh_token))
+    }
+
+    /// The session `key`: the one this client holds, else the one its store holds (another
+    /// process may have started it), else `None` (the user has to connect).
+    pub async fn session(&self, key: &str) -> Result<Option<Session>, Error> {
+        if let Some(state) = self.sessions().get(key) {
+            return Ok(Some(Session {
+                client: self.clone(),
+                state: Arc::clone(state),
+            }));
+        }
+        let Some(store) = self.inner.settings.store.clone() else {
+            return Ok(None);
+        };
+        let store_key = self.session_store_key(key);
+        let stored = match store.load(&store_key).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Ok(None),
+            Err(StoreError::Unavailable(why)) => {
+                return Err(Error::Store(StoreError::Unavailable(why)));
+            }
+            Err(e) => return Err(Error::Store(e)),
+        };
+        let refresh = stored
+            .refresh_token
+            .as_ref()
+            .map(|r| RefreshToken::from(r.expose_secret().to_owned()));
+        let mut sessions = self.sessions();
+        // Another task may have loaded it meanwhile: keep one state per key.
+        let state = sessions.entry(key.to_owned()).or_insert_with(|| {
+            let state = self.new_state(key, refresh);
+            if let Some((token, fields)) = self.adopt_unless(&stored, &state.rejected) {
+                state.cell.set(Arc::new(Cached { token, fields }));
+            }
+            Arc::new(state)
+        });
+        Ok(Some(Session {
+            client: self.clone(),
+            state: Arc::clone(state),
+        }))
+    }
+
+    /// How many sessions this client holds in memory.
+    pub fn session_count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SessionState>>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn new_state(&self, key: &str, refresh: Option<RefreshToken>) -> SessionState {
+        SessionState {
+            key: key.to_owned(),
+            store_key: self.session_store_key(key),
+            cell: Arc::new(TokenCell::new(self.inner.settings.clock.is_system_clock())),
+            refresh_token: ArcSwapOption::new(refresh.map(Arc::new)),
+            rejected: Mutex::new(None),
+        }
+    }
+
+    fn register(&self, key: &str, refresh: Option<RefreshToken>) -> Session {
+        let state = Arc::new(self.new_state(key, refresh));
+        self.sessions().insert(key.to_owned(), Arc::clone(&state));
+        Session {
+            client: self.clone(),
+            state,
+        }
+    }
+
+    /// The store key of session `key`: this client's key and the session's, hashed together.
+    fn session_store_key(&self, key: &str) -> String {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("{}\0session\0{key}", self.inner.store_key).as_bytes(),
+        );
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("tokenspec:v2:{}:session:{hex}", self.inner.provider.name)
+    }
+}
+
+impl Session {
+    /// The application's key for this session.
+    pub fn key(&self) -> &str {
+        &self.state.key
+    }
+
+    /// A valid access token for this user: the cached one while fresh (no I/O, no lock),
+    /// otherwise the result of the one refresh in flight.
+    pub async fn access_token(&self) -> Result<Token, Error> {
+        cache::access_token(self).await
+    }
+
+    /// The latest refresh token of this session (each rotation replaces it).
+    pub fn refresh_token(&self) -> Option<RefreshToken> {
+        self.state.refresh_token.load_full().map(|t| (*t).clone())
+    }
+
+    /// The cached token with the typed fields of the answer it came in.
+    #[doc(hidden)]
+    pub async fn token_response<F: FromFields>(&self) -> Result<TokenResponse<F>, Error> {
+        let cached = cache::unexpired(self).await?;
+        let mut fields = Fields::new(self.client.inner.provider.title, cached.fields.clone());
+        Ok(TokenResponse {
+            token: cached.token.clone(),
+            fields: F::from_fields(&mut fields)?,
+        })
+    }
+
+    /// Adds the provider's header with this user's valid token to an API request.
+    pub async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        self.client.authorize_with(self, request).await
+    }
+
+    /// Sends an API request with this user's token. On `401 Unauthorized` the token is
+    /// invalidated, refreshed and the request retried once, if it can be cloned.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+        self.client.send_with(self, request).await
+    }
+
+    /// Drops `token` from the session's cache if it is still the current one (an API rejected
+    /// it); the next call refreshes.
+    pub fn invalidate(&self, token: &Token) {
+        if self.state.cell.invalidate(token) {
+            *self
+                .state
+                .rejected
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(fingerprint(token.expose_secret()));
+        }
+    }
+
+    /// Ends the session (the user logged out or disconnected): this client and its store
+    /// forget it. Handles still held keep their cached token until it expires, then fail with
+    /// [`Error::SessionEnded`].
+    pub async fn end(&self) -> Result<(), Error> {
+        self.forget();
+        match &self.client.inner.settings.store {
+            Some(store) => store
+                .delete(&self.state.store_key)
+                .await
+                .map_err(Error::Store),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops this session from the client's memory, if it is still the registered one.
+    fn forget(&self) {
+        let mut sessions = self.client.sessions();
+        if sessions
+            .get(&self.state.key)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.state))
+        {
+            sessions.remove(&self.state.key);
+        }
+        self.state.refresh_token.store(None);
+    }
+
+    fn ended(&self, reason: &'static str, cause: Option<Error>) -> Error {
+        Error::SessionEnded {
+            provider: self.client.inner.provider.title,
+            session: self.state.key.clone(),
+            reason,
+            cause: cause.map(Box::new),
+        }
+    }
+
+    /// Keeps a new answer's rotation: in the store first (with the refresh token every process
+    /// must use next), then in memory, then tells the application's hook; only then is the
+    /// access token handed out. `previous` is the refresh token the request used, if any.
+    async fn keep(
+        &self,
+        token: &Token,
+        fields: &Map<String, Value>,
+        refresh: Option<&RefreshToken>,
+        previous: Option<&RefreshToken>,
+    ) {
+        let settings = &self.client.inner.settings;
+        if let Some(store) = &settings.store {
+            let stored = self.client.to_stored(token, fields).with_refresh_token(
+                refresh.map(|r| SecretString::from(r.expose_secret().to_owned())),
+            );
+            if let Err(e) = store
+                .save(&self.state.store_key, &stored, settings.session_ttl)
+                .await
+            {
+                tracing::warn!(provider = self.client.inner.provider.name, error = %e, "could not write the session to the store; this process alone holds its newest refresh token");
+            }
+        }
+        if let Some(refresh) = refresh {
+            self.state
+                .refresh_token
+                .store(Some(Arc::new(refresh.clone())));
+            let rotated = previous.is_none_or(|p| p.expose_secret() != refresh.expose_secret());
+            if rotated && let Some(hook) = &settings.on_session_refresh_token {
+                hook(&self.state.key, refresh);
+            }
+        }
+    }
+
+    /// Takes the refresh token a sibling process stored, if it is another than this one's.
+    fn take_stored_refresh_token(&self, stored: &StoredToken) -> bool {
+        let Some(theirs) = &stored.refresh_token else {
+            return false;
+        };
+        let ours = self.state.refresh_token.load();
+        if ours
+            .as_ref()
+            .is_some_and(|o| o.expose_secret() == theirs.expose_secret())
+        {
+            return false;
+        }
+        self.state
+            .refresh_token
+            .store(Some(Arc::new(RefreshToken::from(
+                theirs.expose_secret().to_owned(),
+            ))));
+        true
+    }
+
+    /// A renewal: adopt what a sibling stored, or refresh under the store's lock for this
+    /// session; without a store, refresh.
+    async fn renew_session(&self) -> Result<(Token, Map<String, Value>), Error> {
+        let client = &self.client;
+        let settings = &client.inner.settings;
+        let Some(store) = settings.store.clone() else {
+            return self.refresh(None).await;
+        };
+        let key = self.state.store_key.as_str();
+        let started = Instant::now();
+        loop {
+            match store.load(key).await {
+                Ok(Some(stored)) => {
+                    self.take_stored_refresh_token(&stored);
+                    if let Some(adopted) = client.adopt_unless(&stored, &self.state.rejected) {
+                        return Ok(adopted);
+                    }
+                }
+                Ok(None) => {}
+                Err(StoreError::Unavailable(why)) => return self.without_lock(&*store, why).await,
+                Err(e) => return Err(Error::Store(e)),
+            }
+            let fence = crate::authorization::random_token()?;
+            match store.try_lock(key, &fence, settings.lock_ttl).await {
+                Ok(true) => {
+                    // The holder before us may have saved its rotation just before letting go.
+                    if let Ok(Some(stored)) = store.load(key).await {
+                        self.take_stored_refresh_token(&stored);
+                        if let Some(adopted) = client.adopt_unless(&stored, &self.state.rejected) {
+                            let _ = store.unlock(key, &fence).await;
+                            return Ok(adopted);
+                        }
+                    }
+                    let result = self.refresh(Some(&*store)).await;
+                    if let Err(e) = store.unlock(key, &fence).await {
+                        tracing::warn!(provider = client.inner.provider.name, error = %e, "could not release the session's refresh lock; it expires by itself");
+                    }
+                    return result;
+                }
+                Ok(false) if started.elapsed() < settings.store_wait => {
+                    // Another process refreshes this session; its rotation will appear.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Ok(false) => {
+                    let why = format!(
+                        "the session was not refreshed within {:?} while another process held its lock",
+                        settings.store_wait
+                    );
+                    return self.without_lock(&*store, why).await;
+                }
+                Err(StoreError::Unavailable(why)) => return self.without_lock(&*store, why).await,
+                Err(e) => return Err(Error::Store(e)),
+            }
+        }
+    }
+
+    /// What to do when the store cannot lock (or answer), as [`Settings::store_fallback`]
+    /// says. Refreshing without the lock still writes the rotation to the store and, on a
+    /// refusal, looks there for a sibling's rotation, whichever of those the store can do.
+    async fn without_lock(
+        &self,
+        store: &dyn crate::store::TokenStore,
+        why: String,
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        match self.client.inner.settings.store_fallback {
+            StoreFallback::FetchLocally => {
+                tracing::warn!(provider = self.client.inner.provider.name, reason = %why, "session store unavailable; refreshing without its lock");
+                self.refresh(Some(store)).await
+            }
+            StoreFallback::Fail => Err(Error::Store(StoreError::Unavailable(why))),
+        }
+    }
+
+    /// One refresh request with the session's refresh token. A refusal (`invalid_grant`) is
+    /// checked against the store first: a sibling process that rotated the token meanwhile
+    /// left the new one there, and the session goes on with it. Only then does it end.
+    async fn refresh(
+        &self,
+        store: Option<&dyn crate::store::TokenStore>,
+    ) -> Result<(Token, Map<String, Value>), Error> {
+        let client = &self.client;
+        let Some(flow) = refresh_flow(client.inner.provider) else {
+            return Err(self.ended("the spec has no refresh_token flow to renew it with", None));
+        };
+        let mut second_chance = true;
+        loop {
+            let Some(used) = self.refresh_token() else {
+                self.forget();
+                return Err(self.ended(
+                    "it has no refresh token: the provider issued none, or the session was ended",
+                    None,
+                ));
+            };
+            let slot = flow.params.iter().find_map(|p| match p.source {
+                crate::descriptor::Source::Call(i) if p.name == "refresh_token" => Some(i),
+                _ => None,
+            });
+            let Some(slot) = slot else {
+                return Err(Error::config(format!(
+                    "flow `{}` of {} has no per-call `refresh_token` parameter",
+                    flow.name, client.inner.provider.title
+                )));
+            };
+            let mut values = vec![None; slot + 1];
+            values[slot] = Some(ParamValue::Secret(SecretString::from(
+                used.expose_secret().to_owned(),
+            )));
+            match client.fetch(flow, &values, &[]).await {
+                Ok((token, fields)) => {
+                    // A server that does not rotate sends no refresh token: keep the one used.
+                    let refresh = match fields.get("refresh_token") {
+                        Some(Value::String(r)) => RefreshToken::from(r.clone()),
+                        _ => used.clone(),
+                    };
+                    self.keep(&token, &fields, Some(&refresh), Some(&used))
+                        .await;
+                    return Ok((token, fields));
+                }
+                Err(e) if e.code() == Some("invalid_grant") => {
+                    if let Some(store) = store
+                        && let Ok(Some(stored)) = store.load(&self.state.store_key).await
+                        && self.take_stored_refresh_token(&stored)
+                    {
+                        if let Some(adopted) = client.adopt_unless(&stored, &self.state.rejected) {
+                            return Ok(adopted);
+                        }
+                        if second_chance {
+                            second_chance = false;
+                            continue;
+                        }
+                    }
+                    tracing::warn!(provider = client.inner.provider.name, session = %self.state.key, error = %e.chain(), "the provider refused the session's refresh token; the session has ended");
+                    self.forget();
+                    if let Some(store) = store
+                        && let Err(e) = store.delete(&self.state.store_key).await
+                    {
+                        tracing::warn!(provider = client.inner.provider.name, error = %e, "could not remove the ended session from the store");
+                    }
+                    return Err(self.ended("the provider refused its refresh token", Some(e)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Renewer for Session {
+    fn cell(&self) -> &Arc<TokenCell> {
+        &self.state.cell
+    }
+
+    fn title(&self) -> &'static str {
+        self.client.inner.provider.title
+    }
+
+    fn name(&self) -> &'static str {
+        self.client.inner.provider.name
+    }
+
+    fn clock(&self) -> &dyn crate::clock::Clock {
+        &*self.client.inner.settings.clock
+    }
+
+    fn can_renew(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn renew(&self) -> RenewFuture {
+        let session = self.clone();
+        Box::pin(async move { session.renew_session().await })
+    }
+
+    fn invalidate(&self, token: &Token) {
+        Session::invalidate(self, token);
+    }
+}

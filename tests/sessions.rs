@@ -1,0 +1,548 @@
+//! Users' sessions against a rotating token server on 127.0.0.1: a code exchange starts one,
+//! the refresh grant renews it single-flight with rotation, a store shares it between
+//! processes without ever losing a rotation, and a refused refresh token ends it with a typed
+//! error carrying its key.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use support::*;
+use tokenspec::__private::descriptor::*;
+use tokenspec::clock::ManualClock;
+use tokenspec::store::{MemoryStore, StoreError, StoreFuture, StoredToken, TokenStore};
+use tokenspec::{AuthorizationCode, Error, RefreshToken, Session, Settings, TokenClient};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A token server that rotates refresh tokens: a code (`good-code`) or a live refresh token
+/// buys a new access token and a new refresh token, and the refresh token used dies. A dead,
+/// unknown or revoked refresh token gets `invalid_grant`.
+#[derive(Default)]
+struct Rotating {
+    live: Mutex<HashSet<String>>,
+    issued: AtomicUsize,
+    refreshes: AtomicUsize,
+    /// Whether refresh answers carry a new refresh token.
+    keeps_refresh_tokens: bool,
+    /// How long the answer to the n-th refresh request (from 1) waits.
+    delays: Mutex<HashMap<usize, Duration>>,
+}
+
+impl Rotating {
+    /// A server whose answers to the given refresh requests (numbered from 1) wait so many
+    /// milliseconds.
+    fn delaying(delays: &[(usize, u64)]) -> Self {
+        let server = Rotating::default();
+        server
+            .delays
+            .lock()
+            .unwrap()
+            .extend(delays.iter().map(|&(n, ms)| (n, Duration::from_millis(ms))));
+        server
+    }
+
+    fn issue(&self) -> (String, String) {
+        let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let refresh = format!("rt-{n}");
+        self.live.lock().unwrap().insert(refresh.clone());
+        (format!("at-{n}"), refresh)
+    }
+
+    fn revoke_all(&self) {
+        self.live.lock().unwrap().clear();
+    }
+}
+
+struct Shared(Arc<Rotating>);
+
+impl Respond for Shared {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let server = &self.0;
+        let body: HashMap<String, String> =
+            url::form_urlencoded::parse(&r.body).into_owned().collect();
+        let refused = ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"}));
+        match body.get("grant_type").map(String::as_str) {
+            Some("authorization_code")
+                if body.get("code").map(String::as_str) == Some("good-code") =>
+            {
+                let (access, refresh) = server.issue();
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": access, "refresh_token": refresh,
+                    "expires_in": 3600, "scope": "read write",
+                }))
+            }
+            Some("refresh_token") => {
+                let n = server.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
+                let delay = server
+                    .delays
+                    .lock()
+                    .unwrap()
+                    .get(&n)
+                    .copied()
+                    .unwrap_or_default();
+                let used = body.get("refresh_token").cloned().unwrap_or_default();
+                let answer = if server.keeps_refresh_tokens {
+                    if server.live.lock().unwrap().contains(&used) {
+                        let (access, _) = server.issue();
+                        ResponseTemplate::new(200)
+                            .set_body_json(json!({"access_token": access, "expires_in": 3600}))
+                    } else {
+                        refused
+                    }
+                } else if server.live.lock().unwrap().remove(&used) {
+                    let (access, refresh) = server.issue();
+                    ResponseTemplate::new(200).set_body_json(json!({
+                        "access_token": access, "refresh_token": refresh, "expires_in": 3600,
+                    }))
+                } else {
+                    refused
+                };
+                answer.set_delay(delay)
+            }
+            _ => refused,
+        }
+    }
+}
+
+/// A rotating token server, the clock every client of a test shares, and its clients.
+struct Fixture {
+    server: MockServer,
+    state: Arc<Rotating>,
+    clock: ManualClock,
+}
+
+impl Fixture {
+    async fn new(server: Rotating) -> Self {
+        let mock = MockServer::start().await;
+        let state = Arc::new(server);
+        Mock::given(method("POST"))
+            .respond_with(Shared(Arc::clone(&state)))
+            .mount(&mock)
+            .await;
+        Fixture {
+            server: mock,
+            state,
+            clock: ManualClock::new(),
+        }
+    }
+
+    /// A client (a process, when clients share a store) of this server.
+    fn client(&self, settings: Settings) -> TokenClient {
+        TokenClient::new(
+            provider_with_sessions(),
+            settings
+                .client_id("session-client")
+                .client_secret("session-secret")
+                .base_url(self.server.uri())
+                .clock(self.clock.clone()),
+            "https://unused.invalid",
+            &[],
+            vec![],
+        )
+        .expect("valid client")
+    }
+
+    /// The session `key` of `client`, started by exchanging a good code.
+    async fn connect(&self, client: &TokenClient, key: &str) -> Session {
+        client
+            .start_session(0, key, AuthorizationCode::external("good-code"), vec![])
+            .await
+            .expect("code exchanged")
+    }
+
+    fn refreshes(&self) -> usize {
+        self.state.refreshes.load(Ordering::SeqCst)
+    }
+
+    fn expire(&self) {
+        self.clock.advance(Duration::from_secs(3601));
+    }
+}
+
+/// A provider with a code flow (flow 0) and the refresh grant (flow 1), both per call.
+fn provider_with_sessions() -> &'static Provider {
+    let per_call =
+        |name: &'static str, grant: Grant, grant_type: &'static str, param: &'static str| {
+            let mut f = flow(
+                auth(Some(BasicEncoding::Raw), vec![]),
+                Body::Form,
+                vec![
+                    fixed("grant_type", Location::Body, grant_type),
+                    Param {
+                        name: param,
+                        location: Location::Body,
+                        source: Source::Call(0),
+                    },
+                ],
+                EXPIRES_IN,
+            );
+            f.name = name;
+            f.grant = grant;
+            f.call_params = slice(vec![Slot {
+                name: param,
+                required: true,
+            }]);
+            f.fields = slice(vec![Field {
+                key: "refresh_token",
+                path: &["refresh_token"],
+                kind: FieldKind::Secret,
+                required: false,
+            }]);
+            f
+        };
+    let mut p = provider(client_credentials_flow(), vec![]).clone();
+    p.flows = slice(vec![
+        per_call(
+            "authorization_code",
+            Grant::AuthorizationCode,
+            "authorization_code",
+            "code",
+        ),
+        per_call(
+            "refresh",
+            Grant::RefreshToken,
+            "refresh_token",
+            "refresh_token",
+        ),
+    ]);
+    p.cached_flow = None;
+    leak(p)
+}
+
+fn secret(token: Option<RefreshToken>) -> Option<String> {
+    token.map(|t| t.expose_secret().to_owned())
+}
+
+#[tokio::test]
+async fn a_session_from_a_code_exchange_renews_itself_through_the_refresh_grant_with_rotation() {
+    let f = Fixture::new(Rotating::default()).await;
+    let rotations = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&rotations);
+    let client = f.client(
+        Settings::default().on_session_refresh_token(move |key, token| {
+            seen.lock()
+                .unwrap()
+                .push((key.to_owned(), token.expose_secret().to_owned()));
+        }),
+    );
+    let session = f.connect(&client, "user-42").await;
+    assert_eq!(session.key(), "user-42");
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "at-1"
+    );
+    assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-1"));
+
+    f.expire();
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "at-2",
+        "renewed through the refresh grant"
+    );
+    assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-2"));
+    assert_eq!(f.refreshes(), 1);
+    let again = client.session("user-42").await.unwrap().expect("held");
+    assert_eq!(again.access_token().await.unwrap().expose_secret(), "at-2");
+    assert_eq!(
+        *rotations.lock().unwrap(),
+        vec![
+            ("user-42".to_owned(), "rt-1".to_owned()),
+            ("user-42".to_owned(), "rt-2".to_owned())
+        ],
+        "the hook saw every refresh token, the code exchange's and the rotation"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_callers_on_one_expired_session_cause_one_refresh_request() {
+    let f = Fixture::new(Rotating::delaying(&[(1, 100)])).await;
+    let client = f.client(Settings::default());
+    let session = f.connect(&client, "user-1").await;
+    f.expire();
+    let callers: Vec<_> = (0..1000)
+        .map(|_| {
+            let session = session.clone();
+            tokio::spawn(async move { session.access_token().await })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap().unwrap().expose_secret(), "at-2");
+    }
+    assert_eq!(f.refreshes(), 1);
+}
+
+#[tokio::test]
+async fn two_processes_refreshing_one_session_send_one_refresh_and_both_end_with_the_new_token() {
+    let f = Fixture::new(Rotating::delaying(&[(1, 100)])).await;
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
+    let process = || f.client(Settings::default().store(store.clone()));
+    let (first, second) = (process(), process());
+    f.connect(&first, "user-7").await;
+    let theirs = second
+        .session("user-7")
+        .await
+        .unwrap()
+        .expect("the second process finds the session in the store");
+    assert_eq!(theirs.access_token().await.unwrap().expose_secret(), "at-1");
+
+    f.expire();
+    let ours = first.session("user-7").await.unwrap().unwrap();
+    let (a, b) = tokio::join!(ours.access_token(), theirs.access_token());
+    assert_eq!(a.unwrap().expose_secret(), "at-2");
+    assert_eq!(b.unwrap().expose_secret(), "at-2");
+    assert_eq!(f.refreshes(), 1, "one refresh reached the server");
+    assert_eq!(secret(ours.refresh_token()).as_deref(), Some("rt-2"));
+    assert_eq!(secret(theirs.refresh_token()).as_deref(), Some("rt-2"));
+}
+
+/// A store whose lock is always unavailable (its reads and writes work): processes refresh
+/// without a lock, so two can spend the same refresh token.
+struct NoLocks(MemoryStore);
+
+impl TokenStore for NoLocks {
+    fn load<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<StoredToken>> {
+        self.0.load(key)
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a StoredToken,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.0.save(key, token, ttl)
+    }
+    fn try_lock<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::Unavailable("locks are down".into())) })
+    }
+    fn unlock<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        self.0.delete(key)
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_spent_by_a_sibling_is_adopted_from_the_store_instead_of_ending_the_session() {
+    // Both send rt-1 before either answer arrives; the loser's refusal arrives after the
+    // winner saved its rotation.
+    let f = Fixture::new(Rotating::delaying(&[(1, 100), (2, 300)])).await;
+    let store = Arc::new(NoLocks(MemoryStore::new()));
+    let process = || f.client(Settings::default().store(store.clone()));
+    let (first, second) = (process(), process());
+    f.connect(&first, "user-9").await;
+    let ours = first.session("user-9").await.unwrap().unwrap();
+    let theirs = second.session("user-9").await.unwrap().unwrap();
+
+    f.expire();
+    let (a, b) = tokio::join!(ours.access_token(), async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        theirs.access_token().await
+    });
+    assert_eq!(a.unwrap().expose_secret(), "at-2");
+    assert_eq!(
+        b.expect("the loser adopts the winner's rotation")
+            .expose_secret(),
+        "at-2"
+    );
+    assert_eq!(f.refreshes(), 2, "both spent rt-1; one was refused");
+    assert_eq!(secret(theirs.refresh_token()).as_deref(), Some("rt-2"));
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_ends_the_session_with_a_typed_error_carrying_its_key() {
+    let f = Fixture::new(Rotating::default()).await;
+    let store = Arc::new(MemoryStore::new());
+    let client = f.client(Settings::default().store(store.clone()));
+    let session = f.connect(&client, "user-13").await;
+    f.state.revoke_all();
+    f.expire();
+
+    let error = session.access_token().await.expect_err("the session ended");
+    assert!(matches!(error, Error::SessionEnded { .. }), "{error:?}");
+    assert_eq!(error.ended_session(), Some("user-13"));
+    assert!(
+        error.to_string().contains("ask the user to connect again"),
+        "{error}"
+    );
+    let cause = std::error::Error::source(&error).expect("the provider's refusal");
+    assert!(cause.to_string().contains("invalid_grant"), "{cause}");
+    assert!(
+        client.session("user-13").await.unwrap().is_none(),
+        "forgotten here and in the store"
+    );
+    assert_eq!(f.refreshes(), 1);
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_rotate_keeps_the_session_on_its_refresh_token() {
+    let f = Fixture::new(Rotating {
+        keeps_refresh_tokens: true,
+        ..Rotating::default()
+    })
+    .await;
+    let client = f.client(Settings::default());
+    let session = f.connect(&client, "user-3").await;
+    for round in 2..=3 {
+        f.expire();
+        assert_eq!(
+            session.access_token().await.unwrap().expose_secret(),
+            format!("at-{round}")
+        );
+        assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-1"));
+    }
+}
+
+#[tokio::test]
+async fn a_session_restored_from_a_kept_refresh_token_refreshes_on_first_use() {
+    let f = Fixture::new(Rotating::default()).await;
+    let (_, kept) = f.state.issue();
+    let client = f.client(Settings::default());
+    let session = client.restore_session("user-5", RefreshToken::from(kept));
+    assert_eq!(f.refreshes(), 0, "no request before first use");
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "at-2"
+    );
+    assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-2"));
+}
+
+#[tokio::test]
+async fn ending_a_session_forgets_it_in_the_client_and_the_store() {
+    let f = Fixture::new(Rotating::default()).await;
+    let store = Arc::new(MemoryStore::new());
+    let client = f.client(Settings::default().store(store.clone()));
+    let session = f.connect(&client, "user-8").await;
+    assert_eq!(client.session_count(), 1);
+    session.end().await.unwrap();
+    assert_eq!(client.session_count(), 0);
+    let elsewhere = f.client(Settings::default().store(store.clone()));
+    assert!(elsewhere.session("user-8").await.unwrap().is_none());
+    f.expire();
+    let error = session.access_token().await.expect_err("ended");
+    assert_eq!(error.ended_session(), Some("user-8"));
+}
+
+/// A store that holds something no version of tokenspec wrote.
+struct Corrupted;
+
+impl TokenStore for Corrupted {
+    fn load<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<StoredToken>> {
+        Box::pin(async { Err(StoreError::Corrupt("not a sealed token".into())) })
+    }
+    fn save<'a>(&'a self, _: &'a str, _: &'a StoredToken, _: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn try_lock<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async { Ok(true) })
+    }
+    fn unlock<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_corrupted_stored_session_is_a_typed_store_error() {
+    let f = Fixture::new(Rotating::default()).await;
+    let client = f.client(Settings::default().store(Arc::new(Corrupted)));
+    let error = client.session("user-1").await.expect_err("unreadable");
+    assert!(
+        matches!(error, Error::Store(StoreError::Corrupt(_))),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_never_show_their_tokens() {
+    let f = Fixture::new(Rotating::default()).await;
+    let client = f.client(Settings::default());
+    let session = f.connect(&client, "user-2").await;
+    let shown = format!("{session:?} {client:?}");
+    assert!(
+        shown.contains("user-2") && shown.contains("[REDACTED]"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("at-1") && !shown.contains("rt-1"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_sends_api_requests_and_refreshes_once_on_401() {
+    let f = Fixture::new(Rotating::default()).await;
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::header("authorization", "Bearer at-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::header("authorization", "Bearer at-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("hello"))
+        .mount(&api)
+        .await;
+    let client = f.client(Settings::default());
+    let session = f.connect(&client, "user-4").await;
+    let http = tokenspec::http_client().unwrap().build().unwrap();
+    let answer = session
+        .send(http.get(format!("{}/me", api.uri())))
+        .await
+        .expect("sent");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(f.refreshes(), 1);
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn processes_sharing_a_session_through_redis_refresh_once_and_keep_it_sealed() {
+    use tokenspec::redis_store::RedisStore;
+    let redis = support::redis_server::Redis::start();
+    let f = Fixture::new(Rotating::delaying(&[(1, 100)])).await;
+    let process = || {
+        let store = RedisStore::new(&redis.url(), *b"session-test-key-0123456789abcd!").unwrap();
+        f.client(Settings::default().store(Arc::new(store)))
+    };
+    let (first, second) = (process(), process());
+    f.connect(&first, "user@example.com").await;
+    let raw = redis::Client::open(redis.url()).unwrap();
+    let mut connection = raw.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        !keys[0].contains("user@example.com"),
+        "user ids stay out of key names: {keys:?}"
+    );
+    let sealed: Vec<u8> = redis::cmd("GET")
+        .arg(&keys[0])
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&sealed);
+    assert!(
+        !text.contains("rt-1") && !text.contains("at-1"),
+        "sealed at rest"
+    );
+
+    let theirs = second
+        .session("user@example.com")
+        .await
+        .unwrap()
+        .expect("in Redis");
+    let ours = first.session("user@example.com").await.unwrap().unwrap();
+    f.expire();
+    let (a, b) = tokio::join!(ours.access_token(), theirs.access_token());
+    assert_eq!(a.unwrap().expose_secret(), "at-2");
+    assert_eq!(b.unwrap().expose_secret(), "at-2");
+    assert_eq!(f.refreshes(), 1);
+    assert_eq!(secret(theirs.refresh_token()).as_deref(), Some("rt-2"));
+}
