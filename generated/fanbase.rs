@@ -372,6 +372,28 @@ impl Client {
     ) -> ::std::result::Result<::tokenspec::oidc::IdTokenClaims, Error> {
         ::std::result::Result::Ok(self.runtime.validate_id_token(id_token, nonce).await?)
     }
+    /// Exchanges `code` with the `exchange_code` flow and keeps the answer as the session `key`: the
+    /// application's id for the user or connection (it replaces any session of that key).
+    /// The spec has no refresh grant: the session ends when its access token expires
+    /// ([`::tokenspec::Error::SessionEnded`]), and the user connects again.
+    pub async fn start_session(
+        &self,
+        key: impl ::std::convert::Into<::std::string::String>,
+        code: ::tokenspec::AuthorizationCode,
+    ) -> ::std::result::Result<::tokenspec::Session, Error> {
+        let values = ::std::vec![::std::option::Option::None,];
+        ::std::result::Result::Ok(
+            self.runtime.start_session(1usize, key, code, values).await?,
+        )
+    }
+    /// The session `key`: the one this client holds, else the one its store holds (another
+    /// process may have started it), else `None`: the user has to connect.
+    pub async fn session(
+        &self,
+        key: &str,
+    ) -> ::std::result::Result<::std::option::Option<::tokenspec::Session>, Error> {
+        ::std::result::Result::Ok(self.runtime.session(key).await?)
+    }
     /// The runtime client underneath, for what the typed surface does not cover.
     pub fn runtime(&self) -> &::tokenspec::TokenClient {
         &self.runtime

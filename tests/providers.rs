@@ -237,6 +237,26 @@ async fn fanbase_v2_exchanges_a_code_for_an_id_token_once() {
 }
 
 #[tokio::test]
+async fn a_fanbase_user_session_holds_the_exchanged_token_and_ends_when_it_expires() {
+    let server = SeedServer::start(Seed::Fanbase).await;
+    let clock = ManualClock::new();
+    let client = fan(&server, &clock).build().unwrap();
+    let session = client
+        .start_session("fan-1", AuthorizationCode::external(GOOD_CODE))
+        .await
+        .expect("the code was exchanged");
+    let token = session.access_token().await.unwrap();
+    assert_eq!(token.lifetime(), Duration::from_secs(3600));
+    let same = client.session("fan-1").await.unwrap().expect("held");
+    assert!(same.access_token().await.unwrap().same_as(&token));
+    // Fanbase documents no refresh grant: past expiry the user connects again.
+    clock.advance(Duration::from_secs(3601));
+    let ended = session.access_token().await.unwrap_err();
+    assert_eq!(ended.ended_session(), Some("fan-1"), "{ended}");
+    assert!(client.session("fan-1").await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn fanbase_v2_documented_errors_become_their_own_variants() {
     let server = SeedServer::start(Seed::Fanbase).await;
     let wrong_id = fan(&server, &ManualClock::new())

@@ -418,7 +418,11 @@ impl Session {
     ) -> Result<(Token, Map<String, Value>), Error> {
         let client = &self.client;
         let Some(flow) = refresh_flow(client.inner.provider) else {
-            return Err(self.ended("the spec has no refresh_token flow to renew it with", None));
+            self.forget();
+            return Err(self.ended(
+                "its access token expired and the spec has no refresh grant to renew it with",
+                None,
+            ));
         };
         let mut second_chance = true;
         loop {

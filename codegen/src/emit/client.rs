@@ -269,44 +269,10 @@ pub(super) fn client(p: &Provider) -> TokenStream {
         .map(|(index, f)| {
             let method = ident(&f.method_ident);
             let response = format_ident!("{}Response", f.type_prefix);
-            // A code exchange takes the code as an `AuthorizationCode`, which carries the PKCE
-            // verifier, redirect URI and nonce of its authorization request to the runtime.
-            let code_arg = (f.grant == ir::Grant::AuthorizationCode)
-                .then(|| {
-                    f.params.iter().find_map(|param| match param.source {
-                        ir::ParamSource::Call(i) if param.wire == "code" => Some(i),
-                        _ => None,
-                    })
-                })
-                .flatten();
-            let args = f.call_params.iter().enumerate().map(|(i, c)| {
-                let id = ident(&c.ident);
-                if Some(i) == code_arg {
-                    return quote!(#id: ::tokenspec::AuthorizationCode);
-                }
-                let ty = arg_type(p, &c.ty);
-                if c.required {
-                    quote!(#id: #ty)
-                } else {
-                    let stored = stored_type(p, &c.ty);
-                    quote!(#id: ::std::option::Option<#stored>)
-                }
-            });
+            let code_arg = code_slot(f);
+            let args = call_args(p, f);
+            let values = call_values(p, f);
             let validates = f.response.fields.iter().any(|field| field.derived);
-            let values = f.call_params.iter().enumerate().map(|(i, c)| {
-                let id = ident(&c.ident);
-                if Some(i) == code_arg {
-                    quote!(::std::option::Option::None,)
-                } else if c.required {
-                    let stored = store(&c.ty, &quote!(#id));
-                    let stored_ty = stored_type(p, &c.ty);
-                    let convert = to_param_value(&c.ty, &quote!(v));
-                    quote!(::std::option::Option::Some({ let v: #stored_ty = #stored; #convert }),)
-                } else {
-                    let convert = to_param_value(&c.ty, &quote!(v));
-                    quote!(#id.map(|v| #convert),)
-                }
-            });
             let mut text = match &f.doc {
                 Some(d) => format!("{}\n\n", super::types::escape(d)),
                 None => String::new(),
@@ -351,6 +317,7 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             }
         }
     });
+    let sessions = sessions(p);
     let d = doc(&format!(
         "A {title} client. Cheap to clone; clones share one token cache."
     ));
@@ -373,10 +340,132 @@ pub(super) fn client(p: &Provider) -> TokenStream {
 
             #openid
 
+            #sessions
+
             /// The runtime client underneath, for what the typed surface does not cover.
             pub fn runtime(&self) -> &::tokenspec::TokenClient {
                 &self.runtime
             }
         }
     }
+}
+
+/// The per-call slot of an authorization-code flow's `code`: the exchange takes it as an
+/// `AuthorizationCode`, which carries the PKCE verifier, redirect URI and nonce of its
+/// authorization request to the runtime.
+fn code_slot(f: &ir::Flow) -> Option<usize> {
+    (f.grant == ir::Grant::AuthorizationCode)
+        .then(|| {
+            f.params.iter().find_map(|param| match param.source {
+                ir::ParamSource::Call(i) if param.wire == "code" => Some(i),
+                _ => None,
+            })
+        })
+        .flatten()
+}
+
+/// The arguments of a per-call flow's method.
+fn call_args(p: &Provider, f: &ir::Flow) -> Vec<TokenStream> {
+    let code_arg = code_slot(f);
+    f.call_params
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = ident(&c.ident);
+            if Some(i) == code_arg {
+                return quote!(#id: ::tokenspec::AuthorizationCode);
+            }
+            let ty = arg_type(p, &c.ty);
+            if c.required {
+                quote!(#id: #ty)
+            } else {
+                let stored = stored_type(p, &c.ty);
+                quote!(#id: ::std::option::Option<#stored>)
+            }
+        })
+        .collect()
+}
+
+/// The runtime values of a per-call flow's arguments, in slot order (the code's slot empty:
+/// the runtime fills it from the `AuthorizationCode`).
+fn call_values(p: &Provider, f: &ir::Flow) -> Vec<TokenStream> {
+    let code_arg = code_slot(f);
+    f.call_params
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = ident(&c.ident);
+            if Some(i) == code_arg {
+                quote!(::std::option::Option::None,)
+            } else if c.required {
+                let stored = store(&c.ty, &quote!(#id));
+                let stored_ty = stored_type(p, &c.ty);
+                let convert = to_param_value(&c.ty, &quote!(v));
+                quote!(::std::option::Option::Some({ let v: #stored_ty = #stored; #convert }),)
+            } else {
+                let convert = to_param_value(&c.ty, &quote!(v));
+                quote!(#id.map(|v| #convert),)
+            }
+        })
+        .collect()
+}
+
+/// Users' sessions, for a spec with a code exchange: start one from a code, find one by key,
+/// restore one from a kept refresh token. They renew through the spec's refresh grant, if it
+/// has one.
+fn sessions(p: &Provider) -> Option<TokenStream> {
+    let refresh = p.renew_with.or_else(|| {
+        p.flows
+            .iter()
+            .position(|f| f.grant == ir::Grant::RefreshToken)
+    });
+    let (index, f) = p
+        .flows
+        .iter()
+        .enumerate()
+        .find(|(_, f)| !f.cached && code_slot(f).is_some())?;
+    let args = call_args(p, f);
+    let values = call_values(p, f);
+    let code = ident(&f.call_params[code_slot(f)?].ident);
+    let renewal = match refresh {
+        Some(r) => format!(
+            "The session renews itself through the `{}` flow; with a store\n\
+             ([`::tokenspec::Settings::store`]), it is written there before this returns, and every\n\
+             rotated refresh token before the access token it came with is handed out.",
+            p.flows[r].name
+        ),
+        None => "The spec has no refresh grant: the session ends when its access token expires\n\
+                 ([`::tokenspec::Error::SessionEnded`]), and the user connects again."
+            .to_owned(),
+    };
+    let start_doc = doc(&format!(
+        "Exchanges `{code}` with the `{}` flow and keeps the answer as the session `key`: the\n\
+         application's id for the user or connection (it replaces any session of that key).\n\
+         {renewal}",
+        f.name
+    ));
+    let restore = refresh.map(|_| {
+        quote! {
+            /// The session `key` from a refresh token the application kept in its own database;
+            /// the first `access_token()` refreshes.
+            pub fn restore_session(&self, key: impl ::std::convert::Into<::std::string::String>, refresh_token: ::tokenspec::RefreshToken) -> ::tokenspec::Session {
+                self.runtime.restore_session(key, refresh_token)
+            }
+        }
+    });
+    Some(quote! {
+        #start_doc
+        pub async fn start_session(&self, key: impl ::std::convert::Into<::std::string::String>, #(#args),*) -> ::std::result::Result<::tokenspec::Session, Error> {
+            let values = ::std::vec![#(#values)*];
+            ::std::result::Result::Ok(self.runtime.start_session(#index, key, #code, values).await?)
+        }
+
+        /// The session `key`: the one this client holds, else the one its store holds (another
+        /// process may have started it), else `None`: the user has to connect.
+        pub async fn session(&self, key: &str) -> ::std::result::Result<::std::option::Option<::tokenspec::Session>, Error> {
+            ::std::result::Result::Ok(self.runtime.session(key).await?)
+        }
+
+        #restore
+    })
 }

@@ -154,6 +154,11 @@ impl Cx {
                 "token_response",
                 "provider",
                 "runtime",
+                "authorization_request",
+                "validate_id_token",
+                "start_session",
+                "session",
+                "restore_session",
             ],
             "a method every generated client has",
         );
