@@ -637,6 +637,187 @@ async fn token_server_lifetime(lifetime: u64) -> (String, Arc<AtomicUsize>) {
     (uri, requests)
 }
 
+/// A provider whose users' sessions start with a code exchange and renew through the refresh
+/// grant, both at `/token` of the bench server (which answers every request with a token).
+fn session_client(base: &str) -> tokenspec::TokenClient {
+    use tokenspec::__private::descriptor::*;
+    fn per_call(grant: Grant, grant_type: &'static str, param: &'static str) -> Flow {
+        Flow {
+            name: grant_type,
+            grant,
+            method: Method::Post,
+            path: "/token",
+            body: Body::Form,
+            client_auth: ClientAuth {
+                basic: Some(BasicEncoding::Raw),
+                params: &[],
+                id_param: "client_id",
+                secret_param: "client_secret",
+            },
+            params: Box::leak(Box::new([
+                Param {
+                    name: "grant_type",
+                    location: Location::Body,
+                    source: Source::Fixed(Literal::Text(grant_type)),
+                },
+                Param {
+                    name: param,
+                    location: Location::Body,
+                    source: Source::Call(0),
+                },
+            ])),
+            call_params: Box::leak(Box::new([Slot {
+                name: param,
+                required: true,
+            }])),
+            access_token: &["access_token"],
+            fields: &[],
+            expiry: Expiry::ExpiresIn {
+                path: &["expires_in"],
+                when_absent: None,
+            },
+        }
+    }
+    let provider: &'static Provider = Box::leak(Box::new(Provider {
+        name: "sessions",
+        title: "Sessions",
+        docs: None,
+        allow_insecure_http: false,
+        refresh_margin_secs: 60,
+        retry: Retry {
+            attempts: 1,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 1,
+        },
+        openid: None,
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
+        },
+        flows: Box::leak(Box::new([
+            per_call(Grant::AuthorizationCode, "authorization_code", "code"),
+            per_call(Grant::RefreshToken, "refresh_token", "refresh_token"),
+        ])),
+        cached_flow: None,
+        renew_with: None,
+        config: &[],
+        errors: &[],
+    }));
+    tokenspec::TokenClient::new(
+        provider,
+        tokenspec::Settings::default()
+            .client_id("bench-client")
+            .client_secret("bench-secret")
+            .base_url(base),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("session client")
+}
+
+/// Users' sessions: a cached `session.access_token()` against the app token's in the same run,
+/// the memory of idle sessions, and a refresh stampede on one session.
+fn sessions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let app = client(&base);
+    rt.block_on(app.access_token()).expect("app token");
+    let users = session_client(&base);
+    let session = rt
+        .block_on(users.start_session(
+            0,
+            "user-1",
+            tokenspec::AuthorizationCode::external("code"),
+            vec![],
+        ))
+        .expect("session");
+    let iterations = 2_000_000;
+    let sample = |measure: &dyn Fn() -> f64| median((0..5).map(|_| measure()).collect());
+    let app_ns = sample(&|| {
+        per_call_ns!(1, iterations, app, |c| std::hint::black_box(
+            c.access_token().await.expect("cached")
+        ))
+    });
+    let session_ns = sample(&|| {
+        per_call_ns!(1, iterations, session, |s| std::hint::black_box(
+            s.access_token().await.expect("cached")
+        ))
+    });
+    rows.push(row(
+        "session.access_token(), cached, 1 thread",
+        ns(session_ns),
+        format!("app token {}", ns(app_ns)),
+        format!("{:.2}×", session_ns / app_ns),
+        "≤ 1.2×",
+        session_ns <= 1.2 * app_ns,
+    ));
+
+    // Idle sessions: each holds its access token, refresh token and answer fields.
+    let count = 100_000;
+    let memory_users = session_client(&base);
+    rt.block_on(memory_users.start_session(
+        0,
+        "warm-up",
+        tokenspec::AuthorizationCode::external("code"),
+        vec![],
+    ))
+    .expect("warm-up");
+    COUNTING.store(true, Ordering::SeqCst);
+    let before = LIVE.load(Ordering::SeqCst);
+    rt.block_on(async {
+        for i in 0..count {
+            let refresh = tokenspec::RefreshToken::from(format!("refresh-token-{i:08}"));
+            let session = memory_users.restore_session(format!("user-{i:08}"), refresh);
+            session.access_token().await.expect("refreshed");
+        }
+        // Let the renewal tasks finish and free what they held.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    });
+    let per_session = (LIVE.load(Ordering::SeqCst) - before) as f64 / count as f64;
+    COUNTING.store(false, Ordering::SeqCst);
+    assert_eq!(memory_users.session_count(), count + 1);
+    drop(memory_users);
+    rows.push(row(
+        "memory per idle session, 100,000 sessions",
+        format!("{per_session:.0} B"),
+        "-".into(),
+        "-".into(),
+        "≤ 1 KiB",
+        per_session <= 1024.0,
+    ));
+
+    // 1,000 callers on one session that has no access token yet: one refresh request.
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (slow_base, slow_requests) = multi.block_on(token_server(Duration::from_millis(50)));
+    let stampede_users = session_client(&slow_base);
+    let one =
+        stampede_users.restore_session("user-1", tokenspec::RefreshToken::from("r".to_owned()));
+    let sent = multi.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let one = one.clone();
+                tokio::spawn(async move { one.access_token().await.map(|_| ()) })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task").expect("token");
+        }
+        slow_requests.load(Ordering::SeqCst)
+    });
+    rows.push(row(
+        "refresh stampede: 1,000 callers on one session",
+        format!("{sent} request"),
+        "-".into(),
+        "-".into(),
+        "1 request",
+        sent == 1,
+    ));
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument runs only the matching sections.
     let filter: Vec<String> = std::env::args()
@@ -666,6 +847,9 @@ fn main() {
     }
     if wanted("fleet") {
         fleet(&mut rows);
+    }
+    if wanted("sessions") {
+        sessions(&rt, &mut rows);
     }
     println!("| benchmark | tokenspec | baseline (same run) | ratio | target | met |");
     println!("|---|---|---|---|---|---|");
