@@ -690,6 +690,7 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
             max_backoff_ms: 1,
         },
         openid: None,
+        authorization: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

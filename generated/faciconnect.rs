@@ -17,7 +17,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/autenticacao>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(2, "0.1.0");
+::tokenspec::__private::contract!(3, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -263,6 +263,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: None,
+        authorization: None,
         retry: Retry {
             attempts: 3u32,
             initial_backoff_ms: 200u64,

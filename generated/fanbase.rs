@@ -17,7 +17,7 @@
 //! Provider documentation: <https://docs.fanbase.com.br/api-connect/obter-token>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(2, "0.1.0");
+::tokenspec::__private::contract!(3, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -260,6 +260,16 @@ impl ClientBuilder {
         self.settings = configure(self.settings);
         self
     }
+    /// Where the provider sends users back after they log in and consent: this
+    /// application's callback URL, as registered with the provider. Authorization
+    /// requests and code exchanges use it.
+    pub fn redirect_uri(
+        mut self,
+        uri: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        self.settings = self.settings.redirect_uri(uri);
+        self
+    }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
         let environment = self
@@ -351,17 +361,15 @@ impl Client {
             self.runtime.exchange_code(1usize, code, values).await?,
         )
     }
-    /// A new authorization request for a user to follow: send the user to its `url()`, keep
-    /// it (in the user's session) until the provider redirects back, then hand the
-    /// redirect's `state` and `code` to its `callback` for the code exchange.
+    /// A new authorization request for a user to follow (fresh `state`, a `nonce` and PKCE
+    /// challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the
+    /// user's session) until the provider redirects back, then hand the redirect's `state`
+    /// and `code` to its `callback` for the code exchange.
     pub async fn authorization_request(
         &self,
-        redirect_uri: &str,
         scope: &str,
     ) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
-        ::std::result::Result::Ok(
-            self.runtime.authorization_request(redirect_uri, scope).await?,
-        )
+        ::std::result::Result::Ok(self.runtime.authorization_request(scope).await?)
     }
     /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
     /// the authorization request's, when one was sent.
@@ -415,6 +423,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             authorization_path: None,
             leeway_secs: 60u64,
         }),
+        authorization: None,
         retry: Retry {
             attempts: 3u32,
             initial_backoff_ms: 200u64,

@@ -13,7 +13,8 @@
 //! # async fn callback(client: tokenspec::fanbase::Client, session: String, state: &str, code: String)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! // When the user is sent away:
-//! let pending = client.authorization_request("https://app.example/callback", "openid").await?;
+//! // The builder was given `.redirect_uri("https://app.example/callback")`.
+//! let pending = client.authorization_request("openid").await?;
 //! let session = serde_json::to_string(&pending)?; // kept server-side
 //! // When the provider redirects back with `state` and `code`:
 //! let pending: tokenspec::PendingAuthorization = serde_json::from_str(&session)?;

@@ -22,6 +22,9 @@ pub struct Provider {
     pub retry: Retry,
     /// ID-token validation, for OpenID Connect providers.
     pub openid: Option<OpenId>,
+    /// The authorization server users are sent to, when the spec declares it (OpenID
+    /// providers have one without).
+    pub authorization: Option<Authorization>,
     /// How the token is sent on API calls.
     pub api_header: ApiHeader,
     /// Token requests.
@@ -35,6 +38,16 @@ pub struct Provider {
     pub config: &'static [Slot],
     /// Error responses the provider documents.
     pub errors: &'static [KnownError],
+}
+
+/// The authorization server users are sent to (authorization code with PKCE).
+#[derive(Debug, Clone, Copy)]
+pub struct Authorization {
+    /// Its issuer identifier, `{placeholders}` filled like the base URL; `None`: the OpenID
+    /// issuer, else the base URL in use.
+    pub issuer: Option<&'static str>,
+    /// Authorization endpoint path under the issuer; from the server's metadata when `None`.
+    pub path: Option<&'static str>,
 }
 
 /// How a provider's ID tokens are validated.

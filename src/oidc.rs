@@ -7,7 +7,7 @@
 //! not know causes one JWKS refresh, at most once per [`OpenIdConfig::jwks_refresh_interval`].
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
@@ -21,7 +21,9 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-use crate::outbound::{Http, UrlRule, check_url};
+pub use crate::metadata::Discovery;
+use crate::metadata::Metadata;
+use crate::outbound::{Http, UrlRule};
 
 pub use crate::error::IdTokenError;
 
@@ -129,72 +131,6 @@ impl fmt::Debug for OpenIdConfig {
     }
 }
 
-/// The provider's discovery document, as far as tokenspec reads it. Every endpoint in it has
-/// passed the same rule as the spec's own URLs (`https://`, or loopback for local tests).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Discovery {
-    /// Issuer; equal to the configured one, exactly (OpenID Connect Discovery §4.3).
-    pub issuer: String,
-    /// JWKS location.
-    pub jwks_uri: Option<Url>,
-    /// Authorization endpoint.
-    pub authorization_endpoint: Option<Url>,
-    /// Token endpoint.
-    pub token_endpoint: Option<Url>,
-    /// Token revocation endpoint (RFC 7009).
-    pub revocation_endpoint: Option<Url>,
-    /// UserInfo endpoint.
-    pub userinfo_endpoint: Option<Url>,
-}
-
-/// A discovery document as it arrives.
-#[derive(Deserialize)]
-struct RawDiscovery {
-    issuer: String,
-    #[serde(default)]
-    jwks_uri: Option<String>,
-    #[serde(default)]
-    authorization_endpoint: Option<String>,
-    #[serde(default)]
-    token_endpoint: Option<String>,
-    #[serde(default)]
-    revocation_endpoint: Option<String>,
-    #[serde(default)]
-    userinfo_endpoint: Option<String>,
-}
-
-impl RawDiscovery {
-    /// Checks the issuer and every endpoint; one unusable endpoint refuses the whole document,
-    /// since it says the document is misconfigured or was tampered with.
-    fn check(self, config: &OpenIdConfig) -> Result<Discovery, Error> {
-        if self.issuer != config.issuer {
-            return Err(Error::Discovery(format!(
-                "the document names issuer {:?}, not {:?} (OpenID Connect Discovery §4.3: they must be identical)",
-                self.issuer, config.issuer
-            )));
-        }
-        let rule = config.url_rule();
-        let endpoint = |value: Option<String>, name: &str| -> Result<Option<Url>, Error> {
-            value
-                .map(|text| check_url(&text, &format!("its `{name}`"), rule))
-                .transpose()
-                .map_err(Error::Discovery)
-        };
-        Ok(Discovery {
-            jwks_uri: endpoint(self.jwks_uri, "jwks_uri")?,
-            authorization_endpoint: endpoint(
-                self.authorization_endpoint,
-                "authorization_endpoint",
-            )?,
-            token_endpoint: endpoint(self.token_endpoint, "token_endpoint")?,
-            revocation_endpoint: endpoint(self.revocation_endpoint, "revocation_endpoint")?,
-            userinfo_endpoint: endpoint(self.userinfo_endpoint, "userinfo_endpoint")?,
-            issuer: self.issuer,
-        })
-    }
-}
-
 /// Who fetches the key set next, and from where.
 struct Refresh {
     fetched_at: Option<Instant>,
@@ -214,11 +150,10 @@ const FAILED_FETCH_PAUSE: Duration = Duration::from_secs(5);
 /// wait for that refresh, at most the fetch deadline), at most once per refresh interval.
 pub struct IdTokenValidator {
     config: OpenIdConfig,
-    http: Arc<Http>,
     clock: Arc<dyn Clock>,
     keys: ArcSwapOption<JwkSet>,
     refresh: tokio::sync::Mutex<Refresh>,
-    discovered: Mutex<Option<Discovery>>,
+    metadata: Metadata,
 }
 
 impl fmt::Debug for IdTokenValidator {
@@ -246,9 +181,15 @@ impl IdTokenValidator {
     /// refresh interval) from `clock`.
     pub(crate) fn sharing(config: OpenIdConfig, http: Arc<Http>, clock: Arc<dyn Clock>) -> Self {
         let jwks_uri = config.jwks_uri.clone();
+        let metadata = Metadata::new(
+            config.issuer.clone(),
+            config.url_rule(),
+            Arc::clone(&http),
+            config.fetch_timeout,
+            config.max_document_bytes,
+        );
         IdTokenValidator {
             config,
-            http,
             clock,
             keys: ArcSwapOption::empty(),
             refresh: tokio::sync::Mutex::new(Refresh {
@@ -256,7 +197,7 @@ impl IdTokenValidator {
                 failed: None,
                 jwks_uri,
             }),
-            discovered: Mutex::new(None),
+            metadata,
         }
     }
 
@@ -265,70 +206,17 @@ impl IdTokenValidator {
         &self.config
     }
 
+    /// The provider's metadata (its issuer's).
+    pub(crate) fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
     /// Fetches the provider's metadata (once): OpenID Connect discovery
     /// (`<issuer>/.well-known/openid-configuration`), or else RFC 8414 authorization-server
     /// metadata (`/.well-known/oauth-authorization-server<issuer path>`). Checks that its issuer
     /// is the configured one and that every endpoint it names passes the URL rule.
     pub async fn discover(&self) -> Result<Discovery, Error> {
-        if let Some(d) = self
-            .discovered
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
-            return Ok(d);
-        }
-        // OpenID Connect Discovery §4 appends its path to the issuer; RFC 8414 §3.1 inserts
-        // its own between the host and the issuer's path. Servers publish one or both.
-        let issuer = self.config.issuer.trim_end_matches('/');
-        let openid = format!("{issuer}/.well-known/openid-configuration");
-        let rfc8414 = Url::parse(issuer)
-            .map(|mut url| {
-                let path = url.path().trim_end_matches('/').to_owned();
-                url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
-                url.to_string()
-            })
-            .map_err(|e| Error::Discovery(format!("the issuer is not a URL: {e}")))?;
-        let mut reasons = Vec::new();
-        for (text, what) in [(openid, "OpenID discovery"), (rfc8414, "RFC 8414 metadata")] {
-            let url = check_url(&text, "the discovery URL", self.config.url_rule())
-                .map_err(Error::Discovery)?;
-            match self.get_json::<RawDiscovery>(url).await {
-                Ok(raw) => {
-                    let document = raw.check(&self.config)?;
-                    *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(document.clone());
-                    return Ok(document);
-                }
-                Err(why) => reasons.push(format!("{what}: {why}")),
-            }
-        }
-        Err(Error::Discovery(format!(
-            "could not read it ({})",
-            reasons.join("; ")
-        )))
-    }
-
-    /// GETs a JSON document within the fetch deadline and size limit.
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, String> {
-        let http = self.http.client().map_err(|e| e.to_string())?;
-        let request = http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .build()
-            .map_err(|e| crate::outbound::detail(&e))?;
-        let answer = crate::outbound::exchange(
-            &http,
-            request,
-            self.config.max_document_bytes,
-            self.config.fetch_timeout,
-        )
-        .await
-        .map_err(|fault| fault.to_string())?;
-        if !(200..300).contains(&answer.status) {
-            return Err(format!("HTTP {}", answer.status));
-        }
-        serde_json::from_slice(&answer.body).map_err(|e| format!("not the expected JSON: {e}"))
+        self.metadata.discover().await
     }
 
     /// The key for `kid`: from the cached set without waiting, else after a refresh of the set
@@ -387,7 +275,7 @@ impl IdTokenValidator {
             )));
         }
         refresh.fetched_at = Some(now);
-        let set: JwkSet = match self.get_json(uri).await {
+        let set: JwkSet = match self.metadata.get_json(uri).await {
             Ok(set) => {
                 refresh.failed = None;
                 set

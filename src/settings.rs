@@ -69,6 +69,7 @@ pub struct Settings {
     pub(crate) client_secret: Option<SecretString>,
     pub(crate) http: Option<crate::outbound::HttpSetup>,
     pub(crate) base_url: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Duration,
     pub(crate) retry: Option<RetryPolicy>,
@@ -101,6 +102,7 @@ impl Default for Settings {
             client_secret: None,
             http: None,
             base_url: None,
+            redirect_uri: None,
             timeout: DEFAULT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             retry: None,
@@ -235,6 +237,14 @@ impl Settings {
     pub fn store_timing(mut self, wait: Duration, lock_ttl: Duration) -> Self {
         self.store_wait = wait;
         self.lock_ttl = lock_ttl;
+        self
+    }
+
+    /// Where the provider sends users back after they log in and consent: this application's
+    /// callback URL, registered with the provider. Authorization requests and code exchanges
+    /// use it (a code whose authorization request named one carries that one).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
         self
     }
 

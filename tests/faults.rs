@@ -92,6 +92,7 @@ fn query_base() -> Provider {
         refresh_margin_secs: 60,
         retry: p.retry,
         openid: None,
+        authorization: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -172,6 +172,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             authorization_path: None,
             leeway_secs: 30,
         }),
+        authorization: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",
@@ -234,7 +235,8 @@ fn client(
     let settings = settings
         .client_id(id)
         .client_secret(secret)
-        .base_url(op.issuer.clone());
+        .base_url(op.issuer.clone())
+        .redirect_uri(REDIRECT);
     TokenClient::new(
         provider(auth),
         settings,
@@ -321,7 +323,7 @@ async fn client_credentials_with_client_secret_post_and_an_id_and_secret_that_ne
 /// and returns the code it redirected back with, checked against the request's `state`.
 async fn authorize(client: &TokenClient) -> (AuthorizationCode, Option<String>) {
     let pending = client
-        .authorization_request(REDIRECT, "openid offline_access")
+        .authorization_request("openid offline_access")
         .await
         .unwrap()
         .with_parameter("prompt", "consent")

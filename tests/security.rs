@@ -49,6 +49,7 @@ fn settings(base: &str) -> Settings {
         .client_id(ID)
         .client_secret(SECRET)
         .base_url(base)
+        .redirect_uri("http://127.0.0.1/callback")
         .retry(tokenspec::RetryPolicy::NONE)
 }
 
@@ -137,10 +138,7 @@ async fn every_endpoint_of_a_discovery_document_meets_the_url_rule() {
             document[endpoint] = json!(unsafe_url);
             discovery(&op, document).await;
             let client = client(oidc_provider(None), settings(&op.uri()));
-            let e = client
-                .authorization_request("http://127.0.0.1/callback", "openid")
-                .await
-                .unwrap_err();
+            let e = client.authorization_request("openid").await.unwrap_err();
             assert!(
                 matches!(e, Error::Discovery(_)),
                 "{endpoint} {unsafe_url}: {e}"
@@ -164,10 +162,7 @@ async fn a_discovery_document_for_another_issuer_is_refused() {
     )
     .await;
     let client = client(oidc_provider(None), settings(&op.uri()));
-    let e = client
-        .authorization_request("http://127.0.0.1/callback", "openid")
-        .await
-        .unwrap_err();
+    let e = client.authorization_request("openid").await.unwrap_err();
     assert!(
         matches!(e, Error::Discovery(_)) && e.to_string().contains("op.attacker.test"),
         "{e}"
@@ -589,7 +584,7 @@ async fn rfc8414_metadata_is_read_when_a_server_publishes_no_openid_discovery() 
         .mount(&op)
         .await;
     let pending = client(oidc_provider(None), settings(&op.uri()))
-        .authorization_request("http://127.0.0.1/callback", "profile")
+        .authorization_request("profile")
         .await
         .expect("metadata from RFC 8414's well-known path");
     assert_eq!(pending.url().path(), "/authorize");
@@ -604,7 +599,7 @@ async fn rfc8414_metadata_is_read_when_a_server_publishes_no_openid_discovery() 
         .mount(&other)
         .await;
     let e = client(oidc_provider(None), settings(&other.uri()))
-        .authorization_request("http://127.0.0.1/callback", "profile")
+        .authorization_request("profile")
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Discovery(_)), "{e}");

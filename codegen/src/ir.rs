@@ -31,6 +31,8 @@ pub struct Provider {
     pub refresh_margin: u64,
     /// ID-token validation, if the provider uses OpenID Connect.
     pub openid: Option<OpenId>,
+    /// The authorization server users are sent to, if the spec declares one.
+    pub authorization: Option<Authorization>,
     /// Retry defaults: (attempts, initial backoff ms, max backoff ms).
     pub retry: (u32, u64, u64),
     /// Header used on API calls.
@@ -62,6 +64,15 @@ pub struct OpenId {
     pub authorization_path: Option<String>,
     /// Leeway in seconds.
     pub leeway_secs: u64,
+}
+
+/// The authorization server users are sent to.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// Issuer template; `None` means the OpenID issuer, else the base URL in use.
+    pub issuer: Option<String>,
+    /// Authorization endpoint path under the issuer; from the server's metadata when `None`.
+    pub path: Option<String>,
 }
 
 /// A named base URL.

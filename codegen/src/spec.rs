@@ -37,6 +37,10 @@ pub struct Spec {
     /// OpenID Connect: ID-token validation and the authorization endpoint.
     #[serde(default)]
     pub openid: Option<OpenIdSpec>,
+    /// Where users are sent to log in and consent (authorization code with PKCE), with or
+    /// without OpenID Connect.
+    #[serde(default)]
+    pub authorization: Option<AuthorizationSpec>,
     /// How failed token requests are retried.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
@@ -131,6 +135,21 @@ pub struct OpenIdSpec {
     /// Clock skew tolerated on `exp` and `iat`, in seconds (default 60).
     #[serde(default)]
     pub leeway_secs: Option<u64>,
+}
+
+/// The authorization server users are sent to.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationSpec {
+    /// The authorization server's issuer identifier, whose metadata (RFC 8414, or OpenID
+    /// discovery) names the endpoint; `{placeholders}` are filled like the environment's.
+    /// Default: the base URL in use. With `openid:`, its issuer is this one.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Authorization endpoint path under the issuer; found in the server's metadata when absent.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// The header that carries the token on API calls.

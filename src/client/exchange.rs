@@ -202,7 +202,10 @@ impl TokenClient {
                 value: ParamValue::Secret(verifier),
             });
         }
-        if let Some(uri) = code.redirect_uri.filter(|_| !declared("redirect_uri")) {
+        let redirect_uri = code
+            .redirect_uri
+            .or_else(|| self.inner.settings.redirect_uri.clone());
+        if let Some(uri) = redirect_uri.filter(|_| !declared("redirect_uri")) {
             extra.push(Extra {
                 name: "redirect_uri",
                 location,

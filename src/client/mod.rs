@@ -73,6 +73,8 @@ struct Inner {
     /// The client's own token.
     cell: Arc<TokenCell>,
     validator: Option<IdTokenValidator>,
+    /// The authorization server of a spec with `authorization:` and no `openid:`.
+    authorization_server: Option<crate::metadata::Metadata>,
     refresh_token: ArcSwapOption<RefreshToken>,
     /// Where this client's token lives in a shared store.
     store_key: String,
@@ -202,6 +204,8 @@ impl TokenClient {
                 &settings,
             )?),
         };
+        let authorization_server =
+            openid::authorization_server(provider, &base, values, &http, &settings)?;
         let retry = settings
             .retry
             .unwrap_or_else(|| RetryPolicy::from_spec(&provider.retry));
@@ -221,6 +225,7 @@ impl TokenClient {
                 redactor: Redactor::new(secrets),
                 cell: Arc::new(TokenCell::new(system_clock)),
                 validator,
+                authorization_server,
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
                 store_key,
                 rejected: Mutex::new(None),

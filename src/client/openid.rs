@@ -3,6 +3,57 @@
 
 use super::*;
 
+/// The issuer of `template` (a spec's issuer, `{placeholders}` filled with `values`), or the
+/// base URL when the spec names none, checked against the URL rule.
+fn issuer(
+    provider: &Provider,
+    template: Option<&str>,
+    base: &Url,
+    values: &[(&str, &str)],
+) -> Result<String, Error> {
+    let issuer = match template {
+        Some(template) => {
+            let mut issuer = template.to_owned();
+            for (name, value) in values {
+                issuer = issuer.replace(&format!("{{{name}}}"), value);
+            }
+            issuer
+        }
+        None => base.as_str().trim_end_matches('/').to_owned(),
+    };
+    let rule = UrlRule {
+        allow_insecure_http: provider.allow_insecure_http,
+        allow_query: false,
+    };
+    check_url(&issuer, "the issuer", rule).map_err(Error::Config)?;
+    Ok(issuer)
+}
+
+/// The authorization server of a spec with an `authorization:` section and no `openid:` one
+/// (an OpenID provider's is its validator's).
+pub(super) fn authorization_server(
+    provider: &'static Provider,
+    base: &Url,
+    values: &[(&str, &str)],
+    http: &Arc<Http>,
+    settings: &Settings,
+) -> Result<Option<crate::metadata::Metadata>, Error> {
+    let (Some(authorization), None) = (provider.authorization, provider.openid) else {
+        return Ok(None);
+    };
+    let issuer = issuer(provider, authorization.issuer, base, values)?;
+    Ok(Some(crate::metadata::Metadata::new(
+        issuer,
+        UrlRule {
+            allow_insecure_http: provider.allow_insecure_http,
+            allow_query: true,
+        },
+        Arc::clone(http),
+        settings.timeout,
+        settings.max_body_bytes,
+    )))
+}
+
 /// The ID-token validator a spec's `openid:` section describes.
 pub(super) fn id_token_validator(
     provider: &'static Provider,
@@ -13,16 +64,7 @@ pub(super) fn id_token_validator(
     http: &Arc<Http>,
     settings: &Settings,
 ) -> Result<IdTokenValidator, Error> {
-    let issuer = match openid.issuer {
-        Some(template) => {
-            let mut issuer = template.to_owned();
-            for (name, value) in values {
-                issuer = issuer.replace(&format!("{{{name}}}"), value);
-            }
-            issuer
-        }
-        None => base.as_str().trim_end_matches('/').to_owned(),
-    };
+    let issuer = issuer(provider, openid.issuer, base, values)?;
     let mut algorithms = Vec::new();
     for name in openid.algorithms {
         algorithms.push(crate::oidc::algorithm(name).ok_or_else(|| {
@@ -33,7 +75,6 @@ pub(super) fn id_token_validator(
         allow_insecure_http: provider.allow_insecure_http,
         allow_query: false,
     };
-    check_url(&issuer, "the issuer", rule).map_err(Error::Config)?;
     let jwks_uri = match openid.jwks_path {
         Some(path) => Some(
             check_url(
@@ -77,24 +118,38 @@ impl TokenClient {
         }
     }
 
-    /// A new authorization request (fresh `state`, `nonce` and PKCE verifier) for the user to
-    /// follow; the endpoint comes from the spec or from the provider's discovery document. The
-    /// exchange of its code takes what its `callback` returns.
+    /// A new authorization request for the user to follow, to the redirect URI the builder
+    /// was given ([`Settings::redirect_uri`]): fresh `state` and PKCE verifier, and a `nonce`
+    /// for OpenID providers. The endpoint comes from the spec or from the server's metadata
+    /// (OpenID discovery or RFC 8414). The exchange of its code takes what its `callback`
+    /// returns.
     pub async fn authorization_request(
         &self,
-        redirect_uri: &str,
         scope: &str,
     ) -> Result<crate::PendingAuthorization, Error> {
-        let (Some(validator), Some(openid)) = (&self.inner.validator, &self.inner.provider.openid)
-        else {
-            return Err(Error::config(format!(
-                "{}'s spec declares no `openid:` section",
-                self.inner.provider.title
-            )));
+        let provider = self.inner.provider;
+        let Some(redirect_uri) = self.inner.settings.redirect_uri.as_deref() else {
+            return Err(Error::config(
+                "no redirect URI: call `.redirect_uri(...)` on the builder with this application's callback URL",
+            ));
         };
-        let endpoint = match openid.authorization_path {
-            Some(path) => format!("{}{path}", validator.config().issuer.trim_end_matches('/')),
-            None => validator
+        let path = provider
+            .authorization
+            .and_then(|a| a.path)
+            .or(provider.openid.and_then(|o| o.authorization_path));
+        let server = match (&self.inner.validator, &self.inner.authorization_server) {
+            (Some(validator), _) => validator.metadata(),
+            (None, Some(server)) => server,
+            (None, None) => {
+                return Err(Error::config(format!(
+                    "{}'s spec declares no `authorization:` (or `openid:`) section",
+                    provider.title
+                )));
+            }
+        };
+        let endpoint = match path {
+            Some(path) => format!("{}{path}", server.issuer().trim_end_matches('/')),
+            None => server
                 .discover()
                 .await?
                 .authorization_endpoint
@@ -108,7 +163,7 @@ impl TokenClient {
             &self.inner.credentials.id,
             redirect_uri,
             scope,
-            true,
+            provider.openid.is_some(),
         )
     }
 }

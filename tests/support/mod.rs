@@ -47,6 +47,7 @@ pub fn provider_with_header(
             max_backoff_ms: 1,
         },
         openid: None,
+        authorization: None,
         api_header,
         flows: slice(vec![flow]),
         cached_flow: Some(0),

@@ -149,6 +149,17 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             "no environment chosen: call `.environment(...)` on the builder"
         ))?),
     };
+    let redirect = sends_users(p).then(|| {
+        quote! {
+            /// Where the provider sends users back after they log in and consent: this
+            /// application's callback URL, as registered with the provider. Authorization
+            /// requests and code exchanges use it.
+            pub fn redirect_uri(mut self, uri: impl ::std::convert::Into<::std::string::String>) -> Self {
+                self.settings = self.settings.redirect_uri(uri);
+                self
+            }
+        }
+    });
     quote! {
         /// Configures a [`Client`]; [`Client::builder`] makes one.
         #[derive(Debug, Default)]
@@ -184,6 +195,8 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
                 self.settings = configure(self.settings);
                 self
             }
+
+            #redirect
 
             #(#setters)*
 
@@ -301,15 +314,23 @@ pub(super) fn client(p: &Provider) -> TokenStream {
                 }
             }
         });
+    let authorization = (p.openid.is_some() || p.authorization.is_some()).then(|| {
+        let nonce = if p.openid.is_some() { ", a `nonce`" } else { "" };
+        let d = doc(&format!(
+            "A new authorization request for a user to follow (fresh `state`{nonce} and PKCE\n\
+             challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the\n\
+             user's session) until the provider redirects back, then hand the redirect's `state`\n\
+             and `code` to its `callback` for the code exchange."
+        ));
+        quote! {
+            #d
+            pub async fn authorization_request(&self, scope: &str) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
+                ::std::result::Result::Ok(self.runtime.authorization_request(scope).await?)
+            }
+        }
+    });
     let openid = p.openid.as_ref().map(|_| {
         quote! {
-            /// A new authorization request for a user to follow: send the user to its `url()`, keep
-            /// it (in the user's session) until the provider redirects back, then hand the
-            /// redirect's `state` and `code` to its `callback` for the code exchange.
-            pub async fn authorization_request(&self, redirect_uri: &str, scope: &str) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
-                ::std::result::Result::Ok(self.runtime.authorization_request(redirect_uri, scope).await?)
-            }
-
             /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
             /// the authorization request's, when one was sent.
             pub async fn validate_id_token(&self, id_token: &::tokenspec::IdToken, nonce: ::std::option::Option<&str>) -> ::std::result::Result<::tokenspec::oidc::IdTokenClaims, Error> {
@@ -337,6 +358,8 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             #cached
 
             #(#per_call)*
+
+            #authorization
 
             #openid
 
@@ -468,4 +491,12 @@ fn sessions(p: &Provider) -> Option<TokenStream> {
 
         #restore
     })
+}
+
+/// Whether the spec sends users to the provider (an authorization endpoint, or a code
+/// exchange), so the builder takes the redirect URI they come back to.
+fn sends_users(p: &Provider) -> bool {
+    p.openid.is_some()
+        || p.authorization.is_some()
+        || p.flows.iter().any(|f| code_slot(f).is_some())
 }

@@ -162,6 +162,14 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             }))
         }
     };
+    let authorization = match &p.authorization {
+        None => quote!(None),
+        Some(a) => {
+            let issuer = opt_str(a.issuer.as_ref());
+            let path = opt_str(a.path.as_ref());
+            quote!(Some(Authorization { issuer: #issuer, path: #path }))
+        }
+    };
     let header_name = &p.api_header.name;
     let prefix = &p.api_header.prefix;
     let suffix = &p.api_header.suffix;
@@ -200,6 +208,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             allow_insecure_http: #allow_http,
             refresh_margin_secs: #margin,
             openid: #openid,
+            authorization: #authorization,
             retry: Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
             api_header: ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
             flows: &[#(#flows)*],

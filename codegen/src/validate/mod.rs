@@ -130,6 +130,7 @@ impl Cx {
 
         let retry = self.retry(spec.retry.as_ref());
         let openid = spec.openid.as_ref().map(|o| self.openid(o));
+        let authorization = self.authorization(spec);
         let refresh_margin = spec.refresh_margin.unwrap_or(60);
         if refresh_margin > 86_400 {
             self.error(
@@ -220,6 +221,7 @@ impl Cx {
             refresh_margin,
             retry,
             openid,
+            authorization,
             api_header,
             cached_flow: cached.first().copied(),
             renew_with,

@@ -1,4 +1,5 @@
-//! The `openid:` section: issuer, algorithms, key and authorization endpoints, leeway.
+//! The `openid:` and `authorization:` sections: issuer, algorithms, key and authorization
+//! endpoints, leeway.
 
 use super::*;
 
@@ -57,5 +58,43 @@ impl Cx {
             authorization_path: spec.authorization_path.clone(),
             leeway_secs: spec.leeway_secs.unwrap_or(60),
         }
+    }
+
+    /// The `authorization:` section: the server users are sent to, with or without OpenID.
+    pub(super) fn authorization(&mut self, spec: &Spec) -> Option<ir::Authorization> {
+        let section = spec.authorization.as_ref()?;
+        let at = root().key("authorization");
+        if let Some(path) = &section.path
+            && !path.starts_with('/')
+        {
+            self.error(
+                &at.key("path"),
+                "the path must start with `/`",
+                "it is appended to the issuer",
+            );
+        }
+        if let Some(openid) = &spec.openid {
+            if section.issuer.is_some() {
+                self.error(
+                    &at.key("issuer"),
+                    "with `openid:`, the authorization server is the OpenID issuer",
+                    "remove it, and set `openid.issuer` if the base URL is not the issuer",
+                );
+            }
+            if section.path.is_some() && openid.authorization_path.is_some() {
+                self.error(
+                    &at.key("path"),
+                    "the authorization endpoint is given twice, here and as `openid.authorization_path`",
+                    "keep this one and remove `openid.authorization_path`",
+                );
+            }
+        }
+        if let Some(issuer) = &section.issuer {
+            self.url_template(issuer, &at.key("issuer"), false);
+        }
+        Some(ir::Authorization {
+            issuer: section.issuer.clone(),
+            path: section.path.clone(),
+        })
     }
 }

@@ -112,6 +112,8 @@ impl Cx {
                     "clock",
                     "build",
                     "max_body_bytes",
+                    "settings",
+                    "redirect_uri",
                 ];
                 if BUILTIN.contains(&ident.as_str()) {
                     self.error(at, format!("builder setting `{ident}` clashes with a setter every client builder has"), "set `rust_name:` to another name");

@@ -1,0 +1,174 @@
+//! The authorization server's metadata: OpenID Connect discovery or RFC 8414, whichever the
+//! server publishes, fetched once, with its issuer and every endpoint checked.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::Error;
+use crate::outbound::{Http, UrlRule, check_url};
+
+/// The provider's discovery document, as far as tokenspec reads it. Every endpoint in it has
+/// passed the same rule as the spec's own URLs (`https://`, or loopback for local tests).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Discovery {
+    /// Issuer; equal to the configured one, exactly (OpenID Connect Discovery §4.3).
+    pub issuer: String,
+    /// JWKS location.
+    pub jwks_uri: Option<Url>,
+    /// Authorization endpoint.
+    pub authorization_endpoint: Option<Url>,
+    /// Token endpoint.
+    pub token_endpoint: Option<Url>,
+    /// Token revocation endpoint (RFC 7009).
+    pub revocation_endpoint: Option<Url>,
+    /// UserInfo endpoint.
+    pub userinfo_endpoint: Option<Url>,
+}
+
+/// A discovery document as it arrives.
+#[derive(Deserialize)]
+struct RawDiscovery {
+    issuer: String,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
+}
+
+impl RawDiscovery {
+    /// Checks the issuer and every endpoint; one unusable endpoint refuses the whole document,
+    /// since it says the document is misconfigured or was tampered with.
+    fn check(self, issuer: &str, rule: UrlRule) -> Result<Discovery, Error> {
+        if self.issuer != issuer {
+            return Err(Error::Discovery(format!(
+                "the document names issuer {:?}, not {issuer:?} (OpenID Connect Discovery §4.3, RFC 8414 §3.3: they must be identical)",
+                self.issuer
+            )));
+        }
+        let endpoint = |value: Option<String>, name: &str| -> Result<Option<Url>, Error> {
+            value
+                .map(|text| check_url(&text, &format!("its `{name}`"), rule))
+                .transpose()
+                .map_err(Error::Discovery)
+        };
+        Ok(Discovery {
+            jwks_uri: endpoint(self.jwks_uri, "jwks_uri")?,
+            authorization_endpoint: endpoint(
+                self.authorization_endpoint,
+                "authorization_endpoint",
+            )?,
+            token_endpoint: endpoint(self.token_endpoint, "token_endpoint")?,
+            revocation_endpoint: endpoint(self.revocation_endpoint, "revocation_endpoint")?,
+            userinfo_endpoint: endpoint(self.userinfo_endpoint, "userinfo_endpoint")?,
+            issuer: self.issuer,
+        })
+    }
+}
+
+/// One server's metadata, fetched on first use and kept.
+pub(crate) struct Metadata {
+    issuer: String,
+    rule: UrlRule,
+    http: Arc<Http>,
+    fetch_timeout: Duration,
+    max_bytes: usize,
+    discovered: Mutex<Option<Discovery>>,
+}
+
+impl Metadata {
+    /// The metadata of the server whose issuer identifier is `issuer`.
+    pub(crate) fn new(
+        issuer: String,
+        rule: UrlRule,
+        http: Arc<Http>,
+        fetch_timeout: Duration,
+        max_bytes: usize,
+    ) -> Self {
+        Metadata {
+            issuer,
+            rule,
+            http,
+            fetch_timeout,
+            max_bytes,
+            discovered: Mutex::new(None),
+        }
+    }
+
+    /// The issuer identifier.
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Fetches the server's metadata (once): OpenID Connect discovery
+    /// (`<issuer>/.well-known/openid-configuration`), or else RFC 8414 authorization-server
+    /// metadata (`/.well-known/oauth-authorization-server<issuer path>`). Checks that its issuer
+    /// is the configured one and that every endpoint it names passes the URL rule.
+    pub(crate) async fn discover(&self) -> Result<Discovery, Error> {
+        if let Some(d) = self
+            .discovered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(d);
+        }
+        // OpenID Connect Discovery §4 appends its path to the issuer; RFC 8414 §3.1 inserts
+        // its own between the host and the issuer's path. Servers publish one or both.
+        let issuer = self.issuer.trim_end_matches('/');
+        let openid = format!("{issuer}/.well-known/openid-configuration");
+        let rfc8414 = Url::parse(issuer)
+            .map(|mut url| {
+                let path = url.path().trim_end_matches('/').to_owned();
+                url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+                url.to_string()
+            })
+            .map_err(|e| Error::Discovery(format!("the issuer is not a URL: {e}")))?;
+        let mut reasons = Vec::new();
+        for (text, what) in [(openid, "OpenID discovery"), (rfc8414, "RFC 8414 metadata")] {
+            let url = check_url(&text, "the discovery URL", self.rule).map_err(Error::Discovery)?;
+            match self.get_json::<RawDiscovery>(url).await {
+                Ok(raw) => {
+                    let document = raw.check(&self.issuer, self.rule)?;
+                    *self.discovered.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(document.clone());
+                    return Ok(document);
+                }
+                Err(why) => reasons.push(format!("{what}: {why}")),
+            }
+        }
+        Err(Error::Discovery(format!(
+            "could not read it ({})",
+            reasons.join("; ")
+        )))
+    }
+
+    /// GETs a JSON document within the fetch deadline and size limit.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+    ) -> Result<T, String> {
+        let http = self.http.client().map_err(|e| e.to_string())?;
+        let request = http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .build()
+            .map_err(|e| crate::outbound::detail(&e))?;
+        let answer = crate::outbound::exchange(&http, request, self.max_bytes, self.fetch_timeout)
+            .await
+            .map_err(|fault| fault.to_string())?;
+        if !(200..300).contains(&answer.status) {
+            return Err(format!("HTTP {}", answer.status));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| format!("not the expected JSON: {e}"))
+    }
+}
