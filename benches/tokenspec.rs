@@ -691,6 +691,7 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
         },
         openid: None,
         authorization: None,
+        client_auth_choices: &[],
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -250,6 +250,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
         refresh_margin_secs: 60u64,
         openid: None,
         authorization: None,
+        client_auth_choices: &[],
         retry: Retry {
             attempts: 3u32,
             initial_backoff_ms: 200u64,

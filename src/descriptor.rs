@@ -25,6 +25,9 @@ pub struct Provider {
     /// The authorization server users are sent to, when the spec declares it (OpenID
     /// providers have one without).
     pub authorization: Option<Authorization>,
+    /// The client authentication methods the spec allows, when it allows several: flows that
+    /// use the first (their default) use the one the builder chose instead.
+    pub client_auth_choices: &'static [ClientAuth],
     /// How the token is sent on API calls.
     pub api_header: ApiHeader,
     /// Token requests.
@@ -173,7 +176,7 @@ pub enum BasicEncoding {
 }
 
 /// Where the client credentials go.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAuth {
     /// Basic header, if any.
     pub basic: Option<BasicEncoding>,

@@ -122,12 +122,16 @@ impl<'a> Outgoing<'a> {
     }
 }
 
-/// Builds the token request of `flow`.
+/// Builds the token request of `flow`, the client authenticating with `client`: the method and
+/// the credentials.
 pub(crate) fn build(
     http: &reqwest::Client,
     base: &Url,
     flow: &Flow,
-    credentials: &crate::client_auth::Credentials,
+    client: (
+        &crate::descriptor::ClientAuth,
+        &crate::client_auth::Credentials,
+    ),
     config: &[Option<ParamValue>],
     call: &[Option<ParamValue>],
     extra: &[Extra],
@@ -143,7 +147,7 @@ pub(crate) fn build(
         body: Vec::new(),
         headers: reqwest::header::HeaderMap::new(),
     };
-    crate::client_auth::apply(&flow.client_auth, credentials, &mut out)?;
+    crate::client_auth::apply(client.0, client.1, &mut out)?;
     for param in flow.params {
         let value = match param.source {
             Source::Fixed(Literal::Text(t)) => Some(Wire::Text(t.into())),

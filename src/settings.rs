@@ -70,6 +70,7 @@ pub struct Settings {
     pub(crate) http: Option<crate::outbound::HttpSetup>,
     pub(crate) base_url: Option<String>,
     pub(crate) redirect_uri: Option<String>,
+    pub(crate) client_auth_choice: Option<usize>,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Duration,
     pub(crate) retry: Option<RetryPolicy>,
@@ -103,6 +104,7 @@ impl Default for Settings {
             http: None,
             base_url: None,
             redirect_uri: None,
+            client_auth_choice: None,
             timeout: DEFAULT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             retry: None,
@@ -245,6 +247,14 @@ impl Settings {
     /// use it (a code whose authorization request named one carries that one).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// Uses the spec's client authentication method number `index` (from 0, in spec order)
+    /// instead of its first. Generated builders offer this as `client_auth_method(..)`.
+    #[doc(hidden)]
+    pub fn client_auth_choice(mut self, index: usize) -> Self {
+        self.client_auth_choice = Some(index);
         self
     }
 

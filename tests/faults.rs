@@ -93,6 +93,7 @@ fn query_base() -> Provider {
         retry: p.retry,
         openid: None,
         authorization: None,
+        client_auth_choices: &[],
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -173,6 +173,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             leeway_secs: 30,
         }),
         authorization: None,
+        client_auth_choices: &[],
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -33,6 +33,9 @@ pub struct Provider {
     pub openid: Option<OpenId>,
     /// The authorization server users are sent to, if the spec declares one.
     pub authorization: Option<Authorization>,
+    /// The client authentication methods the builder chooses from, when the spec lists several
+    /// (flows without their own `client_auth` use the first unless the builder says otherwise).
+    pub client_auth_choices: Vec<ClientAuth>,
     /// Retry defaults: (attempts, initial backoff ms, max backoff ms).
     pub retry: (u32, u64, u64),
     /// Header used on API calls.
@@ -73,6 +76,41 @@ pub struct Authorization {
     pub issuer: Option<String>,
     /// Authorization endpoint path under the issuer; from the server's metadata when `None`.
     pub path: Option<String>,
+}
+
+impl ClientAuth {
+    /// The method a spec's `client_auth` mapping describes (the spec's defaults filled in).
+    pub fn from_spec(spec: &crate::spec::ClientAuthSpec) -> Self {
+        let mut params = spec.params.clone();
+        params.sort();
+        params.dedup();
+        ClientAuth {
+            basic: spec.basic,
+            params,
+            id_param: spec.id_param.clone().unwrap_or_else(|| "client_id".into()),
+            secret_param: spec
+                .secret_param
+                .clone()
+                .unwrap_or_else(|| "client_secret".into()),
+        }
+    }
+
+    /// The name of the method, after OAuth's `token_endpoint_auth_method` values:
+    /// `ClientSecretBasic` (the Basic header), `ClientSecretPost` (the form body),
+    /// `ClientSecretQuery`, or the places joined (`ClientSecretBasicAndPost`).
+    pub fn method_name(&self) -> String {
+        let mut places = Vec::new();
+        if self.basic.is_some() {
+            places.push("Basic");
+        }
+        if self.params.contains(&Location::Body) {
+            places.push("Post");
+        }
+        if self.params.contains(&Location::Query) {
+            places.push("Query");
+        }
+        format!("ClientSecret{}", places.join("And"))
+    }
 }
 
 /// A named base URL.

@@ -47,9 +47,10 @@ pub struct Spec {
     /// How the token is sent on API calls.
     #[serde(default)]
     pub api_header: Option<ApiHeaderSpec>,
-    /// Client authentication used by every flow that does not set its own.
+    /// Client authentication used by every flow that does not set its own: one method, or a
+    /// list of the methods the provider accepts (the builder picks one; the first by default).
     #[serde(default)]
-    pub client_auth: Option<ClientAuthSpec>,
+    pub client_auth: Option<ClientAuthChoice>,
     /// Token requests, keyed by flow name (which names the generated method).
     pub flows: BTreeMap<String, FlowSpec>,
     /// Error responses the provider documents.
@@ -182,6 +183,27 @@ pub struct ClientAuthSpec {
     /// Parameter name of the client secret (default `client_secret`).
     #[serde(default)]
     pub secret_param: Option<String>,
+}
+
+/// One client authentication method, or several the builder chooses from.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum ClientAuthChoice {
+    /// `client_auth: { basic: percent }`
+    One(ClientAuthSpec),
+    /// `client_auth: [ { basic: percent }, { params: [body] } ]`
+    Several(Vec<ClientAuthSpec>),
+}
+
+impl ClientAuthChoice {
+    /// The methods, in spec order.
+    pub fn methods(&self) -> &[ClientAuthSpec] {
+        match self {
+            ClientAuthChoice::One(one) => std::slice::from_ref(one),
+            ClientAuthChoice::Several(several) => several,
+        }
+    }
 }
 
 /// How the Basic header encodes the credentials.

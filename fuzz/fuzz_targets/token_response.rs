@@ -41,6 +41,7 @@ static PROVIDER: Provider = Provider {
     retry: Retry { attempts: 1, initial_backoff_ms: 1, max_backoff_ms: 1 },
     openid: None,
     authorization: None,
+    client_auth_choices: &[],
     api_header: ApiHeader { name: "Authorization", prefix: "Bearer ", suffix: "" },
     flows: &[
         flow(&["access_token"], &[], Expiry::ExpiresIn { path: &["expires_in"], when_absent: None }),

@@ -78,7 +78,7 @@ impl TokenClient {
             &http,
             &inner.base,
             flow,
-            &inner.credentials,
+            (self.client_auth(flow), &inner.credentials),
             &inner.config,
             call,
             extra,

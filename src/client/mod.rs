@@ -173,6 +173,15 @@ impl TokenClient {
                 )));
             }
         }
+        if let Some(choice) = settings.client_auth_choice
+            && choice >= provider.client_auth_choices.len()
+        {
+            return Err(Error::config(format!(
+                "{} offers {} client authentication methods; there is no method number {choice}",
+                provider.title,
+                provider.client_auth_choices.len().max(1)
+            )));
+        }
         if settings.timeout.is_zero() {
             return Err(Error::config(
                 "the token request timeout must be longer than zero",
@@ -232,6 +241,21 @@ impl TokenClient {
                 sessions: Mutex::default(),
             }),
         })
+    }
+
+    /// How `flow` authenticates the client: the method the builder chose, for flows that use
+    /// the spec's first (default) method; otherwise the flow's own.
+    pub(super) fn client_auth(
+        &self,
+        flow: &'static Flow,
+    ) -> &'static crate::descriptor::ClientAuth {
+        let choices = self.inner.provider.client_auth_choices;
+        match (self.inner.settings.client_auth_choice, choices.first()) {
+            (Some(choice), Some(first)) if flow.client_auth == *first => {
+                choices.get(choice).unwrap_or(&flow.client_auth)
+            }
+            _ => &flow.client_auth,
+        }
     }
 
     /// The provider this client talks to.

@@ -160,7 +160,10 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             }
         }
     });
+    let (auth_enum, auth_setter) = client_auth_methods(p);
     quote! {
+        #auth_enum
+
         /// Configures a [`Client`]; [`Client::builder`] makes one.
         #[derive(Debug, Default)]
         #[must_use]
@@ -197,6 +200,8 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             }
 
             #redirect
+
+            #auth_setter
 
             #(#setters)*
 
@@ -499,4 +504,72 @@ fn sends_users(p: &Provider) -> bool {
     p.openid.is_some()
         || p.authorization.is_some()
         || p.flows.iter().any(|f| code_slot(f).is_some())
+}
+
+/// For a spec listing several client authentication methods: the enum of them and the
+/// builder's setter choosing one.
+fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream>) {
+    let Some(first) = p.client_auth_choices.first() else {
+        return (None, None);
+    };
+    let variants = p.client_auth_choices.iter().enumerate().map(|(i, method)| {
+        let name = format_ident!("{}", method.method_name());
+        let mut places = Vec::new();
+        match method.basic {
+            Some(ir::BasicEncoding::Raw) => {
+                places.push("the `Authorization: Basic` header (id and secret as given)".to_owned())
+            }
+            Some(ir::BasicEncoding::Percent) => places.push(
+                "the `Authorization: Basic` header (id and secret percent-encoded)".to_owned(),
+            ),
+            Some(ir::BasicEncoding::Rfc6749) => places.push(
+                "the `Authorization: Basic` header (id and secret form-urlencoded)".to_owned(),
+            ),
+            None => {}
+        }
+        for location in &method.params {
+            let place = match location {
+                ir::Location::Body => "the body",
+                ir::Location::Query => "the query string",
+            };
+            places.push(format!(
+                "`{}` and `{}` in {place}",
+                method.id_param, method.secret_param
+            ));
+        }
+        let default = if i == 0 { " The default." } else { "" };
+        let d = doc(&format!(
+            "Sends the credentials in {}.{default}",
+            places.join(" and ")
+        ));
+        let default_attr = (i == 0).then(|| quote!(#[default]));
+        quote!(#d #default_attr #name,)
+    });
+    let first_name = first.method_name();
+    let enum_doc = doc(&format!(
+        "The ways {} accepts the client's credentials, in the order its spec lists them; the\n\
+         builder's `client_auth_method` picks one (default `{first_name}`).",
+        p.title
+    ));
+    let setter_doc = doc(&format!(
+        "Chooses how the client authenticates (default [`ClientAuthMethod::{first_name}`]):\n\
+         every flow without its own `client_auth` uses it."
+    ));
+    (
+        Some(quote! {
+            #enum_doc
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            #[non_exhaustive]
+            pub enum ClientAuthMethod {
+                #(#variants)*
+            }
+        }),
+        Some(quote! {
+            #setter_doc
+            pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
+                self.settings = self.settings.client_auth_choice(method as usize);
+                self
+            }
+        }),
+    )
 }

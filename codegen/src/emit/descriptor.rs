@@ -43,15 +43,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         ir::Body::Json => quote!(Json),
         ir::Body::None => quote!(None),
     };
-    let basic = match f.client_auth.basic {
-        Some(ir::BasicEncoding::Raw) => quote!(Some(BasicEncoding::Raw)),
-        Some(ir::BasicEncoding::Rfc6749) => quote!(Some(BasicEncoding::Rfc6749)),
-        Some(ir::BasicEncoding::Percent) => quote!(Some(BasicEncoding::Percent)),
-        None => quote!(None),
-    };
-    let auth_locations = f.client_auth.params.iter().map(|l| location(*l));
-    let id_param = &f.client_auth.id_param;
-    let secret_param = &f.client_auth.secret_param;
+    let client_auth = client_auth(&f.client_auth);
     let params = f.params.iter().map(|q| {
         let wire = &q.wire;
         let loc = location(q.location);
@@ -123,12 +115,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
             method: Method::#method,
             path: #path_lit,
             body: Body::#body,
-            client_auth: ClientAuth {
-                basic: #basic,
-                params: &[#(#auth_locations),*],
-                id_param: #id_param,
-                secret_param: #secret_param,
-            },
+            client_auth: #client_auth,
             params: &[#(#params)*],
             call_params: &[#(#call_params)*],
             access_token: #access,
@@ -170,6 +157,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             quote!(Some(Authorization { issuer: #issuer, path: #path }))
         }
     };
+    let choices = p.client_auth_choices.iter().map(client_auth);
     let header_name = &p.api_header.name;
     let prefix = &p.api_header.prefix;
     let suffix = &p.api_header.suffix;
@@ -209,6 +197,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             refresh_margin_secs: #margin,
             openid: #openid,
             authorization: #authorization,
+            client_auth_choices: &[#(#choices),*],
             retry: Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
             api_header: ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
             flows: &[#(#flows)*],
@@ -218,5 +207,26 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             errors: &[#(#errors)*],
             }
         };
+    }
+}
+
+/// A `ClientAuth` literal.
+fn client_auth(auth: &ir::ClientAuth) -> TokenStream {
+    let basic = match auth.basic {
+        Some(ir::BasicEncoding::Raw) => quote!(Some(BasicEncoding::Raw)),
+        Some(ir::BasicEncoding::Rfc6749) => quote!(Some(BasicEncoding::Rfc6749)),
+        Some(ir::BasicEncoding::Percent) => quote!(Some(BasicEncoding::Percent)),
+        None => quote!(None),
+    };
+    let locations = auth.params.iter().map(|l| location(*l));
+    let id_param = &auth.id_param;
+    let secret_param = &auth.secret_param;
+    quote! {
+        ClientAuth {
+            basic: #basic,
+            params: &[#(#locations),*],
+            id_param: #id_param,
+            secret_param: #secret_param,
+        }
     }
 }

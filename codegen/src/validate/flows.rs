@@ -50,18 +50,31 @@ impl Cx {
             Location::Body
         };
 
-        // Point at the `client_auth` the flow really uses: its own, or the spec-wide one.
-        let auth_at = if flow.client_auth.is_some() {
-            at.key("client_auth")
-        } else {
-            root().key("client_auth")
+        // Point at the `client_auth` the flow really uses: its own, or the spec-wide one (the
+        // first of a list, and each of the others checked against this flow too).
+        let spec_wide = spec
+            .client_auth
+            .as_ref()
+            .map(|c| c.methods())
+            .unwrap_or(&[]);
+        let listed = matches!(spec.client_auth, Some(ClientAuthChoice::Several(_)));
+        let method_at = |i: usize| {
+            if listed {
+                root().key("client_auth").index(i)
+            } else {
+                root().key("client_auth")
+            }
         };
-        let client_auth = self.client_auth(
-            flow.client_auth.as_ref().or(spec.client_auth.as_ref()),
-            at,
-            &auth_at,
-            body,
-        );
+        let (auth_spec, auth_at) = match &flow.client_auth {
+            Some(own) => (Some(own), at.key("client_auth")),
+            None => (spec_wide.first(), method_at(0)),
+        };
+        let client_auth = self.client_auth(auth_spec, at, &auth_at, body);
+        if flow.client_auth.is_none() {
+            for (i, other) in spec_wide.iter().enumerate().skip(1) {
+                self.client_auth(Some(other), at, &method_at(i), body);
+            }
+        }
         let mut params = Vec::new();
         let mut call_params = Vec::new();
         let mut wire_names: BTreeMap<String, String> = BTreeMap::new();
@@ -237,11 +250,43 @@ impl Cx {
                 "the defaults are `client_id` and `client_secret`",
             );
         }
-        ir::ClientAuth {
-            basic: spec.basic,
-            params,
-            id_param,
-            secret_param,
+        ir::ClientAuth::from_spec(spec)
+    }
+
+    /// The methods of a spec-wide `client_auth` list the builder chooses from: each sends the
+    /// credentials its own way.
+    pub(super) fn client_auth_choices(&mut self, spec: &Spec) -> Vec<ir::ClientAuth> {
+        let Some(ClientAuthChoice::Several(methods)) = &spec.client_auth else {
+            return Vec::new();
+        };
+        if methods.is_empty() {
+            self.error(
+                &root().key("client_auth"),
+                "the list names no client authentication method",
+                "list at least one, e.g. `- { basic: percent }`",
+            );
+        }
+        let choices: Vec<ir::ClientAuth> = methods.iter().map(ir::ClientAuth::from_spec).collect();
+        for (i, method) in choices.iter().enumerate() {
+            if let Some(first) = choices[..i]
+                .iter()
+                .position(|m| m.method_name() == method.method_name())
+            {
+                self.error(
+                    &root().key("client_auth").index(i),
+                    format!(
+                        "this method sends the credentials the same way as method {} (`{}`)",
+                        first + 1,
+                        method.method_name()
+                    ),
+                    "list each way the provider accepts once",
+                );
+            }
+        }
+        if choices.len() > 1 {
+            choices
+        } else {
+            Vec::new()
         }
     }
 

@@ -114,6 +114,7 @@ impl Cx {
                     "max_body_bytes",
                     "settings",
                     "redirect_uri",
+                    "client_auth_method",
                 ];
                 if BUILTIN.contains(&ident.as_str()) {
                     self.error(at, format!("builder setting `{ident}` clashes with a setter every client builder has"), "set `rust_name:` to another name");
