@@ -33,14 +33,8 @@ impl OpenIdProvider {
             dir.join("node_modules/oidc-provider").is_dir(),
             "oidc-provider is not installed: run `npm ci --prefix tests/oidc` (scripts/test.sh does)"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut child = Command::new("node")
             .arg("server.mjs")
-            .arg(port.to_string())
             .current_dir(&dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -56,8 +50,8 @@ impl OpenIdProvider {
             }
         });
         let issuer = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("oidc-provider started within 30 s");
+            .recv_timeout(Duration::from_secs(60))
+            .expect("oidc-provider started within 60 s");
         OpenIdProvider { child, issuer }
     }
 

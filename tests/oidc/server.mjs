@@ -1,16 +1,19 @@
 // node-oidc-provider (OpenID Certified) on 127.0.0.1, for tokenspec's interoperability tests.
 //
-//   node server.mjs <port>
+//   node server.mjs [port]
 //
-// Prints "ready <issuer>" once listening. Users and consent are completed without a browser: an
+// Listens on the port given, or on one the system picks (no other process can take it between
+// choosing and listening), and prints "ready <issuer>" once listening. Users and consent are completed without a browser: an
 // interaction route logs `user-1` in and grants what the client asked for. A few test-only
 // routes under /test/ forge ID tokens the Rust tests must reject.
 import crypto from 'node:crypto';
+import http from 'node:http';
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 
-const port = Number(process.argv[2] || 0);
-const issuer = `http://127.0.0.1:${port}`;
+const server = http.createServer();
+await new Promise((resolve) => server.listen(Number(process.argv[2] || 0), '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
 
 function jwk(type, options, alg) {
   const { privateKey } = crypto.generateKeyPairSync(type, options);
@@ -139,7 +142,6 @@ provider.use(async (ctx, next) => {
   ctx.body = token;
 });
 
-const server = provider.listen(port, '127.0.0.1', () => {
-  console.log(`ready ${issuer}`);
-});
+server.on('request', provider.callback());
+console.log(`ready ${issuer}`);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
