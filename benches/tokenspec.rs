@@ -692,6 +692,7 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
         openid: None,
         authorization: None,
         client_auth_choices: &[],
+        revocation: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -250,6 +250,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
         refresh_margin_secs: 60u64,
         openid: None,
         authorization: None,
+        revocation: None,
         client_auth_choices: &[],
         retry: Retry {
             attempts: 3u32,

@@ -424,6 +424,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             leeway_secs: 60u64,
         }),
         authorization: None,
+        revocation: None,
         client_auth_choices: &[],
         retry: Retry {
             attempts: 3u32,

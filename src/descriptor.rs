@@ -25,6 +25,9 @@ pub struct Provider {
     /// The authorization server users are sent to, when the spec declares it (OpenID
     /// providers have one without).
     pub authorization: Option<Authorization>,
+    /// Where tokens are revoked (RFC 7009), when the spec declares it: ending a session revokes
+    /// its refresh token there.
+    pub revocation: Option<Revocation>,
     /// The client authentication methods the spec allows, when it allows several: flows that
     /// use the first (their default) use the one the builder chose instead.
     pub client_auth_choices: &'static [ClientAuth],
@@ -50,6 +53,13 @@ pub struct Authorization {
     /// issuer, else the base URL in use.
     pub issuer: Option<&'static str>,
     /// Authorization endpoint path under the issuer; from the server's metadata when `None`.
+    pub path: Option<&'static str>,
+}
+
+/// The token revocation endpoint (RFC 7009).
+#[derive(Debug, Clone, Copy)]
+pub struct Revocation {
+    /// Path under the base URL; `None`: the `revocation_endpoint` of the server's metadata.
     pub path: Option<&'static str>,
 }
 

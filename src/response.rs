@@ -181,6 +181,19 @@ fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 /// Interprets an answer. `wall_sent` is the wall-clock time the request was sent.
+/// The error a non-2xx answer of `provider`'s server stands for (its RFC 6749 §5.2 body read
+/// when it has one).
+pub(crate) fn refusal(
+    provider: &'static Provider,
+    status: u16,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Error {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    rejection(provider, status, parsed.as_ref(), body, redactor)
+}
+
 pub(crate) fn interpret(
     provider: &'static Provider,
     flow: &Flow,

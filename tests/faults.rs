@@ -94,6 +94,7 @@ fn query_base() -> Provider {
         openid: None,
         authorization: None,
         client_auth_choices: &[],
+        revocation: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

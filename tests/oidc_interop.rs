@@ -168,6 +168,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
         }),
         authorization: None,
         client_auth_choices: &[],
+        revocation: None,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

@@ -27,6 +27,10 @@ struct Rotating {
     live: Mutex<HashSet<String>>,
     issued: AtomicUsize,
     refreshes: AtomicUsize,
+    /// The tokens revoked (RFC 7009), with their hints.
+    revoked: Mutex<Vec<(String, String)>>,
+    /// The status the revocation endpoint answers (200 when unset).
+    revocation_status: Option<u16>,
     /// Whether refresh answers carry a new refresh token.
     keeps_refresh_tokens: bool,
     /// How long the answer to the n-th refresh request (from 1) waits.
@@ -66,6 +70,16 @@ impl Respond for Shared {
         let body: HashMap<String, String> =
             url::form_urlencoded::parse(&r.body).into_owned().collect();
         let refused = ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"}));
+        if r.url.path() == "/revoke" {
+            let token = body.get("token").cloned().unwrap_or_default();
+            let hint = body.get("token_type_hint").cloned().unwrap_or_default();
+            let status = server.revocation_status.unwrap_or(200);
+            if status == 200 {
+                server.live.lock().unwrap().remove(&token);
+                server.revoked.lock().unwrap().push((token, hint));
+            }
+            return ResponseTemplate::new(status);
+        }
         match body.get("grant_type").map(String::as_str) {
             Some("authorization_code")
                 if body.get("code").map(String::as_str) == Some("good-code") =>
@@ -133,8 +147,13 @@ impl Fixture {
 
     /// A client (a process, when clients share a store) of this server.
     fn client(&self, settings: Settings) -> TokenClient {
+        self.client_of(provider_with_sessions(), settings)
+    }
+
+    /// A client of `provider` (a process, when clients share a store) of this server.
+    fn client_of(&self, provider: &'static Provider, settings: Settings) -> TokenClient {
         TokenClient::new(
-            provider_with_sessions(),
+            provider,
             settings
                 .client_id("session-client")
                 .client_secret("session-secret")
@@ -211,6 +230,15 @@ fn provider_with_sessions() -> &'static Provider {
         ),
     ]);
     p.cached_flow = None;
+    leak(p)
+}
+
+/// The same provider, with a token revocation endpoint at `/revoke`.
+fn provider_revoking() -> &'static Provider {
+    let mut p = provider_with_sessions().clone();
+    p.revocation = Some(Revocation {
+        path: Some("/revoke"),
+    });
     leak(p)
 }
 
@@ -545,4 +573,52 @@ async fn processes_sharing_a_session_through_redis_refresh_once_and_keep_it_seal
     assert_eq!(b.unwrap().expose_secret(), "at-2");
     assert_eq!(f.refreshes(), 1);
     assert_eq!(secret(theirs.refresh_token()).as_deref(), Some("rt-2"));
+}
+
+#[tokio::test]
+async fn ending_a_session_revokes_its_refresh_token_where_the_spec_says() {
+    let f = Fixture::new(Rotating::default()).await;
+    let store = Arc::new(MemoryStore::new());
+    let client = f.client_of(
+        provider_revoking(),
+        Settings::default().store(store.clone()),
+    );
+    let session = f.connect(&client, "user-21").await;
+    session.end().await.expect("revoked");
+    assert_eq!(
+        *f.state.revoked.lock().unwrap(),
+        vec![("rt-1".to_owned(), "refresh_token".to_owned())]
+    );
+    let requests = f.server.received_requests().await.unwrap();
+    let revocation = requests.last().unwrap();
+    assert!(
+        revocation
+            .headers
+            .get("authorization")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("Basic ")),
+        "the client authenticates as on its token requests"
+    );
+    assert!(client.session("user-21").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_failed_revocation_is_reported_and_the_session_is_forgotten_anyway() {
+    let f = Fixture::new(Rotating {
+        revocation_status: Some(503),
+        ..Rotating::default()
+    })
+    .await;
+    let store = Arc::new(MemoryStore::new());
+    let client = f.client_of(
+        provider_revoking(),
+        Settings::default().store(store.clone()),
+    );
+    let session = f.connect(&client, "user-22").await;
+    let error = session
+        .end()
+        .await
+        .expect_err("the server could not revoke");
+    assert!(error.is_transient(), "{error}");
+    assert!(client.session("user-22").await.unwrap().is_none());
+    assert_eq!(client.session_count(), 0);
 }

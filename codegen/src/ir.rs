@@ -33,6 +33,8 @@ pub struct Provider {
     pub openid: Option<OpenId>,
     /// The authorization server users are sent to, if the spec declares one.
     pub authorization: Option<Authorization>,
+    /// The token revocation endpoint: `Some(None)` when the server's metadata names it.
+    pub revocation: Option<Option<String>>,
     /// The client authentication methods the builder chooses from, when the spec lists several
     /// (flows without their own `client_auth` use the first unless the builder says otherwise).
     pub client_auth_choices: Vec<ClientAuth>,

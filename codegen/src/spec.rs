@@ -41,6 +41,9 @@ pub struct Spec {
     /// without OpenID Connect.
     #[serde(default)]
     pub authorization: Option<AuthorizationSpec>,
+    /// Where tokens are revoked (RFC 7009): ending a user's session revokes its refresh token.
+    #[serde(default)]
+    pub revocation: Option<RevocationSpec>,
     /// How failed token requests are retried.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
@@ -149,6 +152,17 @@ pub struct AuthorizationSpec {
     #[serde(default)]
     pub issuer: Option<String>,
     /// Authorization endpoint path under the issuer; found in the server's metadata when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// The token revocation endpoint (RFC 7009).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevocationSpec {
+    /// Path under the base URL; the `revocation_endpoint` of the server's metadata (RFC 8414,
+    /// or OpenID discovery) when absent, which needs an `authorization:` or `openid:` section.
     #[serde(default)]
     pub path: Option<String>,
 }

@@ -42,6 +42,7 @@ static PROVIDER: Provider = Provider {
     openid: None,
     authorization: None,
     client_auth_choices: &[],
+    revocation: None,
     api_header: ApiHeader { name: "Authorization", prefix: "Bearer ", suffix: "" },
     flows: &[
         flow(&["access_token"], &[], Expiry::ExpiresIn { path: &["expires_in"], when_absent: None }),

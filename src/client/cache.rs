@@ -71,6 +71,12 @@ impl TokenCell {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// Drops the cached token, whatever it is.
+    pub(crate) fn clear(&self) {
+        self.current.store(None);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
     /// Drops `token` if it is still the current one; a token that was already replaced is left
     /// alone, so a late `401` never throws away a newer token. Whether it was dropped.
     pub(crate) fn invalidate(&self, token: &Token) -> bool {

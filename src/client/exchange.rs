@@ -85,17 +85,7 @@ impl TokenClient {
         )?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
-        let request = request
-            .build()
-            .map_err(|e| Fault::from_reqwest(e).for_token_request(provider.title))?;
-        let answer = crate::outbound::exchange(
-            &http,
-            request,
-            inner.settings.max_body_bytes,
-            inner.settings.timeout,
-        )
-        .await
-        .map_err(|fault| fault.for_token_request(provider.title))?;
+        let answer = self.send_to_server(&http, request).await?;
         let (status, body) = (answer.status, answer.body);
         let retry_after = answer
             .headers
@@ -120,6 +110,27 @@ impl TokenClient {
         };
         let token = Token::new(parsed.token, sent, parsed.lifetime, inner.margin);
         Ok((token, parsed.fields))
+    }
+
+    /// Sends a request to the provider's token (or revocation) endpoint and reads the whole
+    /// answer, within the size limit and the request timeout.
+    pub(super) async fn send_to_server(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::RequestBuilder,
+    ) -> Result<crate::outbound::Answer, Error> {
+        let title = self.inner.provider.title;
+        let request = request
+            .build()
+            .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
+        crate::outbound::exchange(
+            http,
+            request,
+            self.inner.settings.max_body_bytes,
+            self.inner.settings.timeout,
+        )
+        .await
+        .map_err(|fault| fault.for_token_request(title))
     }
 
     /// The flow at `flow_index`.

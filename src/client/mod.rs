@@ -6,7 +6,8 @@
 //!   the answer, per-call flows and the code exchange;
 //! - `fleet`: renewal through a shared store (adopt, or fetch under the store's lock);
 //! - `openid`: the ID-token validator a spec describes, authorization requests;
-//! - `session`: users' sessions, each a cache of its own renewed through the refresh grant.
+//! - `session`: users' sessions, each a cache of its own renewed through the refresh grant;
+//! - `revocation`: RFC 7009 token revocation, which ending a session sends.
 //!
 //! How a request proves which client sends it is `crate::client_auth`; URLs, HTTP clients and
 //! bounded reading are `crate::outbound`.
@@ -39,6 +40,7 @@ mod cache;
 mod exchange;
 mod fleet;
 mod openid;
+mod revocation;
 mod session;
 
 pub use session::Session;

@@ -102,6 +102,15 @@ pub(super) fn id_token_validator(
 }
 
 impl TokenClient {
+    /// The authorization server's metadata: the OpenID issuer's, or that of the spec's
+    /// `authorization:` server.
+    pub(super) fn server_metadata(&self) -> Option<&crate::metadata::Metadata> {
+        match (&self.inner.validator, &self.inner.authorization_server) {
+            (Some(validator), _) => Some(validator.metadata()),
+            (None, server) => server.as_ref(),
+        }
+    }
+
     /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is the
     /// one sent in the authorization request, if any.
     pub async fn validate_id_token(
@@ -137,16 +146,12 @@ impl TokenClient {
             .authorization
             .and_then(|a| a.path)
             .or(provider.openid.and_then(|o| o.authorization_path));
-        let server = match (&self.inner.validator, &self.inner.authorization_server) {
-            (Some(validator), _) => validator.metadata(),
-            (None, Some(server)) => server,
-            (None, None) => {
-                return Err(Error::config(format!(
-                    "{}'s spec declares no `authorization:` (or `openid:`) section",
-                    provider.title
-                )));
-            }
-        };
+        let server = self.server_metadata().ok_or_else(|| {
+            Error::config(format!(
+                "{}'s spec declares no `authorization:` (or `openid:`) section",
+                provider.title
+            ))
+        })?;
         let endpoint = match path {
             Some(path) => format!("{}{path}", server.issuer().trim_end_matches('/')),
             None => server

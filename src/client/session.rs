@@ -248,18 +248,36 @@ impl Session {
         }
     }
 
-    /// Ends the session (the user logged out or disconnected): this client and its store
-    /// forget it. Handles still held keep their cached token until it expires, then fail with
+    /// Ends the session (the user logged out or disconnected): revokes its refresh token (or,
+    /// without one, its access token) where the spec declares a revocation endpoint (RFC 7009),
+    /// then this client and its store forget it, whether or not the revocation succeeded; its
+    /// failure is returned, as the token may then still be valid at the provider. Handles
+    /// still held keep their cached token until it expires, then fail with
     /// [`Error::SessionEnded`].
     pub async fn end(&self) -> Result<(), Error> {
+        let revoked = match (self.refresh_token(), self.state.cell.current()) {
+            (Some(refresh), _) => {
+                self.client
+                    .revoke(refresh.expose_secret(), "refresh_token")
+                    .await
+            }
+            (None, Some(cached)) => {
+                self.client
+                    .revoke(cached.token.expose_secret(), "access_token")
+                    .await
+            }
+            (None, None) => Ok(()),
+        };
         self.forget();
-        match &self.client.inner.settings.store {
+        self.state.cell.clear();
+        let deleted = match &self.client.inner.settings.store {
             Some(store) => store
                 .delete(&self.state.store_key)
                 .await
                 .map_err(Error::Store),
             None => Ok(()),
-        }
+        };
+        revoked.and(deleted)
     }
 
     /// Drops this session from the client's memory, if it is still the registered one.

@@ -49,6 +49,7 @@ pub fn provider_with_header(
         openid: None,
         authorization: None,
         client_auth_choices: &[],
+        revocation: None,
         api_header,
         flows: slice(vec![flow]),
         cached_flow: Some(0),

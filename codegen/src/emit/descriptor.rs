@@ -158,6 +158,13 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
         }
     };
     let choices = p.client_auth_choices.iter().map(client_auth);
+    let revocation = match &p.revocation {
+        None => quote!(None),
+        Some(path) => {
+            let path = opt_str(path.as_ref());
+            quote!(Some(Revocation { path: #path }))
+        }
+    };
     let header_name = &p.api_header.name;
     let prefix = &p.api_header.prefix;
     let suffix = &p.api_header.suffix;
@@ -197,6 +204,7 @@ pub(super) fn provider(p: &Provider) -> TokenStream {
             refresh_margin_secs: #margin,
             openid: #openid,
             authorization: #authorization,
+            revocation: #revocation,
             client_auth_choices: &[#(#choices),*],
             retry: Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
             api_header: ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },

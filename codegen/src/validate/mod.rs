@@ -132,6 +132,7 @@ impl Cx {
         let retry = self.retry(spec.retry.as_ref());
         let openid = spec.openid.as_ref().map(|o| self.openid(o));
         let authorization = self.authorization(spec);
+        let revocation = self.revocation(spec);
         let client_auth_choices = self.client_auth_choices(spec);
         let refresh_margin = spec.refresh_margin.unwrap_or(60);
         if refresh_margin > 86_400 {
@@ -224,6 +225,7 @@ impl Cx {
             retry,
             openid,
             authorization,
+            revocation,
             client_auth_choices,
             api_header,
             cached_flow: cached.first().copied(),

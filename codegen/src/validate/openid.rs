@@ -60,6 +60,26 @@ impl Cx {
         }
     }
 
+    /// The `revocation:` section: a path, or the endpoint the server's metadata names.
+    pub(super) fn revocation(&mut self, spec: &Spec) -> Option<Option<String>> {
+        let section = spec.revocation.as_ref()?;
+        let at = root().key("revocation");
+        match &section.path {
+            Some(path) if !path.starts_with('/') => self.error(
+                &at.key("path"),
+                "the path must start with `/`",
+                "it is appended to the base URL",
+            ),
+            None if spec.authorization.is_none() && spec.openid.is_none() => self.error(
+                &at,
+                "no revocation path, and no server metadata to find the endpoint in",
+                "give `path:`, or add an `authorization:` section whose server publishes RFC 8414 metadata",
+            ),
+            _ => {}
+        }
+        Some(section.path.clone())
+    }
+
     /// The `authorization:` section: the server users are sent to, with or without OpenID.
     pub(super) fn authorization(&mut self, spec: &Spec) -> Option<ir::Authorization> {
         let section = spec.authorization.as_ref()?;
