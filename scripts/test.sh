@@ -13,8 +13,10 @@ if ! cargo deny --version >/dev/null 2>&1; then
   cargo install cargo-deny --locked
 fi
 
-# node-oidc-provider for the OpenID interoperability tests (tests/oidc/package-lock.json).
+# The two independent servers of the interoperability tests: node-oidc-provider
+# (tests/oidc/package-lock.json) and @node-oauth/oauth2-server (tests/oauth2-server/).
 npm ci --prefix tests/oidc --no-audit --no-fund
+npm ci --prefix tests/oauth2-server --no-audit --no-fund
 # redis-server for the fleet tests (started by the tests themselves on free loopback ports).
 if ! command -v redis-server >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq redis-server

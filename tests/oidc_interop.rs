@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use support::node_server::NodeServer;
 use support::{leak, slice};
 use tokenspec::__private::descriptor::*;
 use tokenspec::__private::{Fields, FromFields, ParamValue};
@@ -20,59 +19,8 @@ const POST_ID: &str = "post client:1/+&=";
 const POST_SECRET: &str = "p@ss:w0rd+/=& %-0123456789abcdef0123456789abcdef";
 const REDIRECT: &str = "http://127.0.0.1/callback";
 
-/// node-oidc-provider, stopped when dropped.
-struct OpenIdProvider {
-    child: Child,
-    issuer: String,
-}
-
-impl OpenIdProvider {
-    fn start() -> Self {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc");
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "oidc-provider is not installed: run `npm ci --prefix tests/oidc` (scripts/test.sh does)"
-        );
-        let mut child = Command::new("node")
-            .arg("server.mjs")
-            .current_dir(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs (Node.js is on the machine)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(issuer) = line.strip_prefix("ready ") {
-                    let _ = tx.send(issuer.to_owned());
-                }
-            }
-        });
-        let issuer = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("oidc-provider started within 60 s");
-        OpenIdProvider { child, issuer }
-    }
-
-    async fn text(&self, path: &str) -> String {
-        // tokenspec installs no process-wide crypto provider, so plain `reqwest::get` has none.
-        let http = tokenspec::http_client().unwrap().build().unwrap();
-        http.get(format!("{}{path}", self.issuer))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for OpenIdProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start() -> NodeServer {
+    NodeServer::start("oidc", "oidc-provider")
 }
 
 fn call(name: &'static str) -> Param {
@@ -222,7 +170,7 @@ const POST: ClientAuth = ClientAuth {
 };
 
 fn client(
-    op: &OpenIdProvider,
+    op: &NodeServer,
     auth: ClientAuth,
     id: &str,
     secret: &str,
@@ -260,7 +208,7 @@ impl FromFields for Tokens {
 
 #[tokio::test]
 async fn client_credentials_with_client_secret_basic() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let token = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default())
         .access_token()
         .await
@@ -270,7 +218,7 @@ async fn client_credentials_with_client_secret_basic() {
 
 #[tokio::test]
 async fn client_credentials_with_client_secret_basic_encodes_special_characters_per_rfc6749() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let (id, secret) = (
         "basic client:2/+&=",
         "b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef",
@@ -284,7 +232,7 @@ async fn client_credentials_with_client_secret_basic_encodes_special_characters_
 
 #[tokio::test]
 async fn client_credentials_with_client_secret_basic_percent_encoded_is_accepted_too() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let (id, secret) = (
         "basic client:2/+&=",
         "b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef",
@@ -302,7 +250,7 @@ async fn client_credentials_with_client_secret_basic_percent_encoded_is_accepted
 
 #[tokio::test]
 async fn client_credentials_with_client_secret_post_and_an_id_and_secret_that_need_encoding() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let token = client(&op, POST, POST_ID, POST_SECRET, Settings::default())
         .access_token()
         .await
@@ -357,7 +305,7 @@ async fn authorize(client: &TokenClient) -> (AuthorizationCode, Option<String>) 
 
 #[tokio::test]
 async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_refresh_rotates() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let persisted: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = persisted.clone();
     let settings = Settings::default()
@@ -426,7 +374,7 @@ fn refused(e: Error) -> IdTokenError {
 
 #[tokio::test]
 async fn forged_and_invalid_id_tokens_are_refused_each_for_its_reason() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());
     let validate = |token: String| {
         let client = client.clone();
@@ -481,7 +429,7 @@ async fn forged_and_invalid_id_tokens_are_refused_each_for_its_reason() {
 
 #[tokio::test]
 async fn an_unknown_key_id_refreshes_the_jwks_once_per_interval() {
-    let op = OpenIdProvider::start();
+    let op = start();
     let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());
     client
         .validate_id_token(&op.text("/test/forge/valid").await.into(), None)
@@ -505,4 +453,95 @@ async fn an_unknown_key_id_refreshes_the_jwks_once_per_interval() {
         "1",
         "unknown kids do not refetch within the interval"
     );
+}
+
+/// How many token requests of `grant` reached the provider.
+async fn grants(op: &NodeServer, grant: &str) -> u64 {
+    let counts: serde_json::Value = serde_json::from_str(&op.text("/test/counts").await).unwrap();
+    counts[grant].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn sessions_rotate_and_two_processes_refreshing_at_once_send_one_refresh() {
+    let op = start();
+    let clock = tokenspec::clock::ManualClock::new();
+    let store = Arc::new(tokenspec::store::MemoryStore::new());
+    let process = || {
+        let settings = Settings::default()
+            .clock(clock.clone())
+            .store(store.clone());
+        client(&op, BASIC, BASIC_ID, BASIC_SECRET, settings)
+    };
+    let (first, second) = (process(), process());
+    let (code, _) = authorize(&first).await;
+    let session = first
+        .start_session(1, "user-1", code, vec![None])
+        .await
+        .unwrap();
+    let issued = session
+        .refresh_token()
+        .expect("offline_access gives a refresh token");
+    let theirs = second
+        .session("user-1")
+        .await
+        .unwrap()
+        .expect("shared through the store");
+
+    clock.advance(Duration::from_secs(601));
+    let (a, b) = tokio::join!(session.access_token(), theirs.access_token());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.expose_secret(),
+        b.expose_secret(),
+        "both hold the new token"
+    );
+    assert_eq!(
+        grants(&op, "refresh_token").await,
+        1,
+        "one refresh reached the provider"
+    );
+    let rotated = theirs.refresh_token().unwrap();
+    assert_ne!(
+        rotated.expose_secret(),
+        issued.expose_secret(),
+        "the provider rotated it"
+    );
+    assert_eq!(
+        session.refresh_token().unwrap().expose_secret(),
+        rotated.expose_secret()
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_revoked_at_the_provider_ends_the_session_with_its_key() {
+    let op = start();
+    let clock = tokenspec::clock::ManualClock::new();
+    let client = client(
+        &op,
+        BASIC,
+        BASIC_ID,
+        BASIC_SECRET,
+        Settings::default().clock(clock.clone()),
+    );
+    let (code, _) = authorize(&client).await;
+    let session = client
+        .start_session(1, "user-2", code, vec![None])
+        .await
+        .unwrap();
+    let refresh = session.refresh_token().unwrap();
+    let revoked = NodeServer::http()
+        .post(format!("{}/token/revocation", op.issuer))
+        .basic_auth(BASIC_ID, Some(BASIC_SECRET))
+        .form(&[
+            ("token", refresh.expose_secret()),
+            ("token_type_hint", "refresh_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    clock.advance(Duration::from_secs(601));
+    let error = session.access_token().await.unwrap_err();
+    assert_eq!(error.ended_session(), Some("user-2"), "{error}");
+    assert!(client.session("user-2").await.unwrap().is_none());
 }

@@ -64,6 +64,7 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    revocation: { enabled: true },
   },
   scopes: ['openid', 'offline_access', 'api:read'],
   claims: { openid: ['sub'], email: ['email'] },
@@ -75,13 +76,26 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['interop-cookie-key'] },
 });
 
-// Test-only: how often the JWKS was fetched (for the rate-limited refresh on unknown key ids).
+// Test-only: how often the JWKS was fetched (for the rate-limited refresh on unknown key ids),
+// and how many token requests of each grant type reached the provider, answered or refused.
 let jwksFetches = 0;
+const grants = {};
+const countGrant = (ctx) => {
+  const type = ctx.oidc && ctx.oidc.params && ctx.oidc.params.grant_type;
+  if (type) grants[type] = (grants[type] || 0) + 1;
+};
+provider.on('grant.success', countGrant);
+provider.on('grant.error', countGrant);
 provider.use(async (ctx, next) => {
   if (ctx.path === '/jwks') jwksFetches += 1;
   if (ctx.path === '/test/jwks-count') {
     ctx.type = 'text/plain';
     ctx.body = String(jwksFetches);
+    return;
+  }
+  if (ctx.path === '/test/counts') {
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(grants);
     return;
   }
   await next();

@@ -185,6 +185,7 @@ pub async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
+pub mod node_server;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod seeds;

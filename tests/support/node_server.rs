@@ -1,0 +1,98 @@
+//! Node.js servers from the package registry (installed by `scripts/test.sh` with `npm ci`),
+//! started on 127.0.0.1 for the interoperability tests and stopped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A `server.mjs` running under node, on a port it picked itself.
+pub struct NodeServer {
+    child: Child,
+    /// Its base URL (the issuer), as it printed it.
+    pub issuer: String,
+}
+
+impl NodeServer {
+    /// Starts `tests/<folder>/server.mjs` and waits for its "ready <issuer>" line; `package`
+    /// is the npm package it needs, checked to be installed.
+    pub fn start(folder: &str, package: &str) -> Self {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(folder);
+        assert!(
+            dir.join("node_modules").join(package).is_dir(),
+            "{package} is not installed: run `npm ci --prefix tests/{folder}` (scripts/test.sh does)"
+        );
+        let mut child = Command::new("node")
+            .arg("server.mjs")
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs (Node.js is on the machine)");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(issuer) = line.strip_prefix("ready ") {
+                    let _ = tx.send(issuer.to_owned());
+                }
+            }
+        });
+        let issuer = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{package} started within 60 s"));
+        NodeServer { child, issuer }
+    }
+
+    /// A plain HTTP client for the test's own requests to the server.
+    pub fn http() -> reqwest::Client {
+        // tokenspec installs no process-wide crypto provider, so plain `reqwest::get` has none.
+        tokenspec::http_client().unwrap().build().unwrap()
+    }
+
+    /// The text `GET <issuer><path>` answers.
+    pub async fn text(&self, path: &str) -> String {
+        Self::http()
+            .get(format!("{}{path}", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Follows `url` (an authorization request) one step, without following the redirect, and
+    /// returns the `state` and `code` of the redirect back.
+    pub async fn redirect_back(url: &str) -> (String, String) {
+        let browser = tokenspec::http_client()
+            .unwrap()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let answer = browser.get(url).send().await.unwrap();
+        let location = answer
+            .headers()
+            .get("location")
+            .unwrap_or_else(|| panic!("a redirect, not HTTP {}", answer.status()))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let back = url::Url::parse(&location).unwrap();
+        let get = |name: &str| {
+            back.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_else(|| panic!("no `{name}` in {back}"))
+        };
+        (get("state"), get("code"))
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
