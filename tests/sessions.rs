@@ -622,3 +622,58 @@ async fn a_failed_revocation_is_reported_and_the_session_is_forgotten_anyway() {
     assert!(client.session("user-22").await.unwrap().is_none());
     assert_eq!(client.session_count(), 0);
 }
+
+/// A store that is down: every operation fails as unreachable.
+struct Down;
+
+impl TokenStore for Down {
+    fn load<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<StoredToken>> {
+        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+    }
+    fn save<'a>(&'a self, _: &'a str, _: &'a StoredToken, _: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+    }
+    fn try_lock<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+    }
+    fn unlock<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Err(StoreError::Unavailable("connection refused".into())) })
+    }
+}
+
+#[tokio::test]
+async fn with_its_store_down_a_session_refreshes_without_it_and_says_so() {
+    let f = Fixture::new(Rotating::default()).await;
+    let client = f.client(Settings::default().store(Arc::new(Down)));
+    let session = f.connect(&client, "user-31").await;
+    let (logs, _guard) = capture_tracing();
+    f.expire();
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "at-2"
+    );
+    let logs = logs.text();
+    assert!(logs.contains("session store unavailable"), "{logs}");
+    assert!(
+        !logs.contains("rt-1") && !logs.contains("at-2"),
+        "no token in logs: {logs}"
+    );
+}
+
+#[tokio::test]
+async fn with_its_store_down_and_fallback_off_a_session_refresh_fails_with_a_store_error() {
+    let f = Fixture::new(Rotating::default()).await;
+    let client = f.client(
+        Settings::default()
+            .store(Arc::new(Down))
+            .store_fallback(tokenspec::store::StoreFallback::Fail),
+    );
+    let session = f.connect(&client, "user-32").await;
+    f.expire();
+    let error = session.access_token().await.unwrap_err();
+    assert!(
+        matches!(error, Error::Store(StoreError::Unavailable(_))),
+        "{error:?}"
+    );
+    assert_eq!(f.refreshes(), 0);
+}
