@@ -17,9 +17,14 @@ fi
 # (tests/oidc/package-lock.json) and @node-oauth/oauth2-server (tests/oauth2-server/).
 npm ci --prefix tests/oidc --no-audit --no-fund
 npm ci --prefix tests/oauth2-server --no-audit --no-fund
-# redis-server for the fleet tests (started by the tests themselves on free loopback ports).
-if ! command -v redis-server >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq redis-server
+# redis-server for the fleet and session tests, chromium and its WebDriver for the browser
+# journey of examples/web-sessions (all started by the tests themselves on loopback ports).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
 
 cargo fmt --all -- --check

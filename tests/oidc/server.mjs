@@ -1,6 +1,10 @@
 // node-oidc-provider (OpenID Certified) on 127.0.0.1, for tokenspec's interoperability tests.
 //
-//   node server.mjs [port]
+//   node server.mjs [port] [--interactive]
+//
+// With --interactive, users log in and consent on the provider's own pages (its development
+// interactions: any login and password), as a browser would; ACCESS_TOKEN_TTL (seconds, default
+// 600) sets access tokens' lifetime.
 //
 // Listens on the port given, or on one the system picks (no other process can take it between
 // choosing and listening), and prints "ready <issuer>" once listening. Users and consent are completed without a browser: an
@@ -11,8 +15,11 @@ import http from 'node:http';
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 
+const interactive = process.argv.includes('--interactive');
+const portArgument = process.argv.slice(2).find((a) => /^[0-9]+$/.test(a));
+const accessTtl = Number(process.env.ACCESS_TOKEN_TTL || 600);
 const server = http.createServer();
-await new Promise((resolve) => server.listen(Number(process.argv[2] || 0), '127.0.0.1', resolve));
+await new Promise((resolve) => server.listen(Number(portArgument || 0), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 function jwk(type, options, alg) {
@@ -62,16 +69,16 @@ const provider = new Provider(issuer, {
   clients,
   jwks: { keys: [rsa, ec] },
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: interactive },
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
   },
   scopes: ['openid', 'offline_access', 'api:read'],
   claims: { openid: ['sub'], email: ['email'] },
-  ttl: { AccessToken: 600, ClientCredentials: 600, IdToken: 600, RefreshToken: 86400, AuthorizationCode: 60 },
+  ttl: { AccessToken: accessTtl, ClientCredentials: 600, IdToken: 600, RefreshToken: 86400, AuthorizationCode: 60 },
   rotateRefreshToken: () => true,
   issueRefreshToken: (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  ...(interactive ? {} : { interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` } }),
   findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: `${sub}@example.test` }) }),
   cookies: { keys: ['interop-cookie-key'] },
 });
@@ -103,7 +110,7 @@ provider.use(async (ctx, next) => {
 
 // Interactions without a browser: log user-1 in, grant every requested scope.
 provider.use(async (ctx, next) => {
-  if (!ctx.path.startsWith('/interaction/')) return next();
+  if (interactive || !ctx.path.startsWith('/interaction/')) return next();
   const details = await provider.interactionDetails(ctx.req, ctx.res);
   let result;
   if (details.prompt.name === 'login') {

@@ -16,15 +16,27 @@ impl NodeServer {
     /// Starts `tests/<folder>/server.mjs` and waits for its "ready <issuer>" line; `package`
     /// is the npm package it needs, checked to be installed.
     pub fn start(folder: &str, package: &str) -> Self {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests")
-            .join(folder);
+        Self::start_with(folder, package, &[], &[])
+    }
+
+    /// [`NodeServer::start`] with arguments and environment variables for the server.
+    pub fn start_with(folder: &str, package: &str, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        // This file is also compiled into the example crates' tests, two folders down.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = if root.join("tests").join(folder).is_dir() {
+            root.to_path_buf()
+        } else {
+            root.join("../..")
+        };
+        let dir = root.join("tests").join(folder);
         assert!(
             dir.join("node_modules").join(package).is_dir(),
             "{package} is not installed: run `npm ci --prefix tests/{folder}` (scripts/test.sh does)"
         );
         let mut child = Command::new("node")
             .arg("server.mjs")
+            .args(args)
+            .envs(envs.iter().copied())
             .current_dir(&dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

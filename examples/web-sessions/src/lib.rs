@@ -1,0 +1,205 @@
+//! A small web application whose users connect their account at an OpenID provider, built on the
+//! client generated from `specs/local_openid.yaml`:
+//!
+//! - `GET /connect?user=alice` sends the browser to the provider's login and consent pages
+//!   (an authorization request with PKCE, state and nonce, kept here until the user comes back);
+//! - `GET /callback?state=…&code=…` checks the state and starts the session `alice`, which the
+//!   client's store (Redis) keeps for every process of the application;
+//! - `GET /me?user=alice` uses the session: the cached token, renewed through the refresh grant
+//!   (whichever process rotates it), or, once the provider refuses the session, a page asking the
+//!   user to connect again;
+//! - `GET /disconnect?user=alice` ends the session: revoked at the provider, removed from Redis.
+#![deny(warnings, missing_docs)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokenspec::PendingAuthorization;
+
+include!(concat!(env!("OUT_DIR"), "/tokenspec_providers.rs"));
+
+/// What the handlers share: the provider's client and the authorization requests waiting for
+/// their user to come back, by `state` (a real application keeps them in its users' web
+/// sessions; they hold the PKCE verifier, so they stay server-side).
+#[derive(Clone)]
+pub struct App {
+    client: local_openid::Client,
+    pending: Arc<Mutex<HashMap<String, (String, PendingAuthorization)>>>,
+}
+
+impl App {
+    /// The application over `client` (built with the callback URL as its redirect URI).
+    pub fn new(client: local_openid::Client) -> Self {
+        App {
+            client,
+            pending: Arc::default(),
+        }
+    }
+
+    /// Its routes.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(home))
+            .route("/connect", get(connect))
+            .route("/callback", get(callback))
+            .route("/me", get(me))
+            .route("/disconnect", get(disconnect))
+            .with_state(self)
+    }
+}
+
+/// `?user=…`
+#[derive(Deserialize)]
+struct User {
+    user: String,
+}
+
+/// The provider's redirect back: `?state=…&code=…`, or `?error=…` when the user said no.
+#[derive(Deserialize)]
+struct Back {
+    state: String,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><title>{title}</title><h1>{title}</h1>{body}"
+    ))
+}
+
+/// A name safe to show in HTML.
+fn shown(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.@".contains(*c))
+        .collect()
+}
+
+fn failure(what: &str, error: &(dyn std::error::Error + 'static)) -> Response {
+    let text = tokenspec::chain(error).to_string().replace('<', "&lt;");
+    (
+        axum::http::StatusCode::BAD_GATEWAY,
+        page(what, &format!("<p>{text}</p>")),
+    )
+        .into_response()
+}
+
+async fn home() -> Html<String> {
+    page(
+        "Connect your account",
+        "<p><a href=\"/connect?user=alice\">Connect as alice</a></p>",
+    )
+}
+
+async fn connect(State(app): State<App>, Query(User { user }): Query<User>) -> Response {
+    let pending = match app
+        .client
+        .authorization_request("openid offline_access")
+        .await
+        .map_err(|e| e.runtime().clone())
+        .and_then(|p| {
+            // The provider issues refresh tokens (`offline_access`) only after explicit consent.
+            p.with_parameter("prompt", "consent")
+        }) {
+        Ok(pending) => pending,
+        Err(e) => return failure("Cannot reach the provider", &e),
+    };
+    let url = pending.url().to_string();
+    app.pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pending.state().to_owned(), (user, pending));
+    Redirect::to(&url).into_response()
+}
+
+async fn callback(State(app): State<App>, Query(back): Query<Back>) -> Response {
+    let waiting = app
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&back.state);
+    let Some((user, pending)) = waiting else {
+        return page(
+            "Unknown login",
+            "<p>This login was not started here, or was already used. <a href=\"/\">Start again</a>.</p>",
+        )
+        .into_response();
+    };
+    let Some(code) = back.code else {
+        let reason = shown(back.error.as_deref().unwrap_or("no code"));
+        return page(
+            "Not connected",
+            &format!(
+                "<p>The provider said: {reason}. <a href=\"/connect?user={}\">Try again</a>.</p>",
+                shown(&user)
+            ),
+        )
+        .into_response();
+    };
+    let code = match pending.callback(&back.state, code) {
+        Ok(code) => code,
+        Err(e) => return failure("Login refused", &e),
+    };
+    match app.client.start_session(user.clone(), code).await {
+        Ok(_) => page(
+            &format!("Connected as {}", shown(&user)),
+            &format!(
+                "<p><a href=\"/me?user={0}\">Your account</a></p>",
+                shown(&user)
+            ),
+        )
+        .into_response(),
+        Err(e) => failure("The code exchange failed", &e),
+    }
+}
+
+async fn me(State(app): State<App>, Query(User { user }): Query<User>) -> Response {
+    let name = shown(&user);
+    let reconnect = format!(
+        "<p id=\"reconnect\">Your connection to the provider has ended: <a href=\"/connect?user={name}\">connect again</a>.</p>"
+    );
+    let session = match app.client.session(&user).await {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return page(
+                "Not connected",
+                &format!("<p>Connect your account first: <a href=\"/connect?user={name}\">connect</a>.</p>"),
+            )
+            .into_response();
+        }
+        Err(e) => return failure("The session store failed", &e),
+    };
+    match session.access_token().await {
+        Ok(token) => page(
+            &format!("Signed in as {name}"),
+            &format!(
+                "<p id=\"token\">A token valid for {} s more.</p><p><a href=\"/disconnect?user={name}\">Disconnect</a></p>",
+                token.expires_at().saturating_duration_since(std::time::Instant::now()).as_secs()
+            ),
+        )
+        .into_response(),
+        Err(e) if e.ended_session().is_some() => page("Not connected", &reconnect).into_response(),
+        Err(e) => failure("The provider could not be reached", &e),
+    }
+}
+
+async fn disconnect(State(app): State<App>, Query(User { user }): Query<User>) -> Response {
+    if let Ok(Some(session)) = app.client.session(&user).await
+        && let Err(e) = session.end().await
+    {
+        return failure("The provider could not revoke the session", &e);
+    }
+    page(
+        "Disconnected",
+        &format!(
+            "<p><a href=\"/connect?user={}\">Connect again</a></p>",
+            shown(&user)
+        ),
+    )
+    .into_response()
+}
