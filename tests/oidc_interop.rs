@@ -256,11 +256,17 @@ async fn client_credentials_with_client_secret_post_and_an_id_and_secret_that_ne
         .await
         .unwrap();
     assert_eq!(token.lifetime(), Duration::from_secs(600));
+    let before = grants(&op, "client_credentials").await;
     let wrong = client(&op, POST, POST_ID, "wrong", Settings::default())
         .access_token()
         .await
         .unwrap_err();
     assert_eq!(wrong.code(), Some("invalid_client"));
+    assert_eq!(
+        grants(&op, "client_credentials").await - before,
+        1,
+        "refused credentials are not retried"
+    );
 }
 
 /// Follows the authorization request through the provider's (automatic) login and consent
