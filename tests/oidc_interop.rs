@@ -487,6 +487,10 @@ async fn sessions_rotate_and_two_processes_refreshing_at_once_send_one_refresh()
     let issued = session
         .refresh_token()
         .expect("offline_access gives a refresh token");
+    let claims = session
+        .id_token_claims()
+        .expect("the validated ID token's claims");
+    assert_eq!(claims.sub, "user-1");
     let theirs = second
         .session("user-1")
         .await
@@ -515,6 +519,11 @@ async fn sessions_rotate_and_two_processes_refreshing_at_once_send_one_refresh()
     assert_eq!(
         session.refresh_token().unwrap().expose_secret(),
         rotated.expose_secret()
+    );
+    assert_eq!(
+        theirs.id_token_claims().map(|c| c.sub).as_deref(),
+        Some("user-1"),
+        "the user's claims outlive refreshes and travel through the store"
     );
 }
 

@@ -206,12 +206,20 @@ fn provider_with_sessions() -> &'static Provider {
                 name: param,
                 required: true,
             }]);
-            f.fields = slice(vec![Field {
-                key: "refresh_token",
-                path: &["refresh_token"],
-                kind: FieldKind::Secret,
-                required: false,
-            }]);
+            f.fields = slice(vec![
+                Field {
+                    key: "refresh_token",
+                    path: &["refresh_token"],
+                    kind: FieldKind::Secret,
+                    required: false,
+                },
+                Field {
+                    key: "scope",
+                    path: &["scope"],
+                    kind: FieldKind::Text,
+                    required: false,
+                },
+            ]);
             f
         };
     let mut p = provider(client_credentials_flow(), vec![]).clone();
@@ -265,6 +273,7 @@ async fn a_session_from_a_code_exchange_renews_itself_through_the_refresh_grant_
         "at-1"
     );
     assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-1"));
+    assert_eq!(session.scope().as_deref(), Some("read write"));
 
     f.expire();
     assert_eq!(
@@ -273,6 +282,11 @@ async fn a_session_from_a_code_exchange_renews_itself_through_the_refresh_grant_
         "renewed through the refresh grant"
     );
     assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-2"));
+    assert_eq!(
+        session.scope().as_deref(),
+        Some("read write"),
+        "a refresh answer without `scope` keeps the granted one"
+    );
     assert_eq!(f.refreshes(), 1);
     let again = client.session("user-42").await.unwrap().expect("held");
     assert_eq!(again.access_token().await.unwrap().expose_secret(), "at-2");

@@ -206,6 +206,22 @@ impl Session {
         cache::access_token(self).await
     }
 
+    /// The scope the provider granted, as its latest answer says (RFC 6749 §5.1: an answer
+    /// without `scope` granted what was asked, so the earlier answer's stands).
+    pub fn scope(&self) -> Option<String> {
+        match self.state.cell.current()?.fields.get("scope") {
+            Some(Value::String(scope)) => Some(scope.clone()),
+            _ => None,
+        }
+    }
+
+    /// For OpenID providers: the claims of the ID token the code exchange returned, validated
+    /// (signature, issuer, audience, expiry, nonce). Refreshes keep them.
+    pub fn id_token_claims(&self) -> Option<crate::oidc::IdTokenClaims> {
+        let cached = self.state.cell.current()?;
+        serde_json::from_value(cached.fields.get("id_token_claims")?.clone()).ok()
+    }
+
     /// The latest refresh token of this session (each rotation replaces it).
     pub fn refresh_token(&self) -> Option<RefreshToken> {
         self.state.refresh_token.load_full().map(|t| (*t).clone())
@@ -466,7 +482,18 @@ impl Session {
                 used.expose_secret().to_owned(),
             )));
             match client.fetch(flow, &values, &[]).await {
-                Ok((token, fields)) => {
+                Ok((token, mut fields)) => {
+                    // What a refresh answer leaves out stands from before: the granted scope
+                    // (RFC 6749 §5.1) and the user the code exchange's ID token named.
+                    if let Some(previous) = self.state.cell.current() {
+                        for kept in ["scope", "id_token_claims"] {
+                            if !fields.contains_key(kept)
+                                && let Some(value) = previous.fields.get(kept)
+                            {
+                                fields.insert(kept.to_owned(), value.clone());
+                            }
+                        }
+                    }
                     // A server that does not rotate sends no refresh token: keep the one used.
                     let refresh = match fields.get("refresh_token") {
                         Some(Value::String(r)) => RefreshToken::from(r.clone()),
