@@ -653,6 +653,7 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
                 params: &[],
                 id_param: "client_id",
                 secret_param: "client_secret",
+                assertion: None,
             },
             params: Box::leak(Box::new([
                 Param {

@@ -274,6 +274,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     params: &[Location::Body],
                     id_param: "client_id",
                     secret_param: "client_secret",
+                    assertion: None,
                 },
                 params: &[],
                 call_params: &[],

@@ -360,6 +360,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     params: &[],
                     id_param: "client_id",
                     secret_param: "client_secret",
+                    assertion: None,
                 },
                 params: &[
                     Param {

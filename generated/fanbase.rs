@@ -448,6 +448,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     params: &[Location::Query],
                     id_param: "client_id",
                     secret_param: "client_secret",
+                    assertion: None,
                 },
                 params: &[
                     Param {
@@ -494,6 +495,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     params: &[Location::Query],
                     id_param: "client_id",
                     secret_param: "client_secret",
+                    assertion: None,
                 },
                 params: &[
                     Param {

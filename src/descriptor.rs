@@ -196,6 +196,29 @@ pub struct ClientAuth {
     pub id_param: &'static str,
     /// Parameter name of the secret.
     pub secret_param: &'static str,
+    /// A signed client assertion (RFC 7523 §2.2) instead of the secret on the wire.
+    pub assertion: Option<Assertion>,
+}
+
+/// A client assertion: a short-lived JWT about the client, signed with the client secret or
+/// the client's private key, sent as `client_assertion` with its type (RFC 7521 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assertion {
+    /// What signs it.
+    pub signer: Signer,
+    /// JWS algorithm: `HS256` with the secret; `RS256`, `PS256` or `ES256` with a key.
+    pub algorithm: &'static str,
+    /// The `aud` claim; `None`: the URL of the endpoint it is sent to.
+    pub audience: Option<&'static str>,
+}
+
+/// What signs a client assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// The client secret (`client_secret_jwt`).
+    ClientSecret,
+    /// The client's private key, given to the builder (`private_key_jwt`).
+    PrivateKey,
 }
 
 /// A parameter.

@@ -36,6 +36,7 @@ pub mod clock;
 #[doc(hidden)]
 pub mod descriptor;
 mod error;
+mod keys;
 mod metadata;
 pub mod oidc;
 mod outbound;
@@ -51,6 +52,7 @@ mod tls;
 pub use authorization::{AuthorizationCode, PendingAuthorization};
 pub use client::{Session, TokenClient};
 pub use error::{Cause, Chain, Error, Rejection, TransportKind, chain};
+pub use keys::ClientKey;
 pub use response::jwt_exp;
 pub use secret::{ExposeSecret, IdToken, RefreshToken, SecretString, Token};
 pub use settings::{

@@ -104,6 +104,15 @@ impl<'a> Outgoing<'a> {
         self.push(location, name, Wire::Text(value.into()));
     }
 
+    /// Adds a secret parameter made for this request (a signed client assertion).
+    pub(crate) fn secret(&mut self, location: Location, name: &'a str, value: SecretString) {
+        self.push(
+            location,
+            name,
+            Wire::Text(value.expose_secret().to_owned().into()),
+        );
+    }
+
     /// Adds a header, marked sensitive so HTTP logging hides it.
     pub(crate) fn sensitive_header(
         &mut self,
@@ -128,10 +137,7 @@ pub(crate) fn build(
     http: &reqwest::Client,
     base: &Url,
     flow: &Flow,
-    client: (
-        &crate::descriptor::ClientAuth,
-        &crate::client_auth::Credentials,
-    ),
+    client: crate::client_auth::Proof<'_>,
     config: &[Option<ParamValue>],
     call: &[Option<ParamValue>],
     extra: &[Extra],
@@ -147,7 +153,7 @@ pub(crate) fn build(
         body: Vec::new(),
         headers: reqwest::header::HeaderMap::new(),
     };
-    crate::client_auth::apply(client.0, client.1, &mut out)?;
+    crate::client_auth::apply(client.auth, client.credentials, &url, client.now, &mut out)?;
     for param in flow.params {
         let value = match param.source {
             Source::Fixed(Literal::Text(t)) => Some(Wire::Text(t.into())),

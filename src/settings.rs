@@ -71,6 +71,7 @@ pub struct Settings {
     pub(crate) base_url: Option<String>,
     pub(crate) redirect_uri: Option<String>,
     pub(crate) client_auth_choice: Option<usize>,
+    pub(crate) client_key: Option<crate::keys::ClientKey>,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Duration,
     pub(crate) retry: Option<RetryPolicy>,
@@ -105,6 +106,7 @@ impl Default for Settings {
             base_url: None,
             redirect_uri: None,
             client_auth_choice: None,
+            client_key: None,
             timeout: DEFAULT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             retry: None,
@@ -247,6 +249,13 @@ impl Settings {
     /// use it (a code whose authorization request named one carries that one).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The client's private key, for providers that authenticate clients by a signed assertion
+    /// (`private_key_jwt`, RFC 7523).
+    pub fn client_key(mut self, key: crate::keys::ClientKey) -> Self {
+        self.client_key = Some(key);
         self
     }
 

@@ -68,6 +68,7 @@ const BASIC: ClientAuth = ClientAuth {
     params: &[],
     id_param: "client_id",
     secret_param: "client_secret",
+    assertion: None,
 };
 
 const POST: ClientAuth = ClientAuth {
@@ -75,6 +76,7 @@ const POST: ClientAuth = ClientAuth {
     params: &[Location::Body],
     id_param: "client_id",
     secret_param: "client_secret",
+    assertion: None,
 };
 
 /// A standard OAuth 2 server as a spec would describe it: `authorization:` and `revocation:`

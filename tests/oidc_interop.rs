@@ -161,12 +161,14 @@ const BASIC: ClientAuth = ClientAuth {
     params: &[],
     id_param: "client_id",
     secret_param: "client_secret",
+    assertion: None,
 };
 const POST: ClientAuth = ClientAuth {
     basic: None,
     params: &[Location::Body],
     id_param: "client_id",
     secret_param: "client_secret",
+    assertion: None,
 };
 
 fn client(

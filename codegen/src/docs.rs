@@ -62,6 +62,15 @@ fn credentials(f: &ir::Flow) -> String {
         }
         None => {}
     }
+    match &f.client_auth.assertion {
+        Some((crate::spec::AssertionSpec::ClientSecretJwt, ..)) => {
+            places.push("client_secret_jwt assertion".to_owned())
+        }
+        Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..)) => {
+            places.push("private_key_jwt assertion".to_owned())
+        }
+        None => {}
+    }
     for l in &f.client_auth.params {
         places.push(match (l, f.body) {
             (ir::Location::Query, _) => "query string".to_owned(),

@@ -163,6 +163,25 @@ pub fn explain(p: &Provider) -> String {
             };
             target.push((param.wire.clone(), Value::Literal(value_of(p, f, param))));
         }
+        if let Some((kind, algorithm, _)) = &f.client_auth.assertion {
+            let signer = match kind {
+                crate::spec::AssertionSpec::ClientSecretJwt => "with CLIENT_SECRET",
+                crate::spec::AssertionSpec::PrivateKeyJwt => "with the client's private key",
+            };
+            let _ = writeln!(
+                out,
+                "# CLIENT_ASSERTION: a JWT signed {algorithm} {signer} (RFC 7523 §3 claims)"
+            );
+            body.push((f.client_auth.id_param.clone(), Value::Variable("CLIENT_ID")));
+            body.push((
+                "client_assertion_type".into(),
+                Value::Literal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
+            ));
+            body.push((
+                "client_assertion".into(),
+                Value::Variable("CLIENT_ASSERTION"),
+            ));
+        }
         let method = format!("{:?}", f.method).to_uppercase();
         if f.client_auth.basic == Some(ir::BasicEncoding::Rfc6749) {
             let _ = writeln!(

@@ -94,6 +94,17 @@ impl ClientAuth {
                 .secret_param
                 .clone()
                 .unwrap_or_else(|| "client_secret".into()),
+            assertion: spec.assertion.map(|kind| {
+                let default = match kind {
+                    crate::spec::AssertionSpec::ClientSecretJwt => "HS256",
+                    crate::spec::AssertionSpec::PrivateKeyJwt => "RS256",
+                };
+                (
+                    kind,
+                    spec.algorithm.clone().unwrap_or_else(|| default.into()),
+                    spec.audience.clone(),
+                )
+            }),
         }
     }
 
@@ -101,6 +112,13 @@ impl ClientAuth {
     /// `ClientSecretBasic` (the Basic header), `ClientSecretPost` (the form body),
     /// `ClientSecretQuery`, or the places joined (`ClientSecretBasicAndPost`).
     pub fn method_name(&self) -> String {
+        match &self.assertion {
+            Some((crate::spec::AssertionSpec::ClientSecretJwt, ..)) => {
+                return "ClientSecretJwt".into();
+            }
+            Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..)) => return "PrivateKeyJwt".into(),
+            None => {}
+        }
         let mut places = Vec::new();
         if self.basic.is_some() {
             places.push("Basic");
@@ -185,6 +203,8 @@ pub struct ClientAuth {
     pub id_param: String,
     /// Wire name of the client secret parameter.
     pub secret_param: String,
+    /// A signed client assertion instead: what signs it, its algorithm and audience.
+    pub assertion: Option<(crate::spec::AssertionSpec, String, Option<String>)>,
 }
 
 /// A parameter on the wire.

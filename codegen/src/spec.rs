@@ -197,6 +197,29 @@ pub struct ClientAuthSpec {
     /// Parameter name of the client secret (default `client_secret`).
     #[serde(default)]
     pub secret_param: Option<String>,
+    /// Authenticate with a signed client assertion (RFC 7523) instead of sending the secret:
+    /// `client_secret_jwt` (signed with the secret) or `private_key_jwt` (the client's key).
+    #[serde(default)]
+    pub assertion: Option<AssertionSpec>,
+    /// The assertion's JWS algorithm: `HS256` for `client_secret_jwt` (the default);
+    /// `RS256` (the default), `PS256` or `ES256` for `private_key_jwt`.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// The assertion's `aud` claim (default: the URL of the token endpoint), for providers
+    /// that want another, such as their issuer.
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// A signed client assertion (RFC 7523 §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AssertionSpec {
+    /// Signed with the client secret (HS256).
+    ClientSecretJwt,
+    /// Signed with the client's private key, given to the builder at run time.
+    PrivateKeyJwt,
 }
 
 /// One client authentication method, or several the builder chooses from.

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use tokenspec::__private::descriptor::*;
 
-const AUTH: ClientAuth = ClientAuth { basic: Some(BasicEncoding::Raw), params: &[], id_param: "client_id", secret_param: "client_secret" };
+const AUTH: ClientAuth = ClientAuth { basic: Some(BasicEncoding::Raw), params: &[], id_param: "client_id", secret_param: "client_secret", assertion: None };
 
 const fn flow(access_token: &'static [&'static str], fields: &'static [Field], expiry: Expiry) -> Flow {
     Flow {

@@ -78,7 +78,11 @@ impl TokenClient {
             &http,
             &inner.base,
             flow,
-            (self.client_auth(flow), &inner.credentials),
+            client_auth::Proof {
+                auth: self.client_auth(flow),
+                credentials: &inner.credentials,
+                now: inner.settings.clock.wall(),
+            },
             &inner.config,
             call,
             extra,

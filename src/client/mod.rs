@@ -202,7 +202,23 @@ impl TokenClient {
             let header = client_auth::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());
         }
-        let credentials = Credentials { id, secret };
+        let credentials = Credentials {
+            id,
+            secret,
+            key: settings.client_key.clone(),
+        };
+        // A flow that signs assertions with a key it does not have fails now, not at its first
+        // request.
+        for auth in provider
+            .flows
+            .iter()
+            .map(|f| &f.client_auth)
+            .chain(provider.client_auth_choices)
+        {
+            if let Some(assertion) = &auth.assertion {
+                client_auth::assertion_algorithm(assertion, credentials.key.as_ref())?;
+            }
+        }
         let validator = match &provider.openid {
             None => None,
             Some(openid) => Some(id_token_validator(

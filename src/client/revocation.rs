@@ -17,6 +17,7 @@ static REVOCATION: Flow = Flow {
         params: &[],
         id_param: "client_id",
         secret_param: "client_secret",
+        assertion: None,
     },
     params: &[
         Param {
@@ -101,7 +102,11 @@ impl TokenClient {
             &http,
             &endpoint,
             &REVOCATION,
-            (self.client_auth(auth_flow), &inner.credentials),
+            crate::client_auth::Proof {
+                auth: self.client_auth(auth_flow),
+                credentials: &inner.credentials,
+                now: inner.settings.clock.wall(),
+            },
             &[],
             &values,
             &[],

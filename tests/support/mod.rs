@@ -82,6 +82,7 @@ pub fn auth(basic: Option<BasicEncoding>, params: Vec<Location>) -> ClientAuth {
         params: slice(params),
         id_param: "client_id",
         secret_param: "client_secret",
+        assertion: None,
     }
 }
 

@@ -161,6 +161,28 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
         }
     });
     let (auth_enum, auth_setter) = client_auth_methods(p);
+    let signs_with_key = p
+        .flows
+        .iter()
+        .map(|f| &f.client_auth)
+        .chain(&p.client_auth_choices)
+        .any(|a| {
+            matches!(
+                a.assertion,
+                Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
+            )
+        });
+    let key_setter = signs_with_key.then(|| {
+        quote! {
+            /// The client's private key, which signs its assertions (`private_key_jwt`):
+            /// `::tokenspec::ClientKey::from_pem_file("client.key")?`, with `.with_kid(..)` when
+            /// the provider knows it by a key id. Required by the flows that sign with it.
+            pub fn client_key(mut self, key: ::tokenspec::ClientKey) -> Self {
+                self.settings = self.settings.client_key(key);
+                self
+            }
+        }
+    });
     quote! {
         #auth_enum
 
@@ -202,6 +224,8 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             #redirect
 
             #auth_setter
+
+            #key_setter
 
             #(#setters)*
 

@@ -229,12 +229,24 @@ fn client_auth(auth: &ir::ClientAuth) -> TokenStream {
     let locations = auth.params.iter().map(|l| location(*l));
     let id_param = &auth.id_param;
     let secret_param = &auth.secret_param;
+    let assertion = match &auth.assertion {
+        None => quote!(None),
+        Some((kind, algorithm, audience)) => {
+            let signer = match kind {
+                crate::spec::AssertionSpec::ClientSecretJwt => quote!(ClientSecret),
+                crate::spec::AssertionSpec::PrivateKeyJwt => quote!(PrivateKey),
+            };
+            let audience = opt_str(audience.as_ref());
+            quote!(Some(Assertion { signer: Signer::#signer, algorithm: #algorithm, audience: #audience }))
+        }
+    };
     quote! {
         ClientAuth {
             basic: #basic,
             params: &[#(#locations),*],
             id_param: #id_param,
             secret_param: #secret_param,
+            assertion: #assertion,
         }
     }
 }

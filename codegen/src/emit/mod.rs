@@ -95,6 +95,22 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
         }
         None => {}
     }
+    if let Some((kind, algorithm, audience)) = &f.client_auth.assertion {
+        let signer = match kind {
+            crate::spec::AssertionSpec::ClientSecretJwt => "the client secret",
+            crate::spec::AssertionSpec::PrivateKeyJwt => {
+                "the client's key (the builder's `client_key`)"
+            }
+        };
+        let audience = match audience {
+            Some(a) => format!("`{a}`"),
+            None => "the token endpoint's URL".into(),
+        };
+        lines.push(format!(
+            "- a client assertion (RFC 7523): a JWT signed {algorithm} with {signer}, `iss` = `sub` = the client id, `aud` = {audience}, sent as `client_assertion` with `client_assertion_type` and `{}`",
+            f.client_auth.id_param
+        ));
+    }
     for (location, label) in [
         (ir::Location::Query, "query string"),
         (ir::Location::Body, body_label(f.body)),

@@ -212,8 +212,53 @@ impl Cx {
                 params: vec![],
                 id_param: "client_id".into(),
                 secret_param: "client_secret".into(),
+                assertion: None,
             };
         };
+        if let Some(kind) = spec.assertion {
+            if spec.basic.is_some() || !spec.params.is_empty() {
+                self.error(
+                    cat,
+                    "a client that signs an assertion does not also send its secret",
+                    "remove `basic:` and `params:` here, or list the methods separately",
+                );
+            }
+            if body == Body::None {
+                self.error(
+                    &cat.key("assertion"),
+                    "the assertion goes in the body, but the flow sends none",
+                    "set the flow's `body:` to `form`",
+                );
+            }
+            let allowed: &[&str] = match kind {
+                AssertionSpec::ClientSecretJwt => &["HS256"],
+                AssertionSpec::PrivateKeyJwt => &["RS256", "PS256", "ES256"],
+            };
+            if let Some(algorithm) = &spec.algorithm
+                && !allowed.contains(&algorithm.as_str())
+            {
+                self.error(
+                    &cat.key("algorithm"),
+                    format!("`{algorithm}` cannot sign this kind of assertion"),
+                    format!("use {}", allowed.join(", ")),
+                );
+            }
+            if spec.audience.as_ref().is_some_and(|a| a.trim().is_empty()) {
+                self.error(
+                    &cat.key("audience"),
+                    "the audience is empty",
+                    "remove it to use the token endpoint's URL",
+                );
+            }
+            return ir::ClientAuth::from_spec(spec);
+        }
+        if spec.algorithm.is_some() || spec.audience.is_some() {
+            self.error(
+                cat,
+                "`algorithm` and `audience` belong to a signed assertion",
+                "add `assertion: client_secret_jwt` or `private_key_jwt`, or remove them",
+            );
+        }
         if spec.basic.is_none() && spec.params.is_empty() {
             self.error(
                 cat,

@@ -115,6 +115,7 @@ impl Cx {
                     "settings",
                     "redirect_uri",
                     "client_auth_method",
+                    "client_key",
                 ];
                 if BUILTIN.contains(&ident.as_str()) {
                     self.error(at, format!("builder setting `{ident}` clashes with a setter every client builder has"), "set `rust_name:` to another name");
