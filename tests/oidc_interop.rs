@@ -562,3 +562,75 @@ async fn a_refresh_token_revoked_at_the_provider_ends_the_session_with_its_key()
     assert_eq!(error.ended_session(), Some("user-2"), "{error}");
     assert!(client.session("user-2").await.unwrap().is_none());
 }
+
+/// A signed assertion instead of a secret on the wire (RFC 7523).
+fn assertion(signer: Signer, algorithm: &'static str) -> ClientAuth {
+    ClientAuth {
+        assertion: Some(Assertion {
+            signer,
+            algorithm,
+            audience: None,
+        }),
+        ..POST
+    }
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_an_rs256_client_key_gets_a_token() {
+    let op = start();
+    let key: serde_json::Value =
+        serde_json::from_str(&op.text("/test/client-key.pem").await).unwrap();
+    let client_key = tokenspec::ClientKey::from_pem(key["pem"].as_str().unwrap())
+        .unwrap()
+        .with_kid(key["kid"].as_str().unwrap());
+    let settings = Settings::default().client_key(client_key);
+    let token = client(
+        &op,
+        assertion(Signer::PrivateKey, "RS256"),
+        "pkjwt-client",
+        "unused",
+        settings,
+    )
+    .access_token()
+    .await
+    .expect("the provider verified the assertion with the client's registered key");
+    assert_eq!(token.lifetime(), Duration::from_secs(600));
+    // Another key (the right type, not registered) is refused as `invalid_client`.
+    let other = tokenspec::ClientKey::from_pem(key["pem"].as_str().unwrap())
+        .unwrap()
+        .with_kid("not-registered");
+    let refused = client(
+        &op,
+        assertion(Signer::PrivateKey, "RS256"),
+        "pkjwt-client",
+        "unused",
+        Settings::default().client_key(other),
+    )
+    .access_token()
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Some("invalid_client"), "{refused}");
+}
+
+#[tokio::test]
+async fn client_secret_jwt_gets_a_token_and_a_wrong_secret_is_invalid_client() {
+    let op = start();
+    let secret = "secret-jwt-0123456789abcdef0123456789abcdef";
+    let auth = assertion(Signer::ClientSecret, "HS256");
+    let token = client(&op, auth, "secretjwt-client", secret, Settings::default())
+        .access_token()
+        .await
+        .expect("the provider verified the HS256 assertion");
+    assert_eq!(token.lifetime(), Duration::from_secs(600));
+    let refused = client(
+        &op,
+        auth,
+        "secretjwt-client",
+        "wrong-secret-0123456789abcdef012345",
+        Settings::default(),
+    )
+    .access_token()
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Some("invalid_client"), "{refused}");
+}

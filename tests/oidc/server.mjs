@@ -32,7 +32,30 @@ const ec = jwk('ec', { namedCurve: 'P-256' }, 'ES256');
 // Same kid as the real RSA key, not published: "a valid-looking token signed by another key".
 const impostor = { ...jwk('rsa', { modulusLength: 2048 }, 'RS256'), kid: rsa.kid };
 
+// The key pair of the client that authenticates with private_key_jwt: the provider knows the
+// public half; the tests fetch the private half (PKCS#8 PEM) from /test/client-key.pem.
+const clientKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const clientKid = `client-${crypto.randomUUID()}`;
+
 export const clients = [
+  {
+    client_id: 'pkjwt-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), kid: clientKid, alg: 'RS256', use: 'sig' }] },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
+  },
+  {
+    client_id: 'secretjwt-client',
+    client_secret: 'secret-jwt-0123456789abcdef0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_jwt',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
+  },
   {
     client_id: 'basic-client',
     client_secret: 'basic-secret-0123456789abcdef0123456789abcdef',
@@ -98,6 +121,11 @@ provider.use(async (ctx, next) => {
   if (ctx.path === '/test/jwks-count') {
     ctx.type = 'text/plain';
     ctx.body = String(jwksFetches);
+    return;
+  }
+  if (ctx.path === '/test/client-key.pem') {
+    ctx.type = 'text/plain';
+    ctx.body = JSON.stringify({ kid: clientKid, pem: clientKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) });
     return;
   }
   if (ctx.path === '/test/counts') {
