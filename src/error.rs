@@ -326,11 +326,17 @@ pub struct Rejection {
     pub known: Option<(usize, &'static str)>,
     /// How long the provider asked to wait (`Retry-After`), if it said.
     pub retry_after: Option<std::time::Duration>,
+    /// Whether the client authenticated with a signed assertion, which changes what a refusal
+    /// of the client most likely means.
+    pub(crate) by_assertion: bool,
 }
 
 impl Rejection {
     fn advice(&self, status: u16) -> Option<&'static str> {
         Some(match self.code.as_deref() {
+            Some("invalid_client") if self.by_assertion => {
+                "the provider refused the client's signed assertion: check this machine's clock (the assertion's `iat` and `exp`), that its `aud` is what the provider expects (`audience:` in the spec), and that the key and its `kid` are the ones registered with the provider"
+            }
             Some("invalid_client") => {
                 "check the client id and secret, and where the spec sends them"
             }

@@ -610,6 +610,10 @@ async fn private_key_jwt_with_an_rs256_client_key_gets_a_token() {
     .await
     .unwrap_err();
     assert_eq!(refused.code(), Some("invalid_client"), "{refused}");
+    assert!(
+        refused.to_string().contains("clock") && refused.to_string().contains("`kid`"),
+        "a refused assertion says what to check: {refused}"
+    );
 }
 
 #[tokio::test]

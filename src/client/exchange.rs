@@ -104,6 +104,7 @@ impl TokenClient {
                 mut rejection,
             }) => {
                 rejection.retry_after = retry_after;
+                rejection.by_assertion = self.client_auth(flow).assertion.is_some();
                 return Err(Error::Rejected {
                     provider,
                     status,
