@@ -221,3 +221,21 @@ fn keys_that_cannot_sign_are_refused_when_loaded_with_what_to_do() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_signs_with_its_key_needs_no_secret() {
+    let server = token_server().await;
+    let (pem, _) = ec_key();
+    let client = TokenClient::new(
+        signed_by(Signer::PrivateKey, "ES256"),
+        Settings::default()
+            .client_id("jwt-client")
+            .client_key(ClientKey::from_pem(pem).unwrap())
+            .base_url(server.uri()),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("no secret needed");
+    client.access_token().await.expect("token");
+}

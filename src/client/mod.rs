@@ -160,9 +160,30 @@ impl TokenClient {
             .client_id
             .clone()
             .ok_or_else(|| Error::config("no client id: call `.client_id(...)` on the builder"))?;
-        let secret: SecretString = settings.client_secret.clone().ok_or_else(|| {
-            Error::config("no client secret: call `.client_secret(...)` on the builder")
-        })?;
+        // A provider whose every flow signs with the client's key never sees a secret.
+        let needs_secret = provider
+            .flows
+            .iter()
+            .map(|f| &f.client_auth)
+            .chain(provider.client_auth_choices)
+            .any(|auth| {
+                !matches!(
+                    auth.assertion,
+                    Some(crate::descriptor::Assertion {
+                        signer: crate::descriptor::Signer::PrivateKey,
+                        ..
+                    })
+                )
+            });
+        let secret: SecretString = match (settings.client_secret.clone(), needs_secret) {
+            (Some(secret), _) => secret,
+            (None, false) => SecretString::from(String::new()),
+            (None, true) => {
+                return Err(Error::config(
+                    "no client secret: call `.client_secret(...)` on the builder",
+                ));
+            }
+        };
         for (slot, value) in provider
             .config
             .iter()

@@ -172,6 +172,22 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
                 Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
             )
         });
+    let needs_secret = p
+        .flows
+        .iter()
+        .map(|f| &f.client_auth)
+        .chain(&p.client_auth_choices)
+        .any(|a| {
+            !matches!(
+                a.assertion,
+                Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
+            )
+        });
+    let secret_doc = if needs_secret {
+        doc("Sets the client secret the provider issued. Required; never printed.")
+    } else {
+        doc("Not needed: this provider authenticates the client by its key ([`Self::client_key`]).")
+    };
     let key_setter = signs_with_key.then(|| {
         quote! {
             /// The client's private key, which signs its assertions (`private_key_jwt`):
@@ -208,7 +224,7 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
                 self
             }
 
-            /// Sets the client secret the provider issued. Required; never printed.
+            #secret_doc
             pub fn client_secret(mut self, client_secret: impl ::std::convert::Into<::tokenspec::SecretString>) -> Self {
                 self.settings = self.settings.client_secret(client_secret);
                 self
