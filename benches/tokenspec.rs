@@ -637,6 +637,37 @@ async fn token_server_lifetime(lifetime: u64) -> (String, Arc<AtomicUsize>) {
     (uri, requests)
 }
 
+/// The bench's provider, without flows: no retries, the Bearer header, nothing else.
+fn session_client_provider() -> tokenspec::__private::descriptor::Provider {
+    use tokenspec::__private::descriptor::*;
+    Provider {
+        name: "bench",
+        title: "Bench",
+        docs: None,
+        allow_insecure_http: false,
+        refresh_margin_secs: 60,
+        retry: Retry {
+            attempts: 1,
+            initial_backoff_ms: 1,
+            max_backoff_ms: 1,
+        },
+        openid: None,
+        authorization: None,
+        client_auth_choices: &[],
+        revocation: None,
+        api_header: ApiHeader {
+            name: "Authorization",
+            prefix: "Bearer ",
+            suffix: "",
+        },
+        flows: &[],
+        cached_flow: None,
+        renew_with: None,
+        config: &[],
+        errors: &[],
+    }
+}
+
 /// A provider whose users' sessions start with a code exchange and renew through the refresh
 /// grant, both at `/token` of the bench server (which answers every request with a token).
 fn session_client(base: &str) -> tokenspec::TokenClient {
@@ -679,35 +710,12 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
             },
         }
     }
-    let provider: &'static Provider = Box::leak(Box::new(Provider {
-        name: "sessions",
-        title: "Sessions",
-        docs: None,
-        allow_insecure_http: false,
-        refresh_margin_secs: 60,
-        retry: Retry {
-            attempts: 1,
-            initial_backoff_ms: 1,
-            max_backoff_ms: 1,
-        },
-        openid: None,
-        authorization: None,
-        client_auth_choices: &[],
-        revocation: None,
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        flows: Box::leak(Box::new([
-            per_call(Grant::AuthorizationCode, "authorization_code", "code"),
-            per_call(Grant::RefreshToken, "refresh_token", "refresh_token"),
-        ])),
-        cached_flow: None,
-        renew_with: None,
-        config: &[],
-        errors: &[],
-    }));
+    let mut provider = session_client_provider().clone();
+    provider.flows = Box::leak(Box::new([
+        per_call(Grant::AuthorizationCode, "authorization_code", "code"),
+        per_call(Grant::RefreshToken, "refresh_token", "refresh_token"),
+    ]));
+    let provider: &'static Provider = Box::leak(Box::new(provider));
     tokenspec::TokenClient::new(
         provider,
         tokenspec::Settings::default()
@@ -719,6 +727,127 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
         vec![],
     )
     .expect("session client")
+}
+
+/// A client-credentials client of the bench server authenticating as `auth` says.
+fn authenticating_client(
+    base: &str,
+    auth: tokenspec::__private::descriptor::ClientAuth,
+    settings: tokenspec::Settings,
+) -> tokenspec::TokenClient {
+    use tokenspec::__private::descriptor::*;
+    let flow = Flow {
+        name: "client_credentials",
+        grant: Grant::ClientCredentials,
+        method: Method::Post,
+        path: "/token",
+        body: Body::Form,
+        client_auth: auth,
+        params: &[Param {
+            name: "grant_type",
+            location: Location::Body,
+            source: Source::Fixed(Literal::Text("client_credentials")),
+        }],
+        call_params: &[],
+        access_token: &["access_token"],
+        fields: &[],
+        expiry: Expiry::ExpiresIn {
+            path: &["expires_in"],
+            when_absent: None,
+        },
+    };
+    let mut provider = session_client_provider().clone();
+    provider.flows = Box::leak(Box::new([flow]));
+    provider.cached_flow = Some(0);
+    tokenspec::TokenClient::new(
+        Box::leak(Box::new(provider)),
+        settings
+            .client_id("bench-client")
+            .client_secret("bench-secret-of-at-least-32-bytes!!")
+            .base_url(base),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("client")
+}
+
+/// Token requests authenticated by a signed assertion against the same requests with Basic
+/// credentials, in the same run: what signing costs per request over loopback.
+fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    use tokenspec::__private::descriptor::*;
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let basic = ClientAuth {
+        basic: Some(BasicEncoding::Raw),
+        params: &[],
+        id_param: "client_id",
+        secret_param: "client_secret",
+        assertion: None,
+    };
+    let signed = |signer, algorithm| ClientAuth {
+        basic: None,
+        assertion: Some(Assertion {
+            signer,
+            algorithm,
+            audience: None,
+        }),
+        ..basic
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &rng,
+    )
+    .expect("key");
+    use base64::Engine as _;
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref())
+    );
+    let key = tokenspec::ClientKey::from_pem(pem).expect("EC key");
+    let clients = [
+        authenticating_client(&base, basic, tokenspec::Settings::default()),
+        authenticating_client(
+            &base,
+            signed(Signer::ClientSecret, "HS256"),
+            tokenspec::Settings::default(),
+        ),
+        authenticating_client(
+            &base,
+            signed(Signer::PrivateKey, "ES256"),
+            tokenspec::Settings::default().client_key(key),
+        ),
+    ];
+    let rounds = 2_000;
+    // Samples interleaved client by client, so the machine's drift affects all three alike.
+    let mut samples = vec![Vec::new(); clients.len()];
+    for _ in 0..7 {
+        for (client, taken) in clients.iter().zip(samples.iter_mut()) {
+            taken.push(rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..rounds {
+                    let r = client.request::<()>(0, vec![]).await.expect("token");
+                    std::hint::black_box(r);
+                }
+                start.elapsed().as_nanos() as f64 / rounds as f64
+            }));
+        }
+    }
+    let per_request: Vec<f64> = samples.into_iter().map(median).collect();
+    for (name, i) in [
+        ("token request, client_secret_jwt (HS256) assertion", 1),
+        ("token request, private_key_jwt (ES256) assertion", 2),
+    ] {
+        let ratio = per_request[i] / per_request[0];
+        rows.push(row(
+            name,
+            ns(per_request[i]),
+            format!("{} Basic", ns(per_request[0])),
+            format!("{ratio:.2}×"),
+            "≤ 1.1×",
+            ratio <= 1.1,
+        ));
+    }
 }
 
 /// Users' sessions: a cached `session.access_token()` against the app token's in the same run,
@@ -854,6 +983,9 @@ fn main() {
     }
     if wanted("sessions") {
         sessions(&rt, &mut rows);
+    }
+    if wanted("assertions") {
+        assertions(&rt, &mut rows);
     }
     println!("| benchmark | tokenspec | baseline (same run) | ratio | target | met |");
     println!("|---|---|---|---|---|---|");
