@@ -481,8 +481,20 @@ impl Session {
             values[slot] = Some(ParamValue::Secret(SecretString::from(
                 used.expose_secret().to_owned(),
             )));
-            match client.fetch(flow, &values, &[]).await {
+            // An ID token in a refresh answer is validated as the code exchange's was (OpenID
+            // Connect Core §12.2), without a nonce.
+            match client.per_call_raw(flow, &values, &[], None).await {
                 Ok((token, mut fields)) => {
+                    if let (Some(before), Some(after)) =
+                        (self.id_token_claims(), fields.get("id_token_claims"))
+                        && (after.get("sub").and_then(Value::as_str) != Some(before.sub.as_str())
+                            || after.get("iss").and_then(Value::as_str)
+                                != Some(before.iss.as_str()))
+                    {
+                        return Err(Error::IdToken(crate::oidc::IdTokenError::Malformed(
+                            "the refresh answer's ID token names another user or issuer than the session's (OpenID Connect Core §12.2)".to_owned(),
+                        )));
+                    }
                     // What a refresh answer leaves out stands from before: the granted scope
                     // (RFC 6749 §5.1) and the user the code exchange's ID token named.
                     if let Some(previous) = self.state.cell.current() {
