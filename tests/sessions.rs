@@ -691,3 +691,104 @@ async fn with_its_store_down_and_fallback_off_a_session_refresh_fails_with_a_sto
     );
     assert_eq!(f.refreshes(), 0);
 }
+
+/// An OpenID provider whose refresh answers carry an ID token for `refresh_sub`.
+async fn openid_server(refresh_sub: &'static str) -> (MockServer, &'static Provider) {
+    let signer = Arc::new(support::seeds::Signer::with_kid("session-key"));
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    Mock::given(wiremock::matchers::path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": [signer.jwk()]})))
+        .mount(&server)
+        .await;
+    let id_token = move |sub: &str| {
+        let now = unix_now();
+        signer.sign(&json!({
+            "iss": issuer, "sub": sub, "aud": "session-client", "iat": now, "exp": now + 7200,
+        }))
+    };
+    let (first, refreshed) = (id_token("user-1"), id_token(refresh_sub));
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-1", "refresh_token": "rt-1", "expires_in": 3600, "id_token": first,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600, "id_token": refreshed,
+        })))
+        .mount(&server)
+        .await;
+    let mut p = provider_with_sessions().clone();
+    let id_token_field = Field {
+        key: "id_token",
+        path: &["id_token"],
+        kind: FieldKind::Secret,
+        required: false,
+    };
+    let with_id_token = |flow: &Flow| {
+        let mut fields: Vec<Field> = flow.fields.iter().map(|f| Field { ..*f }).collect();
+        fields.push(Field { ..id_token_field });
+        Flow {
+            fields: slice(fields),
+            ..*flow
+        }
+    };
+    p.flows = slice(vec![with_id_token(&p.flows[0]), with_id_token(&p.flows[1])]);
+    p.openid = Some(OpenId {
+        issuer: None,
+        algorithms: &["ES256"],
+        jwks_path: Some("/jwks"),
+        authorization_path: None,
+        leeway_secs: 60,
+    });
+    (server, leak(p))
+}
+
+#[tokio::test]
+async fn a_refresh_answer_with_an_id_token_for_another_user_is_refused() {
+    for (refresh_sub, accepted) in [("user-1", true), ("user-2", false)] {
+        let (server, provider) = openid_server(refresh_sub).await;
+        let clock = ManualClock::new();
+        let client = TokenClient::new(
+            provider,
+            Settings::default()
+                .client_id("session-client")
+                .client_secret("session-secret")
+                .base_url(server.uri())
+                .clock(clock.clone()),
+            "https://unused.invalid",
+            &[],
+            vec![],
+        )
+        .unwrap();
+        let session = client
+            .start_session(
+                0,
+                "user-1",
+                AuthorizationCode::external("good-code"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(session.id_token_claims().unwrap().sub, "user-1");
+        clock.advance(Duration::from_secs(3601));
+        let renewed = session.access_token().await;
+        if accepted {
+            assert_eq!(renewed.unwrap().expose_secret(), "at-2");
+        } else {
+            let error = renewed.unwrap_err();
+            assert!(matches!(error, Error::IdToken(_)), "{error:?}");
+            assert!(
+                error.chain().to_string().contains("another user"),
+                "{}",
+                error.chain()
+            );
+        }
+    }
+}
