@@ -208,6 +208,13 @@ impl ::std::convert::From<::tokenspec::Error> for Error {
         }
     }
 }
+/// The runtime error underneath, for code that mixes this module's calls with the
+/// runtime's (`?` on both in one function).
+impl ::std::convert::From<Error> for ::tokenspec::Error {
+    fn from(error: Error) -> Self {
+        error.runtime().clone()
+    }
+}
 /// Shows the runtime error's message; its cause is `source()`, so reporters that walk
 /// the chain print each message once.
 impl ::std::fmt::Display for Error {

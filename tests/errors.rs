@@ -111,6 +111,16 @@ async fn a_generated_error_is_transparent_over_the_runtime_error() {
 }
 
 #[test]
+fn a_generated_error_converts_back_to_the_runtime_error_for_mixed_code() {
+    fn mixed() -> Result<(), Error> {
+        // `?` on the module's error and on the runtime's in one function.
+        fanbase::Client::builder().build()?;
+        Ok(())
+    }
+    assert!(matches!(mixed(), Err(Error::Config(_))));
+}
+
+#[test]
 fn a_generated_builder_fails_with_the_modules_own_error() {
     // The annotation is the test: `build()` returns `fanbase::Error`, like every other method.
     let e: fanbase::Error = fanbase::Client::builder().build().unwrap_err();

@@ -101,7 +101,7 @@ async fn connect(State(app): State<App>, Query(User { user }): Query<User>) -> R
         .client
         .authorization_request("openid offline_access")
         .await
-        .map_err(|e| e.runtime().clone())
+        .map_err(tokenspec::Error::from)
         .and_then(|p| {
             // The provider issues refresh tokens (`offline_access`) only after explicit consent.
             p.with_parameter("prompt", "consent")
