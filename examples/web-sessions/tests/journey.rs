@@ -82,27 +82,28 @@ fn client(issuer: &str, redis: &str, redirect: &str) -> local_openid::Client {
         .expect("client")
 }
 
-/// Waits until the text of `selector` on the current page contains `expected`.
+/// Waits until the text of `selector` on the current page contains `expected`. The page may
+/// still be the previous one, or be replaced while it is read (a stale element): both are
+/// looked at again until the deadline.
 async fn page_shows(browser: &fantoccini::Client, selector: &str, expected: &str) -> String {
-    let found = browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(selector))
-        .await;
-    let element = match found {
-        Ok(element) => element,
-        Err(e) => panic!(
-            "no `{selector}` on {:?}: {e}\n{}",
-            browser.current_url().await,
-            browser.source().await.unwrap_or_default()
-        ),
-    };
-    let text = element.text().await.unwrap();
-    assert!(
-        text.contains(expected),
-        "`{selector}` shows {text:?}, not {expected:?}"
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(element) = browser.find(Locator::Css(selector)).await
+            && let Ok(text) = element.text().await
+        {
+            if text.contains(expected) {
+                return text;
+            }
+            seen = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "`{selector}` never showed {expected:?} (last: {seen:?}) on {:?}:\n{}",
+        browser.current_url().await,
+        browser.source().await.unwrap_or_default()
     );
-    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
