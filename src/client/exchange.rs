@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// The per-call values of the refresh-token flow `flow`, with `refresh_token` in the slot of its
+/// `refresh_token` parameter; `None` when it has no such per-call parameter.
+pub(super) fn refresh_values(
+    flow: &Flow,
+    refresh_token: &RefreshToken,
+) -> Option<Vec<Option<ParamValue>>> {
+    let slot = flow.params.iter().find_map(|p| match p.source {
+        crate::descriptor::Source::Call(i) if p.name == "refresh_token" => Some(i),
+        _ => None,
+    })?;
+    let mut values = vec![None; slot + 1];
+    values[slot] = Some(ParamValue::Secret(SecretString::from(
+        refresh_token.expose_secret().to_owned(),
+    )));
+    Some(values)
+}
+
 impl TokenClient {
     /// Sends one token request of `flow` and reads the answer.
     pub(super) async fn fetch(
@@ -315,15 +332,7 @@ impl TokenClient {
         let provider = self.inner.provider;
         let refresh = provider.renew_with.and_then(|i| provider.flows.get(i));
         if let (Some(refresh), Some(refresh_token)) = (refresh, self.refresh_token()) {
-            let slot = refresh.params.iter().find_map(|p| match p.source {
-                crate::descriptor::Source::Call(i) if p.name == "refresh_token" => Some(i),
-                _ => None,
-            });
-            if let Some(slot) = slot {
-                let mut values = vec![None; slot + 1];
-                values[slot] = Some(ParamValue::Secret(SecretString::from(
-                    refresh_token.expose_secret().to_owned(),
-                )));
+            if let Some(values) = refresh_values(refresh, &refresh_token) {
                 match self.fetch(refresh, &values, &[]).await {
                     Ok(answer) => {
                         self.rotate_refresh_token(&answer.1);

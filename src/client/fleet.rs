@@ -11,6 +11,12 @@ pub(super) fn fingerprint(secret: &str) -> [u8; 32] {
     out
 }
 
+/// SHA-256 of `bytes` in lowercase hex, for store keys that name a thing without showing it.
+pub(super) fn hex_sha256(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The store key of a client: provider, base URL, client id, the cached flow and its builder
 /// settings (sorted), hashed. Secrets never take part.
 pub(super) fn store_key(
@@ -45,8 +51,7 @@ pub(super) fn store_key(
         settings.sort();
         parts.extend(settings);
     }
-    let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\0").as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex_sha256(parts.join("\0").as_bytes());
     // v2: sealed values are bound to their key. Processes of the previous version use other
     // keys, so a rolling upgrade costs one extra token request, never an error.
     format!("tokenspec:v2:{}:{hex}", provider.name)

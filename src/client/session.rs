@@ -185,11 +185,9 @@ impl TokenClient {
 
     /// The store key of session `key`: this client's key and the session's, hashed together.
     fn session_store_key(&self, key: &str) -> String {
-        let digest = ring::digest::digest(
-            &ring::digest::SHA256,
+        let hex = super::fleet::hex_sha256(
             format!("{}\0session\0{key}", self.inner.store_key).as_bytes(),
         );
-        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
         format!("tokenspec:v2:{}:session:{hex}", self.inner.provider.name)
     }
 }
@@ -467,20 +465,12 @@ impl Session {
                     None,
                 ));
             };
-            let slot = flow.params.iter().find_map(|p| match p.source {
-                crate::descriptor::Source::Call(i) if p.name == "refresh_token" => Some(i),
-                _ => None,
-            });
-            let Some(slot) = slot else {
+            let Some(values) = super::exchange::refresh_values(flow, &used) else {
                 return Err(Error::config(format!(
                     "flow `{}` of {} has no per-call `refresh_token` parameter",
                     flow.name, client.inner.provider.title
                 )));
             };
-            let mut values = vec![None; slot + 1];
-            values[slot] = Some(ParamValue::Secret(SecretString::from(
-                used.expose_secret().to_owned(),
-            )));
             // An ID token in a refresh answer is validated as the code exchange's was (OpenID
             // Connect Core §12.2), without a nonce.
             match client.per_call_raw(flow, &values, &[], None).await {
