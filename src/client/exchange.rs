@@ -331,23 +331,23 @@ impl TokenClient {
     ) -> Result<(Token, Map<String, Value>), Error> {
         let provider = self.inner.provider;
         let refresh = provider.renew_with.and_then(|i| provider.flows.get(i));
-        if let (Some(refresh), Some(refresh_token)) = (refresh, self.refresh_token()) {
-            if let Some(values) = refresh_values(refresh, &refresh_token) {
-                match self.fetch(refresh, &values, &[]).await {
-                    Ok(answer) => {
-                        self.rotate_refresh_token(&answer.1);
-                        return Ok(answer);
-                    }
-                    Err(e @ Error::Rejected { .. }) if !e.is_transient() => {
-                        tracing::warn!(
-                            provider = provider.name,
-                            error = %e.chain(),
-                            "the refresh token was refused; fetching a token with the original flow"
-                        );
-                        self.inner.refresh_token.store(None);
-                    }
-                    Err(e) => return Err(e),
+        if let (Some(refresh), Some(refresh_token)) = (refresh, self.refresh_token())
+            && let Some(values) = refresh_values(refresh, &refresh_token)
+        {
+            match self.fetch(refresh, &values, &[]).await {
+                Ok(answer) => {
+                    self.rotate_refresh_token(&answer.1);
+                    return Ok(answer);
                 }
+                Err(e @ Error::Rejected { .. }) if !e.is_transient() => {
+                    tracing::warn!(
+                        provider = provider.name,
+                        error = %e.chain(),
+                        "the refresh token was refused; fetching a token with the original flow"
+                    );
+                    self.inner.refresh_token.store(None);
+                }
+                Err(e) => return Err(e),
             }
         }
         let answer = self.fetch(flow, &[], &[]).await?;
