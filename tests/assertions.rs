@@ -239,3 +239,47 @@ async fn a_client_that_signs_with_its_key_needs_no_secret() {
     .expect("no secret needed");
     client.access_token().await.expect("token");
 }
+
+#[tokio::test]
+async fn only_the_method_the_builder_chose_needs_its_key_or_secret() {
+    let server = token_server().await;
+    let basic = ClientAuth {
+        basic: Some(BasicEncoding::Raw),
+        params: &[],
+        id_param: "client_id",
+        secret_param: "client_secret",
+        assertion: None,
+    };
+    let mut listed = signed_by(Signer::PrivateKey, "ES256").clone();
+    listed.flows = slice(vec![Flow {
+        client_auth: basic,
+        ..client_credentials_flow()
+    }]);
+    listed.client_auth_choices = slice(vec![
+        basic,
+        signed_by(Signer::PrivateKey, "ES256").flows[0].client_auth,
+    ]);
+    let listed: &'static Provider = leak(listed);
+    // The default method is Basic: no key needed.
+    client(listed, &server, Settings::default()).expect("Basic needs no key");
+    // Choosing the signed method without a key fails at build time, with or without a secret.
+    let e = client(listed, &server, Settings::default().client_auth_choice(1)).unwrap_err();
+    assert!(e.to_string().contains(".client_key("), "{e}");
+    // With the key, the signed method needs no secret.
+    let (pem, _) = ec_key();
+    let signing = TokenClient::new(
+        listed,
+        Settings::default()
+            .client_id("jwt-client")
+            .client_key(ClientKey::from_pem(pem).unwrap())
+            .client_auth_choice(1)
+            .base_url(server.uri()),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .expect("the chosen method signs with the key");
+    signing.access_token().await.expect("token");
+    let requests = server.received_requests().await.unwrap();
+    assert!(form(&requests[0]).contains_key("client_assertion"));
+}

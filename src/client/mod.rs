@@ -98,6 +98,22 @@ impl fmt::Debug for TokenClient {
     }
 }
 
+/// How `flow` authenticates the client: method number `choice` of the spec's list, for flows that
+/// use the list's first (default) method; otherwise the flow's own.
+fn effective_client_auth(
+    provider: &'static Provider,
+    choice: Option<usize>,
+    flow: &'static Flow,
+) -> &'static crate::descriptor::ClientAuth {
+    let choices = provider.client_auth_choices;
+    match (choice, choices.first()) {
+        (Some(choice), Some(first)) if flow.client_auth == *first => {
+            choices.get(choice).unwrap_or(&flow.client_auth)
+        }
+        _ => &flow.client_auth,
+    }
+}
+
 /// Fills `{placeholder}`s of a base URL template and checks the result.
 fn base_url(
     provider: &Provider,
@@ -160,21 +176,31 @@ impl TokenClient {
             .client_id
             .clone()
             .ok_or_else(|| Error::config("no client id: call `.client_id(...)` on the builder"))?;
-        // A provider whose every flow signs with the client's key never sees a secret.
-        let needs_secret = provider
+        if let Some(choice) = settings.client_auth_choice
+            && choice >= provider.client_auth_choices.len()
+        {
+            return Err(Error::config(format!(
+                "{} offers {} client authentication methods; there is no method number {choice}",
+                provider.title,
+                provider.client_auth_choices.len().max(1)
+            )));
+        }
+        // How each flow will authenticate, the builder's choice applied.
+        let used: Vec<&crate::descriptor::ClientAuth> = provider
             .flows
             .iter()
-            .map(|f| &f.client_auth)
-            .chain(provider.client_auth_choices)
-            .any(|auth| {
-                !matches!(
-                    auth.assertion,
-                    Some(crate::descriptor::Assertion {
-                        signer: crate::descriptor::Signer::PrivateKey,
-                        ..
-                    })
-                )
-            });
+            .map(|f| effective_client_auth(provider, settings.client_auth_choice, f))
+            .collect();
+        // A client whose flows all sign with its key never sends a secret.
+        let needs_secret = used.iter().any(|auth| {
+            !matches!(
+                auth.assertion,
+                Some(crate::descriptor::Assertion {
+                    signer: crate::descriptor::Signer::PrivateKey,
+                    ..
+                })
+            )
+        });
         let secret: SecretString = match (settings.client_secret.clone(), needs_secret) {
             (Some(secret), _) => secret,
             (None, false) => SecretString::from(String::new()),
@@ -195,15 +221,6 @@ impl TokenClient {
                     slot.name, slot.name
                 )));
             }
-        }
-        if let Some(choice) = settings.client_auth_choice
-            && choice >= provider.client_auth_choices.len()
-        {
-            return Err(Error::config(format!(
-                "{} offers {} client authentication methods; there is no method number {choice}",
-                provider.title,
-                provider.client_auth_choices.len().max(1)
-            )));
         }
         if settings.timeout.is_zero() {
             return Err(Error::config(
@@ -230,12 +247,7 @@ impl TokenClient {
         };
         // A flow that signs assertions with a key it does not have fails now, not at its first
         // request.
-        for auth in provider
-            .flows
-            .iter()
-            .map(|f| &f.client_auth)
-            .chain(provider.client_auth_choices)
-        {
+        for auth in &used {
             if let Some(assertion) = &auth.assertion {
                 client_auth::assertion_algorithm(assertion, credentials.key.as_ref())?;
             }
@@ -288,13 +300,11 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
     ) -> &'static crate::descriptor::ClientAuth {
-        let choices = self.inner.provider.client_auth_choices;
-        match (self.inner.settings.client_auth_choice, choices.first()) {
-            (Some(choice), Some(first)) if flow.client_auth == *first => {
-                choices.get(choice).unwrap_or(&flow.client_auth)
-            }
-            _ => &flow.client_auth,
-        }
+        effective_client_auth(
+            self.inner.provider,
+            self.inner.settings.client_auth_choice,
+            flow,
+        )
     }
 
     /// The provider this client talks to.

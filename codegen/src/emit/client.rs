@@ -578,10 +578,16 @@ fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream
             ));
         }
         let default = if i == 0 { " The default." } else { "" };
-        let d = doc(&format!(
-            "Sends the credentials in {}.{default}",
-            places.join(" and ")
-        ));
+        let how = match &method.assertion {
+            Some((crate::spec::AssertionSpec::ClientSecretJwt, algorithm, _)) => format!(
+                "Signs a client assertion ({algorithm}) with the client secret, which never travels."
+            ),
+            Some((crate::spec::AssertionSpec::PrivateKeyJwt, algorithm, _)) => format!(
+                "Signs a client assertion ({algorithm}) with the client's key (the builder's `client_key`)."
+            ),
+            None => format!("Sends the credentials in {}.", places.join(" and ")),
+        };
+        let d = doc(&format!("{how}{default}"));
         let default_attr = (i == 0).then(|| quote!(#[default]));
         quote!(#d #default_attr #name,)
     });
