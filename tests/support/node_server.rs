@@ -12,6 +12,36 @@ pub struct NodeServer {
     pub issuer: String,
 }
 
+/// Starts `command` and waits (60 s at most) for the first line of its standard output that
+/// `ready` recognises, such as the line that gives the port it picked; returns the process
+/// and what `ready` read from that line.
+pub fn spawn_until_ready(
+    mut command: Command,
+    what: &str,
+    ready: impl Fn(&str) -> Option<String> + Send + 'static,
+) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{what} could not start (is it installed? scripts/test.sh installs it): {e}")
+        });
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(found) = ready(&line) {
+                let _ = tx.send(found);
+            }
+        }
+    });
+    let found = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what} started within 60 s"));
+    (child, found)
+}
+
 impl NodeServer {
     /// Starts `tests/<folder>/server.mjs` and waits for its "ready <issuer>" line; `package`
     /// is the npm package it needs, checked to be installed.
@@ -33,27 +63,15 @@ impl NodeServer {
             dir.join("node_modules").join(package).is_dir(),
             "{package} is not installed: run `npm ci --prefix tests/{folder}` (scripts/test.sh does)"
         );
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg("server.mjs")
             .args(args)
             .envs(envs.iter().copied())
-            .current_dir(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs (Node.js is on the machine)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(issuer) = line.strip_prefix("ready ") {
-                    let _ = tx.send(issuer.to_owned());
-                }
-            }
+            .current_dir(&dir);
+        let (child, issuer) = spawn_until_ready(command, package, |line| {
+            line.strip_prefix("ready ").map(str::to_owned)
         });
-        let issuer = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("{package} started within 60 s"));
         NodeServer { child, issuer }
     }
 

@@ -13,8 +13,7 @@ mod node_server;
 #[path = "../../../tests/support/redis_server.rs"]
 mod redis_server;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,24 +35,13 @@ struct Driver {
 
 impl Driver {
     fn start() -> Self {
-        let mut child = Command::new("chromedriver")
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed (scripts/test.sh installs chromium-driver)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    let _ = tx.send(rest.trim_end_matches('.').to_owned());
-                }
-            }
+        let mut command = Command::new("chromedriver");
+        command.arg("--port=0");
+        let (child, port) = node_server::spawn_until_ready(command, "chromedriver", |line| {
+            line.split("started successfully on port ")
+                .nth(1)
+                .map(|rest| rest.trim_end_matches('.').to_owned())
         });
-        let port = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("chromedriver started within 30 s");
         Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
