@@ -790,6 +790,7 @@ fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
             signer,
             algorithm,
             audience: None,
+            lifetime_secs: 60,
         }),
         ..basic
     };

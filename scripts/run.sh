@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 cargo run -q -p tokenspec-codegen -- check
 cargo run -q -p tokenspec-codegen -- generate
 git diff --stat -- generated/ 2>/dev/null || true
-for provider in faciconnect fanbase bs2 bfluence; do
+for provider in faciconnect fanbase bs2 bfluence google_service_account; do
   echo
   echo "== cargo run --example $provider"
   cargo run -q --example "$provider"

@@ -12,9 +12,9 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::form_urlencoded;
 
-use crate::descriptor::{Assertion, BasicEncoding, ClientAuth, Location, Signer};
+use crate::descriptor::{BasicEncoding, ClientAuth, Location};
 use crate::error::Error;
-use crate::keys::{ClientKey, KeyFamily};
+use crate::keys::ClientKey;
 use crate::request::Outgoing;
 
 /// The client's identity.
@@ -36,10 +36,6 @@ pub(crate) struct Proof<'a> {
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// How long an assertion is valid: short, as RFC 7523 §3 advises, with room for the
-/// request's retries.
-const ASSERTION_LIFETIME_SECS: u64 = 60;
-
 /// Adds the client's credentials to a token request sent to `endpoint` at `now` as `auth`
 /// says: a Basic header, parameters in the query string or the body, several of these, or a
 /// signed client assertion.
@@ -51,7 +47,7 @@ pub(crate) fn apply<'a>(
     out: &mut Outgoing<'a>,
 ) -> Result<(), Error> {
     if let Some(assertion) = &auth.assertion {
-        let jwt = client_assertion(assertion, credentials, endpoint, now)?;
+        let jwt = crate::assertion::client_assertion(assertion, credentials, endpoint, now)?;
         out.text(Location::Body, auth.id_param, &credentials.id);
         out.text(
             Location::Body,
@@ -68,90 +64,6 @@ pub(crate) fn apply<'a>(
         basic(encoding, credentials, out)?;
     }
     Ok(())
-}
-
-/// The algorithm `assertion` names, checked against what signs it.
-pub(crate) fn assertion_algorithm(
-    assertion: &Assertion,
-    key: Option<&ClientKey>,
-) -> Result<jsonwebtoken::Algorithm, Error> {
-    use jsonwebtoken::Algorithm::{ES256, HS256, PS256, RS256};
-    let algorithm = match assertion.algorithm {
-        "HS256" => HS256,
-        "RS256" => RS256,
-        "PS256" => PS256,
-        "ES256" => ES256,
-        other => {
-            return Err(Error::config(format!(
-                "client assertions signed with {other} are not supported: use HS256 (client_secret_jwt), or RS256, PS256 or ES256 (private_key_jwt)"
-            )));
-        }
-    };
-    match (assertion.signer, algorithm, key.map(ClientKey::family)) {
-        (Signer::ClientSecret, HS256, _) => Ok(algorithm),
-        (Signer::ClientSecret, _, _) => Err(Error::config(
-            "client_secret_jwt assertions are signed with HS256",
-        )),
-        (Signer::PrivateKey, _, None) => Err(Error::config(
-            "this provider authenticates clients with a signed assertion (private_key_jwt): give the builder the client's key with `.client_key(ClientKey::from_pem_file(..)?)`",
-        )),
-        (Signer::PrivateKey, RS256 | PS256, Some(KeyFamily::Rsa))
-        | (Signer::PrivateKey, ES256, Some(KeyFamily::Ec)) => Ok(algorithm),
-        (Signer::PrivateKey, _, Some(family)) => Err(Error::config(format!(
-            "the spec signs assertions with {}, which a {} key cannot do: give a key of the right type",
-            assertion.algorithm,
-            match family {
-                KeyFamily::Rsa => "RSA",
-                KeyFamily::Ec => "EC",
-            }
-        ))),
-    }
-}
-
-/// `client_secret_jwt` / `private_key_jwt` (RFC 7523 §2.2, claims per §3): `iss` and `sub` the
-/// client id, `aud` the endpoint (or the spec's audience), a unique `jti`, `iat` now and a
-/// short `exp`.
-fn client_assertion(
-    assertion: &Assertion,
-    credentials: &Credentials,
-    endpoint: &url::Url,
-    now: std::time::SystemTime,
-) -> Result<SecretString, Error> {
-    let algorithm = assertion_algorithm(assertion, credentials.key.as_ref())?;
-    let iat = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let audience = match assertion.audience {
-        Some(audience) => audience.to_owned(),
-        None => {
-            let mut url = endpoint.clone();
-            url.set_query(None);
-            url.to_string()
-        }
-    };
-    let claims = serde_json::json!({
-        "iss": credentials.id,
-        "sub": credentials.id,
-        "aud": audience,
-        "jti": crate::authorization::random_token()?,
-        "iat": iat,
-        "exp": iat + ASSERTION_LIFETIME_SECS,
-    });
-    let mut header = jsonwebtoken::Header::new(algorithm);
-    let signed = match (assertion.signer, &credentials.key) {
-        (Signer::PrivateKey, Some(key)) => {
-            header.kid = key.kid().map(str::to_owned);
-            jsonwebtoken::encode(&header, &claims, key.encoding())
-        }
-        _ => jsonwebtoken::encode(
-            &header,
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(credentials.secret.expose_secret().as_bytes()),
-        ),
-    };
-    signed.map(SecretString::from).map_err(|_| {
-        Error::config("the client assertion could not be signed with the client's key")
-    })
 }
 
 /// `client_secret_basic` (RFC 6749 §2.3.1): `Authorization: Basic base64(id:secret)`.

@@ -136,6 +136,11 @@ pub enum Grant {
     AuthorizationCode,
     /// Refresh.
     RefreshToken,
+    /// The JWT-bearer grant (RFC 7523 §2.1): a JWT the client signs is the grant, sent as
+    /// `assertion`. Its claims are `iss` (the client id), `sub` (the client id, unless the flow
+    /// declares a `sub` claim), `aud`, `iat`, `exp` and the flow's parameters placed in
+    /// [`Location::Assertion`].
+    JwtBearer(Assertion),
     /// Anything else.
     Custom,
 }
@@ -169,6 +174,8 @@ pub enum Location {
     Query,
     /// Body.
     Body,
+    /// A claim of the JWT the client signs for the JWT-bearer grant ([`Grant::JwtBearer`]).
+    Assertion,
 }
 
 /// Basic header encodings.
@@ -200,8 +207,9 @@ pub struct ClientAuth {
     pub assertion: Option<Assertion>,
 }
 
-/// A client assertion: a short-lived JWT about the client, signed with the client secret or
-/// the client's private key, sent as `client_assertion` with its type (RFC 7521 §4.2).
+/// A JWT the client signs: a client assertion (RFC 7523 §2.2, sent as `client_assertion` with
+/// its type) or the JWT-bearer grant's assertion (§2.1, sent as `assertion`). Short-lived,
+/// signed with the client secret or the client's private key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assertion {
     /// What signs it.
@@ -210,9 +218,11 @@ pub struct Assertion {
     pub algorithm: &'static str,
     /// The `aud` claim; `None`: the URL of the endpoint it is sent to.
     pub audience: Option<&'static str>,
+    /// Seconds from `iat` to `exp`.
+    pub lifetime_secs: u64,
 }
 
-/// What signs a client assertion.
+/// What signs an assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signer {
     /// The client secret (`client_secret_jwt`).

@@ -1,14 +1,17 @@
-//! The client's own private key, for `private_key_jwt` client assertions (RFC 7523 §2.2).
+//! The client's own private key, for `private_key_jwt` client assertions (RFC 7523 §2.2) and
+//! the JWT-bearer grant (§2.1).
 //!
 //! Loaded from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, RSA or EC P-256) or PKCS#1
-//! (`BEGIN RSA PRIVATE KEY`). A key is tried once when loaded, so one that cannot sign fails
-//! there rather than at the first token request. Its bytes never appear in `Debug`, logs or
-//! errors.
+//! (`BEGIN RSA PRIVATE KEY`), or from a Google service-account key file. A key is tried once
+//! when loaded, so one that cannot sign fails there rather than at the first token request. Its
+//! bytes never appear in `Debug`, logs or errors, and the files read here are wiped from memory
+//! once parsed (the signing library keeps its own copy of the key).
 
 use std::fmt;
 use std::path::Path;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::zeroize::Zeroizing;
 
 use crate::error::Error;
 
@@ -81,13 +84,13 @@ impl ClientKey {
     /// A key from a PEM file.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let pem = std::fs::read(path).map_err(|e| {
+        let pem = Zeroizing::new(std::fs::read(path).map_err(|e| {
             Error::config(format!(
                 "could not read the client key file {}: {e}",
                 path.display()
             ))
-        })?;
-        Self::from_pem(pem)
+        })?);
+        Self::from_pem(&*pem)
     }
 
     /// The key id (`kid`) the provider registered this key under, sent in each assertion's
@@ -107,5 +110,113 @@ impl ClientKey {
 
     pub(crate) fn encoding(&self) -> &EncodingKey {
         &self.key
+    }
+}
+
+/// A Google service-account key file (the JSON a Google Cloud console hands out): the account's
+/// email, which is the client id of its JWT-bearer assertions, and its RSA private key, known to
+/// Google by `private_key_id`.
+///
+/// ```no_run
+/// # fn main() -> Result<(), tokenspec::Error> {
+/// let account = tokenspec::ServiceAccountKey::from_file("service-account.json")?;
+/// let id = account.client_email(); // the builder's `client_id`
+/// let key = account.client_key(); // the builder's `client_key`, its `kid` set
+/// # let _ = (id, key);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ServiceAccountKey {
+    client_email: String,
+    token_uri: Option<String>,
+    key: ClientKey,
+}
+
+impl fmt::Debug for ServiceAccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceAccountKey")
+            .field("client_email", &self.client_email)
+            .field("token_uri", &self.token_uri)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+/// The fields of a key file tokenspec reads (others, such as `project_id`, are ignored).
+#[derive(serde::Deserialize)]
+struct KeyFile {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    client_email: Option<String>,
+    private_key_id: Option<String>,
+    private_key: Option<String>,
+    token_uri: Option<String>,
+}
+
+impl ServiceAccountKey {
+    /// A key from the key file's JSON text.
+    pub fn from_json(json: impl AsRef<[u8]>) -> Result<Self, Error> {
+        let file: KeyFile = serde_json::from_slice(json.as_ref()).map_err(|e| {
+            // serde_json's message names the line and column, never the text there.
+            Error::config(format!(
+                "the service-account key file is not the JSON Google issues ({e}): download a new key (IAM, Service accounts, Keys, Add key, JSON)"
+            ))
+        })?;
+        if let Some(kind) = file.kind.as_deref()
+            && kind != "service_account"
+        {
+            return Err(Error::config(format!(
+                "the key file is of type `{kind}`, not `service_account`: give the key of a service account (user credentials and external accounts sign nothing)"
+            )));
+        }
+        let missing = |field: &str| {
+            Error::config(format!(
+                "the service-account key file has no `{field}`: download a new JSON key for the account"
+            ))
+        };
+        let client_email = file.client_email.ok_or_else(|| missing("client_email"))?;
+        let pem = Zeroizing::new(file.private_key.ok_or_else(|| missing("private_key"))?);
+        let key = ClientKey::from_pem(pem.as_bytes()).map_err(|_| {
+            Error::config(
+                "the `private_key` of the service-account key file is not a PEM private key tokenspec can sign with: download a new JSON key for the account",
+            )
+        })?;
+        let key = match file.private_key_id {
+            Some(id) if !id.is_empty() => key.with_kid(id),
+            _ => key,
+        };
+        Ok(ServiceAccountKey {
+            client_email,
+            token_uri: file.token_uri,
+            key,
+        })
+    }
+
+    /// A key from a key file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let json = Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Error::config(format!(
+                "could not read the service-account key file {}: {e}",
+                path.display()
+            ))
+        })?);
+        Self::from_json(&*json)
+    }
+
+    /// The service account's email: the `iss` of its assertions, the builder's `client_id`.
+    pub fn client_email(&self) -> &str {
+        &self.client_email
+    }
+
+    /// The token endpoint the key file names (`token_uri`), if it names one.
+    pub fn token_uri(&self) -> Option<&str> {
+        self.token_uri.as_deref()
+    }
+
+    /// The private key, with the key file's `private_key_id` as its `kid`.
+    pub fn client_key(&self) -> ClientKey {
+        self.key.clone()
     }
 }

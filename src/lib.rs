@@ -29,6 +29,7 @@
 // Generated modules name the runtime `::tokenspec`, as they do in any other crate.
 extern crate self as tokenspec;
 
+mod assertion;
 mod authorization;
 mod client;
 mod client_auth;
@@ -52,7 +53,7 @@ mod tls;
 pub use authorization::{AuthorizationCode, PendingAuthorization};
 pub use client::{Session, TokenClient};
 pub use error::{Cause, Chain, Error, Rejection, TransportKind, chain};
-pub use keys::ClientKey;
+pub use keys::{ClientKey, ServiceAccountKey};
 pub use response::jwt_exp;
 pub use secret::{ExposeSecret, IdToken, RefreshToken, SecretString, Token};
 pub use settings::{

@@ -5,7 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use url::form_urlencoded;
 
-use crate::descriptor::{Body, Flow, Literal, Location, Method, Source};
+use crate::descriptor::{Body, Flow, Grant, Literal, Location, Method, Source};
 use crate::error::Error;
 
 /// A parameter value supplied by a builder setting or a method argument.
@@ -90,11 +90,12 @@ pub(crate) struct Extra {
     pub value: ParamValue,
 }
 
-/// A token request being assembled: its query and body parameters and its extra headers, in
-/// the order they were added.
+/// A token request being assembled: its query and body parameters, the claims of a JWT-bearer
+/// grant's assertion, and its extra headers, in the order they were added.
 pub(crate) struct Outgoing<'a> {
     query: Vec<(&'a str, Wire<'a>)>,
     body: Vec<(&'a str, Wire<'a>)>,
+    claims: Vec<(&'a str, Wire<'a>)>,
     headers: reqwest::header::HeaderMap,
 }
 
@@ -127,6 +128,7 @@ impl<'a> Outgoing<'a> {
         match location {
             Location::Query => self.query.push((name, value)),
             Location::Body => self.body.push((name, value)),
+            Location::Assertion => self.claims.push((name, value)),
         }
     }
 }
@@ -151,6 +153,7 @@ pub(crate) fn build(
     let mut out = Outgoing {
         query: Vec::new(),
         body: Vec::new(),
+        claims: Vec::new(),
         headers: reqwest::header::HeaderMap::new(),
     };
     crate::client_auth::apply(client.auth, client.credentials, &url, client.now, &mut out)?;
@@ -179,6 +182,26 @@ pub(crate) fn build(
     }
     for e in extra {
         out.push(e.location, e.name, wire(&e.value));
+    }
+    if let Grant::JwtBearer(assertion) = &flow.grant {
+        // RFC 7523 §2.1: the signed JWT is the grant. A flow that declares a `sub` claim sends
+        // it only when it has a value; otherwise `sub` is the client id.
+        let declares_sub = flow
+            .params
+            .iter()
+            .any(|p| p.location == Location::Assertion && p.name == "sub");
+        let claims = std::mem::take(&mut out.claims)
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.json()));
+        let jwt = crate::assertion::grant_assertion(
+            assertion,
+            client.credentials,
+            &url,
+            client.now,
+            declares_sub,
+            claims,
+        )?;
+        out.secret(Location::Body, "assertion", jwt);
     }
     if !out.query.is_empty() {
         let mut pairs = url.query_pairs_mut();

@@ -48,6 +48,7 @@ fn signed_by(signer: Signer, algorithm: &'static str) -> &'static Provider {
             signer,
             algorithm,
             audience: None,
+            lifetime_secs: 60,
         }),
     };
     provider(cc, vec![])

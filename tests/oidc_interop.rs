@@ -570,6 +570,7 @@ fn assertion(signer: Signer, algorithm: &'static str) -> ClientAuth {
             signer,
             algorithm,
             audience: None,
+            lifetime_secs: 60,
         }),
         ..POST
     }

@@ -71,11 +71,23 @@ fn credentials(f: &ir::Flow) -> String {
         }
         None => {}
     }
+    if let Some(a) = &f.assertion {
+        places.push(format!(
+            "JWT-bearer assertion ({}, signed with the {})",
+            a.algorithm,
+            if a.signs_with_key() {
+                "client key"
+            } else {
+                "client secret"
+            }
+        ));
+    }
     for l in &f.client_auth.params {
         places.push(match (l, f.body) {
             (ir::Location::Query, _) => "query string".to_owned(),
             (ir::Location::Body, ir::Body::Json) => "JSON body".to_owned(),
             (ir::Location::Body, _) => "form body".to_owned(),
+            (ir::Location::Assertion, _) => "assertion".to_owned(),
         });
     }
     places.join(" + ")

@@ -155,13 +155,44 @@ pub fn explain(p: &Provider) -> String {
                 Value::Variable("CLIENT_SECRET"),
             ));
         }
+        let mut claims = Vec::new();
         for param in &f.params {
-            let target = if param.location == ir::Location::Query {
-                &mut query
-            } else {
-                &mut body
+            let target = match param.location {
+                ir::Location::Query => &mut query,
+                ir::Location::Body => &mut body,
+                ir::Location::Assertion => {
+                    claims.push(format!("{}={}", param.wire, value_of(p, f, param)));
+                    continue;
+                }
             };
             target.push((param.wire.clone(), Value::Literal(value_of(p, f, param))));
+        }
+        if let Some(a) = &f.assertion {
+            let signer = if a.signs_with_key() {
+                "with the client's private key"
+            } else {
+                "with CLIENT_SECRET"
+            };
+            let audience = a.audience.clone().unwrap_or_else(|| url.clone());
+            if !f
+                .params
+                .iter()
+                .any(|q| q.location == ir::Location::Assertion && q.wire == "sub")
+            {
+                claims.insert(0, "sub=CLIENT_ID".into());
+            }
+            let _ = writeln!(
+                out,
+                "# ASSERTION: a JWT signed {} {signer}: iss=CLIENT_ID, aud={audience}, iat=now, exp=iat+{}{}",
+                a.algorithm,
+                a.lifetime,
+                if claims.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", claims.join(", "))
+                }
+            );
+            body.push(("assertion".into(), Value::Variable("ASSERTION")));
         }
         if let Some((kind, algorithm, _)) = &f.client_auth.assertion {
             let signer = match kind {

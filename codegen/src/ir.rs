@@ -81,6 +81,22 @@ pub struct Authorization {
 }
 
 impl ClientAuth {
+    /// No client authentication: a JWT-bearer grant whose assertion is the only proof.
+    pub fn none() -> Self {
+        ClientAuth {
+            basic: None,
+            params: Vec::new(),
+            id_param: "client_id".into(),
+            secret_param: "client_secret".into(),
+            assertion: None,
+        }
+    }
+
+    /// Whether the method sends no credentials at all.
+    pub fn is_none(&self) -> bool {
+        self.basic.is_none() && self.params.is_empty() && self.assertion.is_none()
+    }
+
     /// The method a spec's `client_auth` mapping describes (the spec's defaults filled in).
     pub fn from_spec(spec: &crate::spec::ClientAuthSpec) -> Self {
         let mut params = spec.params.clone();
@@ -190,6 +206,26 @@ pub struct Flow {
     pub expiry: Expiry,
     /// Whether this is the client's own cached token.
     pub cached: bool,
+    /// For a JWT-bearer grant: the JWT the client signs.
+    pub assertion: Option<GrantAssertion>,
+}
+
+/// The JWT a JWT-bearer flow signs (RFC 7523 §2.1).
+#[derive(Debug, Clone)]
+pub struct GrantAssertion {
+    /// JWS algorithm; `HS256` signs with the client secret, the others with the client's key.
+    pub algorithm: String,
+    /// The `aud` claim; `None`: the token endpoint's URL.
+    pub audience: Option<String>,
+    /// Seconds from `iat` to `exp`.
+    pub lifetime: u64,
+}
+
+impl GrantAssertion {
+    /// Whether the client's key signs it (else the client secret).
+    pub fn signs_with_key(&self) -> bool {
+        self.algorithm != "HS256"
+    }
 }
 
 /// Client authentication of one flow.

@@ -268,6 +268,9 @@ pub enum LocationSpec {
     Query,
     /// The request body, encoded as the flow's `body` says.
     Body,
+    /// A claim of the JWT the client signs for a `jwt_bearer` flow (its `scope`, a `sub`, a
+    /// fixed claim), not a parameter of the request.
+    Assertion,
 }
 
 /// What a flow does, which decides the generated method.
@@ -281,6 +284,10 @@ pub enum GrantSpec {
     AuthorizationCode,
     /// Exchanges a refresh token for new tokens, per call.
     RefreshToken,
+    /// The JWT-bearer grant (RFC 7523 §2.1): a JWT the client signs with its key (or secret)
+    /// is the grant, sent as `assertion`; cached like `client_credentials` when it takes no
+    /// per-call parameters. See the flow's `assertion:`.
+    JwtBearer,
     /// Anything else; cached when it takes no per-call parameters.
     Custom,
 }
@@ -342,10 +349,32 @@ pub struct FlowSpec {
     #[serde(with = "serde_yaml::with::singleton_map")]
     #[cfg_attr(feature = "schema", schemars(with = "ExpirySpec"))]
     pub expiry: ExpirySpec,
+    /// For `grant: jwt_bearer`: how the JWT that is the grant is signed, its audience and lifetime
+    /// (its claims beyond `iss`, `sub`, `aud`, `iat` and `exp` are the parameters placed
+    /// `in: assertion`).
+    #[serde(default)]
+    pub assertion: Option<GrantAssertionSpec>,
     /// On the cached flow: the `refresh_token` flow that renews the token while the client holds
     /// a refresh token from an earlier answer; if the provider refuses it, this flow runs again.
     #[serde(default)]
     pub renew_with: Option<String>,
+}
+
+/// The JWT of a `jwt_bearer` flow (RFC 7523 §2.1, claims per §3).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GrantAssertionSpec {
+    /// The JWS algorithm: `RS256` (the default), `PS256` or `ES256`, signed with the builder's
+    /// `client_key`; or `HS256`, signed with the client secret.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// The `aud` claim (default: the URL of the token endpoint).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Seconds from `iat` to `exp` (default 60; many providers refuse more than 3600).
+    #[serde(default)]
+    pub lifetime: Option<u64>,
 }
 
 /// A parameter of a token request.

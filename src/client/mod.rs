@@ -191,15 +191,17 @@ impl TokenClient {
             .iter()
             .map(|f| effective_client_auth(provider, settings.client_auth_choice, f))
             .collect();
-        // A client whose flows all sign with its key never sends a secret.
-        let needs_secret = used.iter().any(|auth| {
-            !matches!(
-                auth.assertion,
-                Some(crate::descriptor::Assertion {
-                    signer: crate::descriptor::Signer::PrivateKey,
-                    ..
-                })
-            )
+        // Only flows that send the secret, or sign with it, need one: a client whose flows all
+        // sign with its key, or send no client credentials at all (a JWT-bearer grant is its
+        // own proof), never sends a secret.
+        let needs_secret = provider.flows.iter().zip(&used).any(|(flow, auth)| {
+            let signs_with_secret = |a: &crate::descriptor::Assertion| {
+                a.signer == crate::descriptor::Signer::ClientSecret
+            };
+            auth.basic.is_some()
+                || !auth.params.is_empty()
+                || auth.assertion.as_ref().is_some_and(signs_with_secret)
+                || matches!(&flow.grant, crate::descriptor::Grant::JwtBearer(a) if signs_with_secret(a))
         });
         let secret: SecretString = match (settings.client_secret.clone(), needs_secret) {
             (Some(secret), _) => secret,
@@ -247,9 +249,13 @@ impl TokenClient {
         };
         // A flow that signs assertions with a key it does not have fails now, not at its first
         // request.
-        for auth in &used {
-            if let Some(assertion) = &auth.assertion {
-                client_auth::assertion_algorithm(assertion, credentials.key.as_ref())?;
+        for (flow, auth) in provider.flows.iter().zip(&used) {
+            let grant = match &flow.grant {
+                crate::descriptor::Grant::JwtBearer(assertion) => Some(assertion),
+                _ => None,
+            };
+            for assertion in auth.assertion.iter().chain(grant) {
+                crate::assertion::algorithm(assertion, credentials.key.as_ref())?;
             }
         }
         let validator = match &provider.openid {

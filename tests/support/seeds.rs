@@ -27,6 +27,9 @@ pub enum Seed {
     Bs2 { lifetime: u64 },
     /// 004: JSON body, an HS256 JWT whose `exp` is the only expiry.
     Bfluence { lifetime: u64 },
+    /// Google's token endpoint for service accounts: the JWT-bearer grant, the assertion
+    /// verified against the service account's public key; tokens live `lifetime` seconds.
+    Google { lifetime: u64 },
 }
 
 pub const CLIENT_ID: &str = "partner-client";
@@ -43,6 +46,17 @@ pub const BS2_SCOPES: [&str; 8] = [
     "pix.read",
     "pix.write",
 ];
+/// The service-account key file the Google stand-in knows (a test key; see tests/fixtures).
+pub const GOOGLE_KEY_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/service-account.json"
+);
+/// Its public key, which the stand-in verifies assertions with.
+const GOOGLE_PUBLIC_KEY: &str = include_str!("../fixtures/service-account-public.pem");
+/// The service account of that key file.
+pub const GOOGLE_ACCOUNT: &str = "token-tests@tokenspec-tests.iam.gserviceaccount.com";
+/// The scope the stand-in grants.
+pub const GOOGLE_SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_only";
 /// The key Bfluence's stand-in signs its JWTs with.
 const HS256_KEY: &[u8] = b"bfluence-signing-key";
 
@@ -118,6 +132,7 @@ impl SeedServer {
             Seed::Fanbase => ("GET", "/api/connect/fans/me"),
             Seed::Bs2 { .. } => ("GET", "/pix/direto/forintegration/v1/pix/cob"),
             Seed::Bfluence { .. } => ("GET", "/communities/hub/client/123/get-bflus"),
+            Seed::Google { .. } => ("GET", "/storage/v1/b"),
         }
     }
 }
@@ -258,9 +273,11 @@ impl Respond for Handler {
             (Seed::Bfluence { lifetime }, "POST", "/auth/token") => {
                 bfluence_token(state, r, lifetime)
             }
+            (Seed::Google { lifetime }, "POST", "/token") => google_token(state, r, lifetime),
             (Seed::FaciConnect, "POST", "/facipaypartner/createPaymentOrder")
             | (Seed::Bs2 { .. }, "GET", "/pix/direto/forintegration/v1/pix/cob")
-            | (Seed::Bfluence { .. }, "GET", "/communities/hub/client/123/get-bflus") => {
+            | (Seed::Bfluence { .. }, "GET", "/communities/hub/client/123/get-bflus")
+            | (Seed::Google { .. }, "GET", "/storage/v1/b") => {
                 let token = header(r, "authorization")
                     .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned));
                 api(state, token)
@@ -553,4 +570,70 @@ pub fn mask(secret: &str) -> String {
     let count = secret.chars().count();
     let shown: String = secret.chars().take((count / 3).min(6)).collect();
     format!("{shown}… ({count} chars)")
+}
+
+/// Google service accounts: `POST /token`, form body `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
+/// and `assertion`, no client authentication. The assertion must be an RS256 JWT signed by the
+/// service account's key (`kid` its key id), `iss` the account, `aud` Google's token endpoint,
+/// a `scope` the stand-in grants, and `exp` at most an hour after `iat`.
+fn google_token(state: &mut State, r: &Request, lifetime: u64) -> ResponseTemplate {
+    if header(r, "content-type").as_deref() != Some("application/x-www-form-urlencoded") {
+        let why = "Content-Type must be application/x-www-form-urlencoded";
+        return oauth_error(state, 400, "invalid_request", why);
+    }
+    if header(r, "authorization").is_some() {
+        let why = "no client authentication with the JWT-bearer grant";
+        return oauth_error(state, 400, "invalid_request", why);
+    }
+    let body = form(r);
+    let keys: BTreeSet<&str> = body.keys().map(String::as_str).collect();
+    if keys != BTreeSet::from(["assertion", "grant_type"]) {
+        let why = "the body must hold grant_type and assertion only";
+        return oauth_error(state, 400, "invalid_request", why);
+    }
+    if body["grant_type"] != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+        return oauth_error(state, 400, "unsupported_grant_type", "only jwt-bearer");
+    }
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(GOOGLE_PUBLIC_KEY.as_bytes()).expect("key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&["https://oauth2.googleapis.com/token"]);
+    validation.set_issuer(&[GOOGLE_ACCOUNT]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss"]);
+    let claims = match jsonwebtoken::decode::<Value>(&body["assertion"], &key, &validation) {
+        Ok(data) if data.header.kid.as_deref() == Some("tokenspec-test-key-1") => data.claims,
+        Ok(_) => return oauth_error(state, 400, "invalid_grant", "unknown key id"),
+        Err(e) => return oauth_error(state, 400, "invalid_grant", &format!("invalid JWT: {e}")),
+    };
+    let (iat, exp) = (claims["iat"].as_u64(), claims["exp"].as_u64());
+    if !matches!((iat, exp), (Some(iat), Some(exp)) if exp > iat && exp - iat <= 3600) {
+        return oauth_error(
+            state,
+            400,
+            "invalid_grant",
+            "exp must be within an hour of iat",
+        );
+    }
+    if claims["scope"].as_str() != Some(GOOGLE_SCOPE) {
+        return oauth_error(
+            state,
+            400,
+            "invalid_scope",
+            "the scope claim is missing or not granted",
+        );
+    }
+    if claims
+        .get("sub")
+        .is_some_and(|sub| sub != "admin@tokenspec-tests.example")
+    {
+        return oauth_error(
+            state,
+            401,
+            "unauthorized_client",
+            "not authorized to act for that user",
+        );
+    }
+    let token = issue(state, "ya29.test");
+    ResponseTemplate::new(200).set_body_json(
+        json!({"access_token": token, "token_type": "Bearer", "expires_in": lifetime}),
+    )
 }

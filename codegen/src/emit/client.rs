@@ -65,6 +65,29 @@ fn to_param_value(ty: &ParamType, value: &TokenStream) -> TokenStream {
     }
 }
 
+/// `ParamValue`'s constructor for an optional value of this type, when the stored value needs
+/// no conversion (so `option.map(constructor)` reads without a closure).
+fn param_value_ctor(ty: &ParamType) -> Option<TokenStream> {
+    match ty {
+        ParamType::String => Some(quote!(::tokenspec::__private::ParamValue::Text)),
+        ParamType::Secret => Some(quote!(::tokenspec::__private::ParamValue::Secret)),
+        ParamType::Integer => Some(quote!(::tokenspec::__private::ParamValue::Integer)),
+        ParamType::Boolean => Some(quote!(::tokenspec::__private::ParamValue::Boolean)),
+        ParamType::Enum(_) | ParamType::Set(..) => None,
+    }
+}
+
+/// An optional stored value (`value`, an `Option`) as an optional `ParamValue`.
+fn optional_param_value(ty: &ParamType, value: TokenStream) -> TokenStream {
+    match param_value_ctor(ty) {
+        Some(ctor) => quote!(#value.map(#ctor)),
+        None => {
+            let convert = to_param_value(ty, &quote!(v));
+            quote!(#value.map(|v| #convert))
+        }
+    }
+}
+
 fn default_value(p: &Provider, ty: &ParamType, d: &ir::Default) -> TokenStream {
     match (ty, d) {
         (_, ir::Default::Literal(ir::Literal::Str(s))) => quote!(::std::string::String::from(#s)),
@@ -130,7 +153,10 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
                 };
                 quote!(::std::option::Option::Some({ let v = self.#id.#fallback; #convert }),)
             }
-            None => quote!(self.#id.map(|v| #convert),),
+            None => {
+                let value = optional_param_value(&c.ty, quote!(self.#id));
+                quote!(#value,)
+            }
         }
     });
     let environment = match p.default_environment {
@@ -161,28 +187,36 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
         }
     });
     let (auth_enum, auth_setter) = client_auth_methods(p);
-    let signs_with_key = p
+    let auths = || {
+        p.flows
+            .iter()
+            .map(|f| &f.client_auth)
+            .chain(&p.client_auth_choices)
+    };
+    let signs_with_key = auths().any(|a| {
+        matches!(
+            a.assertion,
+            Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
+        )
+    }) || p
         .flows
         .iter()
-        .map(|f| &f.client_auth)
-        .chain(&p.client_auth_choices)
-        .any(|a| {
-            matches!(
+        .filter_map(|f| f.assertion.as_ref())
+        .any(ir::GrantAssertion::signs_with_key);
+    // Whether some method sends the secret or signs with it (a JWT-bearer grant without
+    // `client_auth` sends no client credentials).
+    let needs_secret = auths().any(|a| {
+        a.basic.is_some()
+            || !a.params.is_empty()
+            || matches!(
                 a.assertion,
-                Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
+                Some((crate::spec::AssertionSpec::ClientSecretJwt, ..))
             )
-        });
-    let needs_secret = p
+    }) || p
         .flows
         .iter()
-        .map(|f| &f.client_auth)
-        .chain(&p.client_auth_choices)
-        .any(|a| {
-            !matches!(
-                a.assertion,
-                Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
-            )
-        });
+        .filter_map(|f| f.assertion.as_ref())
+        .any(|a| !a.signs_with_key());
     let secret_doc = if needs_secret {
         doc("Sets the client secret the provider issued. Required; never printed.")
     } else {
@@ -190,9 +224,10 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
     };
     let key_setter = signs_with_key.then(|| {
         quote! {
-            /// The client's private key, which signs its assertions (`private_key_jwt`):
-            /// `::tokenspec::ClientKey::from_pem_file("client.key")?`, with `.with_kid(..)` when
-            /// the provider knows it by a key id. Required by the flows that sign with it.
+            /// The client's private key, which signs its assertions (a `private_key_jwt` client
+            /// assertion, the JWT-bearer grant): `::tokenspec::ClientKey::from_pem_file("client.key")?`,
+            /// with `.with_kid(..)` when the provider knows it by a key id, or the key of a
+            /// [`::tokenspec::ServiceAccountKey`]. Required by the flows that sign with it.
             pub fn client_key(mut self, key: ::tokenspec::ClientKey) -> Self {
                 self.settings = self.settings.client_key(key);
                 self
@@ -471,8 +506,8 @@ fn call_values(p: &Provider, f: &ir::Flow) -> Vec<TokenStream> {
                 let convert = to_param_value(&c.ty, &quote!(v));
                 quote!(::std::option::Option::Some({ let v: #stored_ty = #stored; #convert }),)
             } else {
-                let convert = to_param_value(&c.ty, &quote!(v));
-                quote!(#id.map(|v| #convert),)
+                let value = optional_param_value(&c.ty, quote!(#id));
+                quote!(#value,)
             }
         })
         .collect()
@@ -571,6 +606,7 @@ fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream
             let place = match location {
                 ir::Location::Body => "the body",
                 ir::Location::Query => "the query string",
+                ir::Location::Assertion => "an assertion",
             };
             places.push(format!(
                 "`{}` and `{}` in {place}",

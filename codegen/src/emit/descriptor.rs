@@ -20,7 +20,22 @@ fn location(l: ir::Location) -> TokenStream {
     match l {
         ir::Location::Query => quote!(Location::Query),
         ir::Location::Body => quote!(Location::Body),
+        ir::Location::Assertion => quote!(Location::Assertion),
     }
+}
+
+/// How long a client assertion is valid: short, as RFC 7523 §3 advises, with room for the
+/// request's retries.
+const CLIENT_ASSERTION_LIFETIME: u64 = 60;
+
+fn assertion(
+    signer: TokenStream,
+    algorithm: &str,
+    audience: Option<&String>,
+    lifetime: u64,
+) -> TokenStream {
+    let audience = opt_str(audience);
+    quote!(Assertion { signer: Signer::#signer, algorithm: #algorithm, audience: #audience, lifetime_secs: #lifetime })
 }
 
 fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
@@ -32,6 +47,19 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
         ir::Grant::AuthorizationCode => quote!(AuthorizationCode),
         ir::Grant::RefreshToken => quote!(RefreshToken),
         ir::Grant::Custom => quote!(Custom),
+        ir::Grant::JwtBearer => {
+            let a = f
+                .assertion
+                .as_ref()
+                .expect("validation gives every jwt_bearer flow its assertion");
+            let signer = if a.signs_with_key() {
+                quote!(PrivateKey)
+            } else {
+                quote!(ClientSecret)
+            };
+            let assertion = assertion(signer, &a.algorithm, a.audience.as_ref(), a.lifetime);
+            quote!(JwtBearer(#assertion))
+        }
     };
     let method = match f.method {
         ir::Method::Get => quote!(Get),
@@ -236,8 +264,13 @@ fn client_auth(auth: &ir::ClientAuth) -> TokenStream {
                 crate::spec::AssertionSpec::ClientSecretJwt => quote!(ClientSecret),
                 crate::spec::AssertionSpec::PrivateKeyJwt => quote!(PrivateKey),
             };
-            let audience = opt_str(audience.as_ref());
-            quote!(Some(Assertion { signer: Signer::#signer, algorithm: #algorithm, audience: #audience }))
+            let assertion = assertion(
+                signer,
+                algorithm,
+                audience.as_ref(),
+                CLIENT_ASSERTION_LIFETIME,
+            );
+            quote!(Some(#assertion))
         }
     };
     quote! {

@@ -111,9 +111,34 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
             f.client_auth.id_param
         ));
     }
+    if let Some(a) = &f.assertion {
+        let signer = if a.signs_with_key() {
+            "the client's key (the builder's `client_key`)"
+        } else {
+            "the client secret"
+        };
+        let audience = match &a.audience {
+            Some(a) => format!("`{a}`"),
+            None => "the token endpoint's URL".into(),
+        };
+        let sub = if f
+            .params
+            .iter()
+            .any(|q| q.location == ir::Location::Assertion && q.wire == "sub")
+        {
+            "`sub` = the `sub` claim below, when it has a value"
+        } else {
+            "`sub` = the client id"
+        };
+        lines.push(format!(
+            "- `assertion`: a JWT (RFC 7523 §2.1) signed {} with {signer}: `iss` = the client id, {sub}, `aud` = {audience}, `iat` = now, `exp` = `iat` + {} s",
+            a.algorithm, a.lifetime
+        ));
+    }
     for (location, label) in [
         (ir::Location::Query, "query string"),
         (ir::Location::Body, body_label(f.body)),
+        (ir::Location::Assertion, "claims of the assertion"),
     ] {
         let mut names: Vec<String> = Vec::new();
         if f.client_auth.params.contains(&location) {

@@ -215,6 +215,7 @@ fn grant_text(g: ir::Grant) -> &'static str {
         ir::Grant::AuthorizationCode => "authorization_code",
         ir::Grant::RefreshToken => "refresh_token",
         ir::Grant::Custom => "custom",
+        ir::Grant::JwtBearer => "jwt_bearer",
     }
 }
 

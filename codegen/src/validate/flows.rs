@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The `grant_type` of the JWT-bearer grant (RFC 7523 §2.1).
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 impl Cx {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn flow(
@@ -69,7 +72,14 @@ impl Cx {
             Some(own) => (Some(own), at.key("client_auth")),
             None => (spec_wide.first(), method_at(0)),
         };
-        let client_auth = self.client_auth(auth_spec, at, &auth_at, body);
+        let jwt_bearer = flow.grant == Grant::JwtBearer;
+        // A JWT-bearer grant is its own proof of who asks (RFC 7523 §2.1): without a
+        // `client_auth`, the client sends no other credentials.
+        let client_auth = match auth_spec {
+            None if jwt_bearer => ir::ClientAuth::none(),
+            _ => self.client_auth(auth_spec, at, &auth_at, body),
+        };
+        let assertion = self.grant_assertion(flow, at, body);
         if flow.client_auth.is_none() {
             for (i, other) in spec_wide.iter().enumerate().skip(1) {
                 self.client_auth(Some(other), at, &method_at(i), body);
@@ -92,6 +102,28 @@ impl Cx {
         for (wire, param) in &spec_params(flow) {
             let pat = at.key("params").key(wire);
             let location = param.location.unwrap_or(default_location);
+            if location == Location::Assertion {
+                if !jwt_bearer {
+                    self.error(
+                        &pat.key("in"),
+                        format!("parameter `{wire}` is a claim of an assertion, but this flow signs none"),
+                        "`in: assertion` belongs to `grant: jwt_bearer` flows; send it `in: body` or `in: query`",
+                    );
+                } else if ["iss", "aud", "iat", "exp"].contains(&wire.as_str()) {
+                    self.error(
+                        &pat,
+                        format!("the `{wire}` claim is set by tokenspec"),
+                        "remove it: `iss` is the client id, `aud` the flow's `assertion.audience` (default: the token endpoint), `iat` and `exp` the time of signing and `assertion.lifetime` later",
+                    );
+                }
+            }
+            if jwt_bearer && location == Location::Body && wire == "assertion" {
+                self.error(
+                    &pat,
+                    "`assertion` is the signed JWT tokenspec sends",
+                    "remove it; put the claims the provider wants `in: assertion`",
+                );
+            }
             if location == Location::Body && body == Body::None {
                 self.error(
                     &pat.key("in"),
@@ -147,8 +179,27 @@ impl Cx {
                 source,
             });
         }
+        if jwt_bearer {
+            let grant_type = params.iter().find(|p| p.wire == "grant_type");
+            let right = matches!(
+                grant_type.map(|p| &p.source),
+                Some(ParamSource::Fixed(Literal::Str(v))) if v == JWT_BEARER_GRANT
+            );
+            if !right {
+                self.error(
+                    &at.key("params"),
+                    format!("a jwt_bearer flow sends `grant_type={JWT_BEARER_GRANT}`"),
+                    format!(
+                        "add `grant_type: {{ value: \"{JWT_BEARER_GRANT}\" }}` under `params:`"
+                    ),
+                );
+            }
+        }
         let has_call = !call_params.is_empty();
-        let cached = matches!(flow.grant, Grant::ClientCredentials | Grant::Custom) && !has_call;
+        let cached = matches!(
+            flow.grant,
+            Grant::ClientCredentials | Grant::Custom | Grant::JwtBearer
+        ) && !has_call;
         match flow.grant {
             Grant::ClientCredentials if has_call => self.error(
                 at,
@@ -195,7 +246,75 @@ impl Cx {
             response,
             expiry,
             cached,
+            assertion,
         }
+    }
+
+    /// The signed JWT of a `jwt_bearer` flow; an `assertion:` anywhere else is a mistake.
+    fn grant_assertion(
+        &mut self,
+        flow: &FlowSpec,
+        at: &YamlPath,
+        body: Body,
+    ) -> Option<ir::GrantAssertion> {
+        let aat = at.key("assertion");
+        if flow.grant != Grant::JwtBearer {
+            if flow.assertion.is_some() {
+                self.error(
+                    &aat,
+                    "`assertion:` describes the JWT of a `grant: jwt_bearer` flow",
+                    "remove it, or set `grant: jwt_bearer`; a signed client assertion goes under `client_auth: { assertion: private_key_jwt }`",
+                );
+            }
+            return None;
+        }
+        if body != Body::Form {
+            self.error(
+                &at.key("body"),
+                "the JWT-bearer grant is a form request (RFC 7523 §2.1)",
+                "remove `body:` (the default is `form`)",
+            );
+        }
+        let spec = flow.assertion.clone().unwrap_or_default();
+        let algorithm = spec.algorithm.unwrap_or_else(|| "RS256".into());
+        const ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "HS256"];
+        if !ALGORITHMS.contains(&algorithm.as_str()) {
+            let hint = match ALGORITHMS
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(&algorithm))
+            {
+                Some(a) => format!("write `{a}`"),
+                None => format!(
+                    "use {} (the client's key) or HS256 (the client secret)",
+                    ALGORITHMS[..3].join(", ")
+                ),
+            };
+            self.error(
+                &aat.key("algorithm"),
+                format!("`{algorithm}` is not an algorithm tokenspec signs with"),
+                hint,
+            );
+        }
+        let lifetime = spec.lifetime.unwrap_or(60);
+        if !(1..=86_400).contains(&lifetime) {
+            self.error(
+                &aat.key("lifetime"),
+                format!("an assertion valid for {lifetime} s"),
+                "give the seconds from `iat` to `exp`: more than 0, at most a day (most providers take at most 3600)",
+            );
+        }
+        if spec.audience.as_ref().is_some_and(|a| a.trim().is_empty()) {
+            self.error(
+                &aat.key("audience"),
+                "the audience is empty",
+                "remove it to use the token endpoint's URL",
+            );
+        }
+        Some(ir::GrantAssertion {
+            algorithm,
+            audience: spec.audience,
+            lifetime,
+        })
     }
 
     pub(super) fn client_auth(
@@ -264,6 +383,13 @@ impl Cx {
                 cat,
                 "`client_auth` sends the credentials nowhere",
                 "set `basic: raw` (or `percent` / `rfc6749`) and/or `params: [query]` / `[body]`",
+            );
+        }
+        if spec.params.contains(&Location::Assertion) {
+            self.error(
+                &cat.key("params"),
+                "client credentials cannot go in an assertion",
+                "use `params: [body]` or `[query]`, or `assertion: private_key_jwt` to sign a client assertion",
             );
         }
         let mut params = spec.params.clone();
