@@ -685,6 +685,7 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
                 id_param: "client_id",
                 secret_param: "client_secret",
                 assertion: None,
+                certificate: false,
             },
             params: Box::leak(Box::new([
                 Param {
@@ -783,6 +784,7 @@ fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         id_param: "client_id",
         secret_param: "client_secret",
         assertion: None,
+        certificate: false,
     };
     let signed = |signer, algorithm| ClientAuth {
         basic: None,

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://devs.bs2.com/pix-direto/autenticacao>
 //!
 //! Generated from `specs/bs2.yaml`.
-::tokenspec::__private::contract!(3, "0.1.0");
+::tokenspec::__private::contract!(4, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -269,9 +269,10 @@ impl ClientBuilder {
             self.scopes.map(| v | ::tokenspec::__private::ParamValue::Words(v.iter()
             .map(| v | v.as_str()).collect(), " ")),
         ];
+        let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,
-            self.settings,
+            settings,
             template,
             &placeholders,
             config,
@@ -368,6 +369,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     id_param: "client_id",
                     secret_param: "client_secret",
                     assertion: None,
+                    certificate: false,
                 },
                 params: &[
                     Param {

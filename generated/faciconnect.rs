@@ -17,7 +17,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/autenticacao>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(3, "0.1.0");
+::tokenspec::__private::contract!(4, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -197,9 +197,10 @@ impl ClientBuilder {
             ::std::option::Option::Some({ let v = self.validity_period
             .unwrap_or(3600i64); ::tokenspec::__private::ParamValue::Integer(v) }),
         ];
+        let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,
-            self.settings,
+            settings,
             template,
             &placeholders,
             config,
@@ -296,6 +297,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     id_param: "client_id",
                     secret_param: "client_secret",
                     assertion: None,
+                    certificate: false,
                 },
                 params: &[
                     Param {

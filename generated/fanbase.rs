@@ -17,7 +17,7 @@
 //! Provider documentation: <https://docs.fanbase.com.br/api-connect/obter-token>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(3, "0.1.0");
+::tokenspec::__private::contract!(4, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -286,9 +286,10 @@ impl ClientBuilder {
             ))?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
+        let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,
-            self.settings,
+            settings,
             template,
             &placeholders,
             config,
@@ -456,6 +457,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     id_param: "client_id",
                     secret_param: "client_secret",
                     assertion: None,
+                    certificate: false,
                 },
                 params: &[
                     Param {
@@ -503,6 +505,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     id_param: "client_id",
                     secret_param: "client_secret",
                     assertion: None,
+                    certificate: false,
                 },
                 params: &[
                     Param {

@@ -20,7 +20,7 @@
 //! Provider documentation: <https://developers.google.com/identity/protocols/oauth2/service-account>
 //!
 //! Generated from `specs/google_service_account.yaml`.
-::tokenspec::__private::contract!(3, "0.1.0");
+::tokenspec::__private::contract!(4, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -209,9 +209,10 @@ impl ClientBuilder {
             self.scopes.map(::tokenspec::__private::ParamValue::Text), self.subject
             .map(::tokenspec::__private::ParamValue::Text),
         ];
+        let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
             &PROVIDER,
-            self.settings,
+            settings,
             template,
             &placeholders,
             config,
@@ -316,6 +317,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     id_param: "client_id",
                     secret_param: "client_secret",
                     assertion: None,
+                    certificate: false,
                 },
                 params: &[
                     Param {

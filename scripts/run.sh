@@ -12,3 +12,6 @@ for provider in faciconnect fanbase bs2 bfluence google_service_account; do
   echo "== cargo run --example $provider"
   cargo run -q --example "$provider"
 done
+echo
+echo "== cargo run --example efi --features pkcs12"
+cargo run -q --example efi --features pkcs12

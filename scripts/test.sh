@@ -32,6 +32,7 @@ cargo deny --log-level error check licenses bans sources
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
+cargo run -q --example efi --features pkcs12 >/dev/null
 for example in faciconnect fanbase bs2 bfluence google_service_account; do
   cargo run -q --example "$example" >/dev/null
 done

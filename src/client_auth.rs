@@ -57,6 +57,12 @@ pub(crate) fn apply<'a>(
         out.secret(Location::Body, "client_assertion", jwt);
         return Ok(());
     }
+    if auth.certificate {
+        // RFC 8705 §2: the TLS handshake's client certificate authenticates; the request only
+        // says which client it is.
+        out.text(Location::Body, auth.id_param, &credentials.id);
+        return Ok(());
+    }
     for location in auth.params {
         in_parameters(*location, auth, credentials, out);
     }

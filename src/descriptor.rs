@@ -205,6 +205,9 @@ pub struct ClientAuth {
     pub secret_param: &'static str,
     /// A signed client assertion (RFC 7523 §2.2) instead of the secret on the wire.
     pub assertion: Option<Assertion>,
+    /// The client certificate authenticates the client (RFC 8705 §2, `tls_client_auth` and
+    /// `self_signed_tls_client_auth`): only the client id is sent, in the body.
+    pub certificate: bool,
 }
 
 /// A JWT the client signs: a client assertion (RFC 7523 §2.2, sent as `client_assertion` with

@@ -76,14 +76,30 @@ pub(crate) fn check_url(text: &str, what: &str, rule: UrlRule) -> Result<Url, St
 pub(crate) type HttpSetup =
     std::sync::Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
 
-/// A new HTTP client for token, discovery and key requests: TLS as [`crate::tls`] sets it up,
-/// the application's adjustments, then redirects off whatever the adjustments said. A
-/// redirected token request would replay the client's credentials to the redirect target
-/// before tokenspec could see the answer.
-pub(crate) fn http_client(setup: Option<&HttpSetup>) -> Result<reqwest::Client, Error> {
-    let builder =
-        reqwest::Client::builder().tls_backend_preconfigured(crate::tls::client_config()?);
-    let builder = match setup {
+/// How a token client's HTTP clients are made: the application's adjustments, and the TLS
+/// identity and extra trust roots of its settings.
+#[derive(Clone, Default)]
+pub(crate) struct HttpConfig {
+    pub setup: Option<HttpSetup>,
+    pub identity: Option<crate::identity::ClientIdentity>,
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl HttpConfig {
+    /// Whether nothing sets this client apart, so it may share its runtime's pool.
+    fn is_plain(&self) -> bool {
+        self.setup.is_none() && self.identity.is_none() && self.roots.is_empty()
+    }
+}
+
+/// A new HTTP client for token, discovery and key requests: TLS as [`crate::tls`] sets it up
+/// (with the client's certificate, when it has one), the application's adjustments, then
+/// redirects off whatever the adjustments said. A redirected token request would replay the
+/// client's credentials to the redirect target before tokenspec could see the answer.
+pub(crate) fn http_client(config: &HttpConfig) -> Result<reqwest::Client, Error> {
+    let tls = crate::tls::client_config_with(config.identity.as_ref(), &config.roots)?;
+    let builder = reqwest::Client::builder().tls_backend_preconfigured(tls);
+    let builder = match &config.setup {
         Some(setup) => setup(builder),
         None => builder,
     };
@@ -117,7 +133,7 @@ fn shared_client(runtime: Option<tokio::runtime::Id>) -> Result<Arc<reqwest::Cli
     {
         return Ok(client);
     }
-    let client = Arc::new(http_client(None)?);
+    let client = Arc::new(http_client(&HttpConfig::default())?);
     shared.push((runtime, Arc::downgrade(&client)));
     Ok(client)
 }
@@ -127,10 +143,11 @@ fn shared_client(runtime: Option<tokio::runtime::Id>) -> Result<Arc<reqwest::Cli
 /// `static` and used from one runtime after another (each `#[tokio::test]` has its own) must not
 /// hand a connection of a runtime that has shut down to the next.
 ///
-/// Token clients built without [`crate::Settings::http_client`] adjustments share their
-/// runtime's pool with each other (see `shared_client`); adjusted ones build their own.
+/// Token clients built without [`crate::Settings::http_client`] adjustments, a client
+/// certificate or extra trust roots share their runtime's pool with each other (see
+/// `shared_client`); the others build their own.
 pub(crate) struct Http {
-    setup: Option<HttpSetup>,
+    config: HttpConfig,
     /// A client given whole (not built here), used from every runtime.
     fixed: Option<reqwest::Client>,
     /// Clients by the runtime they serve; a runtime of `None`: built outside any runtime, not
@@ -141,16 +158,15 @@ pub(crate) struct Http {
 impl Http {
     /// Checks the setup at once, so one that cannot work fails when the token client is built:
     /// an adjusted client is built now; the shared pools need only the TLS configuration.
-    pub(crate) fn new(setup: Option<HttpSetup>) -> Result<Self, Error> {
-        let built = match &setup {
-            Some(setup) => vec![(current_runtime(), Arc::new(http_client(Some(setup))?))],
-            None => {
-                crate::tls::client_config()?;
-                Vec::new()
-            }
+    pub(crate) fn new(config: HttpConfig) -> Result<Self, Error> {
+        let built = if config.is_plain() {
+            crate::tls::client_config()?;
+            Vec::new()
+        } else {
+            vec![(current_runtime(), Arc::new(http_client(&config)?))]
         };
         Ok(Http {
-            setup,
+            config,
             fixed: None,
             built: Mutex::new(built),
         })
@@ -159,7 +175,7 @@ impl Http {
     /// Always `client`, from every runtime.
     pub(crate) fn fixed(client: reqwest::Client) -> Self {
         Http {
-            setup: None,
+            config: HttpConfig::default(),
             fixed: Some(client),
             built: Mutex::new(Vec::new()),
         }
@@ -176,9 +192,10 @@ impl Http {
             entry.0 = entry.0.or(runtime);
             return Ok(reqwest::Client::clone(&entry.1));
         }
-        let client = match &self.setup {
-            Some(setup) => Arc::new(http_client(Some(setup))?),
-            None => shared_client(runtime)?,
+        let client = if self.config.is_plain() {
+            shared_client(runtime)?
+        } else {
+            Arc::new(http_client(&self.config)?)
         };
         if built.len() >= RUNTIMES_KEPT {
             built.remove(0);

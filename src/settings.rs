@@ -72,6 +72,9 @@ pub struct Settings {
     pub(crate) redirect_uri: Option<String>,
     pub(crate) client_auth_choice: Option<usize>,
     pub(crate) client_key: Option<crate::keys::ClientKey>,
+    pub(crate) client_identity: Option<crate::identity::ClientIdentity>,
+    pub(crate) client_identity_required: bool,
+    pub(crate) root_certificates: Vec<Vec<u8>>,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Duration,
     pub(crate) retry: Option<RetryPolicy>,
@@ -107,6 +110,9 @@ impl Default for Settings {
             redirect_uri: None,
             client_auth_choice: None,
             client_key: None,
+            client_identity: None,
+            client_identity_required: false,
+            root_certificates: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             retry: None,
@@ -134,6 +140,8 @@ impl fmt::Debug for Settings {
                 &self.client_secret.as_ref().map(|_| "[REDACTED]"),
             )
             .field("custom_http_client", &self.http.is_some())
+            .field("client_identity", &self.client_identity)
+            .field("extra_root_certificates", &self.root_certificates.len())
             .field("base_url_override", &self.base_url.is_some())
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
@@ -256,6 +264,31 @@ impl Settings {
     /// (`private_key_jwt`, RFC 7523).
     pub fn client_key(mut self, key: crate::keys::ClientKey) -> Self {
         self.client_key = Some(key);
+        self
+    }
+
+    /// The client certificate and key presented in every TLS handshake of this client: its
+    /// token requests and the API calls of [`crate::TokenClient::http_client`] (mutual TLS, as
+    /// Pix APIs require). Checked when the client is built: a certificate that is expired or
+    /// not yet valid on the client's clock fails there.
+    pub fn client_identity(mut self, identity: crate::identity::ClientIdentity) -> Self {
+        self.client_identity = Some(identity);
+        self
+    }
+
+    /// Also trusts the certificate authorities in `pem` (beyond the operating system's trust
+    /// store) for this client's connections: a private PKI's root, a sandbox's or a test CA.
+    /// Checked when the client is built.
+    pub fn root_certificates(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(pem.as_ref().to_vec());
+        self
+    }
+
+    /// Marks the chosen environment as one that wants a client certificate: building the
+    /// client without [`Settings::client_identity`] then fails. Generated builders call this.
+    #[doc(hidden)]
+    pub fn client_identity_required(mut self) -> Self {
+        self.client_identity_required = true;
         self
     }
 

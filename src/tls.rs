@@ -32,12 +32,66 @@ fn config_for(provider: Arc<CryptoProvider>) -> Result<rustls::ClientConfig, Err
     Ok(config)
 }
 
-/// The rustls configuration a new HTTP client uses.
-pub(crate) fn client_config() -> Result<rustls::ClientConfig, Error> {
+/// The crypto provider TLS uses: the application's process default, else *ring*.
+pub(crate) fn crypto_provider() -> Arc<CryptoProvider> {
     static RING: std::sync::OnceLock<Arc<CryptoProvider>> = std::sync::OnceLock::new();
-    let provider = match CryptoProvider::get_default() {
+    match CryptoProvider::get_default() {
         Some(installed) => Arc::clone(installed),
         None => Arc::clone(RING.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))),
-    };
-    config_for(provider)
+    }
+}
+
+/// The rustls configuration a new HTTP client uses.
+pub(crate) fn client_config() -> Result<rustls::ClientConfig, Error> {
+    config_for(crypto_provider())
+}
+
+/// The rustls configuration of a client that presents `identity` in its handshakes and, beyond
+/// the platform's trust store, trusts `extra_roots` (a private PKI's or a test CA's). Made for
+/// each token client that has either: the identity is that client's own.
+pub(crate) fn client_config_with(
+    identity: Option<&crate::identity::ClientIdentity>,
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<rustls::ClientConfig, Error> {
+    if identity.is_none() && extra_roots.is_empty() {
+        return client_config();
+    }
+    let provider = crypto_provider();
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::config(format!("could not set up TLS: {e}")))?;
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        extra_roots.iter().cloned(),
+        provider,
+    )
+    .map_err(|e| Error::config(format!("could not set up TLS with the extra roots: {e}")))?;
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    match identity {
+        Some(identity) => identity.configure(builder),
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// The certificates of the PEM texts given to [`crate::Settings::root_certificates`].
+pub(crate) fn root_certificates(
+    pems: &[Vec<u8>],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = Vec::new();
+    for pem in pems {
+        let before = roots.len();
+        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+            roots.push(certificate.map_err(|_| {
+                Error::config("the extra root certificates are not PEM certificates")
+            })?);
+        }
+        if roots.len() == before {
+            return Err(Error::config(
+                "no certificate in the extra root certificates PEM (`-----BEGIN CERTIFICATE-----`)",
+            ));
+        }
+    }
+    Ok(roots)
 }

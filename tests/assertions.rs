@@ -50,6 +50,7 @@ fn signed_by(signer: Signer, algorithm: &'static str) -> &'static Provider {
             audience: None,
             lifetime_secs: 60,
         }),
+        certificate: false,
     };
     provider(cc, vec![])
 }
@@ -250,6 +251,7 @@ async fn only_the_method_the_builder_chose_needs_its_key_or_secret() {
         id_param: "client_id",
         secret_param: "client_secret",
         assertion: None,
+        certificate: false,
     };
     let mut listed = signed_by(Signer::PrivateKey, "ES256").clone();
     listed.flows = slice(vec![Flow {

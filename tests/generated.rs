@@ -82,7 +82,7 @@ fn every_spec_has_a_cargo_feature_enabled_by_default() {
             .expect("valid TOML");
     let features = manifest["features"].as_table().expect("[features]");
     // Features that switch runtime behaviour rather than a provider.
-    const RUNTIME_FEATURES: &[&str] = &["default", "fuzzing", "redis", "regenerate"];
+    const RUNTIME_FEATURES: &[&str] = &["default", "fuzzing", "pkcs12", "redis", "regenerate"];
     let declared: BTreeSet<String> = features
         .keys()
         .filter(|k| !RUNTIME_FEATURES.contains(&k.as_str()))

@@ -69,6 +69,7 @@ const BASIC: ClientAuth = ClientAuth {
     id_param: "client_id",
     secret_param: "client_secret",
     assertion: None,
+    certificate: false,
 };
 
 const POST: ClientAuth = ClientAuth {
@@ -77,6 +78,7 @@ const POST: ClientAuth = ClientAuth {
     id_param: "client_id",
     secret_param: "client_secret",
     assertion: None,
+    certificate: false,
 };
 
 /// A standard OAuth 2 server as a spec would describe it: `authorization:` and `revocation:`

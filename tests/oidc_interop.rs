@@ -162,6 +162,7 @@ const BASIC: ClientAuth = ClientAuth {
     id_param: "client_id",
     secret_param: "client_secret",
     assertion: None,
+    certificate: false,
 };
 const POST: ClientAuth = ClientAuth {
     basic: None,
@@ -169,6 +170,7 @@ const POST: ClientAuth = ClientAuth {
     id_param: "client_id",
     secret_param: "client_secret",
     assertion: None,
+    certificate: false,
 };
 
 fn client(

@@ -82,6 +82,16 @@ fn credentials(f: &ir::Flow) -> String {
             }
         ));
     }
+    if let Some(kind) = f.client_auth.certificate {
+        places.push(format!(
+            "client certificate ({})",
+            match kind {
+                crate::spec::CertificateAuthSpec::TlsClientAuth => "tls_client_auth",
+                crate::spec::CertificateAuthSpec::SelfSignedTlsClientAuth =>
+                    "self_signed_tls_client_auth",
+            }
+        ));
+    }
     for l in &f.client_auth.params {
         places.push(match (l, f.body) {
             (ir::Location::Query, _) => "query string".to_owned(),

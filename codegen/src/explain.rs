@@ -227,6 +227,17 @@ pub fn explain(p: &Provider) -> String {
             );
         }
         let mut lines = vec![format!("curl -X {method}")];
+        if crate::emit::wants_certificate(p) {
+            lines.push("--cert client.pem --key client.key".into());
+        }
+        if let Some(kind) = f.client_auth.certificate {
+            let _ = writeln!(
+                out,
+                "# the client certificate authenticates the client ({kind:?}, RFC 8705): only {} is sent",
+                f.client_auth.id_param
+            );
+            body.push((f.client_auth.id_param.clone(), Value::Variable("CLIENT_ID")));
+        }
         for (k, v) in &query {
             // --url-query (curl 7.87+) URL-encodes like --data-urlencode, into the query string.
             lines.push(format!("--url-query {}", pair(k, v)));

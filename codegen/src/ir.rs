@@ -89,12 +89,16 @@ impl ClientAuth {
             id_param: "client_id".into(),
             secret_param: "client_secret".into(),
             assertion: None,
+            certificate: None,
         }
     }
 
     /// Whether the method sends no credentials at all.
     pub fn is_none(&self) -> bool {
-        self.basic.is_none() && self.params.is_empty() && self.assertion.is_none()
+        self.basic.is_none()
+            && self.params.is_empty()
+            && self.assertion.is_none()
+            && self.certificate.is_none()
     }
 
     /// The method a spec's `client_auth` mapping describes (the spec's defaults filled in).
@@ -121,6 +125,7 @@ impl ClientAuth {
                     spec.audience.clone(),
                 )
             }),
+            certificate: spec.certificate,
         }
     }
 
@@ -133,6 +138,15 @@ impl ClientAuth {
                 return "ClientSecretJwt".into();
             }
             Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..)) => return "PrivateKeyJwt".into(),
+            None => {}
+        }
+        match self.certificate {
+            Some(crate::spec::CertificateAuthSpec::TlsClientAuth) => {
+                return "TlsClientAuth".into();
+            }
+            Some(crate::spec::CertificateAuthSpec::SelfSignedTlsClientAuth) => {
+                return "SelfSignedTlsClientAuth".into();
+            }
             None => {}
         }
         let mut places = Vec::new();
@@ -162,6 +176,8 @@ pub struct Environment {
     pub doc: Option<String>,
     /// `{placeholder}`s in order of appearance, as (spec name, field ident).
     pub placeholders: Vec<(String, String)>,
+    /// Whether it wants a client certificate (mutual TLS).
+    pub client_certificate: bool,
 }
 
 /// `name: prefix{token}suffix`.
@@ -241,6 +257,8 @@ pub struct ClientAuth {
     pub secret_param: String,
     /// A signed client assertion instead: what signs it, its algorithm and audience.
     pub assertion: Option<(crate::spec::AssertionSpec, String, Option<String>)>,
+    /// The client certificate authenticates instead (RFC 8705): only the id is sent.
+    pub certificate: Option<crate::spec::CertificateAuthSpec>,
 }
 
 /// A parameter on the wire.

@@ -50,6 +50,10 @@ pub struct Spec {
     /// How the token is sent on API calls.
     #[serde(default)]
     pub api_header: Option<ApiHeaderSpec>,
+    /// Whether every environment wants a client certificate (mutual TLS) on token requests and
+    /// API calls; an environment may also say so itself.
+    #[serde(default)]
+    pub client_certificate: bool,
     /// Client authentication used by every flow that does not set its own: one method, or a
     /// list of the methods the provider accepts (the builder picks one; the first by default).
     #[serde(default)]
@@ -82,6 +86,10 @@ pub struct EnvironmentDetail {
     /// What this environment is.
     #[serde(default)]
     pub doc: Option<String>,
+    /// Whether this environment wants a client certificate (mutual TLS) on token requests and
+    /// API calls.
+    #[serde(default)]
+    pub client_certificate: bool,
 }
 
 impl EnvironmentSpec {
@@ -91,6 +99,11 @@ impl EnvironmentSpec {
             EnvironmentSpec::Url(url) => url,
             EnvironmentSpec::Detailed(d) => &d.url,
         }
+    }
+
+    /// Whether the environment itself says it wants a client certificate.
+    pub fn client_certificate(&self) -> bool {
+        matches!(self, EnvironmentSpec::Detailed(d) if d.client_certificate)
     }
 
     /// The documentation line, if any.
@@ -209,6 +222,22 @@ pub struct ClientAuthSpec {
     /// that want another, such as their issuer.
     #[serde(default)]
     pub audience: Option<String>,
+    /// The client certificate authenticates the client (RFC 8705 §2) and only its id is sent:
+    /// `tls_client_auth` (a certificate from a CA the provider trusts) or
+    /// `self_signed_tls_client_auth` (one registered with the provider).
+    #[serde(default)]
+    pub certificate: Option<CertificateAuthSpec>,
+}
+
+/// How a client certificate authenticates the client (RFC 8705 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateAuthSpec {
+    /// PKI: the provider checks the certificate's subject (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// A self-signed certificate registered with the provider (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 /// A signed client assertion (RFC 7523 §2.2).

@@ -28,7 +28,7 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn check_passes_the_shipped_specs() {
     let out = stdout(cli().arg("check").assert().success());
-    assert!(out.contains("checked 5 spec(s): 0 error(s)"), "{out}");
+    assert!(out.contains("checked 6 spec(s): 0 error(s)"), "{out}");
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn generate_writes_modules_and_catalog_into_a_folder() {
     );
     assert_eq!(
         text.lines().filter(|l| l.contains(" -> ")).count(),
-        5,
+        6,
         "{text}"
     );
     assert!(out.join("fanbase.rs").is_file() && out.join("PROVIDERS.md").is_file());

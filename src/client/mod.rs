@@ -229,7 +229,24 @@ impl TokenClient {
                 "the token request timeout must be longer than zero",
             ));
         }
-        let http = Arc::new(Http::new(settings.http.clone())?);
+        if let Some(identity) = &settings.client_identity {
+            identity.check_valid_at(settings.clock.wall())?;
+        } else if used.iter().any(|auth| auth.certificate) {
+            return Err(Error::config(format!(
+                "{} authenticates this client by its TLS certificate (RFC 8705): give the builder `.client_identity(ClientIdentity::from_pem_files(..)?)`",
+                provider.title
+            )));
+        } else if settings.client_identity_required {
+            return Err(Error::config(format!(
+                "{} wants a client certificate (mutual TLS) in this environment: give the builder `.client_identity(ClientIdentity::from_pem_files(..)?)`",
+                provider.title
+            )));
+        }
+        let http = Arc::new(Http::new(crate::outbound::HttpConfig {
+            setup: settings.http.clone(),
+            identity: settings.client_identity.clone(),
+            roots: crate::tls::root_certificates(&settings.root_certificates)?,
+        })?);
         let mut secrets = vec![secret.expose_secret().to_owned()];
         secrets.push(
             url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect(),
@@ -363,6 +380,14 @@ impl TokenClient {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = Some(fingerprint(token.expose_secret()));
         }
+    }
+
+    /// An HTTP client for the provider's API with this client's TLS setup: its client
+    /// certificate (mutual TLS, as Pix APIs require on every call), extra trust roots and
+    /// [`crate::Settings::http_client`] adjustments. One per Tokio runtime, shared with the
+    /// token requests, so connections are reused. Redirects are not followed.
+    pub fn http_client(&self) -> Result<reqwest::Client, Error> {
+        self.inner.http.client()
     }
 
     /// Sends an API request with the provider's header. On `401 Unauthorized` the token is

@@ -18,6 +18,7 @@ static REVOCATION: Flow = Flow {
         id_param: "client_id",
         secret_param: "client_secret",
         assertion: None,
+        certificate: false,
     },
     params: &[
         Param {

@@ -83,6 +83,7 @@ pub fn auth(basic: Option<BasicEncoding>, params: Vec<Location>) -> ClientAuth {
         id_param: "client_id",
         secret_param: "client_secret",
         assertion: None,
+        certificate: false,
     }
 }
 

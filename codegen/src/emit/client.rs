@@ -217,6 +217,38 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
         .iter()
         .filter_map(|f| f.assertion.as_ref())
         .any(|a| !a.signs_with_key());
+    let certificate = wants_certificate(p);
+    let identity_setter = certificate.then(|| {
+        quote! {
+            /// The client certificate and key presented in every TLS handshake (mutual TLS): the
+            /// token requests and the API calls of [`Client::http_client`].
+            /// `::tokenspec::ClientIdentity::from_pem_files("cert.pem", "key.pem")?` (or, with the
+            /// `pkcs12` feature, `from_pkcs12_file`). Checked when the client is built.
+            pub fn client_identity(mut self, identity: ::tokenspec::ClientIdentity) -> Self {
+                self.settings = self.settings.client_identity(identity);
+                self
+            }
+        }
+    });
+    let needing: Vec<_> = p
+        .environments
+        .iter()
+        .filter(|e| e.client_certificate)
+        .map(|e| ident(&e.variant))
+        .collect();
+    let settings = if needing.is_empty() {
+        quote!(self.settings)
+    } else if needing.len() == p.environments.len() {
+        quote!(self.settings.client_identity_required())
+    } else {
+        quote! {
+            if ::std::matches!(environment, #(Environment::#needing { .. })|*) {
+                self.settings.client_identity_required()
+            } else {
+                self.settings
+            }
+        }
+    };
     let secret_doc = if needs_secret {
         doc("Sets the client secret the provider issued. Required; never printed.")
     } else {
@@ -278,6 +310,8 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
 
             #key_setter
 
+            #identity_setter
+
             #(#setters)*
 
             /// Checks the configuration and makes the client. No request is sent yet.
@@ -285,7 +319,8 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
                 let environment = #environment;
                 let (template, placeholders) = environment.url_template();
                 let config = ::std::vec![#(#values)*];
-                let runtime = ::tokenspec::TokenClient::new(&PROVIDER, self.settings, template, &placeholders, config)?;
+                let settings = #settings;
+                let runtime = ::tokenspec::TokenClient::new(&PROVIDER, settings, template, &placeholders, config)?;
                 ::std::result::Result::Ok(Client { runtime })
             }
         }
@@ -418,6 +453,16 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             }
         }
     });
+    let http_client = wants_certificate(p).then(|| {
+        quote! {
+            /// An HTTP client for the provider's API that presents the client certificate (mutual
+            /// TLS), shared with the token requests (one per Tokio runtime, connections reused):
+            /// build API requests with it, then [`Client::send`] them.
+            pub fn http_client(&self) -> ::std::result::Result<::tokenspec::reqwest::Client, Error> {
+                ::std::result::Result::Ok(self.runtime.http_client()?)
+            }
+        }
+    });
     let sessions = sessions(p);
     let d = doc(&format!(
         "A {title} client. Cheap to clone; clones share one token cache."
@@ -444,6 +489,8 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             #openid
 
             #sessions
+
+            #http_client
 
             /// The runtime client underneath, for what the typed surface does not cover.
             pub fn runtime(&self) -> &::tokenspec::TokenClient {
@@ -573,6 +620,17 @@ fn sessions(p: &Provider) -> Option<TokenStream> {
     })
 }
 
+/// Whether the client needs a certificate: an environment wants mutual TLS, or a method
+/// authenticates the client by its certificate (RFC 8705).
+pub(crate) fn wants_certificate(p: &Provider) -> bool {
+    p.environments.iter().any(|e| e.client_certificate)
+        || p.flows
+            .iter()
+            .map(|f| &f.client_auth)
+            .chain(&p.client_auth_choices)
+            .any(|a| a.certificate.is_some())
+}
+
 /// Whether the spec sends users to the provider (an authorization endpoint, or a code
 /// exchange), so the builder takes the redirect URI they come back to.
 fn sends_users(p: &Provider) -> bool {
@@ -620,6 +678,10 @@ fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream
             ),
             Some((crate::spec::AssertionSpec::PrivateKeyJwt, algorithm, _)) => format!(
                 "Signs a client assertion ({algorithm}) with the client's key (the builder's `client_key`)."
+            ),
+            None if method.certificate.is_some() => format!(
+                "The client certificate authenticates the client (RFC 8705); only `{}` is sent.",
+                method.id_param
             ),
             None => format!("Sends the credentials in {}.", places.join(" and ")),
         };

@@ -273,6 +273,7 @@ fn client_auth(auth: &ir::ClientAuth) -> TokenStream {
             quote!(Some(#assertion))
         }
     };
+    let certificate = auth.certificate.is_some();
     quote! {
         ClientAuth {
             basic: #basic,
@@ -280,6 +281,7 @@ fn client_auth(auth: &ir::ClientAuth) -> TokenStream {
             id_param: #id_param,
             secret_param: #secret_param,
             assertion: #assertion,
+            certificate: #certificate,
         }
     }
 }

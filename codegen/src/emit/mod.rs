@@ -1,6 +1,7 @@
 //! IR → Rust source. Emitters trust the IR; each file here owns one concept of the output.
 
 mod client;
+pub(crate) use client::wants_certificate;
 mod descriptor;
 mod types;
 
@@ -94,6 +95,21 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
             lines.push("- `Authorization: Basic base64(pct(client_id):pct(client_secret))` (everything outside RFC 3986's unreserved set percent-encoded)".into())
         }
         None => {}
+    }
+    if let Some(kind) = f.client_auth.certificate {
+        let name = match kind {
+            crate::spec::CertificateAuthSpec::TlsClientAuth => "tls_client_auth",
+            crate::spec::CertificateAuthSpec::SelfSignedTlsClientAuth => {
+                "self_signed_tls_client_auth"
+            }
+        };
+        lines.push(format!(
+            "- the client certificate authenticates the client (RFC 8705 `{name}`): `{}` in the body, no secret",
+            f.client_auth.id_param
+        ));
+    }
+    if client::wants_certificate(p) {
+        lines.push("- mutual TLS: the builder's `client_identity` in the handshake".into());
     }
     if let Some((kind, algorithm, audience)) = &f.client_auth.assertion {
         let signer = match kind {

@@ -33,6 +33,7 @@ impl Cx {
                 url: url.to_owned(),
                 doc: env.doc().map(str::to_owned),
                 placeholders,
+                client_certificate: spec.client_certificate || env.client_certificate(),
             });
         }
         out

@@ -332,8 +332,26 @@ impl Cx {
                 id_param: "client_id".into(),
                 secret_param: "client_secret".into(),
                 assertion: None,
+                certificate: None,
             };
         };
+        if spec.certificate.is_some() {
+            if spec.assertion.is_some() || spec.basic.is_some() || !spec.params.is_empty() {
+                self.error(
+                    cat,
+                    "a client that authenticates with its certificate sends no secret or assertion",
+                    "remove `basic:`, `params:` and `assertion:` here, or list the methods separately",
+                );
+            }
+            if body == Body::None {
+                self.error(
+                    &cat.key("certificate"),
+                    "the client id goes in the body, but the flow sends none",
+                    "set the flow's `body:` to `form`",
+                );
+            }
+            return ir::ClientAuth::from_spec(spec);
+        }
         if let Some(kind) = spec.assertion {
             if spec.basic.is_some() || !spec.params.is_empty() {
                 self.error(
