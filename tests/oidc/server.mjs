@@ -1,6 +1,7 @@
 // node-oidc-provider (OpenID Certified) on 127.0.0.1, for tokenspec's interoperability tests.
 //
 //   node server.mjs [port] [--interactive]
+//   TLS_DIR=<dir> node server.mjs     (HTTPS with mutual TLS, see below)
 //
 // With --interactive, users log in and consent on the provider's own pages (its development
 // interactions: any login and password), as a browser would; ACCESS_TOKEN_TTL (seconds, default
@@ -11,16 +12,32 @@
 // interaction route logs `user-1` in and grants what the client asked for. A few test-only
 // routes under /test/ forge ID tokens the Rust tests must reject.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 
 const interactive = process.argv.includes('--interactive');
 const portArgument = process.argv.slice(2).find((a) => /^[0-9]+$/.test(a));
 const accessTtl = Number(process.env.ACCESS_TOKEN_TTL || 600);
-const server = http.createServer();
+// With TLS_DIR, the provider serves HTTPS with the test's CA-issued server certificate
+// (server.pem, server.key) and asks every client for a certificate, which it checks itself:
+// ca.pem is the CA of `tls_client_auth` clients, self-signed.pem the certificate the
+// `self_signed_tls_client_auth` client registered (RFC 8705).
+const tlsDir = process.env.TLS_DIR;
+const tlsFile = (name) => fs.readFileSync(`${tlsDir}/${name}`);
+const server = tlsDir
+  ? https.createServer({
+    cert: tlsFile('server.pem'),
+    key: tlsFile('server.key'),
+    ca: [tlsFile('ca.pem')],
+    requestCert: true,
+    rejectUnauthorized: false,
+  })
+  : http.createServer();
 await new Promise((resolve) => server.listen(Number(portArgument || 0), '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const issuer = `${tlsDir ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
 
 function jwk(type, options, alg) {
   const { privateKey } = crypto.generateKeyPairSync(type, options);
@@ -88,13 +105,71 @@ export const clients = [
   },
 ];
 
+// RFC 8705 clients, over TLS only: one authenticated by a certificate of the test CA (by its
+// subject), one by the self-signed certificate it registered; both get certificate-bound
+// access tokens (`cnf.x5t#S256`).
+const peerCertificate = (ctx) => {
+  const peer = ctx.socket.getPeerCertificate && ctx.socket.getPeerCertificate();
+  return peer && peer.raw ? new crypto.X509Certificate(peer.raw) : undefined;
+};
+if (tlsDir) {
+  const selfSigned = new crypto.X509Certificate(tlsFile('self-signed.pem'));
+  clients.push(
+    {
+      client_id: 'tls-client',
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=tls-client',
+      tls_client_certificate_bound_access_tokens: true,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'api:read',
+    },
+    {
+      client_id: 'self-signed-client',
+      token_endpoint_auth_method: 'self_signed_tls_client_auth',
+      jwks: {
+        keys: [{
+          ...selfSigned.publicKey.export({ format: 'jwk' }),
+          x5c: [selfSigned.raw.toString('base64')],
+          'x5t#S256': crypto.createHash('sha256').update(selfSigned.raw).digest('base64url'),
+        }],
+      },
+      tls_client_certificate_bound_access_tokens: true,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'api:read',
+    },
+  );
+}
+
 const provider = new Provider(issuer, {
   clients,
+  ...(tlsDir ? {
+    clientAuthMethods: [
+      'client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt',
+      'tls_client_auth', 'self_signed_tls_client_auth',
+    ],
+  } : {}),
   jwks: { keys: [rsa, ec] },
   features: {
     devInteractions: { enabled: interactive },
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
+    introspection: { enabled: true },
+    mTLS: {
+      enabled: Boolean(tlsDir),
+      certificateBoundAccessTokens: true,
+      tlsClientAuth: true,
+      selfSignedTlsClientAuth: true,
+      getCertificate: peerCertificate,
+      // The TLS layer checked the chain against ca.pem (it lets unverified certificates
+      // through so that self-signed ones reach the provider).
+      certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+      certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+        && peerCertificate(ctx)?.subject === expected,
+    },
   },
   scopes: ['openid', 'offline_access', 'api:read'],
   claims: { openid: ['sub'], email: ['email'] },

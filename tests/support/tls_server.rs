@@ -86,6 +86,24 @@ impl Pki {
         self.issue(params)
     }
 
+    /// A self-signed client certificate named `name` (RFC 8705 §2.2), valid for a year.
+    pub fn self_signed(name: &str) -> Issued {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(365);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            cert_der: cert.der().to_vec(),
+            key_der: key.serialize_der(),
+        }
+    }
+
     /// A client certificate valid from yesterday for a year.
     pub fn client(&self, name: &str) -> Issued {
         self.client_valid(name, -1, 365)
