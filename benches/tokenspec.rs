@@ -14,6 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[path = "../codegen/examples/synthetic_specs.rs"]
 mod synthetic;
 
+#[path = "../tests/support/tls_server.rs"]
+mod tls_server;
+
 /// Counts live heap bytes, for the memory figures.
 struct Counting;
 
@@ -774,10 +777,11 @@ fn authenticating_client(
 }
 
 /// Token requests authenticated by a signed assertion against the same requests with Basic
-/// credentials, in the same run: what signing costs per request over loopback.
+/// credentials, in the same run: what signing costs per request over loopback, against a
+/// server that answers at once and against one that answers in 10 ms, as a token endpoint a
+/// few network hops away does.
 fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     use tokenspec::__private::descriptor::*;
-    let (base, _) = rt.block_on(token_server(Duration::ZERO));
     let basic = ClientAuth {
         basic: Some(BasicEncoding::Raw),
         params: &[],
@@ -807,22 +811,100 @@ fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
         base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref())
     );
-    let key = tokenspec::ClientKey::from_pem(pem).expect("EC key");
-    let clients = [
-        authenticating_client(&base, basic, tokenspec::Settings::default()),
-        authenticating_client(
-            &base,
+    let ec_key = tokenspec::ClientKey::from_pem(pem).expect("EC key");
+    // The 2048-bit RSA key of the test service account (tests/fixtures).
+    let account: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/service-account.json").expect("key file"),
+    )
+    .expect("JSON");
+    let rsa_key = tokenspec::ClientKey::from_pem(account["private_key"].as_str().expect("PEM"))
+        .expect("RSA key");
+    let methods = [
+        ("Basic", basic, tokenspec::Settings::default()),
+        (
+            "client_secret_jwt (HS256)",
             signed(Signer::ClientSecret, "HS256"),
             tokenspec::Settings::default(),
         ),
-        authenticating_client(
-            &base,
+        (
+            "private_key_jwt (ES256)",
             signed(Signer::PrivateKey, "ES256"),
-            tokenspec::Settings::default().client_key(key),
+            tokenspec::Settings::default().client_key(ec_key),
+        ),
+        (
+            "private_key_jwt (RS256)",
+            signed(Signer::PrivateKey, "RS256"),
+            tokenspec::Settings::default().client_key(rsa_key),
         ),
     ];
-    let rounds = 2_000;
-    // Samples interleaved client by client, so the machine's drift affects all three alike.
+    for (delay, rounds, place) in [
+        (Duration::ZERO, 1_000, "server answering at once"),
+        (Duration::from_millis(10), 40, "server answering in 10 ms"),
+    ] {
+        let (base, _) = rt.block_on(token_server(delay));
+        let clients: Vec<_> = methods
+            .iter()
+            .map(|(_, auth, settings)| authenticating_client(&base, *auth, settings.clone()))
+            .collect();
+        // Samples interleaved client by client, so the machine's drift affects all alike.
+        let mut samples = vec![Vec::new(); clients.len()];
+        for _ in 0..7 {
+            for (client, taken) in clients.iter().zip(samples.iter_mut()) {
+                taken.push(rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..rounds {
+                        let r = client.request::<()>(0, vec![]).await.expect("token");
+                        std::hint::black_box(r);
+                    }
+                    start.elapsed().as_nanos() as f64 / rounds as f64
+                }));
+            }
+        }
+        let per_request: Vec<f64> = samples.into_iter().map(median).collect();
+        for (i, (name, ..)) in methods.iter().enumerate().skip(1) {
+            let ratio = per_request[i] / per_request[0];
+            rows.push(row(
+                &format!("token request, {name}, {place}"),
+                ns(per_request[i]),
+                format!("{} Basic", ns(per_request[0])),
+                format!("{ratio:.2}×"),
+                "≤ 1.1×",
+                ratio <= 1.1,
+            ));
+        }
+    }
+}
+
+/// Token requests over mutual TLS against the same requests over plain TLS (a server that asks
+/// for no certificate), in the same run, and the TLS handshakes 100 renewals take.
+fn mtls(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    use tokenspec::__private::descriptor::*;
+    let pki = tls_server::Pki::new("bench CA");
+    let issued = pki.client("bench-client");
+    let answer = |_: &tls_server::Seen| {
+        (
+            200,
+            serde_json::json!({"access_token": "bench-token", "expires_in": 3600}).to_string(),
+        )
+    };
+    let mutual = rt.block_on(tls_server::TlsServer::start(&pki, true, answer));
+    let plain = rt.block_on(tls_server::TlsServer::start(&pki, false, answer));
+    let basic = ClientAuth {
+        basic: Some(BasicEncoding::Raw),
+        params: &[],
+        id_param: "client_id",
+        secret_param: "client_secret",
+        assertion: None,
+        certificate: false,
+    };
+    let identity =
+        tokenspec::ClientIdentity::from_pem(&issued.cert_pem, &issued.key_pem).expect("identity");
+    let with_ca = tokenspec::Settings::default().root_certificates(pki.ca_pem());
+    let clients = [
+        authenticating_client(&plain.url, basic, with_ca.clone()),
+        authenticating_client(&mutual.url, basic, with_ca.client_identity(identity)),
+    ];
+    let rounds = 1_000;
     let mut samples = vec![Vec::new(); clients.len()];
     for _ in 0..7 {
         for (client, taken) in clients.iter().zip(samples.iter_mut()) {
@@ -837,20 +919,41 @@ fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         }
     }
     let per_request: Vec<f64> = samples.into_iter().map(median).collect();
-    for (name, i) in [
-        ("token request, client_secret_jwt (HS256) assertion", 1),
-        ("token request, private_key_jwt (ES256) assertion", 2),
-    ] {
-        let ratio = per_request[i] / per_request[0];
-        rows.push(row(
-            name,
-            ns(per_request[i]),
-            format!("{} Basic", ns(per_request[0])),
-            format!("{ratio:.2}×"),
-            "≤ 1.1×",
-            ratio <= 1.1,
-        ));
-    }
+    let ratio = per_request[1] / per_request[0];
+    rows.push(row(
+        "token request over mutual TLS",
+        ns(per_request[1]),
+        format!("{} plain TLS", ns(per_request[0])),
+        format!("{ratio:.2}×"),
+        "-",
+        true,
+    ));
+    // 100 renewals of a fresh client: each drops the cached token and fetches a new one.
+    let before = mutual.handshakes();
+    let identity =
+        tokenspec::ClientIdentity::from_pem(&issued.cert_pem, &issued.key_pem).expect("identity");
+    let fresh = authenticating_client(
+        &mutual.url,
+        basic,
+        tokenspec::Settings::default()
+            .root_certificates(pki.ca_pem())
+            .client_identity(identity),
+    );
+    rt.block_on(async {
+        for _ in 0..100 {
+            let token = fresh.access_token().await.expect("token");
+            fresh.invalidate(&token);
+        }
+    });
+    let handshakes = mutual.handshakes() - before;
+    rows.push(row(
+        "TLS handshakes per 100 renewals, mutual TLS",
+        handshakes.to_string(),
+        "-".into(),
+        "-".into(),
+        "1",
+        handshakes == 1,
+    ));
 }
 
 /// Users' sessions: a cached `session.access_token()` against the app token's in the same run,
@@ -989,6 +1092,9 @@ fn main() {
     }
     if wanted("assertions") {
         assertions(&rt, &mut rows);
+    }
+    if wanted("mtls") {
+        mtls(&rt, &mut rows);
     }
     println!("| benchmark | tokenspec | baseline (same run) | ratio | target | met |");
     println!("|---|---|---|---|---|---|");
