@@ -127,6 +127,7 @@ fn sign(
     let signed = match (assertion.signer, &credentials.key) {
         (Signer::PrivateKey, Some(key)) => {
             header.kid = key.kid().map(str::to_owned);
+            header.x5t_s256 = key.x5t_s256().map(str::to_owned);
             jsonwebtoken::encode(&header, &claims, key.encoding())
         }
         _ => jsonwebtoken::encode(

@@ -24,7 +24,7 @@ use crate::error::Error;
 #[derive(Clone)]
 pub struct ClientIdentity {
     chain: Arc<[CertificateDer<'static>]>,
-    key: Arc<PrivateKeyDer<'static>>,
+    key: Arc<crate::keys::KeyDer>,
 }
 
 impl fmt::Debug for ClientIdentity {
@@ -128,7 +128,7 @@ impl ClientIdentity {
         check_validity(&chain[0], UnixTime::now())?;
         Ok(ClientIdentity {
             chain: chain.into(),
-            key: Arc::new(key),
+            key: Arc::new(crate::keys::KeyDer(key)),
         })
     }
 

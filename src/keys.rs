@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::zeroize::Zeroizing;
@@ -29,8 +30,28 @@ pub(crate) enum KeyFamily {
 #[derive(Clone)]
 pub struct ClientKey {
     key: EncodingKey,
+    /// The key as loaded, to check a certificate against it.
+    der: Arc<KeyDer>,
     family: KeyFamily,
     kid: Option<String>,
+    /// The SHA-256 thumbprint of the key's certificate, when it was given one.
+    x5t_s256: Option<String>,
+}
+
+/// Private key bytes, wiped from memory when the last clone of the key is dropped.
+pub(crate) struct KeyDer(pub(crate) rustls::pki_types::PrivateKeyDer<'static>);
+
+impl KeyDer {
+    pub(crate) fn clone_key(&self) -> rustls::pki_types::PrivateKeyDer<'static> {
+        self.0.clone_key()
+    }
+}
+
+impl Drop for KeyDer {
+    fn drop(&mut self) {
+        use secrecy::zeroize::Zeroize as _;
+        self.0.zeroize();
+    }
 }
 
 impl fmt::Debug for ClientKey {
@@ -38,19 +59,25 @@ impl fmt::Debug for ClientKey {
         f.debug_struct("ClientKey")
             .field("family", &self.family)
             .field("kid", &self.kid)
+            .field("x5t#S256", &self.x5t_s256)
             .finish_non_exhaustive()
     }
 }
 
 impl ClientKey {
-    /// A key from PEM text: PKCS#8 (RSA or EC P-256) or PKCS#1 (RSA).
+    /// A key from PEM text: PKCS#8 (RSA or EC P-256), PKCS#1 (RSA) or SEC1 (EC P-256,
+    /// `BEGIN EC PRIVATE KEY`, as `openssl ecparam -genkey` writes it).
     pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, Error> {
         let pem = pem.as_ref();
         let text = String::from_utf8_lossy(pem);
         if text.contains("BEGIN EC PRIVATE KEY") {
-            return Err(Error::config(
-                "the client key is a SEC1 EC key (`BEGIN EC PRIVATE KEY`): convert it to PKCS#8 with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key8.pem`",
-            ));
+            use rustls::pki_types::pem::PemObject as _;
+            let sec1 = rustls::pki_types::PrivateSec1KeyDer::from_pem_slice(pem).map_err(|_| {
+                Error::config("the client key (`BEGIN EC PRIVATE KEY`) is not valid PEM")
+            })?;
+            let pkcs8 = Zeroizing::new(sec1_p256_as_pkcs8(sec1.secret_sec1_der()));
+            let key = EncodingKey::from_ec_der(&pkcs8);
+            return Self::checked(key, KeyFamily::Ec, Algorithm::ES256, sec1.into());
         }
         if text.contains("BEGIN ENCRYPTED PRIVATE KEY") {
             return Err(Error::config(
@@ -68,7 +95,19 @@ impl ClientKey {
                 }
             },
         };
-        // Sign once now, so a damaged key or an unsupported curve fails here.
+        use rustls::pki_types::pem::PemObject as _;
+        let der = rustls::pki_types::PrivateKeyDer::from_pem_slice(pem)
+            .map_err(|_| Error::config("the client key is not valid PEM"))?;
+        Self::checked(key, family, probe, der)
+    }
+
+    /// Signs once now, so a damaged key or an unsupported curve fails here.
+    fn checked(
+        key: EncodingKey,
+        family: KeyFamily,
+        probe: Algorithm,
+        der: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Result<Self, Error> {
         jsonwebtoken::encode(&Header::new(probe), &serde_json::json!({}), &key).map_err(|_| {
             Error::config(
                 "the client key cannot sign: it is damaged, or an EC key on a curve other than P-256",
@@ -76,9 +115,39 @@ impl ClientKey {
         })?;
         Ok(ClientKey {
             key,
+            der: Arc::new(KeyDer(der)),
             family,
             kid: None,
+            x5t_s256: None,
         })
+    }
+
+    /// Names the key by its certificate (PEM), as Microsoft Entra ID wants a certificate
+    /// credential named: each assertion's header carries the certificate's SHA-256 thumbprint
+    /// (`x5t#S256`, RFC 7515 §4.1.8). The certificate must be this key's.
+    pub fn with_certificate(mut self, certificate_pem: impl AsRef<[u8]>) -> Result<Self, Error> {
+        use rustls::pki_types::pem::PemObject as _;
+        let certificate = rustls::pki_types::CertificateDer::from_pem_slice(
+            certificate_pem.as_ref(),
+        )
+        .map_err(|_| {
+            Error::config("no certificate in the PEM given to `ClientKey::with_certificate`")
+        })?;
+        // The certificate's public key must be this key's.
+        rustls::sign::CertifiedKey::from_der(
+            vec![certificate.clone()],
+            self.der.clone_key(),
+            &crate::tls::crypto_provider(),
+        )
+        .map_err(|_| {
+            Error::config(
+                "the certificate given to `ClientKey::with_certificate` is not this key's: give the certificate issued for this key",
+            )
+        })?;
+        use base64::Engine as _;
+        let digest = ring::digest::digest(&ring::digest::SHA256, certificate.as_ref());
+        self.x5t_s256 = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest));
+        Ok(self)
     }
 
     /// A key from a PEM file.
@@ -106,6 +175,11 @@ impl ClientKey {
 
     pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    /// The thumbprint of the key's certificate (`x5t#S256`), if it was given one.
+    pub(crate) fn x5t_s256(&self) -> Option<&str> {
+        self.x5t_s256.as_deref()
     }
 
     pub(crate) fn encoding(&self) -> &EncodingKey {
@@ -219,4 +293,35 @@ impl ServiceAccountKey {
     pub fn client_key(&self) -> ClientKey {
         self.key.clone()
     }
+}
+
+/// A SEC1 EC private key (RFC 5915) wrapped as the PKCS#8 `PrivateKeyInfo` (RFC 5958) of a
+/// P-256 key, the form the signing library reads: `SEQUENCE { INTEGER 0, SEQUENCE {
+/// id-ecPublicKey, prime256v1 }, OCTET STRING sec1 }`. A key on another curve then fails the
+/// probe signature with a message that says so.
+fn sec1_p256_as_pkcs8(sec1: &[u8]) -> Vec<u8> {
+    /// `SEQUENCE { OID 1.2.840.10045.2.1, OID 1.2.840.10045.3.1.7 }`
+    const P256_ALGORITHM: &[u8] = &[
+        0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
+        0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ];
+    fn tlv(tag: u8, value: &[u8], out: &mut Vec<u8>) {
+        out.push(tag);
+        let len = value.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(value);
+    }
+    let mut body = vec![0x02, 0x01, 0x00];
+    body.extend_from_slice(P256_ALGORITHM);
+    tlv(0x04, sec1, &mut body);
+    let mut out = Vec::with_capacity(body.len() + 4);
+    tlv(0x30, &body, &mut out);
+    out
 }

@@ -209,9 +209,10 @@ async fn a_key_of_the_wrong_type_for_the_algorithm_is_refused_at_build_time() {
 
 #[test]
 fn keys_that_cannot_sign_are_refused_when_loaded_with_what_to_do() {
-    let sec1 = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n";
-    let e = ClientKey::from_pem(sec1).unwrap_err();
-    assert!(e.to_string().contains("openssl pkcs8 -topk8"), "{e}");
+    let damaged_sec1 =
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n";
+    let e = ClientKey::from_pem(damaged_sec1).unwrap_err();
+    assert!(e.to_string().contains("cannot sign"), "{e}");
     let e = ClientKey::from_pem("not a key").unwrap_err();
     assert!(e.to_string().contains("PEM private key"), "{e}");
     let e = ClientKey::from_pem_file("/nonexistent/client.key").unwrap_err();
@@ -285,4 +286,87 @@ async fn only_the_method_the_builder_chose_needs_its_key_or_secret() {
     signing.access_token().await.expect("token");
     let requests = server.received_requests().await.unwrap();
     assert!(form(&requests[0]).contains_key("client_assertion"));
+}
+
+#[tokio::test]
+async fn a_key_named_by_its_certificate_sends_the_certificate_thumbprint_as_x5t_s256() {
+    // Microsoft Entra ID names a certificate credential by the `x5t#S256` of its certificate.
+    let key_pair = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&key_pair)
+        .unwrap();
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(ring::digest::digest(&ring::digest::SHA256, cert.der()));
+    let key = ClientKey::from_pem(key_pair.serialize_pem())
+        .unwrap()
+        .with_certificate(cert.pem())
+        .expect("the certificate is the key's");
+    assert!(format!("{key:?}").contains(&thumbprint));
+    let server = token_server().await;
+    let client = client(
+        signed_by(Signer::PrivateKey, "ES256"),
+        &server,
+        Settings::default().client_key(key),
+    )
+    .unwrap();
+    client.access_token().await.expect("token");
+    let requests = server.received_requests().await.unwrap();
+    let assertion = form(&requests[0])["client_assertion"].clone();
+    let header = jsonwebtoken::decode_header(&assertion).unwrap();
+    assert_eq!(header.x5t_s256.as_deref(), Some(thumbprint.as_str()));
+
+    let other = rcgen::KeyPair::generate().unwrap();
+    let refused = ClientKey::from_pem(other.serialize_pem())
+        .unwrap()
+        .with_certificate(cert.pem())
+        .unwrap_err();
+    assert!(refused.to_string().contains("not this key's"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_sec1_ec_key_signs_as_its_pkcs8_form_does() {
+    let (pem, public) = ec_key();
+    // The SEC1 `ECPrivateKey` a PKCS#8 P-256 key wraps (`openssl ecparam -genkey` writes it
+    // alone, as `BEGIN EC PRIVATE KEY`).
+    let pkcs8 = STANDARD
+        .decode(
+            pem.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>(),
+        )
+        .unwrap();
+    let start = pkcs8
+        .windows(2)
+        .position(|w| w == [0x04, 0x6d])
+        .expect("the OCTET STRING holding the SEC1 key")
+        + 2;
+    let sec1 = &pkcs8[start..];
+    assert_eq!(sec1[0], 0x30, "a SEC1 ECPrivateKey is a SEQUENCE");
+    let sec1_pem = format!(
+        "-----BEGIN EC PRIVATE KEY-----\n{}\n-----END EC PRIVATE KEY-----\n",
+        STANDARD.encode(sec1)
+    );
+    let key = ClientKey::from_pem(&sec1_pem).expect("SEC1 P-256 loads");
+    let server = token_server().await;
+    let client = client(
+        signed_by(Signer::PrivateKey, "ES256"),
+        &server,
+        Settings::default().client_key(key),
+    )
+    .unwrap();
+    client.access_token().await.expect("token");
+    let requests = server.received_requests().await.unwrap();
+    let decoding = jsonwebtoken::DecodingKey::from_ec_components(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&public[1..33]),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&public[33..65]),
+    )
+    .unwrap();
+    let endpoint = format!("{}/oauth/token", server.uri());
+    verified(
+        &form(&requests[0])["client_assertion"],
+        &decoding,
+        jsonwebtoken::Algorithm::ES256,
+        &endpoint,
+    );
 }
