@@ -85,56 +85,10 @@ pub enum Error {
     /// Any other failure: network, an unexpected answer, or the client's configuration.
     Other(::tokenspec::Error),
 }
-impl Error {
-    /// The runtime error underneath, with the HTTP status and the provider's message.
-    pub fn runtime(&self) -> &::tokenspec::Error {
-        match self {
-            Self::InvalidRequest(e) => e,
-            Self::InvalidClient(e) => e,
-            Self::InvalidGrant(e) => e,
-            Self::UnauthorizedClient(e) => e,
-            Self::UnsupportedGrantType(e) => e,
-            Self::InvalidScope(e) => e,
-            Self::Other(e) => e,
-        }
-    }
-}
-impl ::std::convert::From<::tokenspec::Error> for Error {
-    fn from(error: ::tokenspec::Error) -> Self {
-        match error.code() {
-            ::std::option::Option::Some("invalid_request") => Self::InvalidRequest(error),
-            ::std::option::Option::Some("invalid_client") => Self::InvalidClient(error),
-            ::std::option::Option::Some("invalid_grant") => Self::InvalidGrant(error),
-            ::std::option::Option::Some("unauthorized_client") => {
-                Self::UnauthorizedClient(error)
-            }
-            ::std::option::Option::Some("unsupported_grant_type") => {
-                Self::UnsupportedGrantType(error)
-            }
-            ::std::option::Option::Some("invalid_scope") => Self::InvalidScope(error),
-            _ => Self::Other(error),
-        }
-    }
-}
-/// The runtime error underneath, for code that mixes this module's calls with the
-/// runtime's (`?` on both in one function).
-impl ::std::convert::From<Error> for ::tokenspec::Error {
-    fn from(error: Error) -> Self {
-        error.runtime().clone()
-    }
-}
-/// Shows the runtime error's message; its cause is `source()`, so reporters that walk
-/// the chain print each message once.
-impl ::std::fmt::Display for Error {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(self.runtime(), f)
-    }
-}
-impl ::std::error::Error for Error {
-    fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
-        ::std::error::Error::source(self.runtime())
-    }
-}
+::tokenspec::__private::provider_error!(
+    Error, [InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
+    UnsupportedGrantType, InvalidScope], []
+);
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
 #[must_use]
@@ -144,37 +98,14 @@ pub struct ClientBuilder {
     scopes: ::std::option::Option<::std::string::String>,
     subject: ::std::option::Option<::std::string::String>,
 }
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
 impl ClientBuilder {
-    /// Chooses where token requests go.
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = ::std::option::Option::Some(environment);
-        self
-    }
-    /// Sets the client id the provider issued. Required.
-    pub fn client_id(
-        mut self,
-        client_id: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
-        self.settings = self.settings.client_id(client_id);
-        self
-    }
     /// Not needed: this provider authenticates the client by its key ([`Self::client_key`]).
     pub fn client_secret(
         mut self,
         client_secret: impl ::std::convert::Into<::tokenspec::SecretString>,
     ) -> Self {
         self.settings = self.settings.client_secret(client_secret);
-        self
-    }
-    /// Changes how the client talks to the token endpoint (HTTP client, timeouts,
-    /// refresh margin, base URL override, clock); see [`::tokenspec::Settings`].
-    pub fn settings(
-        mut self,
-        configure: impl ::std::ops::FnOnce(
-            ::tokenspec::Settings,
-        ) -> ::tokenspec::Settings,
-    ) -> Self {
-        self.settings = configure(self.settings);
         self
     }
     /// The client's private key, which signs its assertions (a `private_key_jwt` client
@@ -225,11 +156,10 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
+::tokenspec::__private::client_basics!(
+    Client, ClientBuilder, Error, cached ServiceAccountResponse
+);
 impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
     ///
@@ -243,23 +173,12 @@ impl Client {
     ) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
-    /// The cached token with the typed fields of the answer it came in.
-    pub async fn token_response(
-        &self,
-    ) -> ::std::result::Result<ServiceAccountResponse, Error> {
-        ::std::result::Result::Ok(self.runtime.cached_response().await?)
-    }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(
         &self,
         request: ::tokenspec::reqwest::RequestBuilder,
     ) -> ::std::result::Result<::tokenspec::reqwest::RequestBuilder, Error> {
         ::std::result::Result::Ok(self.runtime.authorize(request).await?)
-    }
-    /// Drops `token` from the cache if it is still the current one (an API rejected it);
-    /// the next call fetches a new one.
-    pub fn invalidate(&self, token: &::tokenspec::Token) {
-        self.runtime.invalidate(token);
     }
     /// Sends an API request with `Authorization: Bearer <token>`; if the API answers `401 Unauthorized`, drops that
     /// token and retries once with a new one (when the request can be cloned).
@@ -268,10 +187,6 @@ impl Client {
         request: ::tokenspec::reqwest::RequestBuilder,
     ) -> ::std::result::Result<::tokenspec::reqwest::Response, Error> {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
-    }
-    /// The runtime client underneath, for what the typed surface does not cover.
-    pub fn runtime(&self) -> &::tokenspec::TokenClient {
-        &self.runtime
     }
 }
 /// What the runtime needs to know about this provider, as declared in its spec.

@@ -37,6 +37,7 @@ pub mod clock;
 #[doc(hidden)]
 pub mod descriptor;
 mod error;
+mod generated;
 mod identity;
 mod keys;
 mod metadata;
@@ -93,7 +94,10 @@ pub mod __private {
     /// ```
     pub const CONTRACT: u32 = 4;
 
+    pub use crate::__tokenspec_builder_basics as builder_basics;
+    pub use crate::__tokenspec_client_basics as client_basics;
     pub use crate::__tokenspec_contract as contract;
+    pub use crate::__tokenspec_provider_error as provider_error;
 }
 
 /// Checks, where a generated module starts, that it was generated for this runtime's contract.

@@ -341,10 +341,12 @@ fn generate_some(
         .iter()
         .filter(|p| include.is_none_or(|f| f(&p.module)))
         .collect();
+    // Specs are emitted in parallel; with fewer specs than cores, each spec's parts are too.
+    let per_spec = (cores() / wanted.len().max(1)).max(1);
     let modules = in_parallel(&wanted, |p| GeneratedModule {
         module: p.module.clone(),
         spec: p.file.clone(),
-        source: emit::provider_source(p),
+        source: emit::provider_source_on(p, per_spec),
     });
     let catalog = docs::catalog(&providers)
         .map_err(|e| Error::Specs(format!("could not render the provider catalog: {e}")))?;
@@ -357,12 +359,15 @@ fn generate_some(
     })
 }
 
+/// The cores this process may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// `work` over every item, spread over the machine's cores, results in input order. Parsing the
 /// generated code for formatting dominates generation, and specs are independent.
 fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(work).collect();
     }

@@ -278,29 +278,12 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             #(#fields)*
         }
 
+        ::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+
         impl ClientBuilder {
-            /// Chooses where token requests go.
-            pub fn environment(mut self, environment: Environment) -> Self {
-                self.environment = ::std::option::Option::Some(environment);
-                self
-            }
-
-            /// Sets the client id the provider issued. Required.
-            pub fn client_id(mut self, client_id: impl ::std::convert::Into<::std::string::String>) -> Self {
-                self.settings = self.settings.client_id(client_id);
-                self
-            }
-
             #secret_doc
             pub fn client_secret(mut self, client_secret: impl ::std::convert::Into<::tokenspec::SecretString>) -> Self {
                 self.settings = self.settings.client_secret(client_secret);
-                self
-            }
-
-            /// Changes how the client talks to the token endpoint (HTTP client, timeouts,
-            /// refresh margin, base URL override, clock); see [`::tokenspec::Settings`].
-            pub fn settings(mut self, configure: impl ::std::ops::FnOnce(::tokenspec::Settings) -> ::tokenspec::Settings) -> Self {
-                self.settings = configure(self.settings);
                 self
             }
 
@@ -351,7 +334,6 @@ pub(super) fn client(p: &Provider) -> TokenStream {
     let title = &p.title;
     let cached = p.cached_flow.map(|i| {
         let f = &p.flows[i];
-        let response = format_ident!("{}Response", f.type_prefix);
         let header = format!("`{}: {}<token>{}`", p.api_header.name, p.api_header.prefix, p.api_header.suffix);
         let access_doc = doc(&format!(
             "Returns a valid access token: the cached one while it is fresh, otherwise a new one from\nthis request, sent once however many tasks ask at the same time:\n\n{}",
@@ -367,20 +349,9 @@ pub(super) fn client(p: &Provider) -> TokenStream {
                 ::std::result::Result::Ok(self.runtime.access_token().await?)
             }
 
-            /// The cached token with the typed fields of the answer it came in.
-            pub async fn token_response(&self) -> ::std::result::Result<#response, Error> {
-                ::std::result::Result::Ok(self.runtime.cached_response().await?)
-            }
-
             #authorize_doc
             pub async fn authorize(&self, request: ::tokenspec::reqwest::RequestBuilder) -> ::std::result::Result<::tokenspec::reqwest::RequestBuilder, Error> {
                 ::std::result::Result::Ok(self.runtime.authorize(request).await?)
-            }
-
-            /// Drops `token` from the cache if it is still the current one (an API rejected it);
-            /// the next call fetches a new one.
-            pub fn invalidate(&self, token: &::tokenspec::Token) {
-                self.runtime.invalidate(token);
             }
 
             #send_doc
@@ -453,6 +424,13 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             }
         }
     });
+    let basics = match p.cached_flow.map(|i| &p.flows[i]) {
+        Some(f) => {
+            let response = format_ident!("{}Response", f.type_prefix);
+            quote!(::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached #response);)
+        }
+        None => quote!(::tokenspec::__private::client_basics!(Client, ClientBuilder);),
+    };
     let http_client = wants_certificate(p).then(|| {
         quote! {
             /// An HTTP client for the provider's API that presents the client certificate (mutual
@@ -474,12 +452,9 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             runtime: ::tokenspec::TokenClient,
         }
 
-        impl Client {
-            /// Starts configuring a client.
-            pub fn builder() -> ClientBuilder {
-                ClientBuilder::default()
-            }
+        #basics
 
+        impl Client {
             #cached
 
             #(#per_call)*
@@ -491,11 +466,6 @@ pub(super) fn client(p: &Provider) -> TokenStream {
             #sessions
 
             #http_client
-
-            /// The runtime client underneath, for what the typed surface does not cover.
-            pub fn runtime(&self) -> &::tokenspec::TokenClient {
-                &self.runtime
-            }
         }
     }
 }

@@ -284,38 +284,12 @@ pub(super) fn error(p: &Provider) -> TokenStream {
         let d = doc(&text);
         quote!(#d #v(::tokenspec::Error),)
     });
-    let from_arms = p.errors.iter().enumerate().map(|(i, e)| {
-        let v = ident(&e.variant);
-        quote!(::std::option::Option::Some(#i) => Self::#v(error),)
-    });
-    let code_arms = STANDARD_ERRORS.iter().map(|(code, name, _)| {
-        let v = ident(name);
-        quote!(::std::option::Option::Some(#code) => Self::#v(error),)
-    });
-    let all: Vec<TokenStream> = p
+    let all = p
         .errors
         .iter()
         .map(|e| ident(&e.variant))
-        .chain(standard.iter().map(|(_, name, _)| ident(name)))
-        .map(|v| quote!(Self::#v(e)))
-        .chain(std::iter::once(quote!(Self::Other(e))))
-        .collect();
-    let by_code = quote! {
-        match error.code() {
-            #(#code_arms)*
-            _ => Self::Other(error),
-        }
-    };
-    let from_body = if p.errors.is_empty() {
-        by_code
-    } else {
-        quote! {
-            match error.known_error() {
-                #(#from_arms)*
-                _ => #by_code,
-            }
-        }
-    };
+        .chain(standard.iter().map(|(_, name, _)| ident(name)));
+    let documented_variants = p.errors.iter().map(|e| ident(&e.variant));
     let title = &p.title;
     let d = doc(&format!(
         "Everything that can go wrong getting a {title} token: each error the provider documents, then each RFC 6749 §5.2 error code, as its own variant."
@@ -331,41 +305,6 @@ pub(super) fn error(p: &Provider) -> TokenStream {
             Other(::tokenspec::Error),
         }
 
-        impl Error {
-            /// The runtime error underneath, with the HTTP status and the provider's message.
-            pub fn runtime(&self) -> &::tokenspec::Error {
-                match self {
-                    #(#all => e,)*
-                }
-            }
-        }
-
-        impl ::std::convert::From<::tokenspec::Error> for Error {
-            fn from(error: ::tokenspec::Error) -> Self {
-                #from_body
-            }
-        }
-
-        /// The runtime error underneath, for code that mixes this module's calls with the
-        /// runtime's (`?` on both in one function).
-        impl ::std::convert::From<Error> for ::tokenspec::Error {
-            fn from(error: Error) -> Self {
-                error.runtime().clone()
-            }
-        }
-
-        /// Shows the runtime error's message; its cause is `source()`, so reporters that walk
-        /// the chain print each message once.
-        impl ::std::fmt::Display for Error {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                ::std::fmt::Display::fmt(self.runtime(), f)
-            }
-        }
-
-        impl ::std::error::Error for Error {
-            fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
-                ::std::error::Error::source(self.runtime())
-            }
-        }
+        ::tokenspec::__private::provider_error!(Error, [#(#all),*], [#(#documented_variants),*]);
     }
 }

@@ -1,0 +1,146 @@
+//! What every generated module would otherwise spell out again: the trait impls of its `Error`
+//! and the methods its builder and client share with every other provider's. Generated code
+//! states what is particular to its provider (the types, their documentation, the descriptor)
+//! and invokes these macros for the rest, so a spec change shows in review as a change of that
+//! provider's facts, and consumers compile the shared code once per provider as small
+//! expansions. Part of the contract between the generator and the runtime
+//! (`__private::CONTRACT`).
+
+/// The impls of a provider's `Error`: `runtime()`, `From<tokenspec::Error>` (a documented
+/// error by its index, else the RFC 6749 §5.2 code, else `Other`), the way back, `Display`
+/// and `std::error::Error`. `variants` lists every variant but `Other`; `documented`, the
+/// provider's documented errors in spec order. Every RFC 6749 code's variant exists, as the
+/// standard one or as a documented error of the same name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tokenspec_provider_error {
+    ($error:ident, [$($variant:ident),* $(,)?], [$($documented:ident),* $(,)?]) => {
+        impl $error {
+            /// The runtime error underneath, with the HTTP status and the provider's message.
+            pub fn runtime(&self) -> &$crate::Error {
+                match self {
+                    $(Self::$variant(e) => e,)*
+                    Self::Other(e) => e,
+                }
+            }
+        }
+
+        impl ::std::convert::From<$crate::Error> for $error {
+            fn from(error: $crate::Error) -> Self {
+                let documented: &[fn($crate::Error) -> Self] = &[$(Self::$documented),*];
+                if let ::std::option::Option::Some(make) =
+                    error.known_error().and_then(|i| documented.get(i))
+                {
+                    return make(error);
+                }
+                match error.code() {
+                    ::std::option::Option::Some("invalid_request") => Self::InvalidRequest(error),
+                    ::std::option::Option::Some("invalid_client") => Self::InvalidClient(error),
+                    ::std::option::Option::Some("invalid_grant") => Self::InvalidGrant(error),
+                    ::std::option::Option::Some("unauthorized_client") => {
+                        Self::UnauthorizedClient(error)
+                    }
+                    ::std::option::Option::Some("unsupported_grant_type") => {
+                        Self::UnsupportedGrantType(error)
+                    }
+                    ::std::option::Option::Some("invalid_scope") => Self::InvalidScope(error),
+                    _ => Self::Other(error),
+                }
+            }
+        }
+
+        /// The runtime error underneath, for code that mixes this module's calls with the
+        /// runtime's (`?` on both in one function).
+        impl ::std::convert::From<$error> for $crate::Error {
+            fn from(error: $error) -> Self {
+                error.runtime().clone()
+            }
+        }
+
+        /// Shows the runtime error's message; its cause is `source()`, so reporters that walk
+        /// the chain print each message once.
+        impl ::std::fmt::Display for $error {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(self.runtime(), f)
+            }
+        }
+
+        impl ::std::error::Error for $error {
+            fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
+                ::std::error::Error::source(self.runtime())
+            }
+        }
+    };
+}
+
+/// The builder methods every provider's builder has: the environment, the client id and the
+/// settings closure.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tokenspec_builder_basics {
+    ($builder:ident, $environment:ident) => {
+        impl $builder {
+            /// Chooses where token requests go.
+            pub fn environment(mut self, environment: $environment) -> Self {
+                self.environment = ::std::option::Option::Some(environment);
+                self
+            }
+
+            /// Sets the client id the provider issued. Required.
+            pub fn client_id(
+                mut self,
+                client_id: impl ::std::convert::Into<::std::string::String>,
+            ) -> Self {
+                self.settings = self.settings.client_id(client_id);
+                self
+            }
+
+            /// Changes how the client talks to the token endpoint (HTTP client, timeouts,
+            /// refresh margin, base URL override, clock); see [`::tokenspec::Settings`].
+            pub fn settings(
+                mut self,
+                configure: impl ::std::ops::FnOnce($crate::Settings) -> $crate::Settings,
+            ) -> Self {
+                self.settings = configure(self.settings);
+                self
+            }
+        }
+    };
+}
+
+/// The client methods every provider's client has: `builder()` and `runtime()`; with
+/// `cached $response`, those of a client with its own cached token (`token_response()`,
+/// `invalidate()`) as well.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tokenspec_client_basics {
+    ($client:ident, $builder:ident) => {
+        impl $client {
+            /// Starts configuring a client.
+            pub fn builder() -> $builder {
+                <$builder as ::std::default::Default>::default()
+            }
+
+            /// The runtime client underneath, for what the typed surface does not cover.
+            pub fn runtime(&self) -> &$crate::TokenClient {
+                &self.runtime
+            }
+        }
+    };
+    ($client:ident, $builder:ident, $error:ident, cached $response:ident) => {
+        $crate::__tokenspec_client_basics!($client, $builder);
+
+        impl $client {
+            /// The cached token with the typed fields of the answer it came in.
+            pub async fn token_response(&self) -> ::std::result::Result<$response, $error> {
+                ::std::result::Result::Ok(self.runtime.cached_response().await?)
+            }
+
+            /// Drops `token` from the cache if it is still the current one (an API rejected
+            /// it); the next call fetches a new one.
+            pub fn invalidate(&self, token: &$crate::Token) {
+                self.runtime.invalidate(token);
+            }
+        }
+    };
+}
