@@ -327,7 +327,20 @@ fn generate_some(
         return Err(Error::Specs(diagnostics::render(&said)));
     }
     let warnings = diagnostics::render(&said);
-    let mut providers: Vec<ir::Provider> = checked.into_iter().filter_map(|c| c.provider).collect();
+    let stable = stable_dir(Path::new(display_dir));
+    let mut providers: Vec<ir::Provider> = checked
+        .into_iter()
+        .filter_map(|c| c.provider)
+        .map(|mut p| {
+            let name = p.file.rsplit('/').next().unwrap_or_default().to_owned();
+            p.file = if stable.is_empty() {
+                name
+            } else {
+                format!("{stable}/{name}")
+            };
+            p
+        })
+        .collect();
     providers.sort_by(|a, b| a.module.cmp(&b.module));
     for pair in providers.windows(2) {
         if pair[0].module == pair[1].module {
@@ -357,6 +370,23 @@ fn generate_some(
         spec_files: files.to_vec(),
         providers,
     })
+}
+
+/// How a folder of specs is named in generated code (headers, module docs, the catalog):
+/// relative to `base` (the crate being built, else the current folder) when it is inside it,
+/// else by its own name, so the output is the same on every machine. Messages name the folder
+/// as it was given.
+fn stable_dir(dir: &Path) -> String {
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    let base = base.as_deref();
+    let shown = match base.and_then(|b| dir.strip_prefix(b).ok()) {
+        Some(inside) => inside.to_path_buf(),
+        None if dir.is_absolute() => dir.file_name().map(PathBuf::from).unwrap_or_default(),
+        None => dir.to_path_buf(),
+    };
+    shown.to_string_lossy().replace('\\', "/")
 }
 
 /// The cores this process may use.

@@ -65,6 +65,8 @@ pub fn check(source: &str) -> Vec<Diagnostic> {
     }
     // Node counts of the containers being read, and the expanded size of each anchor.
     let mut open: Vec<(usize, u64)> = Vec::new();
+    // The mappings and sequences being read, to tell keys from values and find repeated keys.
+    let mut frames: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, u64> = HashMap::new();
     let mut documents = 0;
     let mut total: u64 = 0;
@@ -84,6 +86,45 @@ pub fn check(source: &str) -> Vec<Diagnostic> {
             }
         };
         let here = span.start.index();
+        // Whether this event starts a node that is a mapping's key.
+        let is_key = match event {
+            Event::Scalar(..)
+            | Event::Alias(_)
+            | Event::MappingStart(..)
+            | Event::SequenceStart(..) => match frames.last_mut() {
+                Some(Frame::Mapping { expect_key, .. }) => {
+                    let key = *expect_key;
+                    *expect_key = !key;
+                    key
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if is_key
+            && let Event::Scalar(ref text, ..) = event
+            && let Some(Frame::Mapping { keys, .. }) = frames.last_mut()
+            && let Some(first) = keys.insert(text.to_string(), here)
+        {
+            let line = source.chars().take(first).filter(|c| *c == '\n').count() + 1;
+            problems.push(at(
+                source,
+                here,
+                format!("`{text}` is written twice in this mapping (first on line {line}); YAML would keep only this one, silently"),
+                "remove one of them, or rename it",
+            ));
+        }
+        match event {
+            Event::MappingStart(..) => frames.push(Frame::Mapping {
+                expect_key: true,
+                keys: HashMap::new(),
+            }),
+            Event::SequenceStart(..) => frames.push(Frame::Sequence),
+            Event::MappingEnd | Event::SequenceEnd => {
+                frames.pop();
+            }
+            _ => {}
+        }
         let added = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -121,7 +162,9 @@ pub fn check(source: &str) -> Vec<Diagnostic> {
                 size
             }
             Event::Scalar(ref text, style, anchor, _) => {
+                // A key is text to every reader (`y:` as a field name); a value may not be.
                 if style == ScalarStyle::Plain
+                    && !is_key
                     && let Some(d) = ambiguous_scalar(source, here, text)
                 {
                     problems.push(d);
@@ -150,6 +193,16 @@ pub fn check(source: &str) -> Vec<Diagnostic> {
         }
     }
     problems
+}
+
+/// A mapping or a sequence being read.
+enum Frame {
+    /// A mapping: whether its next node is a key, and the keys seen (with where).
+    Mapping {
+        expect_key: bool,
+        keys: HashMap<String, usize>,
+    },
+    Sequence,
 }
 
 /// A plain scalar that YAML 1.1 tools read as a boolean, an octal or a base-60 number.
@@ -195,6 +248,30 @@ fn ambiguous_scalar(source: &str, at_char: usize, text: &str) -> Option<Diagnost
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_spelled_like_yaml11_booleans_are_text_and_values_are_not() {
+        // A response field named `y` is a key: every YAML reader takes it as text.
+        assert!(check("response:\n  y: y_coordinate\n  n: n_value\n").is_empty());
+        let problems = check("flag: y\n");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("boolean in YAML 1.1"));
+    }
+
+    #[test]
+    fn a_key_written_twice_is_reported_where_it_is_repeated() {
+        let source = "environments:\n  production: https://a.test\n  production: https://b.test\n";
+        let problems = check(source);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.contains("first on line 2"),
+            "{}",
+            problems[0].message
+        );
+        assert_eq!(problems[0].offset, source.rfind("production"));
+        // The same key in two different mappings is fine.
+        assert!(check("a:\n  name: first\nb:\n  name: second\n").is_empty());
+    }
 
     #[test]
     fn a_billion_laughs_is_stopped_early() {

@@ -60,6 +60,28 @@ impl Cx {
                 "write the full base URL, e.g. https://api.example.com",
             );
         }
+        if let Some(bad) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            let what = if bad == ' ' {
+                "a space".to_owned()
+            } else {
+                format!("the character {bad:?}")
+            };
+            self.error(
+                at,
+                format!("`{}` has {what} in it; URLs have none", url.escape_debug()),
+                "remove it (a space inside a host or path is written %20, but a host never has one)",
+            );
+        } else if scheme_ok
+            && url
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with(['/', ':']))
+        {
+            self.error(
+                at,
+                format!("`{url}` has no host"),
+                "write the host after the scheme, e.g. https://api.example.com",
+            );
+        }
         if url.contains('?') || url.contains('#') {
             self.error(
                 at,

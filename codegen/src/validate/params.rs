@@ -116,6 +116,7 @@ impl Cx {
                     "redirect_uri",
                     "client_auth_method",
                     "client_key",
+                    "client_identity",
                 ];
                 if BUILTIN.contains(&ident.as_str()) {
                     self.error(at, format!("builder setting `{ident}` clashes with a setter every client builder has"), "set `rust_name:` to another name");
