@@ -181,9 +181,16 @@ fn did_you_mean(message: &str) -> Option<String> {
 
 /// The candidate most similar to `found`, if any is similar enough to be a likely typo.
 pub fn closest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Letters' case counts for nothing: `es256` is `ES256`, not the nearer-looking `HS256`.
+    let lower = found.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(found, c), c))
+        .map(|c| {
+            (
+                strsim::normalized_damerau_levenshtein(&lower, &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)

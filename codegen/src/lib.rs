@@ -120,6 +120,8 @@ pub struct Checked {
 /// Checks one spec given as text. `file` is how the file is named in messages and in the
 /// generated header (`specs/acme.yaml`); its stem is the default module name.
 pub fn check_source(file: &str, source: &str) -> Checked {
+    // A byte order mark says the file is UTF-8, which it is; it is not part of the YAML.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let stem = Path::new(file)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -146,8 +148,108 @@ fn load(source: &str) -> Result<spec::Spec, Vec<Diagnostic>> {
     serde_yaml::from_str(source).map_err(|e| {
         let first = Diagnostic::from_yaml_error(&e);
         let more = shape_errors(source);
-        if more.len() > 1 { more } else { vec![first] }
+        let found = if more.len() > 1 { more } else { vec![first] };
+        found
+            .into_iter()
+            .map(|d| in_users_words(source, d))
+            .collect()
     })
+}
+
+/// The written forms of the spec's values that can take more than one shape, for messages that
+/// would otherwise name an internal type: what the value is, its forms, and its keys.
+const SHAPES: &[(&str, &str, &[&str])] = &[
+    (
+        "EnvironmentSpec",
+        "an environment is a URL (`production: https://api.example.com`) or `{ url: …, doc: …, client_certificate: … }`",
+        &["url", "doc", "client_certificate"],
+    ),
+    (
+        "ParamTypeSpec",
+        "a parameter's `type` is `string`, `integer`, `boolean`, `secret`, `{ enum: [a, b] }` or `{ set: [a, b] }`",
+        &["enum", "set"],
+    ),
+    (
+        "ExpiresInSpec",
+        "`expires_in` is the answer's field (`expires_in: expires_in`) or `{ path: …, when_absent: … }`",
+        &["path", "when_absent"],
+    ),
+    (
+        "ClientAuthChoice",
+        "`client_auth` is one method (`{ basic: raw }`) or a list of the methods the provider accepts",
+        &[
+            "basic",
+            "params",
+            "id_param",
+            "secret_param",
+            "assertion",
+            "algorithm",
+            "audience",
+            "certificate",
+        ],
+    ),
+];
+
+/// Rewrites what serde says in terms of its own types ("data did not match any variant of
+/// untagged enum EnvironmentSpec") and bare type errors into what the user wrote: the forms the
+/// value may take and, for a mistyped key inside it, the key it probably meant; an unquoted
+/// `{token}` is a YAML mapping, so say to quote it.
+fn in_users_words(source: &str, mut d: Diagnostic) -> Diagnostic {
+    if let Some(&(_, forms, keys)) = SHAPES
+        .iter()
+        .find(|(name, ..)| d.message.ends_with(&format!("untagged enum {name}")))
+    {
+        d.message = forms.to_owned();
+        // The value starts after the key the offset points at; its keys are on the next lines,
+        // indented deeper, or inside `{ }` on the same line.
+        if let Some(start) = d.offset {
+            let text = &source[start.min(source.len())..];
+            let own_indent = source[..start.min(source.len())]
+                .rsplit('\n')
+                .next()
+                .map_or(0, |l| l.len());
+            let mut written = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                let indent = line.len() - line.trim_start().len();
+                if i > 0 && (line.trim().is_empty() || indent <= own_indent) {
+                    break;
+                }
+                let body = if i == 0 {
+                    line.split_once(':').map_or("", |(_, v)| v)
+                } else {
+                    line
+                };
+                for part in body.split([',', '{', '}']) {
+                    if let Some((key, _)) = part.split_once(':') {
+                        let key = key.trim().trim_start_matches("- ");
+                        if !key.is_empty() && !key.contains(' ') {
+                            written.push(key.to_owned());
+                        }
+                    }
+                }
+            }
+            if let Some(unknown) = written.iter().find(|k| !keys.contains(&k.as_str())) {
+                d.help = Some(match diagnostics::closest(unknown, keys.iter().copied()) {
+                    Some(best) => {
+                        format!("`{unknown}` is not one of its keys: did you mean `{best}`?")
+                    }
+                    None => format!("`{unknown}` is not one of its keys ({})", keys.join(", ")),
+                });
+                if let Some(at) = find_word(source, start, unknown) {
+                    d.offset = Some(at);
+                }
+            }
+        }
+    } else if d
+        .message
+        .starts_with("invalid type: map, expected a string")
+        && let Some(at) = d.offset
+        && source[at.min(source.len())..].starts_with('{')
+    {
+        d.message = "this value starts with `{`, which YAML reads as a mapping, not text".into();
+        d.help = Some("quote it: `\"Bearer {token}\"`".into());
+    }
+    d
 }
 
 /// Every shape error of a document serde refused, not just its first: each flow is read on its
@@ -214,16 +316,36 @@ pub fn check_file(path: &Path, display: &str) -> Result<Checked, Error> {
         path: path.to_owned(),
         source,
     })?;
+    let utf16 = bytes.starts_with(&[0xff, 0xfe])
+        || bytes.starts_with(&[0xfe, 0xff])
+        || bytes.iter().take(64).filter(|b| **b == 0).count() > 4;
+    if utf16 {
+        // Its text would print as NUL bytes; say what it is without showing it.
+        let mut d = Diagnostic::error(
+            &YamlPath::root(),
+            "the file is UTF-16 (or holds NUL bytes), not UTF-8",
+        )
+        .help("save the spec as UTF-8 (most editors: \"Save with encoding\")");
+        d.offset = None;
+        return Ok(Checked {
+            file: display.to_owned(),
+            provider: None,
+            diagnostics: FileDiagnostics::new(display.to_owned(), String::new(), vec![d]),
+        });
+    }
     let source = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[offset];
             let mut d = Diagnostic::error(
                 &YamlPath::root(),
-                format!("the file is not UTF-8 (invalid byte at offset {offset})"),
+                format!("the file is not UTF-8: byte 0x{byte:02x} here is not valid UTF-8 (Latin-1 or Windows-1252 text, perhaps)"),
             )
             .help("save the spec as UTF-8");
-            d.offset = Some(0);
+            // The text before the bad byte is valid, so the offset points at the same place in
+            // the lossy text shown.
+            d.offset = Some(offset);
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             return Ok(Checked {
                 file: display.to_owned(),

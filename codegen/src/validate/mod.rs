@@ -87,14 +87,20 @@ impl Cx {
             } else {
                 root()
             };
-            self.error(
-                &at,
-                format!("provider name `{name}` is not a plain snake_case Rust module name"),
-                format!(
-                    "name the file (or set `name:`) `{}`",
-                    module.trim_start_matches("r#").trim_end_matches('_')
-                ),
-            );
+            let plain = module.trim_start_matches("r#").trim_end_matches('_');
+            if plain == name {
+                self.error(
+                    &at,
+                    format!("provider name `{name}` is a Rust keyword, so it cannot name a module"),
+                    format!("name the file (or set `name:`) something else, e.g. `{name}_api`"),
+                );
+            } else {
+                self.error(
+                    &at,
+                    format!("provider name `{name}` is not a plain snake_case Rust module name"),
+                    format!("name the file (or set `name:`) `{plain}`"),
+                );
+            }
         }
         if spec.title.trim().is_empty() {
             self.error(
