@@ -58,11 +58,14 @@ enum Command {
     /// Prints, as curl commands, exactly what a provider's client sends for each flow and how it
     /// reads the answer; credentials stay in $CLIENT_ID and $CLIENT_SECRET.
     #[command(
-        after_help = "Examples:\n  tokenspec-codegen explain fanbase\n  tokenspec-codegen explain path/to/acme.yaml"
+        after_help = "Examples:\n  tokenspec-codegen explain fanbase\n  tokenspec-codegen explain acme --specs config/providers\n  tokenspec-codegen explain path/to/acme.yaml"
     )]
     Explain {
-        /// Provider name (looked up in specs/) or a spec file.
+        /// Provider name (looked up in the specs folder) or a spec file.
         name: String,
+        /// Folder the provider name is looked up in.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
     },
 }
 
@@ -76,7 +79,7 @@ fn main() -> ExitCode {
             print!("{}", tokenspec_codegen::schema());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { name } => explain_provider(&name),
+        Command::Explain { name, specs } => explain_provider(&name, &specs),
     };
     match result {
         Ok(code) => code,
@@ -211,11 +214,17 @@ fn heck_title(name: &str) -> String {
         .join(" ")
 }
 
-fn explain_provider(name: &str) -> Result<ExitCode, tokenspec_codegen::Error> {
+fn explain_provider(name: &str, specs: &Path) -> Result<ExitCode, tokenspec_codegen::Error> {
     let path = if name.ends_with(".yaml") || name.ends_with(".yml") {
         PathBuf::from(name)
     } else {
-        Path::new("specs").join(format!("{name}.yaml"))
+        let yaml = specs.join(format!("{name}.yaml"));
+        let yml = specs.join(format!("{name}.yml"));
+        if !yaml.exists() && yml.exists() {
+            yml
+        } else {
+            yaml
+        }
     };
     let checked = check_file(&path, &display_dir(&path))?;
     match checked.provider {

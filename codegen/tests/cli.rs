@@ -132,6 +132,17 @@ fn generate_writes_modules_and_catalog_into_a_folder() {
 }
 
 #[test]
+fn explain_finds_a_provider_in_the_folder_given() {
+    let out = stdout(
+        cli()
+            .args(["explain", "acme", "--specs", "examples/own-specs/specs"])
+            .assert()
+            .success(),
+    );
+    assert!(out.contains("curl -X POST"), "{out}");
+}
+
+#[test]
 fn generated_headers_name_the_spec_the_same_way_on_every_machine() {
     // An absolute `--specs` folder (as CI scripts and build scripts write it) is shown relative
     // to where the command runs, never as this machine's path.
