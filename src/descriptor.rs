@@ -330,6 +330,8 @@ pub enum Expiry {
     },
     /// Fixed seconds.
     Lifetime(u64),
+    /// None: the token is kept until an API refuses it (`401`), then fetched again.
+    Never,
 }
 
 /// How an absolute time is written.

@@ -358,6 +358,8 @@ fn until(wall_sent: SystemTime, unix_secs: f64) -> Duration {
 fn lifetime(expiry: &Expiry, json: &Value, wall_sent: SystemTime) -> Result<Duration, String> {
     match *expiry {
         Expiry::Lifetime(secs) => Ok(Duration::from_secs(secs).min(MAX_LIFETIME)),
+        // The longest lifetime a token is given: in practice, until `invalidate` (a 401).
+        Expiry::Never => Ok(MAX_LIFETIME),
         Expiry::ExpiresIn { path, when_absent } => match at(json, path) {
             Some(v) => seconds(v).ok_or_else(|| format!("a `{}` that is not a number of seconds", path.join("."))),
             None => when_absent

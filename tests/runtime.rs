@@ -492,6 +492,50 @@ async fn expiry_comes_from_the_jwt_exp_claim_or_a_fixed_lifetime() {
 }
 
 #[tokio::test]
+async fn a_token_that_never_expires_is_kept_until_an_api_refuses_it() {
+    let server = MockServer::start().await;
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    Mock::given(method("POST"))
+        .respond_with(move |_: &Request| {
+            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+            // No expiry in the answer, and none documented.
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": format!("forever-{n}")}))
+        })
+        .mount(&server)
+        .await;
+    let p = provider(
+        flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Form,
+            vec![],
+            Expiry::Never,
+        ),
+        vec![],
+    );
+    let clock = ManualClock::new();
+    let client = client(p, &server, &clock);
+    let token = client
+        .access_token()
+        .await
+        .expect("a token without an expiry");
+    // A year later it is still the cached one.
+    clock.advance(Duration::from_secs(365 * 24 * 3600));
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "forever-1"
+    );
+    assert_eq!(counter.load(Ordering::SeqCst), 1);
+    // An API refused it: the next call fetches another.
+    client.invalidate(&token);
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        "forever-2"
+    );
+}
+
+#[tokio::test]
 async fn cached_token_is_reused_until_the_margin_then_renewed_in_the_background() {
     let server = MockServer::start().await;
     let counter = Arc::new(AtomicUsize::new(0));

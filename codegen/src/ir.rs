@@ -420,6 +420,8 @@ pub enum Expiry {
         /// Path.
         path: Vec<String>,
     },
+    /// No expiry: kept until an API refuses it.
+    Never,
     /// Fixed seconds.
     Lifetime(u64),
 }

@@ -240,6 +240,9 @@ fn in_users_words(source: &str, mut d: Diagnostic) -> Diagnostic {
                 }
             }
         }
+    } else if d.message.ends_with("expected unit variant") {
+        d.message = "this choice takes no value".into();
+        d.help = Some("write it alone, e.g. `expiry: never`".into());
     } else if d
         .message
         .starts_with("invalid type: map, expected a string")

@@ -566,6 +566,9 @@ pub enum ExpirySpec {
     JwtExp(String),
     /// A fixed number of seconds, for providers that say nothing.
     Lifetime(u64),
+    /// The token does not expire (`expiry: never`): it is kept until an API refuses it
+    /// (`401`), then fetched again. For providers that send no expiry and document none.
+    Never,
 }
 
 /// `expires_in` in its short (`expires_in: path`) or long form.

@@ -135,6 +135,7 @@ fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
             quote!(JwtExp { path: #p })
         }
         ir::Expiry::Lifetime(s) => quote!(Lifetime(#s)),
+        ir::Expiry::Never => quote!(Never),
     };
     quote! {
         Flow {

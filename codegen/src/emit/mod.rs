@@ -261,6 +261,7 @@ pub(crate) fn expiry_text(e: &ir::Expiry) -> String {
             format!("the `exp` claim of the JWT in `{}`", path.join("."))
         }
         ir::Expiry::Lifetime(s) => format!("fixed, {s} s"),
+        ir::Expiry::Never => "none: kept until an API refuses it (401)".into(),
     }
 }
 

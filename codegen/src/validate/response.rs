@@ -241,6 +241,7 @@ impl Cx {
                 }
                 ir::Expiry::Lifetime(*seconds)
             }
+            ExpirySpec::Never => ir::Expiry::Never,
         }
     }
 }
