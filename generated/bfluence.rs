@@ -14,8 +14,6 @@
 //!
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
-//! Provider documentation: <https://docs.bfluence.com/autenticacao>
-//!
 //! Generated from `specs/bfluence.yaml`.
 ::tokenspec::__private::contract!(4, "0.1.0");
 /// Where token requests go.
@@ -167,7 +165,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
     Provider {
         name: "bfluence",
         title: "Bfluence",
-        docs: Some("https://docs.bfluence.com/autenticacao"),
+        docs: None,
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: None,

@@ -15,7 +15,7 @@
 //!
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
-//! Provider documentation: <https://devs.bs2.com/pix-direto/autenticacao>
+//! Provider documentation: <https://devs.bs2.com/reference/post_auth-oauth-v2-token-1>
 //!
 //! Generated from `specs/bs2.yaml`.
 ::tokenspec::__private::contract!(4, "0.1.0");
@@ -253,7 +253,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
     Provider {
         name: "bs2",
         title: "Bs2 Pix Direto",
-        docs: Some("https://devs.bs2.com/pix-direto/autenticacao"),
+        docs: Some("https://devs.bs2.com/reference/post_auth-oauth-v2-token-1"),
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: None,

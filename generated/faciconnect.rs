@@ -13,7 +13,7 @@
 //!
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
-//! Provider documentation: <https://docs.faciconnect.com/autenticacao>
+//! Provider documentation: <https://docs.faciconnect.com/api-reference/authentication/obter-access-token>
 //!
 //! Generated from `specs/faciconnect.yaml`.
 ::tokenspec::__private::contract!(4, "0.1.0");
@@ -181,7 +181,9 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
     Provider {
         name: "faciconnect",
         title: "FaciConnect",
-        docs: Some("https://docs.faciconnect.com/autenticacao"),
+        docs: Some(
+            "https://docs.faciconnect.com/api-reference/authentication/obter-access-token",
+        ),
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: None,

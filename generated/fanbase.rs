@@ -13,7 +13,7 @@
 //!
 //! [`Client::authorize`] sends it on API calls as `AccessToken: <token>`.
 //!
-//! Provider documentation: <https://docs.fanbase.com.br/api-connect/obter-token>
+//! Provider documentation: <https://fb-apidocs.pages.dev/en/security/token.html>
 //!
 //! Generated from `specs/fanbase.yaml`.
 ::tokenspec::__private::contract!(4, "0.1.0");
@@ -316,7 +316,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
     Provider {
         name: "fanbase",
         title: "Fanbase",
-        docs: Some("https://docs.fanbase.com.br/api-connect/obter-token"),
+        docs: Some("https://fb-apidocs.pages.dev/en/security/token.html"),
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: Some(OpenId {
