@@ -135,9 +135,7 @@ impl ClientIdentity {
     /// The certificate's SHA-256 thumbprint, base64url (RFC 8705 §3.1's `x5t#S256`): what a
     /// certificate-bound access token's `cnf` claim holds.
     pub fn thumbprint(&self) -> String {
-        use base64::Engine as _;
-        let digest = ring::digest::digest(&ring::digest::SHA256, self.chain[0].as_ref());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+        thumbprint(&self.chain[0])
     }
 
     /// Checks that the certificate is valid at `now` (the client's clock).
@@ -161,8 +159,17 @@ impl ClientIdentity {
     }
 }
 
-/// Reads a key or certificate file, to be wiped from memory when dropped.
-fn read(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+/// A certificate's SHA-256 thumbprint, base64url: RFC 8705 §3.1's and RFC 7515 §4.1.8's
+/// `x5t#S256`.
+pub(crate) fn thumbprint(certificate: &CertificateDer<'_>) -> String {
+    use base64::Engine as _;
+    let digest = ring::digest::digest(&ring::digest::SHA256, certificate.as_ref());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// Reads a key or certificate file (`what` names it in the error), to be wiped from memory
+/// when dropped.
+pub(crate) fn read(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     std::fs::read(path).map(Zeroizing::new).map_err(|e| {
         Error::config(format!(
             "could not read the {what} file {}: {e}",

@@ -1,8 +1,9 @@
 //! The client's own private key, for `private_key_jwt` client assertions (RFC 7523 §2.2) and
 //! the JWT-bearer grant (§2.1).
 //!
-//! Loaded from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, RSA or EC P-256) or PKCS#1
-//! (`BEGIN RSA PRIVATE KEY`), or from a Google service-account key file. A key is tried once
+//! Loaded from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, RSA or EC P-256), PKCS#1
+//! (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`), or from a Google
+//! service-account key file. A key is tried once
 //! when loaded, so one that cannot sign fails there rather than at the first token request. Its
 //! bytes never appear in `Debug`, logs or errors, and the files read here are wiped from memory
 //! once parsed (the signing library keeps its own copy of the key).
@@ -144,21 +145,13 @@ impl ClientKey {
                 "the certificate given to `ClientKey::with_certificate` is not this key's: give the certificate issued for this key",
             )
         })?;
-        use base64::Engine as _;
-        let digest = ring::digest::digest(&ring::digest::SHA256, certificate.as_ref());
-        self.x5t_s256 = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest));
+        self.x5t_s256 = Some(crate::identity::thumbprint(&certificate));
         Ok(self)
     }
 
     /// A key from a PEM file.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let pem = Zeroizing::new(std::fs::read(path).map_err(|e| {
-            Error::config(format!(
-                "could not read the client key file {}: {e}",
-                path.display()
-            ))
-        })?);
+        let pem = crate::identity::read(path.as_ref(), "client key")?;
         Self::from_pem(&*pem)
     }
 
@@ -232,7 +225,8 @@ impl ServiceAccountKey {
     /// A key from the key file's JSON text.
     pub fn from_json(json: impl AsRef<[u8]>) -> Result<Self, Error> {
         let file: KeyFile = serde_json::from_slice(json.as_ref()).map_err(|e| {
-            // serde_json's message names the line and column, never the text there.
+            // serde_json's message names the line and column; it quotes a value only when the
+            // value's type is wrong, and every field read here is text, so never the key.
             Error::config(format!(
                 "the service-account key file is not the JSON Google issues ({e}): download a new key (IAM, Service accounts, Keys, Add key, JSON)"
             ))
@@ -270,12 +264,7 @@ impl ServiceAccountKey {
     /// A key from a key file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let json = Zeroizing::new(std::fs::read(path).map_err(|e| {
-            Error::config(format!(
-                "could not read the service-account key file {}: {e}",
-                path.display()
-            ))
-        })?);
+        let json = crate::identity::read(path, "service-account key")?;
         Self::from_json(&*json)
     }
 

@@ -83,14 +83,7 @@ fn credentials(f: &ir::Flow) -> String {
         ));
     }
     if let Some(kind) = f.client_auth.certificate {
-        places.push(format!(
-            "client certificate ({})",
-            match kind {
-                crate::spec::CertificateAuthSpec::TlsClientAuth => "tls_client_auth",
-                crate::spec::CertificateAuthSpec::SelfSignedTlsClientAuth =>
-                    "self_signed_tls_client_auth",
-            }
-        ));
+        places.push(format!("client certificate ({})", kind.name()));
     }
     for l in &f.client_auth.params {
         places.push(match (l, f.body) {

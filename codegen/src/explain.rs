@@ -233,7 +233,8 @@ pub fn explain(p: &Provider) -> String {
         if let Some(kind) = f.client_auth.certificate {
             let _ = writeln!(
                 out,
-                "# the client certificate authenticates the client ({kind:?}, RFC 8705): only {} is sent",
+                "# the client certificate authenticates the client ({}, RFC 8705): only {} is sent",
+                kind.name(),
                 f.client_auth.id_param
             );
             body.push((f.client_auth.id_param.clone(), Value::Variable("CLIENT_ID")));

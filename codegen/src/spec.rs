@@ -240,6 +240,16 @@ pub enum CertificateAuthSpec {
     SelfSignedTlsClientAuth,
 }
 
+impl CertificateAuthSpec {
+    /// The method's name, as specs and RFC 8705 write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertificateAuthSpec::TlsClientAuth => "tls_client_auth",
+            CertificateAuthSpec::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+        }
+    }
+}
+
 /// A signed client assertion (RFC 7523 §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

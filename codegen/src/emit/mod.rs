@@ -137,14 +137,9 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
         None => {}
     }
     if let Some(kind) = f.client_auth.certificate {
-        let name = match kind {
-            crate::spec::CertificateAuthSpec::TlsClientAuth => "tls_client_auth",
-            crate::spec::CertificateAuthSpec::SelfSignedTlsClientAuth => {
-                "self_signed_tls_client_auth"
-            }
-        };
         lines.push(format!(
-            "- the client certificate authenticates the client (RFC 8705 `{name}`): `{}` in the body, no secret",
+            "- the client certificate authenticates the client (RFC 8705 `{}`): `{}` in the body, no secret",
+            kind.name(),
             f.client_auth.id_param
         ));
     }

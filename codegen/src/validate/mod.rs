@@ -52,21 +52,6 @@ fn split_path(path: &str) -> Vec<String> {
     path.split('.').map(str::to_owned).collect()
 }
 
-/// The `{name}`s of a URL template, in order (malformed ones are reported where the template
-/// itself is checked).
-fn placeholder_names(template: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        names.push(&rest[open + 1..open + close]);
-        rest = &rest[open + close + 1..];
-    }
-    names
-}
-
 impl Cx {
     fn error(&mut self, path: &YamlPath, message: impl Into<String>, help: impl Into<String>) {
         self.diagnostics
@@ -151,37 +136,8 @@ impl Cx {
         };
 
         let retry = self.retry(spec.retry.as_ref());
-        let openid = spec.openid.as_ref().map(|o| self.openid(o));
-        let authorization = self.authorization(spec);
-        // An issuer's placeholders are filled from the chosen environment's values, so every
-        // environment must define them.
-        let issuers = [
-            (
-                spec.openid.as_ref().and_then(|o| o.issuer.as_deref()),
-                "openid",
-            ),
-            (
-                spec.authorization
-                    .as_ref()
-                    .and_then(|a| a.issuer.as_deref()),
-                "authorization",
-            ),
-        ];
-        for (issuer, section) in issuers {
-            let Some(issuer) = issuer else { continue };
-            for name in placeholder_names(issuer) {
-                for env in environments
-                    .iter()
-                    .filter(|e| !e.placeholders.iter().any(|(n, _)| n == name))
-                {
-                    self.error(
-                        &root().key(section).key("issuer"),
-                        format!("the issuer uses `{{{name}}}`, which environment `{}` does not define", env.name),
-                        format!("an issuer's placeholders take the chosen environment's values: use only placeholders every environment's URL has, or write the issuer out (`{}`)", env.url),
-                    );
-                }
-            }
-        }
+        let openid = spec.openid.as_ref().map(|o| self.openid(o, &environments));
+        let authorization = self.authorization(spec, &environments);
         let revocation = self.revocation(spec);
         let client_auth_choices = self.client_auth_choices(spec);
         let refresh_margin = spec.refresh_margin.unwrap_or(60);

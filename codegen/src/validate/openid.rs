@@ -4,7 +4,11 @@
 use super::*;
 
 impl Cx {
-    pub(super) fn openid(&mut self, spec: &OpenIdSpec) -> ir::OpenId {
+    pub(super) fn openid(
+        &mut self,
+        spec: &OpenIdSpec,
+        environments: &[ir::Environment],
+    ) -> ir::OpenId {
         let at = root().key("openid");
         const KNOWN: &[&str] = &[
             "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "HS256",
@@ -49,7 +53,7 @@ impl Cx {
             }
         }
         if let Some(issuer) = &spec.issuer {
-            self.url_template(issuer, &at.key("issuer"), false);
+            self.issuer(issuer, &at.key("issuer"), environments);
         }
         ir::OpenId {
             issuer: spec.issuer.clone(),
@@ -81,7 +85,11 @@ impl Cx {
     }
 
     /// The `authorization:` section: the server users are sent to, with or without OpenID.
-    pub(super) fn authorization(&mut self, spec: &Spec) -> Option<ir::Authorization> {
+    pub(super) fn authorization(
+        &mut self,
+        spec: &Spec,
+        environments: &[ir::Environment],
+    ) -> Option<ir::Authorization> {
         let section = spec.authorization.as_ref()?;
         let at = root().key("authorization");
         if let Some(path) = &section.path
@@ -110,11 +118,34 @@ impl Cx {
             }
         }
         if let Some(issuer) = &section.issuer {
-            self.url_template(issuer, &at.key("issuer"), false);
+            self.issuer(issuer, &at.key("issuer"), environments);
         }
         Some(ir::Authorization {
             issuer: section.issuer.clone(),
             path: section.path.clone(),
         })
+    }
+
+    /// Checks an issuer URL template. Its placeholders take the chosen environment's values,
+    /// so every environment must define them.
+    fn issuer(&mut self, issuer: &str, at: &YamlPath, environments: &[ir::Environment]) {
+        for (name, _) in self.url_template(issuer, at, false) {
+            for env in environments
+                .iter()
+                .filter(|e| !e.placeholders.iter().any(|(n, _)| *n == name))
+            {
+                self.error(
+                    at,
+                    format!(
+                        "the issuer uses `{{{name}}}`, which environment `{}` does not define",
+                        env.name
+                    ),
+                    format!(
+                        "an issuer's placeholders take the chosen environment's values: use only placeholders every environment's URL has, or write the issuer out (`{}`)",
+                        env.url
+                    ),
+                );
+            }
+        }
     }
 }
