@@ -115,7 +115,7 @@ impl ClientBuilder {
         self.settings = self.settings.client_key(key);
         self
     }
-    /// The Google API scopes the token is for, separated by spaces (for example `https://www.googleapis.com/auth/cloud-platform`) (`scope`). Required.
+    /// The Google API scopes the token is for, separated by spaces (`scope`). Required.
     pub fn scopes(
         mut self,
         value: impl ::std::convert::Into<::std::string::String>,
