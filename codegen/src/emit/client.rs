@@ -230,11 +230,19 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             }
         }
     });
+    // Patterns of the environments that want a certificate (unit variants have no fields).
     let needing: Vec<_> = p
         .environments
         .iter()
         .filter(|e| e.client_certificate)
-        .map(|e| ident(&e.variant))
+        .map(|e| {
+            let v = ident(&e.variant);
+            if e.placeholders.is_empty() {
+                quote!(Environment::#v)
+            } else {
+                quote!(Environment::#v { .. })
+            }
+        })
         .collect();
     let settings = if needing.is_empty() {
         quote!(self.settings)
@@ -242,7 +250,7 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
         quote!(self.settings.client_identity_required())
     } else {
         quote! {
-            if ::std::matches!(environment, #(Environment::#needing { .. })|*) {
+            if ::std::matches!(environment, #(#needing)|*) {
                 self.settings.client_identity_required()
             } else {
                 self.settings
