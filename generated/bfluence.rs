@@ -32,9 +32,10 @@ impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
-            Self::Production { host } => {
-                ("https://{host}", ::std::vec![("host", host.as_str())])
-            }
+            Self::Production { host } => (
+                "https://{host}",
+                ::std::vec![("host", host.as_str())],
+            ),
         }
     }
 }
@@ -83,8 +84,16 @@ pub enum Error {
     Other(::tokenspec::Error),
 }
 ::tokenspec::__private::provider_error!(
-    Error, [InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
-    UnsupportedGrantType, InvalidScope], []
+    Error,
+    [
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
+    ],
+    []
 );
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
@@ -105,11 +114,9 @@ impl ClientBuilder {
     }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
-        let environment = self
-            .environment
-            .ok_or_else(|| ::tokenspec::Error::config(
-                "no environment chosen: call `.environment(...)` on the builder",
-            ))?;
+        let environment = self.environment.ok_or_else(|| {
+            ::tokenspec::Error::config("no environment chosen: call `.environment(...)` on the builder")
+        })?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings;
@@ -128,9 +135,7 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
-::tokenspec::__private::client_basics!(
-    Client, ClientBuilder, Error, cached ClientCredentialsResponse
-);
+::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached ClientCredentialsResponse);
 impl Client {
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
@@ -138,9 +143,7 @@ impl Client {
     /// - `POST <base URL>/auth/token`
     /// - JSON body (`application/json`): `client_id`, `client_secret`
     /// - lifetime: the `exp` claim of the JWT in `access_token`
-    pub async fn access_token(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::Token, Error> {
+    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.

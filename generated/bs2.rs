@@ -42,12 +42,14 @@ impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
-            Self::Homologation { host } => {
-                ("https://{host}", ::std::vec![("host", host.as_str())])
-            }
-            Self::Production { host } => {
-                ("https://{host}", ::std::vec![("host", host.as_str())])
-            }
+            Self::Homologation { host } => (
+                "https://{host}",
+                ::std::vec![("host", host.as_str())],
+            ),
+            Self::Production { host } => (
+                "https://{host}",
+                ::std::vec![("host", host.as_str())],
+            ),
         }
     }
 }
@@ -158,8 +160,16 @@ pub enum Error {
     Other(::tokenspec::Error),
 }
 ::tokenspec::__private::provider_error!(
-    Error, [InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
-    UnsupportedGrantType, InvalidScope], []
+    Error,
+    [
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
+    ],
+    []
 );
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
@@ -180,24 +190,18 @@ impl ClientBuilder {
         self
     }
     /// Permissions requested, among those generated with the API keys (`scope`). Required.
-    pub fn scopes(
-        mut self,
-        value: impl ::std::iter::IntoIterator<Item = Scope>,
-    ) -> Self {
+    pub fn scopes(mut self, value: impl ::std::iter::IntoIterator<Item = Scope>) -> Self {
         self.scopes = ::std::option::Option::Some(value.into_iter().collect());
         self
     }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
-        let environment = self
-            .environment
-            .ok_or_else(|| ::tokenspec::Error::config(
-                "no environment chosen: call `.environment(...)` on the builder",
-            ))?;
+        let environment = self.environment.ok_or_else(|| {
+            ::tokenspec::Error::config("no environment chosen: call `.environment(...)` on the builder")
+        })?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
-            self.scopes.map(| v | ::tokenspec::__private::ParamValue::Words(v.iter()
-            .map(| v | v.as_str()).collect(), " ")),
+            self.scopes.map(|v| ::tokenspec::__private::ParamValue::Words(v.iter().map(|v| v.as_str()).collect(), " ")),
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
@@ -215,9 +219,7 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
-::tokenspec::__private::client_basics!(
-    Client, ClientBuilder, Error, cached ClientCredentialsResponse
-);
+::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached ClientCredentialsResponse);
 impl Client {
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
@@ -226,9 +228,7 @@ impl Client {
     /// - `Authorization: Basic base64(client_id:client_secret)`
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::Token, Error> {
+    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.

@@ -38,9 +38,7 @@ impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
-            Self::Homologation => {
-                ("https://pix-h.api.efipay.com.br", ::std::vec::Vec::new())
-            }
+            Self::Homologation => ("https://pix-h.api.efipay.com.br", ::std::vec::Vec::new()),
             Self::Production => ("https://pix.api.efipay.com.br", ::std::vec::Vec::new()),
         }
     }
@@ -98,8 +96,16 @@ pub enum Error {
     Other(::tokenspec::Error),
 }
 ::tokenspec::__private::provider_error!(
-    Error, [InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
-    UnsupportedGrantType, InvalidScope], []
+    Error,
+    [
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
+    ],
+    []
 );
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
@@ -128,11 +134,9 @@ impl ClientBuilder {
     }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
-        let environment = self
-            .environment
-            .ok_or_else(|| ::tokenspec::Error::config(
-                "no environment chosen: call `.environment(...)` on the builder",
-            ))?;
+        let environment = self.environment.ok_or_else(|| {
+            ::tokenspec::Error::config("no environment chosen: call `.environment(...)` on the builder")
+        })?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings.client_identity_required();
@@ -151,9 +155,7 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
-::tokenspec::__private::client_basics!(
-    Client, ClientBuilder, Error, cached ClientCredentialsResponse
-);
+::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached ClientCredentialsResponse);
 impl Client {
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
@@ -163,9 +165,7 @@ impl Client {
     /// - mutual TLS: the builder's `client_identity` in the handshake
     /// - JSON body (`application/json`): `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::Token, Error> {
+    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
@@ -186,9 +186,7 @@ impl Client {
     /// An HTTP client for the provider's API that presents the client certificate (mutual
     /// TLS), shared with the token requests (one per Tokio runtime, connections reused):
     /// build API requests with it, then [`Client::send`] them.
-    pub fn http_client(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::reqwest::Client, Error> {
+    pub fn http_client(&self) -> ::std::result::Result<::tokenspec::reqwest::Client, Error> {
         ::std::result::Result::Ok(self.runtime.http_client()?)
     }
 }

@@ -33,9 +33,10 @@ impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
-            Self::Production { host } => {
-                ("https://{host}", ::std::vec![("host", host.as_str())])
-            }
+            Self::Production { host } => (
+                "https://{host}",
+                ::std::vec![("host", host.as_str())],
+            ),
         }
     }
 }
@@ -89,8 +90,16 @@ pub enum Error {
     Other(::tokenspec::Error),
 }
 ::tokenspec::__private::provider_error!(
-    Error, [InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
-    UnsupportedGrantType, InvalidScope], []
+    Error,
+    [
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
+    ],
+    []
 );
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
@@ -117,15 +126,15 @@ impl ClientBuilder {
     }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
-        let environment = self
-            .environment
-            .ok_or_else(|| ::tokenspec::Error::config(
-                "no environment chosen: call `.environment(...)` on the builder",
-            ))?;
+        let environment = self.environment.ok_or_else(|| {
+            ::tokenspec::Error::config("no environment chosen: call `.environment(...)` on the builder")
+        })?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
-            ::std::option::Option::Some({ let v = self.validity_period
-            .unwrap_or(3600i64); ::tokenspec::__private::ParamValue::Integer(v) }),
+            ::std::option::Option::Some({
+                let v = self.validity_period.unwrap_or(3600i64);
+                ::tokenspec::__private::ParamValue::Integer(v)
+            }),
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
@@ -143,9 +152,7 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
-::tokenspec::__private::client_basics!(
-    Client, ClientBuilder, Error, cached ClientCredentialsResponse
-);
+::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached ClientCredentialsResponse);
 impl Client {
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
@@ -154,9 +161,7 @@ impl Client {
     /// - `Authorization: Basic base64(client_id:client_secret)`
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`, `validity_period` (from the builder's `validity_period`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::Token, Error> {
+    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
@@ -181,9 +186,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
     Provider {
         name: "faciconnect",
         title: "FaciConnect",
-        docs: Some(
-            "https://docs.faciconnect.com/api-reference/authentication/obter-access-token",
-        ),
+        docs: Some("https://docs.faciconnect.com/api-reference/authentication/obter-access-token"),
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: None,

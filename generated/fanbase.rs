@@ -40,12 +40,14 @@ impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
-            Self::Homologation { host } => {
-                ("https://{host}", ::std::vec![("host", host.as_str())])
-            }
-            Self::Production { host } => {
-                ("https://{host}", ::std::vec![("host", host.as_str())])
-            }
+            Self::Homologation { host } => (
+                "https://{host}",
+                ::std::vec![("host", host.as_str())],
+            ),
+            Self::Production { host } => (
+                "https://{host}",
+                ::std::vec![("host", host.as_str())],
+            ),
         }
     }
 }
@@ -155,11 +157,27 @@ pub enum Error {
     Other(::tokenspec::Error),
 }
 ::tokenspec::__private::provider_error!(
-    Error, [MissingParameter, InvalidClientId, ClientSecretMismatch,
-    InvalidAuthorizationCode, InvalidGrantType, InvalidRequest, InvalidClient,
-    InvalidGrant, UnauthorizedClient, UnsupportedGrantType, InvalidScope],
-    [MissingParameter, InvalidClientId, ClientSecretMismatch, InvalidAuthorizationCode,
-    InvalidGrantType]
+    Error,
+    [
+        MissingParameter,
+        InvalidClientId,
+        ClientSecretMismatch,
+        InvalidAuthorizationCode,
+        InvalidGrantType,
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
+    ],
+    [
+        MissingParameter,
+        InvalidClientId,
+        ClientSecretMismatch,
+        InvalidAuthorizationCode,
+        InvalidGrantType,
+    ]
 );
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
@@ -181,20 +199,15 @@ impl ClientBuilder {
     /// Where the provider sends users back after they log in and consent: this
     /// application's callback URL, as registered with the provider. Authorization
     /// requests and code exchanges use it.
-    pub fn redirect_uri(
-        mut self,
-        uri: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn redirect_uri(mut self, uri: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.settings = self.settings.redirect_uri(uri);
         self
     }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
-        let environment = self
-            .environment
-            .ok_or_else(|| ::tokenspec::Error::config(
-                "no environment chosen: call `.environment(...)` on the builder",
-            ))?;
+        let environment = self.environment.ok_or_else(|| {
+            ::tokenspec::Error::config("no environment chosen: call `.environment(...)` on the builder")
+        })?;
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings;
@@ -213,9 +226,7 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
-::tokenspec::__private::client_basics!(
-    Client, ClientBuilder, Error, cached ClientCredentialsResponse
-);
+::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached ClientCredentialsResponse);
 impl Client {
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
@@ -223,9 +234,7 @@ impl Client {
     /// - `POST <base URL>/api/token`
     /// - query string: `client_id`, `client_secret`, `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::Token, Error> {
+    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
     /// Adds `AccessToken: <token>` with a valid token to an API request.
@@ -263,10 +272,10 @@ impl Client {
         &self,
         code: ::tokenspec::AuthorizationCode,
     ) -> ::std::result::Result<ExchangeCodeResponse, Error> {
-        let values = ::std::vec![::std::option::Option::None,];
-        ::std::result::Result::Ok(
-            self.runtime.exchange_code(1usize, code, values).await?,
-        )
+        let values = ::std::vec![
+            ::std::option::Option::None,
+        ];
+        ::std::result::Result::Ok(self.runtime.exchange_code(1usize, code, values).await?)
     }
     /// A new authorization request for a user to follow (fresh `state`, a `nonce` and PKCE
     /// challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the
@@ -296,10 +305,10 @@ impl Client {
         key: impl ::std::convert::Into<::std::string::String>,
         code: ::tokenspec::AuthorizationCode,
     ) -> ::std::result::Result<::tokenspec::Session, Error> {
-        let values = ::std::vec![::std::option::Option::None,];
-        ::std::result::Result::Ok(
-            self.runtime.start_session(1usize, key, code, values).await?,
-        )
+        let values = ::std::vec![
+            ::std::option::Option::None,
+        ];
+        ::std::result::Result::Ok(self.runtime.start_session(1usize, key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -471,9 +480,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             },
             KnownError {
                 name: "ClientSecretMismatch",
-                message: Some(
-                    "The informed Client Secret does not match the correct secret",
-                ),
+                message: Some("The informed Client Secret does not match the correct secret"),
                 code: None,
                 status: None,
             },

@@ -85,8 +85,16 @@ pub enum Error {
     Other(::tokenspec::Error),
 }
 ::tokenspec::__private::provider_error!(
-    Error, [InvalidRequest, InvalidClient, InvalidGrant, UnauthorizedClient,
-    UnsupportedGrantType, InvalidScope], []
+    Error,
+    [
+        InvalidRequest,
+        InvalidClient,
+        InvalidGrant,
+        UnauthorizedClient,
+        UnsupportedGrantType,
+        InvalidScope,
+    ],
+    []
 );
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
@@ -116,18 +124,12 @@ impl ClientBuilder {
         self
     }
     /// The Google API scopes the token is for, separated by spaces (`scope`). Required.
-    pub fn scopes(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn scopes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.scopes = ::std::option::Option::Some(value.into());
         self
     }
     /// The user of the Workspace domain to act for (domain-wide delegation) (`sub`). Not sent unless set.
-    pub fn subject(
-        mut self,
-        value: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
         self.subject = ::std::option::Option::Some(value.into());
         self
     }
@@ -136,8 +138,8 @@ impl ClientBuilder {
         let environment = self.environment.unwrap_or(Environment::Production);
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
-            self.scopes.map(::tokenspec::__private::ParamValue::Text), self.subject
-            .map(::tokenspec::__private::ParamValue::Text),
+            self.scopes.map(::tokenspec::__private::ParamValue::Text),
+            self.subject.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new(
@@ -155,9 +157,7 @@ impl ClientBuilder {
 pub struct Client {
     runtime: ::tokenspec::TokenClient,
 }
-::tokenspec::__private::client_basics!(
-    Client, ClientBuilder, Error, cached ServiceAccountResponse
-);
+::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached ServiceAccountResponse);
 impl Client {
     /// Returns a valid access token: the cached one while it is fresh, otherwise a new one from
     /// this request, sent once however many tasks ask at the same time:
@@ -167,9 +167,7 @@ impl Client {
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
     /// - claims of the assertion: `scope` (from the builder's `scopes`), `sub` (from the builder's `subject`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(
-        &self,
-    ) -> ::std::result::Result<::tokenspec::Token, Error> {
+    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
         ::std::result::Result::Ok(self.runtime.access_token().await?)
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
@@ -194,9 +192,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
     Provider {
         name: "google_service_account",
         title: "Google service account",
-        docs: Some(
-            "https://developers.google.com/identity/protocols/oauth2/service-account",
-        ),
+        docs: Some("https://developers.google.com/identity/protocols/oauth2/service-account"),
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: None,
@@ -237,9 +233,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     Param {
                         name: "grant_type",
                         location: Location::Body,
-                        source: Source::Fixed(
-                            Literal::Text("urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                        ),
+                        source: Source::Fixed(Literal::Text("urn:ietf:params:oauth:grant-type:jwt-bearer")),
                     },
                     Param {
                         name: "scope",

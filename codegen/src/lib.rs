@@ -479,12 +479,10 @@ fn generate_some(
         .iter()
         .filter(|p| include.is_none_or(|f| f(&p.module)))
         .collect();
-    // Specs are emitted in parallel; with fewer specs than cores, each spec's parts are too.
-    let per_spec = (cores() / wanted.len().max(1)).max(1);
     let modules = in_parallel(&wanted, |p| GeneratedModule {
         module: p.module.clone(),
         spec: p.file.clone(),
-        source: emit::provider_source_on(p, per_spec),
+        source: emit::provider_source(p),
     });
     let catalog = docs::catalog(&providers)
         .map_err(|e| Error::Specs(format!("could not render the provider catalog: {e}")))?;
@@ -519,8 +517,8 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// `work` over every item, spread over the machine's cores, results in input order. Parsing the
-/// generated code for formatting dominates generation, and specs are independent.
+/// `work` over every item, spread over the machine's cores, results in input order: specs are
+/// independent, and reading and checking them is most of the generator's work.
 fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = cores().min(items.len());
     if threads <= 1 {

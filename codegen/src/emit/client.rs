@@ -1,130 +1,233 @@
 //! The builder and the client: typed setters and methods that hand values to the runtime.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-
-use super::{doc, ident, request_summary};
+use super::request_summary;
+use super::text::{Source, string};
+use super::types::escape;
 use crate::ir::{self, ParamType, Provider};
+use crate::spec::AssertionSpec;
+
+const OK: &str = "::std::result::Result::Ok";
+const SOME: &str = "::std::option::Option::Some";
+const VALUE: &str = "::tokenspec::__private::ParamValue";
 
 /// The Rust type of a parameter value as a caller passes it.
-fn arg_type(p: &Provider, ty: &ParamType) -> TokenStream {
+fn arg_type(p: &Provider, ty: &ParamType) -> String {
     match ty {
-        ParamType::String => quote!(impl ::std::convert::Into<::std::string::String>),
-        ParamType::Integer => quote!(i64),
-        ParamType::Boolean => quote!(bool),
-        ParamType::Secret => quote!(impl ::std::convert::Into<::tokenspec::SecretString>),
-        ParamType::Enum(e) => {
-            let t = ident(&p.enums[*e].ident);
-            quote!(#t)
-        }
-        ParamType::Set(e, _) => {
-            let t = ident(&p.enums[*e].ident);
-            quote!(impl ::std::iter::IntoIterator<Item = #t>)
-        }
+        ParamType::String => "impl ::std::convert::Into<::std::string::String>".into(),
+        ParamType::Integer => "i64".into(),
+        ParamType::Boolean => "bool".into(),
+        ParamType::Secret => "impl ::std::convert::Into<::tokenspec::SecretString>".into(),
+        ParamType::Enum(e) => p.enums[*e].ident.clone(),
+        ParamType::Set(e, _) => format!(
+            "impl ::std::iter::IntoIterator<Item = {}>",
+            p.enums[*e].ident
+        ),
     }
 }
 
 /// The type a builder stores a parameter as.
-fn stored_type(p: &Provider, ty: &ParamType) -> TokenStream {
+fn stored_type(p: &Provider, ty: &ParamType) -> String {
     match ty {
-        ParamType::String => quote!(::std::string::String),
-        ParamType::Integer => quote!(i64),
-        ParamType::Boolean => quote!(bool),
-        ParamType::Secret => quote!(::tokenspec::SecretString),
-        ParamType::Enum(e) => {
-            let t = ident(&p.enums[*e].ident);
-            quote!(#t)
-        }
-        ParamType::Set(e, _) => {
-            let t = ident(&p.enums[*e].ident);
-            quote!(::std::vec::Vec<#t>)
-        }
+        ParamType::String => "::std::string::String".into(),
+        ParamType::Integer => "i64".into(),
+        ParamType::Boolean => "bool".into(),
+        ParamType::Secret => "::tokenspec::SecretString".into(),
+        ParamType::Enum(e) => p.enums[*e].ident.clone(),
+        ParamType::Set(e, _) => format!("::std::vec::Vec<{}>", p.enums[*e].ident),
     }
 }
 
 /// Converts what the caller passed (`value`) into what is stored.
-fn store(ty: &ParamType, value: &TokenStream) -> TokenStream {
+fn store(ty: &ParamType, value: &str) -> String {
     match ty {
-        ParamType::String | ParamType::Secret => quote!(#value.into()),
-        ParamType::Set(..) => quote!(#value.into_iter().collect()),
-        _ => quote!(#value),
+        ParamType::String | ParamType::Secret => format!("{value}.into()"),
+        ParamType::Set(..) => format!("{value}.into_iter().collect()"),
+        _ => value.to_owned(),
     }
 }
 
 /// Converts a stored value into a `::tokenspec::__private::ParamValue`.
-fn to_param_value(ty: &ParamType, value: &TokenStream) -> TokenStream {
+fn to_param_value(ty: &ParamType, value: &str) -> String {
     match ty {
-        ParamType::String => quote!(::tokenspec::__private::ParamValue::Text(#value)),
-        ParamType::Secret => quote!(::tokenspec::__private::ParamValue::Secret(#value)),
-        ParamType::Integer => quote!(::tokenspec::__private::ParamValue::Integer(#value)),
-        ParamType::Boolean => quote!(::tokenspec::__private::ParamValue::Boolean(#value)),
-        ParamType::Enum(_) => quote!(::tokenspec::__private::ParamValue::Word(#value.as_str())),
-        ParamType::Set(_, sep) => {
-            quote!(::tokenspec::__private::ParamValue::Words(#value.iter().map(|v| v.as_str()).collect(), #sep))
+        ParamType::String => format!("{VALUE}::Text({value})"),
+        ParamType::Secret => format!("{VALUE}::Secret({value})"),
+        ParamType::Integer => format!("{VALUE}::Integer({value})"),
+        ParamType::Boolean => format!("{VALUE}::Boolean({value})"),
+        ParamType::Enum(_) => format!("{VALUE}::Word({value}.as_str())"),
+        ParamType::Set(_, sep) => format!(
+            "{VALUE}::Words({value}.iter().map(|v| v.as_str()).collect(), {})",
+            string(sep)
+        ),
+    }
+}
+
+/// An optional stored value (`value`, an `Option`) as an optional `ParamValue`: the
+/// constructor alone when the stored value needs no conversion, so it reads without a closure.
+fn optional_param_value(ty: &ParamType, value: &str) -> String {
+    let constructor = match ty {
+        ParamType::String => "Text",
+        ParamType::Secret => "Secret",
+        ParamType::Integer => "Integer",
+        ParamType::Boolean => "Boolean",
+        ParamType::Enum(_) | ParamType::Set(..) => {
+            return format!("{value}.map(|v| {})", to_param_value(ty, "v"));
         }
-    }
+    };
+    format!("{value}.map({VALUE}::{constructor})")
 }
 
-/// `ParamValue`'s constructor for an optional value of this type, when the stored value needs
-/// no conversion (so `option.map(constructor)` reads without a closure).
-fn param_value_ctor(ty: &ParamType) -> Option<TokenStream> {
-    match ty {
-        ParamType::String => Some(quote!(::tokenspec::__private::ParamValue::Text)),
-        ParamType::Secret => Some(quote!(::tokenspec::__private::ParamValue::Secret)),
-        ParamType::Integer => Some(quote!(::tokenspec::__private::ParamValue::Integer)),
-        ParamType::Boolean => Some(quote!(::tokenspec::__private::ParamValue::Boolean)),
-        ParamType::Enum(_) | ParamType::Set(..) => None,
-    }
+/// `Some({ let v[: ty] = value; conversion })`, one statement per line.
+fn some_value(s: &mut Source, binding: &str, ty: &ParamType) {
+    s.open(format_args!("{SOME}({{"));
+    s.line(format_args!("let v{binding};"));
+    s.line(to_param_value(ty, "v"));
+    s.close("}),");
 }
 
-/// An optional stored value (`value`, an `Option`) as an optional `ParamValue`.
-fn optional_param_value(ty: &ParamType, value: TokenStream) -> TokenStream {
-    match param_value_ctor(ty) {
-        Some(ctor) => quote!(#value.map(#ctor)),
-        None => {
-            let convert = to_param_value(ty, &quote!(v));
-            quote!(#value.map(|v| #convert))
-        }
-    }
-}
-
-fn default_value(p: &Provider, ty: &ParamType, d: &ir::Default) -> TokenStream {
+fn default_value(p: &Provider, ty: &ParamType, d: &ir::Default) -> String {
     match (ty, d) {
-        (_, ir::Default::Literal(ir::Literal::Str(s))) => quote!(::std::string::String::from(#s)),
-        (_, ir::Default::Literal(ir::Literal::Int(i))) => quote!(#i),
-        (_, ir::Default::Literal(ir::Literal::Bool(b))) => quote!(#b),
+        (_, ir::Default::Literal(ir::Literal::Str(text))) => {
+            format!("::std::string::String::from({})", string(text))
+        }
+        (_, ir::Default::Literal(ir::Literal::Int(i))) => format!("{i}i64"),
+        (_, ir::Default::Literal(ir::Literal::Bool(b))) => b.to_string(),
         (ParamType::Enum(e), ir::Default::Enum(v))
         | (ParamType::Set(e, _), ir::Default::Enum(v)) => {
-            let t = ident(&p.enums[*e].ident);
-            let v = ident(&p.enums[*e].values[*v].1);
-            quote!(#t::#v)
+            format!("{}::{}", p.enums[*e].ident, p.enums[*e].values[*v].1)
         }
         (ParamType::Set(e, _), ir::Default::Set(values)) => {
-            let t = ident(&p.enums[*e].ident);
-            let vs = values.iter().map(|v| ident(&p.enums[*e].values[*v].1));
-            quote!(::std::vec![#(#t::#vs),*])
+            let values: Vec<String> = values
+                .iter()
+                .map(|v| format!("{}::{}", p.enums[*e].ident, p.enums[*e].values[*v].1))
+                .collect();
+            format!("::std::vec![{}]", values.join(", "))
         }
-        _ => quote!(::std::default::Default::default()),
+        _ => "::std::default::Default::default()".into(),
     }
 }
 
-pub(super) fn builder(p: &Provider) -> TokenStream {
-    let fields = p.config_params.iter().map(|c| {
-        let id = ident(&c.ident);
-        let ty = stored_type(p, &c.ty);
-        quote!(#id: ::std::option::Option<#ty>,)
-    });
-    let setters = p.config_params.iter().map(|c| {
-        let id = ident(&c.ident);
-        let ty = arg_type(p, &c.ty);
-        let value = store(&c.ty, &quote!(value));
+/// A builder method that hands `value` to the runtime's settings: `pub fn name(mut self,
+/// param) -> Self { self.settings = self.settings.call; self }`.
+fn settings_setter(s: &mut Source, doc: &str, name: &str, param: &str, call: &str) {
+    s.doc(doc);
+    s.signature(
+        &format!("pub fn {name}"),
+        &["mut self".into(), param.into()],
+        "-> Self",
+    );
+    s.line(format_args!("self.settings = self.settings.{call};"));
+    s.line("self");
+    s.close("}");
+}
+
+const NO_ENVIRONMENT: &str = "::tokenspec::Error::config(\"no environment chosen: call `.environment(...)` on the builder\")";
+
+pub(super) fn builder(p: &Provider, s: &mut Source) {
+    client_auth_enum(p, s);
+    s.doc("Configures a [`Client`]; [`Client::builder`] makes one.");
+    s.line("#[derive(Debug, Default)]");
+    s.line("#[must_use]");
+    s.open("pub struct ClientBuilder {");
+    s.line("settings: ::tokenspec::Settings,");
+    s.line("environment: ::std::option::Option<Environment>,");
+    for c in &p.config_params {
+        s.line(format_args!(
+            "{}: ::std::option::Option<{}>,",
+            c.ident,
+            stored_type(p, &c.ty)
+        ));
+    }
+    s.close("}");
+    s.line("::tokenspec::__private::builder_basics!(ClientBuilder, Environment);");
+    s.open("impl ClientBuilder {");
+
+    let auths = || {
+        p.flows
+            .iter()
+            .map(|f| &f.client_auth)
+            .chain(&p.client_auth_choices)
+    };
+    let signs_with_key = auths()
+        .any(|a| matches!(a.assertion, Some((AssertionSpec::PrivateKeyJwt, ..))))
+        || p.flows
+            .iter()
+            .filter_map(|f| f.assertion.as_ref())
+            .any(ir::GrantAssertion::signs_with_key);
+    // Whether some method sends the secret or signs with it (a JWT-bearer grant without
+    // `client_auth` sends no client credentials).
+    let needs_secret = auths().any(|a| {
+        a.basic.is_some()
+            || !a.params.is_empty()
+            || matches!(a.assertion, Some((AssertionSpec::ClientSecretJwt, ..)))
+    }) || p
+        .flows
+        .iter()
+        .filter_map(|f| f.assertion.as_ref())
+        .any(|a| !a.signs_with_key());
+    settings_setter(
+        s,
+        if needs_secret {
+            "Sets the client secret the provider issued. Required; never printed."
+        } else {
+            "Not needed: this provider authenticates the client by its key ([`Self::client_key`])."
+        },
+        "client_secret",
+        "client_secret: impl ::std::convert::Into<::tokenspec::SecretString>",
+        "client_secret(client_secret)",
+    );
+    if sends_users(p) {
+        settings_setter(
+            s,
+            "Where the provider sends users back after they log in and consent: this\n\
+             application's callback URL, as registered with the provider. Authorization\n\
+             requests and code exchanges use it.",
+            "redirect_uri",
+            "uri: impl ::std::convert::Into<::std::string::String>",
+            "redirect_uri(uri)",
+        );
+    }
+    if let Some(first) = p.client_auth_choices.first() {
+        settings_setter(
+            s,
+            &format!(
+                "Chooses how the client authenticates (default [`ClientAuthMethod::{}`]):\n\
+                 every flow without its own `client_auth` uses it.",
+                first.method_name()
+            ),
+            "client_auth_method",
+            "method: ClientAuthMethod",
+            "client_auth_choice(method as usize)",
+        );
+    }
+    if signs_with_key {
+        settings_setter(
+            s,
+            "The client's private key, which signs its assertions (a `private_key_jwt` client\n\
+             assertion, the JWT-bearer grant): `::tokenspec::ClientKey::from_pem_file(\"client.key\")?`,\n\
+             with `.with_kid(..)` when the provider knows it by a key id, or the key of a\n\
+             [`::tokenspec::ServiceAccountKey`]. Required by the flows that sign with it.",
+            "client_key",
+            "key: ::tokenspec::ClientKey",
+            "client_key(key)",
+        );
+    }
+    let certificate = wants_certificate(p);
+    if certificate {
+        settings_setter(
+            s,
+            "The client certificate and key presented in every TLS handshake (mutual TLS): the\n\
+             token requests and the API calls of [`Client::http_client`].\n\
+             `::tokenspec::ClientIdentity::from_pem_files(\"cert.pem\", \"key.pem\")?` (or, with the\n\
+             `pkcs12` feature, `from_pkcs12_file`). Checked when the client is built.",
+            "client_identity",
+            "identity: ::tokenspec::ClientIdentity",
+            "client_identity(identity)",
+        );
+    }
+    for c in &p.config_params {
         let mut text = format!("Sets `{}`", c.wire);
         if let Some(d) = &c.doc {
-            text = format!(
-                "{} (`{}`)",
-                super::types::escape(d.trim_end_matches('.')),
-                c.wire
-            );
+            text = format!("{} (`{}`)", escape(d.trim_end_matches('.')), c.wire);
         }
         text.push('.');
         match &c.default {
@@ -132,190 +235,104 @@ pub(super) fn builder(p: &Provider) -> TokenStream {
             None if c.required => text.push_str(" Required."),
             None => text.push_str(" Not sent unless set."),
         }
-        let d = doc(&text);
-        quote! {
-            #d
-            pub fn #id(mut self, value: #ty) -> Self {
-                self.#id = ::std::option::Option::Some(#value);
-                self
+        s.doc(&text);
+        let param = format!("value: {}", arg_type(p, &c.ty));
+        s.signature(
+            &format!("pub fn {}", c.ident),
+            &["mut self".into(), param],
+            "-> Self",
+        );
+        s.line(format_args!(
+            "self.{} = {SOME}({});",
+            c.ident,
+            store(&c.ty, "value")
+        ));
+        s.line("self");
+        s.close("}");
+    }
+
+    s.doc("Checks the configuration and makes the client. No request is sent yet.");
+    s.open("pub fn build(self) -> ::std::result::Result<Client, Error> {");
+    match p.default_environment {
+        Some(_) => s.line("let environment = self.environment.unwrap_or_default();"),
+        None if p.environments.len() == 1 && p.environments[0].placeholders.is_empty() => {
+            s.line(format_args!(
+                "let environment = self.environment.unwrap_or(Environment::{});",
+                p.environments[0].variant
+            ))
+        }
+        None => {
+            s.open("let environment = self.environment.ok_or_else(|| {");
+            s.line(NO_ENVIRONMENT);
+            s.close("})?;");
+        }
+    }
+    s.line("let (template, placeholders) = environment.url_template();");
+    if p.config_params.is_empty() {
+        s.line("let config = ::std::vec![];");
+    } else {
+        s.open("let config = ::std::vec![");
+        for c in &p.config_params {
+            match &c.default {
+                Some(d) => {
+                    let value = default_value(p, &c.ty, d);
+                    let fallback = match &c.ty {
+                        ParamType::String | ParamType::Set(..) => {
+                            format!("unwrap_or_else(|| {value})")
+                        }
+                        _ => format!("unwrap_or({value})"),
+                    };
+                    some_value(s, &format!(" = self.{}.{fallback}", c.ident), &c.ty);
+                }
+                None => s.line(format_args!(
+                    "{},",
+                    optional_param_value(&c.ty, &format!("self.{}", c.ident))
+                )),
             }
         }
-    });
-    let values = p.config_params.iter().map(|c| {
-        let id = ident(&c.ident);
-        let convert = to_param_value(&c.ty, &quote!(v));
-        match &c.default {
-            Some(d) => {
-                let dv = default_value(p, &c.ty, d);
-                let fallback = match (&c.ty, d) {
-                    (ParamType::String | ParamType::Set(..), _) => quote!(unwrap_or_else(|| #dv)),
-                    _ => quote!(unwrap_or(#dv)),
-                };
-                quote!(::std::option::Option::Some({ let v = self.#id.#fallback; #convert }),)
-            }
-            None => {
-                let value = optional_param_value(&c.ty, quote!(self.#id));
-                quote!(#value,)
-            }
-        }
-    });
-    let environment = match p.default_environment {
-        Some(_) => quote!(self.environment.unwrap_or_default()),
-        None if p.environments.len() == 1 => {
-            let v = ident(&p.environments[0].variant);
-            if p.environments[0].placeholders.is_empty() {
-                quote!(self.environment.unwrap_or(Environment::#v))
-            } else {
-                quote!(self.environment.ok_or_else(|| ::tokenspec::Error::config(
-                    "no environment chosen: call `.environment(...)` on the builder"
-                ))?)
-            }
-        }
-        None => quote!(self.environment.ok_or_else(|| ::tokenspec::Error::config(
-            "no environment chosen: call `.environment(...)` on the builder"
-        ))?),
-    };
-    let redirect = sends_users(p).then(|| {
-        quote! {
-            /// Where the provider sends users back after they log in and consent: this
-            /// application's callback URL, as registered with the provider. Authorization
-            /// requests and code exchanges use it.
-            pub fn redirect_uri(mut self, uri: impl ::std::convert::Into<::std::string::String>) -> Self {
-                self.settings = self.settings.redirect_uri(uri);
-                self
-            }
-        }
-    });
-    let (auth_enum, auth_setter) = client_auth_methods(p);
-    let auths = || {
-        p.flows
-            .iter()
-            .map(|f| &f.client_auth)
-            .chain(&p.client_auth_choices)
-    };
-    let signs_with_key = auths().any(|a| {
-        matches!(
-            a.assertion,
-            Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..))
-        )
-    }) || p
-        .flows
-        .iter()
-        .filter_map(|f| f.assertion.as_ref())
-        .any(ir::GrantAssertion::signs_with_key);
-    // Whether some method sends the secret or signs with it (a JWT-bearer grant without
-    // `client_auth` sends no client credentials).
-    let needs_secret = auths().any(|a| {
-        a.basic.is_some()
-            || !a.params.is_empty()
-            || matches!(
-                a.assertion,
-                Some((crate::spec::AssertionSpec::ClientSecretJwt, ..))
-            )
-    }) || p
-        .flows
-        .iter()
-        .filter_map(|f| f.assertion.as_ref())
-        .any(|a| !a.signs_with_key());
-    let certificate = wants_certificate(p);
-    let identity_setter = certificate.then(|| {
-        quote! {
-            /// The client certificate and key presented in every TLS handshake (mutual TLS): the
-            /// token requests and the API calls of [`Client::http_client`].
-            /// `::tokenspec::ClientIdentity::from_pem_files("cert.pem", "key.pem")?` (or, with the
-            /// `pkcs12` feature, `from_pkcs12_file`). Checked when the client is built.
-            pub fn client_identity(mut self, identity: ::tokenspec::ClientIdentity) -> Self {
-                self.settings = self.settings.client_identity(identity);
-                self
-            }
-        }
-    });
+        s.close("];");
+    }
     // Patterns of the environments that want a certificate (unit variants have no fields).
-    let needing: Vec<_> = p
+    let needing: Vec<String> = p
         .environments
         .iter()
         .filter(|e| e.client_certificate)
         .map(|e| {
-            let v = ident(&e.variant);
             if e.placeholders.is_empty() {
-                quote!(Environment::#v)
+                format!("Environment::{}", e.variant)
             } else {
-                quote!(Environment::#v { .. })
+                format!("Environment::{} {{ .. }}", e.variant)
             }
         })
         .collect();
-    let settings = if needing.is_empty() {
-        quote!(self.settings)
+    if needing.is_empty() {
+        s.line("let settings = self.settings;");
     } else if needing.len() == p.environments.len() {
-        quote!(self.settings.client_identity_required())
+        s.line("let settings = self.settings.client_identity_required();");
     } else {
-        quote! {
-            if ::std::matches!(environment, #(#needing)|*) {
-                self.settings.client_identity_required()
-            } else {
-                self.settings
-            }
-        }
-    };
-    let secret_doc = if needs_secret {
-        doc("Sets the client secret the provider issued. Required; never printed.")
-    } else {
-        doc("Not needed: this provider authenticates the client by its key ([`Self::client_key`]).")
-    };
-    let key_setter = signs_with_key.then(|| {
-        quote! {
-            /// The client's private key, which signs its assertions (a `private_key_jwt` client
-            /// assertion, the JWT-bearer grant): `::tokenspec::ClientKey::from_pem_file("client.key")?`,
-            /// with `.with_kid(..)` when the provider knows it by a key id, or the key of a
-            /// [`::tokenspec::ServiceAccountKey`]. Required by the flows that sign with it.
-            pub fn client_key(mut self, key: ::tokenspec::ClientKey) -> Self {
-                self.settings = self.settings.client_key(key);
-                self
-            }
-        }
-    });
-    quote! {
-        #auth_enum
-
-        /// Configures a [`Client`]; [`Client::builder`] makes one.
-        #[derive(Debug, Default)]
-        #[must_use]
-        pub struct ClientBuilder {
-            settings: ::tokenspec::Settings,
-            environment: ::std::option::Option<Environment>,
-            #(#fields)*
-        }
-
-        ::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
-
-        impl ClientBuilder {
-            #secret_doc
-            pub fn client_secret(mut self, client_secret: impl ::std::convert::Into<::tokenspec::SecretString>) -> Self {
-                self.settings = self.settings.client_secret(client_secret);
-                self
-            }
-
-            #redirect
-
-            #auth_setter
-
-            #key_setter
-
-            #identity_setter
-
-            #(#setters)*
-
-            /// Checks the configuration and makes the client. No request is sent yet.
-            pub fn build(self) -> ::std::result::Result<Client, Error> {
-                let environment = #environment;
-                let (template, placeholders) = environment.url_template();
-                let config = ::std::vec![#(#values)*];
-                let settings = #settings;
-                let runtime = ::tokenspec::TokenClient::new(&PROVIDER, settings, template, &placeholders, config)?;
-                ::std::result::Result::Ok(Client { runtime })
-            }
-        }
+        s.open(format_args!(
+            "let settings = if ::std::matches!(environment, {}) {{",
+            needing.join(" | ")
+        ));
+        s.line("self.settings.client_identity_required()");
+        s.reopen("} else {");
+        s.line("self.settings");
+        s.close("};");
     }
+    s.open("let runtime = ::tokenspec::TokenClient::new(");
+    for arg in [
+        "&PROVIDER",
+        "settings",
+        "template",
+        "&placeholders",
+        "config",
+    ] {
+        s.line(format_args!("{arg},"));
+    }
+    s.close(")?;");
+    s.line(format_args!("{OK}(Client {{ runtime }})"));
+    s.close("}");
+    s.close("}");
 }
 
 fn default_text(p: &Provider, ty: &ParamType, d: &ir::Default) -> String {
@@ -338,144 +355,159 @@ fn default_text(p: &Provider, ty: &ParamType, d: &ir::Default) -> String {
     }
 }
 
-pub(super) fn client(p: &Provider) -> TokenStream {
-    let title = &p.title;
-    let cached = p.cached_flow.map(|i| {
-        let f = &p.flows[i];
-        let header = format!("`{}: {}<token>{}`", p.api_header.name, p.api_header.prefix, p.api_header.suffix);
-        let access_doc = doc(&format!(
-            "Returns a valid access token: the cached one while it is fresh, otherwise a new one from\nthis request, sent once however many tasks ask at the same time:\n\n{}",
-            request_summary(p, f).join("\n")
-        ));
-        let authorize_doc = doc(&format!("Adds {header} with a valid token to an API request."));
-        let send_doc = doc(&format!(
-            "Sends an API request with {header}; if the API answers `401 Unauthorized`, drops that\ntoken and retries once with a new one (when the request can be cloned)."
-        ));
-        quote! {
-            #access_doc
-            pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-                ::std::result::Result::Ok(self.runtime.access_token().await?)
-            }
+/// A client method that returns what the runtime's method of the same call returns:
+/// `pub [async] fn name(&self, params) -> Result<ret, Error> { Ok(self.runtime.call[.await]?) }`.
+fn runtime_method(s: &mut Source, doc: &str, head: &str, params: &[&str], ret: &str, call: &str) {
+    s.doc(doc);
+    let mut all = vec!["&self".to_owned()];
+    all.extend(params.iter().map(|p| (*p).to_owned()));
+    s.signature(
+        head,
+        &all,
+        &format!("-> ::std::result::Result<{ret}, Error>"),
+    );
+    let wait = if head.contains("async") { ".await" } else { "" };
+    s.line(format_args!("{OK}(self.runtime.{call}{wait}?)"));
+    s.close("}");
+}
 
-            #authorize_doc
-            pub async fn authorize(&self, request: ::tokenspec::reqwest::RequestBuilder) -> ::std::result::Result<::tokenspec::reqwest::RequestBuilder, Error> {
-                ::std::result::Result::Ok(self.runtime.authorize(request).await?)
-            }
-
-            #send_doc
-            pub async fn send(&self, request: ::tokenspec::reqwest::RequestBuilder) -> ::std::result::Result<::tokenspec::reqwest::Response, Error> {
-                ::std::result::Result::Ok(self.runtime.send(request).await?)
-            }
-        }
-    });
-    let per_call = p
-        .flows
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.cached)
-        .map(|(index, f)| {
-            let method = ident(&f.method_ident);
-            let response = format_ident!("{}Response", f.type_prefix);
-            let code_arg = code_slot(f);
-            let args = call_args(p, f);
-            let values = call_values(p, f);
-            let validates = f.response.fields.iter().any(|field| field.derived);
-            let mut text = match &f.doc {
-                Some(d) => format!("{}\n\n", super::types::escape(d)),
-                None => String::new(),
-            };
-            text.push_str("Sends this request (not cached; each call is one request):\n\n");
-            text.push_str(&request_summary(p, f).join("\n"));
-            if code_arg.is_some() {
-                text.push_str("\n\n`code` comes from [`::tokenspec::PendingAuthorization::callback`], which checks the\nredirect's `state` and carries the PKCE verifier, redirect URI and nonce of the\nauthorization request into this exchange; a code from an authorization this client did\nnot start is [`::tokenspec::AuthorizationCode::external`].");
-            }
-            if validates {
-                text.push_str("\n\nAn `id_token` in the answer is validated (signature, issuer, audience, expiry and the\nnonce of the authorization request, when there was one) before its claims come back in\n`id_token_claims`; a token that fails is an error.");
-            }
-            let d = doc(&text);
-            let call = match code_arg {
-                Some(i) => {
-                    let code = ident(&f.call_params[i].ident);
-                    quote!(self.runtime.exchange_code(#index, #code, values).await?)
-                }
-                None => quote!(self.runtime.request(#index, values).await?),
-            };
-            quote! {
-                #d
-                pub async fn #method(&self, #(#args),*) -> ::std::result::Result<#response, Error> {
-                    let values = ::std::vec![#(#values)*];
-                    ::std::result::Result::Ok(#call)
-                }
-            }
-        });
-    let authorization = (p.openid.is_some() || p.authorization.is_some()).then(|| {
-        let nonce = if p.openid.is_some() { ", a `nonce`" } else { "" };
-        let d = doc(&format!(
-            "A new authorization request for a user to follow (fresh `state`{nonce} and PKCE\n\
-             challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the\n\
-             user's session) until the provider redirects back, then hand the redirect's `state`\n\
-             and `code` to its `callback` for the code exchange."
-        ));
-        quote! {
-            #d
-            pub async fn authorization_request(&self, scope: &str) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
-                ::std::result::Result::Ok(self.runtime.authorization_request(scope).await?)
-            }
-        }
-    });
-    let openid = p.openid.as_ref().map(|_| {
-        quote! {
-            /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
-            /// the authorization request's, when one was sent.
-            pub async fn validate_id_token(&self, id_token: &::tokenspec::IdToken, nonce: ::std::option::Option<&str>) -> ::std::result::Result<::tokenspec::oidc::IdTokenClaims, Error> {
-                ::std::result::Result::Ok(self.runtime.validate_id_token(id_token, nonce).await?)
-            }
-        }
-    });
-    let basics = match p.cached_flow.map(|i| &p.flows[i]) {
-        Some(f) => {
-            let response = format_ident!("{}Response", f.type_prefix);
-            quote!(::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached #response);)
-        }
-        None => quote!(::tokenspec::__private::client_basics!(Client, ClientBuilder);),
-    };
-    let http_client = wants_certificate(p).then(|| {
-        quote! {
-            /// An HTTP client for the provider's API that presents the client certificate (mutual
-            /// TLS), shared with the token requests (one per Tokio runtime, connections reused):
-            /// build API requests with it, then [`Client::send`] them.
-            pub fn http_client(&self) -> ::std::result::Result<::tokenspec::reqwest::Client, Error> {
-                ::std::result::Result::Ok(self.runtime.http_client()?)
-            }
-        }
-    });
-    let sessions = sessions(p);
-    let d = doc(&format!(
-        "A {title} client. Cheap to clone; clones share one token cache."
+pub(super) fn client(p: &Provider, s: &mut Source) {
+    s.doc(&format!(
+        "A {} client. Cheap to clone; clones share one token cache.",
+        p.title
     ));
-    quote! {
-        #d
-        #[derive(Clone, Debug)]
-        pub struct Client {
-            runtime: ::tokenspec::TokenClient,
-        }
-
-        #basics
-
-        impl Client {
-            #cached
-
-            #(#per_call)*
-
-            #authorization
-
-            #openid
-
-            #sessions
-
-            #http_client
-        }
+    s.line("#[derive(Clone, Debug)]");
+    s.open("pub struct Client {");
+    s.line("runtime: ::tokenspec::TokenClient,");
+    s.close("}");
+    match p.cached_flow.map(|i| &p.flows[i]) {
+        Some(f) => s.line(format_args!(
+            "::tokenspec::__private::client_basics!(Client, ClientBuilder, Error, cached {}Response);",
+            f.type_prefix
+        )),
+        None => s.line("::tokenspec::__private::client_basics!(Client, ClientBuilder);"),
     }
+    s.open("impl Client {");
+    if let Some(f) = p.cached_flow.map(|i| &p.flows[i]) {
+        let header = format!(
+            "`{}: {}<token>{}`",
+            p.api_header.name, p.api_header.prefix, p.api_header.suffix
+        );
+        runtime_method(
+            s,
+            &format!(
+                "Returns a valid access token: the cached one while it is fresh, otherwise a new one from\n\
+                 this request, sent once however many tasks ask at the same time:\n\n{}",
+                request_summary(p, f).join("\n")
+            ),
+            "pub async fn access_token",
+            &[],
+            "::tokenspec::Token",
+            "access_token()",
+        );
+        runtime_method(
+            s,
+            &format!("Adds {header} with a valid token to an API request."),
+            "pub async fn authorize",
+            &["request: ::tokenspec::reqwest::RequestBuilder"],
+            "::tokenspec::reqwest::RequestBuilder",
+            "authorize(request)",
+        );
+        runtime_method(
+            s,
+            &format!(
+                "Sends an API request with {header}; if the API answers `401 Unauthorized`, drops that\n\
+                 token and retries once with a new one (when the request can be cloned)."
+            ),
+            "pub async fn send",
+            &["request: ::tokenspec::reqwest::RequestBuilder"],
+            "::tokenspec::reqwest::Response",
+            "send(request)",
+        );
+    }
+    for (index, f) in p.flows.iter().enumerate().filter(|(_, f)| !f.cached) {
+        let code_arg = code_slot(f);
+        let validates = f.response.fields.iter().any(|field| field.derived);
+        let mut text = match &f.doc {
+            Some(d) => format!("{}\n\n", escape(d)),
+            None => String::new(),
+        };
+        text.push_str("Sends this request (not cached; each call is one request):\n\n");
+        text.push_str(&request_summary(p, f).join("\n"));
+        if code_arg.is_some() {
+            text.push_str("\n\n`code` comes from [`::tokenspec::PendingAuthorization::callback`], which checks the\nredirect's `state` and carries the PKCE verifier, redirect URI and nonce of the\nauthorization request into this exchange; a code from an authorization this client did\nnot start is [`::tokenspec::AuthorizationCode::external`].");
+        }
+        if validates {
+            text.push_str("\n\nAn `id_token` in the answer is validated (signature, issuer, audience, expiry and the\nnonce of the authorization request, when there was one) before its claims come back in\n`id_token_claims`; a token that fails is an error.");
+        }
+        s.doc(&text);
+        let mut params = vec!["&self".to_owned()];
+        params.extend(call_args(p, f));
+        s.signature(
+            &format!("pub async fn {}", f.method_ident),
+            &params,
+            &format!("-> ::std::result::Result<{}Response, Error>", f.type_prefix),
+        );
+        call_values(s, p, f);
+        match code_arg {
+            Some(i) => s.line(format_args!(
+                "{OK}(self.runtime.exchange_code({index}usize, {}, values).await?)",
+                f.call_params[i].ident
+            )),
+            None => s.line(format_args!(
+                "{OK}(self.runtime.request({index}usize, values).await?)"
+            )),
+        }
+        s.close("}");
+    }
+    if p.openid.is_some() || p.authorization.is_some() {
+        let nonce = if p.openid.is_some() {
+            ", a `nonce`"
+        } else {
+            ""
+        };
+        runtime_method(
+            s,
+            &format!(
+                "A new authorization request for a user to follow (fresh `state`{nonce} and PKCE\n\
+                 challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the\n\
+                 user's session) until the provider redirects back, then hand the redirect's `state`\n\
+                 and `code` to its `callback` for the code exchange."
+            ),
+            "pub async fn authorization_request",
+            &["scope: &str"],
+            "::tokenspec::PendingAuthorization",
+            "authorization_request(scope)",
+        );
+    }
+    if p.openid.is_some() {
+        runtime_method(
+            s,
+            "Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is\n\
+             the authorization request's, when one was sent.",
+            "pub async fn validate_id_token",
+            &[
+                "id_token: &::tokenspec::IdToken",
+                "nonce: ::std::option::Option<&str>",
+            ],
+            "::tokenspec::oidc::IdTokenClaims",
+            "validate_id_token(id_token, nonce)",
+        );
+    }
+    sessions(p, s);
+    if wants_certificate(p) {
+        runtime_method(
+            s,
+            "An HTTP client for the provider's API that presents the client certificate (mutual\n\
+             TLS), shared with the token requests (one per Tokio runtime, connections reused):\n\
+             build API requests with it, then [`Client::send`] them.",
+            "pub fn http_client",
+            &[],
+            "::tokenspec::reqwest::Client",
+            "http_client()",
+        );
+    }
+    s.close("}");
 }
 
 /// The per-call slot of an authorization-code flow's `code`: the exchange takes it as an
@@ -493,68 +525,67 @@ fn code_slot(f: &ir::Flow) -> Option<usize> {
 }
 
 /// The arguments of a per-call flow's method.
-fn call_args(p: &Provider, f: &ir::Flow) -> Vec<TokenStream> {
+fn call_args(p: &Provider, f: &ir::Flow) -> Vec<String> {
     let code_arg = code_slot(f);
     f.call_params
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let id = ident(&c.ident);
             if Some(i) == code_arg {
-                return quote!(#id: ::tokenspec::AuthorizationCode);
-            }
-            let ty = arg_type(p, &c.ty);
-            if c.required {
-                quote!(#id: #ty)
+                format!("{}: ::tokenspec::AuthorizationCode", c.ident)
+            } else if c.required {
+                format!("{}: {}", c.ident, arg_type(p, &c.ty))
             } else {
-                let stored = stored_type(p, &c.ty);
-                quote!(#id: ::std::option::Option<#stored>)
+                format!(
+                    "{}: ::std::option::Option<{}>",
+                    c.ident,
+                    stored_type(p, &c.ty)
+                )
             }
         })
         .collect()
 }
 
-/// The runtime values of a per-call flow's arguments, in slot order (the code's slot empty:
-/// the runtime fills it from the `AuthorizationCode`).
-fn call_values(p: &Provider, f: &ir::Flow) -> Vec<TokenStream> {
+/// `let values = vec![..];`: the runtime values of a per-call flow's arguments, in slot order
+/// (the code's slot empty: the runtime fills it from the `AuthorizationCode`).
+fn call_values(s: &mut Source, p: &Provider, f: &ir::Flow) {
+    if f.call_params.is_empty() {
+        s.line("let values = ::std::vec![];");
+        return;
+    }
     let code_arg = code_slot(f);
-    f.call_params
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let id = ident(&c.ident);
-            if Some(i) == code_arg {
-                quote!(::std::option::Option::None,)
-            } else if c.required {
-                let stored = store(&c.ty, &quote!(#id));
-                let stored_ty = stored_type(p, &c.ty);
-                let convert = to_param_value(&c.ty, &quote!(v));
-                quote!(::std::option::Option::Some({ let v: #stored_ty = #stored; #convert }),)
-            } else {
-                let value = optional_param_value(&c.ty, quote!(#id));
-                quote!(#value,)
-            }
-        })
-        .collect()
+    s.open("let values = ::std::vec![");
+    for (i, c) in f.call_params.iter().enumerate() {
+        if Some(i) == code_arg {
+            s.line("::std::option::Option::None,");
+        } else if c.required {
+            let binding = format!(": {} = {}", stored_type(p, &c.ty), store(&c.ty, &c.ident));
+            some_value(s, &binding, &c.ty);
+        } else {
+            s.line(format_args!("{},", optional_param_value(&c.ty, &c.ident)));
+        }
+    }
+    s.close("];");
 }
 
 /// Users' sessions, for a spec with a code exchange: start one from a code, find one by key,
 /// restore one from a kept refresh token. They renew through the spec's refresh grant, if it
 /// has one.
-fn sessions(p: &Provider) -> Option<TokenStream> {
+fn sessions(p: &Provider, s: &mut Source) {
     let refresh = p.renew_with.or_else(|| {
         p.flows
             .iter()
             .position(|f| f.grant == ir::Grant::RefreshToken)
     });
-    let (index, f) = p
+    let Some((index, f, code)) = p
         .flows
         .iter()
         .enumerate()
-        .find(|(_, f)| !f.cached && code_slot(f).is_some())?;
-    let args = call_args(p, f);
-    let values = call_values(p, f);
-    let code = ident(&f.call_params[code_slot(f)?].ident);
+        .filter(|(_, f)| !f.cached)
+        .find_map(|(i, f)| code_slot(f).map(|c| (i, f, &f.call_params[c].ident)))
+    else {
+        return;
+    };
     let renewal = match refresh {
         Some(r) => format!(
             "The session renews itself through the `{}` flow; with a store\n\
@@ -566,36 +597,53 @@ fn sessions(p: &Provider) -> Option<TokenStream> {
                  ([`::tokenspec::Error::SessionEnded`]), and the user connects again."
             .to_owned(),
     };
-    let start_doc = doc(&format!(
+    s.doc(&format!(
         "Exchanges `{code}` with the `{}` flow and keeps the answer as the session `key`: the\n\
          application's id for the user or connection (it replaces any session of that key).\n\
          {renewal}",
         f.name
     ));
-    let restore = refresh.map(|_| {
-        quote! {
-            /// The session `key` from a refresh token the application kept in its own database;
-            /// the first `access_token()` refreshes.
-            pub fn restore_session(&self, key: impl ::std::convert::Into<::std::string::String>, refresh_token: ::tokenspec::RefreshToken) -> ::tokenspec::Session {
-                self.runtime.restore_session(key, refresh_token)
-            }
-        }
-    });
-    Some(quote! {
-        #start_doc
-        pub async fn start_session(&self, key: impl ::std::convert::Into<::std::string::String>, #(#args),*) -> ::std::result::Result<::tokenspec::Session, Error> {
-            let values = ::std::vec![#(#values)*];
-            ::std::result::Result::Ok(self.runtime.start_session(#index, key, #code, values).await?)
-        }
-
-        /// The session `key`: the one this client holds, else the one its store holds (another
-        /// process may have started it), else `None`: the user has to connect.
-        pub async fn session(&self, key: &str) -> ::std::result::Result<::std::option::Option<::tokenspec::Session>, Error> {
-            ::std::result::Result::Ok(self.runtime.session(key).await?)
-        }
-
-        #restore
-    })
+    let mut params = vec![
+        "&self".to_owned(),
+        "key: impl ::std::convert::Into<::std::string::String>".to_owned(),
+    ];
+    params.extend(call_args(p, f));
+    s.signature(
+        "pub async fn start_session",
+        &params,
+        "-> ::std::result::Result<::tokenspec::Session, Error>",
+    );
+    call_values(s, p, f);
+    s.line(format_args!(
+        "{OK}(self.runtime.start_session({index}usize, key, {code}, values).await?)"
+    ));
+    s.close("}");
+    runtime_method(
+        s,
+        "The session `key`: the one this client holds, else the one its store holds (another\n\
+         process may have started it), else `None`: the user has to connect.",
+        "pub async fn session",
+        &["key: &str"],
+        "::std::option::Option<::tokenspec::Session>",
+        "session(key)",
+    );
+    if refresh.is_some() {
+        s.doc(
+            "The session `key` from a refresh token the application kept in its own database;\n\
+             the first `access_token()` refreshes.",
+        );
+        s.signature(
+            "pub fn restore_session",
+            &[
+                "&self".into(),
+                "key: impl ::std::convert::Into<::std::string::String>".into(),
+                "refresh_token: ::tokenspec::RefreshToken".into(),
+            ],
+            "-> ::tokenspec::Session",
+        );
+        s.line("self.runtime.restore_session(key, refresh_token)");
+        s.close("}");
+    }
 }
 
 /// Whether the client needs a certificate: an environment wants mutual TLS, or a method
@@ -617,14 +665,22 @@ fn sends_users(p: &Provider) -> bool {
         || p.flows.iter().any(|f| code_slot(f).is_some())
 }
 
-/// For a spec listing several client authentication methods: the enum of them and the
-/// builder's setter choosing one.
-fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream>) {
+/// For a spec listing several client authentication methods: the enum of them, which the
+/// builder's `client_auth_method` takes.
+fn client_auth_enum(p: &Provider, s: &mut Source) {
     let Some(first) = p.client_auth_choices.first() else {
-        return (None, None);
+        return;
     };
-    let variants = p.client_auth_choices.iter().enumerate().map(|(i, method)| {
-        let name = format_ident!("{}", method.method_name());
+    s.doc(&format!(
+        "The ways {} accepts the client's credentials, in the order its spec lists them; the\n\
+         builder's `client_auth_method` picks one (default `{}`).",
+        p.title,
+        first.method_name()
+    ));
+    s.line("#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]");
+    s.line("#[non_exhaustive]");
+    s.open("pub enum ClientAuthMethod {");
+    for (i, method) in p.client_auth_choices.iter().enumerate() {
         let mut places = Vec::new();
         match method.basic {
             Some(ir::BasicEncoding::Raw) => {
@@ -649,12 +705,11 @@ fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream
                 method.id_param, method.secret_param
             ));
         }
-        let default = if i == 0 { " The default." } else { "" };
         let how = match &method.assertion {
-            Some((crate::spec::AssertionSpec::ClientSecretJwt, algorithm, _)) => format!(
+            Some((AssertionSpec::ClientSecretJwt, algorithm, _)) => format!(
                 "Signs a client assertion ({algorithm}) with the client secret, which never travels."
             ),
-            Some((crate::spec::AssertionSpec::PrivateKeyJwt, algorithm, _)) => format!(
+            Some((AssertionSpec::PrivateKeyJwt, algorithm, _)) => format!(
                 "Signs a client assertion ({algorithm}) with the client's key (the builder's `client_key`)."
             ),
             None if method.certificate.is_some() => format!(
@@ -663,35 +718,13 @@ fn client_auth_methods(p: &Provider) -> (Option<TokenStream>, Option<TokenStream
             ),
             None => format!("Sends the credentials in {}.", places.join(" and ")),
         };
-        let d = doc(&format!("{how}{default}"));
-        let default_attr = (i == 0).then(|| quote!(#[default]));
-        quote!(#d #default_attr #name,)
-    });
-    let first_name = first.method_name();
-    let enum_doc = doc(&format!(
-        "The ways {} accepts the client's credentials, in the order its spec lists them; the\n\
-         builder's `client_auth_method` picks one (default `{first_name}`).",
-        p.title
-    ));
-    let setter_doc = doc(&format!(
-        "Chooses how the client authenticates (default [`ClientAuthMethod::{first_name}`]):\n\
-         every flow without its own `client_auth` uses it."
-    ));
-    (
-        Some(quote! {
-            #enum_doc
-            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-            #[non_exhaustive]
-            pub enum ClientAuthMethod {
-                #(#variants)*
-            }
-        }),
-        Some(quote! {
-            #setter_doc
-            pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
-                self.settings = self.settings.client_auth_choice(method as usize);
-                self
-            }
-        }),
-    )
+        if i == 0 {
+            s.doc(&format!("{how} The default."));
+            s.line("#[default]");
+        } else {
+            s.doc(&how);
+        }
+        s.line(format_args!("{},", method.method_name()));
+    }
+    s.close("}");
 }

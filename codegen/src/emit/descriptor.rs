@@ -1,26 +1,22 @@
-//! The declarative description of the provider that the runtime executes.
+//! The declarative description of the provider that the runtime executes: one `static`, a
+//! struct literal of the runtime's `__private::descriptor` types, one field per line so a spec
+//! change shows in review as the facts it changes.
 
-use proc_macro2::TokenStream;
-use quote::quote;
-
+use super::text::{Source, option_string, string, strings};
 use crate::ir::{self, Provider};
 
-fn path(segments: &[String]) -> TokenStream {
-    quote!(&[#(#segments),*])
-}
-
-fn opt_str(s: Option<&String>) -> TokenStream {
-    match s {
-        Some(s) => quote!(Some(#s)),
-        None => quote!(None),
+fn location(l: ir::Location) -> &'static str {
+    match l {
+        ir::Location::Query => "Location::Query",
+        ir::Location::Body => "Location::Body",
+        ir::Location::Assertion => "Location::Assertion",
     }
 }
 
-fn location(l: ir::Location) -> TokenStream {
-    match l {
-        ir::Location::Query => quote!(Location::Query),
-        ir::Location::Body => quote!(Location::Body),
-        ir::Location::Assertion => quote!(Location::Assertion),
+fn option_number(n: Option<impl std::fmt::Display>, suffix: &str) -> String {
+    match n {
+        Some(n) => format!("Some({n}{suffix})"),
+        None => "None".into(),
     }
 }
 
@@ -28,261 +24,298 @@ fn location(l: ir::Location) -> TokenStream {
 /// request's retries.
 const CLIENT_ASSERTION_LIFETIME: u64 = 60;
 
+/// An `Assertion { .. }` literal, opened by `head` (`Some(Assertion {`, `Grant::JwtBearer(..`)
+/// and closed by `tail`.
 fn assertion(
-    signer: TokenStream,
+    s: &mut Source,
+    (head, tail): (&str, &str),
+    signs_with_key: bool,
     algorithm: &str,
     audience: Option<&String>,
     lifetime: u64,
-) -> TokenStream {
-    let audience = opt_str(audience);
-    quote!(Assertion { signer: Signer::#signer, algorithm: #algorithm, audience: #audience, lifetime_secs: #lifetime })
+) {
+    s.open(format_args!("{head}Assertion {{"));
+    let signer = if signs_with_key {
+        "PrivateKey"
+    } else {
+        "ClientSecret"
+    };
+    s.line(format_args!("signer: Signer::{signer},"));
+    s.line(format_args!("algorithm: {},", string(algorithm)));
+    s.line(format_args!("audience: {},", option_string(audience)));
+    s.line(format_args!("lifetime_secs: {lifetime}u64,"));
+    s.close(format_args!("}}{tail}"));
 }
 
-fn flow(p: &Provider, f: &ir::Flow) -> TokenStream {
-    let _ = p;
-    let name = &f.name;
-    let path_lit = &f.path;
-    let grant = match f.grant {
-        ir::Grant::ClientCredentials => quote!(ClientCredentials),
-        ir::Grant::AuthorizationCode => quote!(AuthorizationCode),
-        ir::Grant::RefreshToken => quote!(RefreshToken),
-        ir::Grant::Custom => quote!(Custom),
+fn flow(s: &mut Source, f: &ir::Flow) {
+    s.open("Flow {");
+    s.line(format_args!("name: {},", string(&f.name)));
+    match f.grant {
+        ir::Grant::ClientCredentials => s.line("grant: Grant::ClientCredentials,"),
+        ir::Grant::AuthorizationCode => s.line("grant: Grant::AuthorizationCode,"),
+        ir::Grant::RefreshToken => s.line("grant: Grant::RefreshToken,"),
+        ir::Grant::Custom => s.line("grant: Grant::Custom,"),
         ir::Grant::JwtBearer => {
             let a = f
                 .assertion
                 .as_ref()
                 .expect("validation gives every jwt_bearer flow its assertion");
-            let signer = if a.signs_with_key() {
-                quote!(PrivateKey)
-            } else {
-                quote!(ClientSecret)
-            };
-            let assertion = assertion(signer, &a.algorithm, a.audience.as_ref(), a.lifetime);
-            quote!(JwtBearer(#assertion))
-        }
-    };
-    let method = match f.method {
-        ir::Method::Get => quote!(Get),
-        ir::Method::Post => quote!(Post),
-        ir::Method::Put => quote!(Put),
-    };
-    let body = match f.body {
-        ir::Body::Form => quote!(Form),
-        ir::Body::Json => quote!(Json),
-        ir::Body::None => quote!(None),
-    };
-    let client_auth = client_auth(&f.client_auth);
-    let params = f.params.iter().map(|q| {
-        let wire = &q.wire;
-        let loc = location(q.location);
-        let source = match &q.source {
-            ir::ParamSource::Fixed(ir::Literal::Str(s)) => quote!(Fixed(Literal::Text(#s))),
-            ir::ParamSource::Fixed(ir::Literal::Int(i)) => quote!(Fixed(Literal::Integer(#i))),
-            ir::ParamSource::Fixed(ir::Literal::Bool(b)) => quote!(Fixed(Literal::Boolean(#b))),
-            ir::ParamSource::Config(i) => quote!(Config(#i)),
-            ir::ParamSource::Call(i) => quote!(Call(#i)),
-        };
-        quote!(Param { name: #wire, location: #loc, source: Source::#source },)
-    });
-    let call_params = f.call_params.iter().map(|c| {
-        let name = &c.ident.trim_start_matches("r#");
-        let required = c.required;
-        quote!(Slot { name: #name, required: #required },)
-    });
-    let access = path(&f.response.access_token);
-    let fields = f
-        .response
-        .fields
-        .iter()
-        .filter(|field| !field.derived)
-        .map(|field| {
-            let key = &field.key;
-            let p = path(&field.path);
-            let ty = match field.ty {
-                ir::FieldType::String => quote!(Text),
-                ir::FieldType::Secret => quote!(Secret),
-                ir::FieldType::Integer => quote!(Integer),
-                ir::FieldType::Number => quote!(Number),
-                ir::FieldType::Boolean => quote!(Boolean),
-                ir::FieldType::Json => quote!(Json),
-            };
-            let required = field.required;
-            quote!(Field { key: #key, path: #p, kind: FieldKind::#ty, required: #required },)
-        });
-    let expiry = match &f.expiry {
-        ir::Expiry::ExpiresIn {
-            path: p,
-            when_absent,
-        } => {
-            let p = path(p);
-            let w = match when_absent {
-                Some(s) => quote!(Some(#s)),
-                None => quote!(None),
-            };
-            quote!(ExpiresIn { path: #p, when_absent: #w })
-        }
-        ir::Expiry::At { path: p, format } => {
-            let p = path(p);
-            let format = match format {
-                ir::TimeFormat::Rfc3339 => quote!(Rfc3339),
-                ir::TimeFormat::EpochSeconds => quote!(EpochSeconds),
-                ir::TimeFormat::EpochMillis => quote!(EpochMillis),
-            };
-            quote!(At { path: #p, format: TimeFormat::#format })
-        }
-        ir::Expiry::JwtExp { path: p } => {
-            let p = path(p);
-            quote!(JwtExp { path: #p })
-        }
-        ir::Expiry::Lifetime(s) => quote!(Lifetime(#s)),
-        ir::Expiry::Never => quote!(Never),
-    };
-    quote! {
-        Flow {
-            name: #name,
-            grant: Grant::#grant,
-            method: Method::#method,
-            path: #path_lit,
-            body: Body::#body,
-            client_auth: #client_auth,
-            params: &[#(#params)*],
-            call_params: &[#(#call_params)*],
-            access_token: #access,
-            fields: &[#(#fields)*],
-            expiry: Expiry::#expiry,
-        },
-    }
-}
-
-pub(super) fn provider(p: &Provider) -> TokenStream {
-    let name = &p.module;
-    let title = &p.title;
-    let docs = opt_str(p.docs.as_ref());
-    let allow_http = p.allow_insecure_http;
-    let margin = p.refresh_margin;
-    let (attempts, initial, max) = p.retry;
-    let openid = match &p.openid {
-        None => quote!(None),
-        Some(o) => {
-            let issuer = opt_str(o.issuer.as_ref());
-            let algorithms = &o.algorithms;
-            let jwks = opt_str(o.jwks_path.as_ref());
-            let authorization = opt_str(o.authorization_path.as_ref());
-            let leeway = o.leeway_secs;
-            quote!(Some(OpenId {
-                issuer: #issuer,
-                algorithms: &[#(#algorithms),*],
-                jwks_path: #jwks,
-                authorization_path: #authorization,
-                leeway_secs: #leeway,
-            }))
-        }
-    };
-    let authorization = match &p.authorization {
-        None => quote!(None),
-        Some(a) => {
-            let issuer = opt_str(a.issuer.as_ref());
-            let path = opt_str(a.path.as_ref());
-            quote!(Some(Authorization { issuer: #issuer, path: #path }))
-        }
-    };
-    let choices = p.client_auth_choices.iter().map(client_auth);
-    let revocation = match &p.revocation {
-        None => quote!(None),
-        Some(path) => {
-            let path = opt_str(path.as_ref());
-            quote!(Some(Revocation { path: #path }))
-        }
-    };
-    let header_name = &p.api_header.name;
-    let prefix = &p.api_header.prefix;
-    let suffix = &p.api_header.suffix;
-    let flows = p.flows.iter().map(|f| flow(p, f));
-    let cached = match p.cached_flow {
-        Some(i) => quote!(Some(#i)),
-        None => quote!(None),
-    };
-    let renew_with = match p.renew_with {
-        Some(i) => quote!(Some(#i)),
-        None => quote!(None),
-    };
-    let config = p.config_params.iter().map(|c| {
-        let name = c.ident.trim_start_matches("r#");
-        let required = c.required;
-        quote!(Slot { name: #name, required: #required },)
-    });
-    let errors = p.errors.iter().map(|e| {
-        let variant = &e.variant;
-        let message = opt_str(e.message.as_ref());
-        let code = opt_str(e.code.as_ref());
-        let status = match e.status {
-            Some(s) => quote!(Some(#s)),
-            None => quote!(None),
-        };
-        quote!(KnownError { name: #variant, message: #message, code: #code, status: #status },)
-    });
-    quote! {
-        /// What the runtime needs to know about this provider, as declared in its spec.
-        pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-            use ::tokenspec::__private::descriptor::*;
-            Provider {
-            name: #name,
-            title: #title,
-            docs: #docs,
-            allow_insecure_http: #allow_http,
-            refresh_margin_secs: #margin,
-            openid: #openid,
-            authorization: #authorization,
-            revocation: #revocation,
-            client_auth_choices: &[#(#choices),*],
-            retry: Retry { attempts: #attempts, initial_backoff_ms: #initial, max_backoff_ms: #max },
-            api_header: ApiHeader { name: #header_name, prefix: #prefix, suffix: #suffix },
-            flows: &[#(#flows)*],
-            cached_flow: #cached,
-            renew_with: #renew_with,
-            config: &[#(#config)*],
-            errors: &[#(#errors)*],
-            }
-        };
-    }
-}
-
-/// A `ClientAuth` literal.
-fn client_auth(auth: &ir::ClientAuth) -> TokenStream {
-    let basic = match auth.basic {
-        Some(ir::BasicEncoding::Raw) => quote!(Some(BasicEncoding::Raw)),
-        Some(ir::BasicEncoding::Rfc6749) => quote!(Some(BasicEncoding::Rfc6749)),
-        Some(ir::BasicEncoding::Percent) => quote!(Some(BasicEncoding::Percent)),
-        None => quote!(None),
-    };
-    let locations = auth.params.iter().map(|l| location(*l));
-    let id_param = &auth.id_param;
-    let secret_param = &auth.secret_param;
-    let assertion = match &auth.assertion {
-        None => quote!(None),
-        Some((kind, algorithm, audience)) => {
-            let signer = match kind {
-                crate::spec::AssertionSpec::ClientSecretJwt => quote!(ClientSecret),
-                crate::spec::AssertionSpec::PrivateKeyJwt => quote!(PrivateKey),
-            };
-            let assertion = assertion(
-                signer,
-                algorithm,
-                audience.as_ref(),
-                CLIENT_ASSERTION_LIFETIME,
+            assertion(
+                s,
+                ("grant: Grant::JwtBearer(", "),"),
+                a.signs_with_key(),
+                &a.algorithm,
+                a.audience.as_ref(),
+                a.lifetime,
             );
-            quote!(Some(#assertion))
-        }
-    };
-    let certificate = auth.certificate.is_some();
-    quote! {
-        ClientAuth {
-            basic: #basic,
-            params: &[#(#locations),*],
-            id_param: #id_param,
-            secret_param: #secret_param,
-            assertion: #assertion,
-            certificate: #certificate,
         }
     }
+    let method = match f.method {
+        ir::Method::Get => "Get",
+        ir::Method::Post => "Post",
+        ir::Method::Put => "Put",
+    };
+    s.line(format_args!("method: Method::{method},"));
+    s.line(format_args!("path: {},", string(&f.path)));
+    let body = match f.body {
+        ir::Body::Form => "Form",
+        ir::Body::Json => "Json",
+        ir::Body::None => "None",
+    };
+    s.line(format_args!("body: Body::{body},"));
+    client_auth(s, &f.client_auth, "client_auth: ", ",");
+    block(s, "params: &[", "],", &f.params, |s, q| {
+        let source = match &q.source {
+            ir::ParamSource::Fixed(ir::Literal::Str(text)) => {
+                format!("Fixed(Literal::Text({}))", string(text))
+            }
+            ir::ParamSource::Fixed(ir::Literal::Int(i)) => {
+                format!("Fixed(Literal::Integer({i}i64))")
+            }
+            ir::ParamSource::Fixed(ir::Literal::Bool(b)) => format!("Fixed(Literal::Boolean({b}))"),
+            ir::ParamSource::Config(i) => format!("Config({i}usize)"),
+            ir::ParamSource::Call(i) => format!("Call({i}usize)"),
+        };
+        s.open("Param {");
+        s.line(format_args!("name: {},", string(&q.wire)));
+        s.line(format_args!("location: {},", location(q.location)));
+        s.line(format_args!("source: Source::{source},"));
+        s.close("},");
+    });
+    block(s, "call_params: &[", "],", &f.call_params, |s, c| {
+        slot(s, &c.ident, c.required)
+    });
+    s.line(format_args!(
+        "access_token: {},",
+        strings(&f.response.access_token)
+    ));
+    let fields: Vec<&ir::Field> = f.response.fields.iter().filter(|x| !x.derived).collect();
+    block(s, "fields: &[", "],", &fields, |s, field| {
+        let kind = match field.ty {
+            ir::FieldType::String => "Text",
+            ir::FieldType::Secret => "Secret",
+            ir::FieldType::Integer => "Integer",
+            ir::FieldType::Number => "Number",
+            ir::FieldType::Boolean => "Boolean",
+            ir::FieldType::Json => "Json",
+        };
+        s.open("Field {");
+        s.line(format_args!("key: {},", string(&field.key)));
+        s.line(format_args!("path: {},", strings(&field.path)));
+        s.line(format_args!("kind: FieldKind::{kind},"));
+        s.line(format_args!("required: {},", field.required));
+        s.close("},");
+    });
+    match &f.expiry {
+        ir::Expiry::ExpiresIn { path, when_absent } => {
+            s.open("expiry: Expiry::ExpiresIn {");
+            s.line(format_args!("path: {},", strings(path)));
+            s.line(format_args!(
+                "when_absent: {},",
+                option_number(*when_absent, "u64")
+            ));
+            s.close("},");
+        }
+        ir::Expiry::At { path, format } => {
+            let format = match format {
+                ir::TimeFormat::Rfc3339 => "Rfc3339",
+                ir::TimeFormat::EpochSeconds => "EpochSeconds",
+                ir::TimeFormat::EpochMillis => "EpochMillis",
+            };
+            s.open("expiry: Expiry::At {");
+            s.line(format_args!("path: {},", strings(path)));
+            s.line(format_args!("format: TimeFormat::{format},"));
+            s.close("},");
+        }
+        ir::Expiry::JwtExp { path } => {
+            s.open("expiry: Expiry::JwtExp {");
+            s.line(format_args!("path: {},", strings(path)));
+            s.close("},");
+        }
+        ir::Expiry::Lifetime(secs) => s.line(format_args!("expiry: Expiry::Lifetime({secs}u64),")),
+        ir::Expiry::Never => s.line("expiry: Expiry::Never,"),
+    }
+    s.close("},");
+}
+
+/// `head`, one item per line, `tail`; `head` and `tail` joined (`&[]`) when there is none.
+fn block<T>(
+    s: &mut Source,
+    head: &str,
+    tail: &str,
+    items: &[T],
+    mut item: impl FnMut(&mut Source, &T),
+) {
+    if items.is_empty() {
+        s.line(format_args!("{head}{tail}"));
+        return;
+    }
+    s.open(head);
+    for i in items {
+        item(s, i);
+    }
+    s.close(tail);
+}
+
+fn slot(s: &mut Source, ident: &str, required: bool) {
+    s.open("Slot {");
+    s.line(format_args!(
+        "name: {},",
+        string(ident.trim_start_matches("r#"))
+    ));
+    s.line(format_args!("required: {required},"));
+    s.close("},");
+}
+
+pub(super) fn provider(p: &Provider, s: &mut Source) {
+    s.doc("What the runtime needs to know about this provider, as declared in its spec.");
+    s.open("pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {");
+    s.line("use ::tokenspec::__private::descriptor::*;");
+    s.open("Provider {");
+    s.line(format_args!("name: {},", string(&p.module)));
+    s.line(format_args!("title: {},", string(&p.title)));
+    s.line(format_args!("docs: {},", option_string(p.docs.as_ref())));
+    s.line(format_args!(
+        "allow_insecure_http: {},",
+        p.allow_insecure_http
+    ));
+    s.line(format_args!(
+        "refresh_margin_secs: {}u64,",
+        p.refresh_margin
+    ));
+    match &p.openid {
+        None => s.line("openid: None,"),
+        Some(o) => {
+            s.open("openid: Some(OpenId {");
+            s.line(format_args!(
+                "issuer: {},",
+                option_string(o.issuer.as_ref())
+            ));
+            s.line(format_args!("algorithms: {},", strings(&o.algorithms)));
+            s.line(format_args!(
+                "jwks_path: {},",
+                option_string(o.jwks_path.as_ref())
+            ));
+            s.line(format_args!(
+                "authorization_path: {},",
+                option_string(o.authorization_path.as_ref())
+            ));
+            s.line(format_args!("leeway_secs: {}u64,", o.leeway_secs));
+            s.close("}),");
+        }
+    }
+    match &p.authorization {
+        None => s.line("authorization: None,"),
+        Some(a) => {
+            s.open("authorization: Some(Authorization {");
+            s.line(format_args!(
+                "issuer: {},",
+                option_string(a.issuer.as_ref())
+            ));
+            s.line(format_args!("path: {},", option_string(a.path.as_ref())));
+            s.close("}),");
+        }
+    }
+    match &p.revocation {
+        None => s.line("revocation: None,"),
+        Some(path) => s.line(format_args!(
+            "revocation: Some(Revocation {{ path: {} }}),",
+            option_string(path.as_ref())
+        )),
+    }
+    block(
+        s,
+        "client_auth_choices: &[",
+        "],",
+        &p.client_auth_choices,
+        |s, auth| client_auth(s, auth, "", ","),
+    );
+    let (attempts, initial, max) = p.retry;
+    s.open("retry: Retry {");
+    s.line(format_args!("attempts: {attempts}u32,"));
+    s.line(format_args!("initial_backoff_ms: {initial}u64,"));
+    s.line(format_args!("max_backoff_ms: {max}u64,"));
+    s.close("},");
+    s.open("api_header: ApiHeader {");
+    s.line(format_args!("name: {},", string(&p.api_header.name)));
+    s.line(format_args!("prefix: {},", string(&p.api_header.prefix)));
+    s.line(format_args!("suffix: {},", string(&p.api_header.suffix)));
+    s.close("},");
+    block(s, "flows: &[", "],", &p.flows, flow);
+    s.line(format_args!(
+        "cached_flow: {},",
+        option_number(p.cached_flow, "usize")
+    ));
+    s.line(format_args!(
+        "renew_with: {},",
+        option_number(p.renew_with, "usize")
+    ));
+    block(s, "config: &[", "],", &p.config_params, |s, c| {
+        slot(s, &c.ident, c.required)
+    });
+    block(s, "errors: &[", "],", &p.errors, |s, e| {
+        s.open("KnownError {");
+        s.line(format_args!("name: {},", string(&e.variant)));
+        s.line(format_args!(
+            "message: {},",
+            option_string(e.message.as_ref())
+        ));
+        s.line(format_args!("code: {},", option_string(e.code.as_ref())));
+        s.line(format_args!("status: {},", option_number(e.status, "u16")));
+        s.close("},");
+    });
+    s.close("}");
+    s.close("};");
+}
+
+/// A `ClientAuth { .. }` literal, after `head` and followed by `tail`.
+fn client_auth(s: &mut Source, auth: &ir::ClientAuth, head: &str, tail: &str) {
+    s.open(format_args!("{head}ClientAuth {{"));
+    let basic = match auth.basic {
+        Some(ir::BasicEncoding::Raw) => "Some(BasicEncoding::Raw)",
+        Some(ir::BasicEncoding::Rfc6749) => "Some(BasicEncoding::Rfc6749)",
+        Some(ir::BasicEncoding::Percent) => "Some(BasicEncoding::Percent)",
+        None => "None",
+    };
+    s.line(format_args!("basic: {basic},"));
+    let locations: Vec<&str> = auth.params.iter().map(|l| location(*l)).collect();
+    s.line(format_args!("params: &[{}],", locations.join(", ")));
+    s.line(format_args!("id_param: {},", string(&auth.id_param)));
+    s.line(format_args!(
+        "secret_param: {},",
+        string(&auth.secret_param)
+    ));
+    match &auth.assertion {
+        None => s.line("assertion: None,"),
+        Some((kind, algorithm, audience)) => assertion(
+            s,
+            ("assertion: Some(", "),"),
+            matches!(kind, crate::spec::AssertionSpec::PrivateKeyJwt),
+            algorithm,
+            audience.as_ref(),
+            CLIENT_ASSERTION_LIFETIME,
+        ),
+    }
+    s.line(format_args!("certificate: {},", auth.certificate.is_some()));
+    s.close(format_args!("}}{tail}"));
 }

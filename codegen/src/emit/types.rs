@@ -1,9 +1,6 @@
 //! The typed surface: environments, parameter enums, response fields and the error enum.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-
-use super::{doc, ident};
+use super::text::{Source, string};
 use crate::ir::{self, FieldType, Provider};
 
 /// Escapes spec-provided text so rustdoc shows it literally.
@@ -19,194 +16,192 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-pub(super) fn environment(p: &Provider) -> TokenStream {
-    let variants = p.environments.iter().map(|e| {
-        let variant = ident(&e.variant);
+pub(super) fn environment(p: &Provider, s: &mut Source) {
+    s.doc("Where token requests go.");
+    let copy = if p.environments.iter().all(|e| e.placeholders.is_empty()) {
+        "Copy, "
+    } else {
+        ""
+    };
+    s.line(format_args!(
+        "#[derive(Clone, {copy}Debug, PartialEq, Eq, Hash)]"
+    ));
+    s.line("#[non_exhaustive]");
+    s.open("pub enum Environment {");
+    for (i, e) in p.environments.iter().enumerate() {
         let mut text = format!("`{}`: `{}`", e.name, e.url);
         if let Some(d) = &e.doc {
             text.push_str(&format!("\n\n{}", escape(d)));
         }
-        if Some(e.name.as_str())
-            == p.default_environment
-                .map(|i| p.environments[i].name.as_str())
-        {
+        if p.default_environment == Some(i) {
             text.push_str("\n\nThe default.");
         }
-        let docs = doc(&text);
+        s.doc(&text);
         if e.placeholders.is_empty() {
-            quote!(#docs #variant,)
+            s.line(format_args!("{},", e.variant));
         } else {
-            let fields = e.placeholders.iter().map(|(name, field)| {
-                let field = ident(field);
-                let d = doc(&format!("Fills `{{{name}}}` in the URL."));
-                quote!(#d #field: ::std::string::String,)
-            });
-            quote!(#docs #variant { #(#fields)* },)
+            s.open(format_args!("{} {{", e.variant));
+            for (name, field) in &e.placeholders {
+                s.doc(&format!("Fills `{{{name}}}` in the URL."));
+                s.line(format_args!("{field}: ::std::string::String,"));
+            }
+            s.close("},");
         }
-    });
-    let arms = p.environments.iter().map(|e| {
-        let variant = ident(&e.variant);
-        let url = &e.url;
+    }
+    s.close("}");
+    s.open("impl Environment {");
+    s.doc("The base URL template and the value of each `{placeholder}` in it.");
+    s.open("pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {");
+    s.open("match self {");
+    for e in &p.environments {
+        let url = string(&e.url);
         if e.placeholders.is_empty() {
-            quote!(Self::#variant => (#url, ::std::vec::Vec::new()),)
+            s.line(format_args!(
+                "Self::{} => ({url}, ::std::vec::Vec::new()),",
+                e.variant
+            ));
         } else {
-            let names = e.placeholders.iter().map(|(n, _)| n);
-            let fields: Vec<_> = e.placeholders.iter().map(|(_, f)| ident(f)).collect();
-            quote!(Self::#variant { #(#fields),* } => (#url, ::std::vec![#((#names, #fields.as_str())),*]),)
+            let fields: Vec<&str> = e.placeholders.iter().map(|(_, f)| f.as_str()).collect();
+            let values: Vec<String> = e
+                .placeholders
+                .iter()
+                .map(|(name, field)| format!("({}, {field}.as_str())", string(name)))
+                .collect();
+            s.open(format_args!(
+                "Self::{} {{ {} }} => (",
+                e.variant,
+                fields.join(", ")
+            ));
+            s.line(format_args!("{url},"));
+            s.line(format_args!("::std::vec![{}],", values.join(", ")));
+            s.close("),");
         }
-    });
-    let default_impl = p.default_environment.map(|i| {
-        let variant = ident(&p.environments[i].variant);
-        quote! {
-            impl ::std::default::Default for Environment {
-                fn default() -> Self { Self::#variant }
-            }
-        }
-    });
-    let copy = if p.environments.iter().all(|e| e.placeholders.is_empty()) {
-        quote!(Copy,)
-    } else {
-        quote!()
-    };
-    quote! {
-        /// Where token requests go.
-        #[derive(Clone, #copy Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum Environment {
-            #(#variants)*
-        }
-
-        impl Environment {
-            /// The base URL template and the value of each `{placeholder}` in it.
-            pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
-                match self {
-                    #(#arms)*
-                }
-            }
-        }
-
-        #default_impl
+    }
+    s.close("}");
+    s.close("}");
+    s.close("}");
+    if let Some(i) = p.default_environment {
+        s.open("impl ::std::default::Default for Environment {");
+        s.open("fn default() -> Self {");
+        s.line(format_args!("Self::{}", p.environments[i].variant));
+        s.close("}");
+        s.close("}");
     }
 }
 
-pub(super) fn enumeration(e: &ir::EnumType) -> TokenStream {
-    let name = ident(&e.ident);
-    let variants = e.values.iter().map(|(wire, variant)| {
-        let v = ident(variant);
-        let d = doc(&format!("`{wire}`"));
-        quote!(#d #v,)
-    });
-    let all = e.values.iter().map(|(_, variant)| ident(variant));
-    let arms = e.values.iter().map(|(wire, variant)| {
-        let v = ident(variant);
-        quote!(Self::#v => #wire,)
-    });
+pub(super) fn enumeration(e: &ir::EnumType, s: &mut Source) {
+    let name = &e.ident;
     let mut text = format!("A value of the `{}` parameter.", e.param);
     if let Some(d) = &e.doc {
         text.push_str(&format!("\n\n{}", escape(d)));
     }
-    let docs = doc(&text);
-    quote! {
-        #docs
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum #name {
-            #(#variants)*
-        }
-
-        impl #name {
-            /// Every value, in the order the spec lists them.
-            pub const ALL: &'static [Self] = &[#(Self::#all),*];
-
-            /// The value as sent on the wire.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    #(#arms)*
-                }
-            }
-        }
-
-        impl ::std::fmt::Display for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+    s.doc(&text);
+    s.line("#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]");
+    s.line("#[non_exhaustive]");
+    s.open(format_args!("pub enum {name} {{"));
+    for (wire, variant) in &e.values {
+        s.doc(&format!("`{wire}`"));
+        s.line(format_args!("{variant},"));
     }
+    s.close("}");
+    s.open(format_args!("impl {name} {{"));
+    s.doc("Every value, in the order the spec lists them.");
+    s.open("pub const ALL: &'static [Self] = &[");
+    for (_, variant) in &e.values {
+        s.line(format_args!("Self::{variant},"));
+    }
+    s.close("];");
+    s.doc("The value as sent on the wire.");
+    s.open("pub const fn as_str(self) -> &'static str {");
+    s.open("match self {");
+    for (wire, variant) in &e.values {
+        s.line(format_args!("Self::{variant} => {},", string(wire)));
+    }
+    s.close("}");
+    s.close("}");
+    s.close("}");
+    s.open(format_args!("impl ::std::fmt::Display for {name} {{"));
+    s.open("fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {");
+    s.line("f.write_str(self.as_str())");
+    s.close("}");
+    s.close("}");
 }
 
-fn field_type(f: &ir::Field) -> TokenStream {
+fn field_type(f: &ir::Field) -> String {
     let base = match (f.ty, f.secret_kind) {
-        (_, Some(kind)) => {
-            let path: TokenStream = kind.parse().unwrap_or_default();
-            quote!(::tokenspec::#path)
-        }
-        (FieldType::String, _) => quote!(::std::string::String),
-        (FieldType::Secret, _) => quote!(::tokenspec::SecretString),
-        (FieldType::Integer, _) => quote!(i64),
-        (FieldType::Number, _) => quote!(f64),
-        (FieldType::Boolean, _) => quote!(bool),
-        (FieldType::Json, _) => quote!(::tokenspec::JsonValue),
+        (_, Some(kind)) => format!("::tokenspec::{kind}"),
+        (FieldType::String, _) => "::std::string::String".into(),
+        (FieldType::Secret, _) => "::tokenspec::SecretString".into(),
+        (FieldType::Integer, _) => "i64".into(),
+        (FieldType::Number, _) => "f64".into(),
+        (FieldType::Boolean, _) => "bool".into(),
+        (FieldType::Json, _) => "::tokenspec::JsonValue".into(),
     };
     if f.required {
         base
     } else {
-        quote!(::std::option::Option<#base>)
+        format!("::std::option::Option<{base}>")
     }
 }
 
-pub(super) fn fields(p: &Provider, f: &ir::Flow) -> TokenStream {
-    let name = format_ident!("{}Fields", f.type_prefix);
-    let response = format_ident!("{}Response", f.type_prefix);
-    let decls = f.response.fields.iter().map(|field| {
-        let id = ident(&field.ident);
-        let ty = field_type(field);
-        let d = doc(&escape(&field.doc));
-        quote!(#d pub #id: #ty,)
-    });
-    let takes = f.response.fields.iter().map(|field| {
-        let id = ident(&field.ident);
-        let key = &field.key;
-        if field.required {
-            quote!(#id: fields.require(#key)?,)
-        } else {
-            quote!(#id: fields.take(#key),)
-        }
-    });
+pub(super) fn fields(f: &ir::Flow, s: &mut Source) {
+    let name = format!("{}Fields", f.type_prefix);
     let method = format!("{:?}", f.method).to_uppercase();
-    let fields_doc = doc(&format!(
+    s.doc(&format!(
         "What `{method} {}` ({} flow `{}`) returns besides the token itself.",
         f.path,
         grant_text(f.grant),
         f.name
     ));
-    let response_doc = doc(&format!(
+    s.line("#[derive(Clone, Debug)]");
+    s.line("#[non_exhaustive]");
+    if f.response.fields.is_empty() {
+        s.line(format_args!("pub struct {name} {{}}"));
+    } else {
+        s.open(format_args!("pub struct {name} {{"));
+        // Secret fields are secrecy or tokenspec secret types, whose Debug is redacted.
+        for field in &f.response.fields {
+            s.doc(&escape(&field.doc));
+            s.line(format_args!("pub {}: {},", field.ident, field_type(field)));
+        }
+        s.close("}");
+    }
+    s.open(format_args!(
+        "impl ::tokenspec::__private::FromFields for {name} {{"
+    ));
+    s.open("fn from_fields(");
+    if f.response.fields.is_empty() {
+        s.line("_fields: &mut ::tokenspec::__private::Fields,");
+        s.reopen(") -> ::std::result::Result<Self, ::tokenspec::Error> {");
+        s.line("::std::result::Result::Ok(Self {})");
+    } else {
+        s.line("fields: &mut ::tokenspec::__private::Fields,");
+        s.reopen(") -> ::std::result::Result<Self, ::tokenspec::Error> {");
+        s.open("::std::result::Result::Ok(Self {");
+        for field in &f.response.fields {
+            let (take, question) = if field.required {
+                ("require", "?")
+            } else {
+                ("take", "")
+            };
+            s.line(format_args!(
+                "{}: fields.{take}({}){question},",
+                field.ident,
+                string(&field.key)
+            ));
+        }
+        s.close("})");
+    }
+    s.close("}");
+    s.close("}");
+    s.doc(&format!(
         "The answer to the `{}` flow: the token and [`{name}`].",
         f.name
     ));
-    let _ = p;
-    let fields_arg = if f.response.fields.is_empty() {
-        quote!(_fields)
-    } else {
-        quote!(fields)
-    };
-    quote! {
-        #fields_doc
-        // Secret fields are secrecy or tokenspec secret types, whose Debug is redacted.
-        #[derive(Clone, Debug)]
-        #[non_exhaustive]
-        pub struct #name {
-            #(#decls)*
-        }
-
-        impl ::tokenspec::__private::FromFields for #name {
-            fn from_fields(#fields_arg: &mut ::tokenspec::__private::Fields) -> ::std::result::Result<Self, ::tokenspec::Error> {
-                ::std::result::Result::Ok(Self { #(#takes)* })
-            }
-        }
-
-        #response_doc
-        pub type #response = ::tokenspec::TokenResponse<#name>;
-    }
+    s.line(format_args!(
+        "pub type {}Response = ::tokenspec::TokenResponse<{name}>;",
+        f.type_prefix
+    ));
 }
 
 fn grant_text(g: ir::Grant) -> &'static str {
@@ -254,22 +249,21 @@ const STANDARD_ERRORS: [(&str, &str, &str); 6] = [
     ),
 ];
 
-pub(super) fn error(p: &Provider) -> TokenStream {
+pub(super) fn error(p: &Provider, s: &mut Source) {
     let documented = |name: &str| p.errors.iter().any(|e| e.variant == name);
     // A documented error of the same name takes the standard code's place.
     let standard: Vec<_> = STANDARD_ERRORS
         .iter()
         .filter(|(_, name, _)| !documented(name))
         .collect();
-    let standard_variants = standard.iter().map(|(code, name, meaning)| {
-        let v = ident(name);
-        let d = doc(&format!(
-            "The provider answered with the RFC 6749 error code `{code}`.\n\n{meaning}"
-        ));
-        quote!(#d #v(::tokenspec::Error),)
-    });
-    let variants = p.errors.iter().map(|e| {
-        let v = ident(&e.variant);
+    s.doc(&format!(
+        "Everything that can go wrong getting a {} token: each error the provider documents, then each RFC 6749 §5.2 error code, as its own variant.",
+        p.title
+    ));
+    s.line("#[derive(Clone, Debug)]");
+    s.line("#[non_exhaustive]");
+    s.open("pub enum Error {");
+    for e in &p.errors {
         let mut text = match (&e.message, &e.code) {
             (Some(m), _) => format!("The provider answered \"{}\".", escape(m)),
             (None, Some(c)) => format!("The provider answered with error code `{c}`."),
@@ -281,30 +275,29 @@ pub(super) fn error(p: &Provider) -> TokenStream {
         if let Some(d) = &e.doc {
             text.push_str(&format!("\n\n{}", escape(d)));
         }
-        let d = doc(&text);
-        quote!(#d #v(::tokenspec::Error),)
-    });
-    let all = p
-        .errors
-        .iter()
-        .map(|e| ident(&e.variant))
-        .chain(standard.iter().map(|(_, name, _)| ident(name)));
-    let documented_variants = p.errors.iter().map(|e| ident(&e.variant));
-    let title = &p.title;
-    let d = doc(&format!(
-        "Everything that can go wrong getting a {title} token: each error the provider documents, then each RFC 6749 §5.2 error code, as its own variant."
-    ));
-    quote! {
-        #d
-        #[derive(Clone, Debug)]
-        #[non_exhaustive]
-        pub enum Error {
-            #(#variants)*
-            #(#standard_variants)*
-            /// Any other failure: network, an unexpected answer, or the client's configuration.
-            Other(::tokenspec::Error),
-        }
-
-        ::tokenspec::__private::provider_error!(Error, [#(#all),*], [#(#documented_variants),*]);
+        s.doc(&text);
+        s.line(format_args!("{}(::tokenspec::Error),", e.variant));
     }
+    for (code, name, meaning) in &standard {
+        s.doc(&format!(
+            "The provider answered with the RFC 6749 error code `{code}`.\n\n{meaning}"
+        ));
+        s.line(format_args!("{name}(::tokenspec::Error),"));
+    }
+    s.doc("Any other failure: network, an unexpected answer, or the client's configuration.");
+    s.line("Other(::tokenspec::Error),");
+    s.close("}");
+    // The macro writes the impls every provider's `Error` shares; it takes every variant but
+    // `Other`, then the documented errors in spec order.
+    s.open("::tokenspec::__private::provider_error!(");
+    s.line("Error,");
+    let documented: Vec<&str> = p.errors.iter().map(|e| e.variant.as_str()).collect();
+    let every: Vec<&str> = documented
+        .iter()
+        .copied()
+        .chain(standard.iter().map(|(_, name, _)| *name))
+        .collect();
+    s.list(&every, ",");
+    s.list(&documented, "");
+    s.close(");");
 }

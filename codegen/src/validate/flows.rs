@@ -19,14 +19,20 @@ impl Cx {
     ) -> ir::Flow {
         let method_ident = snake_ident(name);
         if method_ident != name {
-            self.error(
-                at,
-                format!("flow name `{name}` is not a snake_case Rust name"),
-                format!(
-                    "call it `{}`",
-                    method_ident.trim_start_matches("r#").trim_end_matches('_')
-                ),
-            );
+            let plain = method_ident.trim_start_matches("r#").trim_end_matches('_');
+            if plain == name {
+                self.error(
+                    at,
+                    format!("flow name `{name}` is a Rust keyword, so it cannot name a method"),
+                    format!("call it something else, e.g. `{name}_token`"),
+                );
+            } else {
+                self.error(
+                    at,
+                    format!("flow name `{name}` is not a snake_case Rust name"),
+                    format!("call it `{plain}`"),
+                );
+            }
         }
         if !flow.path.starts_with('/') || flow.path.contains(['?', '#', '{', '}']) {
             self.error(
