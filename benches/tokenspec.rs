@@ -706,7 +706,7 @@ fn session_client(base: &str) -> tokenspec::TokenClient {
                 name: param,
                 required: true,
             }])),
-            access_token: &["access_token"],
+            access_token: &[&["access_token"]],
             fields: &[],
             expiry: Expiry::ExpiresIn {
                 path: &["expires_in"],
@@ -753,7 +753,7 @@ fn authenticating_client(
             source: Source::Fixed(Literal::Text("client_credentials")),
         }],
         call_params: &[],
-        access_token: &["access_token"],
+        access_token: &[&["access_token"]],
         fields: &[],
         expiry: Expiry::ExpiresIn {
             path: &["expires_in"],

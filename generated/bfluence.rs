@@ -15,7 +15,7 @@
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
 //! Generated from `specs/bfluence.yaml`.
-::tokenspec::__private::contract!(4, "0.1.0");
+::tokenspec::__private::contract!(5, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -202,7 +202,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                 },
                 params: &[],
                 call_params: &[],
-                access_token: &["access_token"],
+                access_token: &[&["access_token"], &["token"]],
                 fields: &[],
                 expiry: Expiry::JwtExp {
                     path: &["access_token"],

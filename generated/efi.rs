@@ -20,7 +20,7 @@
 //! Provider documentation: <https://dev.efipay.com.br/docs/api-pix/credenciais/>
 //!
 //! Generated from `specs/efi.yaml`.
-::tokenspec::__private::contract!(4, "0.1.0");
+::tokenspec::__private::contract!(5, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -236,7 +236,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     },
                 ],
                 call_params: &[],
-                access_token: &["access_token"],
+                access_token: &[&["access_token"]],
                 fields: &[
                     Field {
                         key: "token_type",

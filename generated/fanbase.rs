@@ -16,7 +16,7 @@
 //! Provider documentation: <https://fb-apidocs.pages.dev/en/security/token.html>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(4, "0.1.0");
+::tokenspec::__private::contract!(5, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -371,7 +371,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     },
                 ],
                 call_params: &[],
-                access_token: &["access_token"],
+                access_token: &[&["access_token"]],
                 fields: &[
                     Field {
                         key: "token_type",
@@ -429,7 +429,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                         required: true,
                     },
                 ],
-                access_token: &["access_token"],
+                access_token: &[&["access_token"]],
                 fields: &[
                     Field {
                         key: "token_type",

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developers.google.com/identity/protocols/oauth2/service-account>
 //!
 //! Generated from `specs/google_service_account.yaml`.
-::tokenspec::__private::contract!(4, "0.1.0");
+::tokenspec::__private::contract!(5, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -247,7 +247,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                     },
                 ],
                 call_params: &[],
-                access_token: &["access_token"],
+                access_token: &[&["access_token"]],
                 fields: &[
                     Field {
                         key: "token_type",

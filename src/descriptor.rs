@@ -119,8 +119,9 @@ pub struct Flow {
     pub params: &'static [Param],
     /// Per-call values, in the order generated methods pass them.
     pub call_params: &'static [Slot],
-    /// Path of the access token in the answer.
-    pub access_token: &'static [&'static str],
+    /// Where the access token may be in the answer: paths tried in order, the first present
+    /// wins.
+    pub access_token: &'static [&'static [&'static str]],
     /// Other fields read from the answer.
     pub fields: &'static [Field],
     /// Where the lifetime comes from.

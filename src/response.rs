@@ -231,19 +231,31 @@ pub(crate) fn interpret(
         // Some providers answer 200 with an RFC 6749 error body; it is still an error.
         return Err(rejection(provider, status, Some(json), body, redactor));
     }
-    let token = match at(json, flow.access_token) {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        Some(_) => {
+    // The first of the spec's places for the token that the answer has.
+    let found = flow
+        .access_token
+        .iter()
+        .find_map(|path| at(json, path).map(|value| (*path, value)));
+    let places = || {
+        flow.access_token
+            .iter()
+            .map(|p| format!("`{}`", p.join(".")))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let (token_path, token) = match found {
+        Some((path, Value::String(s))) if !s.is_empty() => (path, s),
+        Some((path, _)) => {
             return Err(invalid(format!(
                 "an access token at `{}` that is not a non-empty string",
-                flow.access_token.join(".")
+                path.join(".")
             )));
         }
         None => {
             let keys: Vec<String> = object.keys().take(20).map(|k| shown_key(k)).collect();
             return Err(invalid(format!(
-                "no access token at `{}` (the answer has: {}); fix `response.access_token` in the spec",
-                flow.access_token.join("."),
+                "no access token at {} (the answer has: {}); fix `response.access_token` in the spec",
+                places(),
                 if keys.is_empty() {
                     "no fields".to_owned()
                 } else {
@@ -277,7 +289,14 @@ pub(crate) fn interpret(
         };
         fields.insert(field.key.to_owned(), value);
     }
-    let lifetime = lifetime(&flow.expiry, json, wall_sent).map_err(invalid)?;
+    // `jwt_exp` naming a place of the access token reads the token wherever it was found.
+    let expiry = match flow.expiry {
+        Expiry::JwtExp { path } if flow.access_token.contains(&path) => {
+            Expiry::JwtExp { path: token_path }
+        }
+        other => other,
+    };
+    let lifetime = lifetime(&expiry, json, wall_sent).map_err(invalid)?;
     Ok(Parsed {
         token: SecretString::from(token.clone()),
         lifetime,

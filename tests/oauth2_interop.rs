@@ -49,7 +49,7 @@ fn per_call(name: &'static str, grant: Grant, param: &'static str) -> Flow {
             name: param,
             required: true,
         }]),
-        access_token: &["access_token"],
+        access_token: &[&["access_token"]],
         fields: slice(vec![Field {
             key: "refresh_token",
             path: &["refresh_token"],

@@ -76,7 +76,7 @@ fn flow(
         client_auth: auth,
         params: slice(params),
         call_params: slice(call_params),
-        access_token: &["access_token"],
+        access_token: &[&["access_token"]],
         fields: FIELDS,
         expiry: Expiry::ExpiresIn {
             path: &["expires_in"],

@@ -1063,7 +1063,7 @@ async fn nested_paths_and_typed_fields_are_read() {
             when_absent: None,
         },
     );
-    f.access_token = &["data", "token", "value"];
+    f.access_token = &[&["data", "token", "value"]];
     f.fields = slice(vec![Field {
         key: "tenant",
         path: &["data", "tenant"],
@@ -1084,6 +1084,59 @@ async fn nested_paths_and_typed_fields_are_read() {
         response.fields.0, "42",
         "a number where text is declared is read as its text"
     );
+}
+
+#[tokio::test]
+async fn the_token_is_read_from_the_first_of_its_places_the_answer_has() {
+    // A spec unsure of the answer's field name (Bfluence's document never shows it) lists
+    // `[access_token, token]`; `jwt_exp: access_token` then reads the JWT wherever it was.
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let jwt = support::jwt(json!({ "exp": exp }));
+    for (answer, expected) in [
+        (json!({ "token": jwt }), Ok(jwt.as_str())),
+        (
+            json!({ "access_token": jwt, "token": "other" }),
+            Ok(jwt.as_str()),
+        ),
+        (
+            json!({ "jwt": jwt }),
+            Err("no access token at `access_token` or `token`"),
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .mount(&server)
+            .await;
+        let mut f = flow(
+            auth(Some(BasicEncoding::Raw), vec![]),
+            Body::Json,
+            vec![],
+            Expiry::JwtExp {
+                path: &["access_token"],
+            },
+        );
+        f.access_token = &[&["access_token"], &["token"]];
+        let client = client(provider(f, vec![]), &server, &ManualClock::new());
+        match (client.access_token().await, expected) {
+            (Ok(token), Ok(expected)) => {
+                assert_eq!(token.expose_secret(), expected);
+                let lifetime = token.lifetime().as_secs();
+                assert!(
+                    (3590..=3600).contains(&lifetime),
+                    "the lifetime comes from the JWT found under `token`: {lifetime}"
+                );
+            }
+            (Err(e), Err(expected)) => {
+                assert!(e.to_string().contains(expected), "{e}")
+            }
+            (got, expected) => panic!("expected {expected:?}, got {:?}", got.map(|_| ())),
+        }
+    }
 }
 
 #[tokio::test]

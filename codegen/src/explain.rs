@@ -283,11 +283,13 @@ pub fn explain(p: &Provider) -> String {
             out,
             "# answer: any 2xx with a JSON object; an `error` member, 4xx or 5xx is an error"
         );
-        let _ = writeln!(
-            out,
-            "#   access token  <- `{}`",
-            f.response.access_token.join(".")
-        );
+        let places: Vec<String> = f
+            .response
+            .access_token
+            .iter()
+            .map(|p| format!("`{}`", p.join(".")))
+            .collect();
+        let _ = writeln!(out, "#   access token  <- {}", places.join(", else "));
         for field in &f.response.fields {
             let _ = writeln!(
                 out,

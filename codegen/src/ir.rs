@@ -370,8 +370,8 @@ pub struct EnumType {
 /// Where the answer's fields are.
 #[derive(Debug, Clone)]
 pub struct Response {
-    /// Path of the access token.
-    pub access_token: Vec<String>,
+    /// Where the access token may be: each path split on dots, tried in order.
+    pub access_token: Vec<Vec<String>>,
     /// Every other field read, standard ones first.
     pub fields: Vec<Field>,
 }

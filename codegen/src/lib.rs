@@ -50,7 +50,7 @@ pub const INDEX_FILE: &str = "tokenspec_providers.rs";
 /// generator writes for (`tokenspec::__private::CONTRACT`). Generated modules state it, so a
 /// module compiled against a runtime of another contract fails with a message saying which
 /// releases to align.
-pub const CONTRACT: u32 = 4;
+pub const CONTRACT: u32 = 5;
 
 /// What went wrong generating code.
 #[derive(Debug)]
@@ -175,6 +175,11 @@ const SHAPES: &[(&str, &str, &[&str])] = &[
         &["path", "when_absent"],
     ),
     (
+        "TokenPaths",
+        "`access_token` is a path (`data.token`) or a list of paths tried in order (`[access_token, token]`)",
+        &[],
+    ),
+    (
         "ClientAuthChoice",
         "`client_auth` is one method (`{ basic: raw }`) or a list of the methods the provider accepts",
         &[
@@ -202,7 +207,10 @@ fn in_users_words(source: &str, mut d: Diagnostic) -> Diagnostic {
         d.message = forms.to_owned();
         // The value starts after the key the offset points at; its keys are on the next lines,
         // indented deeper, or inside `{ }` on the same line.
-        if let Some(start) = d.offset {
+        if keys.is_empty() {
+            // A value without keys of its own (text or a list) was written as a mapping.
+            d.help = Some("write it without `{ }` and its keys".into());
+        } else if let Some(start) = d.offset {
             let text = &source[start.min(source.len())..];
             let own_indent = source[..start.min(source.len())]
                 .rsplit('\n')

@@ -506,9 +506,11 @@ pub enum ScalarTypeSpec {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSpec {
-    /// Path of the access token (default `access_token`).
+    /// Path of the access token (default `access_token`), or a list of paths tried in order
+    /// (the first the answer has is the token) for a provider whose documentation does not
+    /// settle the name.
     #[serde(default)]
-    pub access_token: Option<String>,
+    pub access_token: Option<TokenPaths>,
     /// Path of the token type.
     #[serde(default)]
     pub token_type: Option<String>,
@@ -524,6 +526,27 @@ pub struct ResponseSpec {
     /// Provider-specific fields, keyed by their Rust field name.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldSpec>,
+}
+
+/// Where the access token may be: one path, or several tried in order.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum TokenPaths {
+    /// The one path (`data.token`).
+    One(String),
+    /// Paths tried in order (`[access_token, token]`).
+    Several(Vec<String>),
+}
+
+impl TokenPaths {
+    /// The paths, in the order they are tried.
+    pub fn paths(&self) -> Vec<String> {
+        match self {
+            TokenPaths::One(p) => vec![p.clone()],
+            TokenPaths::Several(ps) => ps.clone(),
+        }
+    }
 }
 
 /// A provider-specific response field.

@@ -70,7 +70,7 @@ pub fn flow(client_auth: ClientAuth, body: Body, params: Vec<Param>, expiry: Exp
         client_auth,
         params: slice(params),
         call_params: &[],
-        access_token: &["access_token"],
+        access_token: &[&["access_token"]],
         fields: &[],
         expiry,
     }

@@ -105,10 +105,8 @@ fn flow(s: &mut Source, f: &ir::Flow) {
     block(s, "call_params: &[", "],", &f.call_params, |s, c| {
         slot(s, &c.ident, c.required)
     });
-    s.line(format_args!(
-        "access_token: {},",
-        strings(&f.response.access_token)
-    ));
+    let places: Vec<String> = f.response.access_token.iter().map(|p| strings(p)).collect();
+    s.line(format_args!("access_token: &[{}],", places.join(", ")));
     let fields: Vec<&ir::Field> = f.response.fields.iter().filter(|x| !x.derived).collect();
     block(s, "fields: &[", "],", &fields, |s, field| {
         let kind = match field.ty {

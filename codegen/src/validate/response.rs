@@ -10,9 +10,26 @@ impl Cx {
         openid: bool,
     ) -> ir::Response {
         let access = spec
-            .and_then(|r| r.access_token.clone())
-            .unwrap_or_else(|| "access_token".into());
-        self.check_path(&access, &at.key("access_token"));
+            .and_then(|r| r.access_token.as_ref())
+            .map_or_else(|| vec!["access_token".to_owned()], TokenPaths::paths);
+        let access_at = at.key("access_token");
+        if access.is_empty() {
+            self.error(
+                &access_at,
+                "`access_token` lists no path",
+                "write the field holding the token, e.g. `access_token: access_token`",
+            );
+        }
+        for (i, path) in access.iter().enumerate() {
+            self.check_path(path, &access_at);
+            if access[..i].contains(path) {
+                self.error(
+                    &access_at,
+                    format!("`access_token` lists `{path}` twice"),
+                    "list each place the token may be once",
+                );
+            }
+        }
         let mut fields = Vec::new();
         let mut names = Names::reserved(&["token"], "the token itself");
         // (name, path in the spec, type, runtime secret type, documentation)
@@ -108,7 +125,7 @@ impl Cx {
             }
         }
         ir::Response {
-            access_token: split_path(&access),
+            access_token: access.iter().map(|p| split_path(p)).collect(),
             fields,
         }
     }
@@ -121,10 +138,11 @@ impl Cx {
         expiry: &ir::Expiry,
         at: &YamlPath,
     ) {
-        let mut paths: Vec<(&[String], YamlPath)> = vec![(
-            &response.access_token,
-            at.key("response").key("access_token"),
-        )];
+        let mut paths: Vec<(&[String], YamlPath)> = response
+            .access_token
+            .iter()
+            .map(|p| (p.as_slice(), at.key("response").key("access_token")))
+            .collect();
         for f in response.fields.iter().filter(|f| !f.derived) {
             let key = match f.secret_kind {
                 None if !["token_type", "scope"].contains(&f.key.as_str()) => {
@@ -140,7 +158,7 @@ impl Cx {
         };
         if let Some(path) = expiry_path {
             let where_ = at.key("expiry");
-            if path == &response.access_token {
+            if response.access_token.contains(path) {
                 self.error(
                     &where_,
                     format!(
@@ -224,8 +242,8 @@ impl Cx {
             ExpirySpec::JwtExp(path) => {
                 self.check_path(path, &at.key("jwt_exp"));
                 let p = split_path(path);
-                let known =
-                    p == response.access_token || response.fields.iter().any(|f| f.path == p);
+                let known = response.access_token.contains(&p)
+                    || response.fields.iter().any(|f| f.path == p);
                 if !known {
                     self.error(&at.key("jwt_exp"), format!("no response field is read from `{path}`, so no JWT is there to read `exp` from"), "point it at the access token's path (usually `access_token`) or the id token's");
                 }
