@@ -228,19 +228,17 @@ impl Param {
         if !self.required {
             body.push("required: false".into());
         } else if self.with_default && !self.from_call {
-            body.push(match self.kind {
-                0 => "default: \"a\"".to_owned(),
-                1 => "default: 7".to_owned(),
-                2 => "default: true".to_owned(),
-                4 => format!("default: {}", quoted(self.values[0])),
-                5 => "default: all".to_owned(),
-                _ => return self.finish(out, &body),
-            });
+            // A secret has no default.
+            let default = match self.kind {
+                0 => Some("\"a\"".to_owned()),
+                1 => Some("7".to_owned()),
+                2 => Some("true".to_owned()),
+                4 => Some(quoted(self.values[0])),
+                5 => Some("all".to_owned()),
+                _ => None,
+            };
+            body.extend(default.map(|d| format!("default: {d}")));
         }
-        self.finish(out, &body);
-    }
-
-    fn finish(&self, out: &mut String, body: &[String]) {
         let _ = writeln!(
             out,
             "      {}: {{ {} }}",

@@ -366,7 +366,11 @@ fn runtime_method(s: &mut Source, doc: &str, head: &str, params: &[&str], ret: &
         &all,
         &format!("-> ::std::result::Result<{ret}, Error>"),
     );
-    let wait = if head.contains("async") { ".await" } else { "" };
+    let wait = if head.starts_with("pub async fn ") {
+        ".await"
+    } else {
+        ""
+    };
     s.line(format_args!("{OK}(self.runtime.{call}{wait}?)"));
     s.close("}");
 }
