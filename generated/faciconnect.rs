@@ -28,6 +28,10 @@ pub enum Environment {
         /// Fills `{host}` in the URL.
         host: ::std::string::String,
     },
+    /// `sandbox`: `https://sandbox.api.faciconnect.com`
+    ///
+    /// FaciConnect's sandbox, where the API reference sends its example request.
+    Sandbox,
 }
 impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
@@ -37,6 +41,7 @@ impl Environment {
                 "https://{host}",
                 ::std::vec![("host", host.as_str())],
             ),
+            Self::Sandbox => ("https://sandbox.api.faciconnect.com", ::std::vec::Vec::new()),
         }
     }
 }

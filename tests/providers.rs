@@ -42,6 +42,15 @@ fn faci(server: &SeedServer, clock: &ManualClock) -> faciconnect::ClientBuilder 
         .settings(move |s| s.base_url(uri).clock(clock))
 }
 
+#[test]
+fn faciconnect_sandbox_is_the_host_of_the_api_reference_example() {
+    // docs.faciconnect.com/api-reference/authentication/obter-access-token:
+    // "curl --request POST --url https://sandbox.api.faciconnect.com/token".
+    let (template, placeholders) = faciconnect::Environment::Sandbox.url_template();
+    assert_eq!(template, "https://sandbox.api.faciconnect.com");
+    assert!(placeholders.is_empty());
+}
+
 #[tokio::test]
 async fn faciconnect_gets_a_token_with_basic_auth_and_validity_period_3600() {
     let server = SeedServer::start(Seed::FaciConnect).await;
