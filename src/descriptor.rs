@@ -177,6 +177,8 @@ pub enum Location {
     Body,
     /// A claim of the JWT the client signs for the JWT-bearer grant ([`Grant::JwtBearer`]).
     Assertion,
+    /// An HTTP header of the token request, marked sensitive.
+    Header,
 }
 
 /// Basic header encodings.

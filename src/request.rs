@@ -96,6 +96,8 @@ pub(crate) struct Outgoing<'a> {
     query: Vec<(&'a str, Wire<'a>)>,
     body: Vec<(&'a str, Wire<'a>)>,
     claims: Vec<(&'a str, Wire<'a>)>,
+    /// Parameters sent as headers, checked when the request is built.
+    header_params: Vec<(&'a str, Wire<'a>)>,
     headers: reqwest::header::HeaderMap,
 }
 
@@ -129,6 +131,7 @@ impl<'a> Outgoing<'a> {
             Location::Query => self.query.push((name, value)),
             Location::Body => self.body.push((name, value)),
             Location::Assertion => self.claims.push((name, value)),
+            Location::Header => self.header_params.push((name, value)),
         }
     }
 }
@@ -154,6 +157,7 @@ pub(crate) fn build(
         query: Vec::new(),
         body: Vec::new(),
         claims: Vec::new(),
+        header_params: Vec::new(),
         headers: reqwest::header::HeaderMap::new(),
     };
     crate::client_auth::apply(client.auth, client.credentials, &url, client.now, &mut out)?;
@@ -202,6 +206,23 @@ pub(crate) fn build(
             claims,
         )?;
         out.secret(Location::Body, "assertion", jwt);
+    }
+    for (name, value) in std::mem::take(&mut out.header_params) {
+        // The spec's check refuses names that cannot be headers; a value from a setting or an
+        // argument may still hold a line break. Neither the value nor its kind is printed.
+        let header = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::config(format!(
+                "`{name}` of flow `{}` cannot be an HTTP header name",
+                flow.name
+            ))
+        })?;
+        let value = HeaderValue::from_str(&value.text()).map_err(|_| {
+            Error::config(format!(
+                "the value of header `{name}` of flow `{}` has characters an HTTP header cannot carry (a line break or a control character)",
+                flow.name
+            ))
+        })?;
+        out.sensitive_header(header, value);
     }
     if !out.query.is_empty() {
         let mut pairs = url.query_pairs_mut();

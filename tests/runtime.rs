@@ -1140,6 +1140,78 @@ async fn the_token_is_read_from_the_first_of_its_places_the_answer_has() {
 }
 
 #[tokio::test]
+async fn parameters_in_headers_go_on_the_token_request_as_headers() {
+    // A gateway that wants the credentials and an application key as headers, and a fixed
+    // channel header: `client_auth: { params: [header] }` and params `in: header`.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(token_json("t", 3600))
+        .mount(&server)
+        .await;
+    let mut f = flow(
+        auth(None, vec![Location::Header]),
+        Body::Form,
+        vec![
+            fixed("grant_type", Location::Body, "client_credentials"),
+            fixed("X-Channel", Location::Header, "partner"),
+            Param {
+                name: "X-Api-Key",
+                location: Location::Header,
+                source: Source::Config(0),
+            },
+        ],
+        EXPIRES_IN,
+    );
+    f.client_auth.id_param = "client_id";
+    let mut p = provider(f, vec![]).clone();
+    p.config = slice(vec![Slot {
+        name: "api_key",
+        required: true,
+    }]);
+    let p = leak(p);
+    let with_key = |key: &str| {
+        TokenClient::new(
+            p,
+            settings(&server, &ManualClock::new()),
+            "https://unused.invalid",
+            &[],
+            vec![Some(tokenspec::__private::ParamValue::Secret(
+                key.to_owned().into(),
+            ))],
+        )
+        .expect("valid client")
+    };
+    with_key("app-key-1").access_token().await.unwrap();
+    let request = &server.received_requests().await.unwrap()[0];
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    assert_eq!(header("x-channel").as_deref(), Some("partner"));
+    assert_eq!(header("x-api-key").as_deref(), Some("app-key-1"));
+    assert_eq!(header("client_id").as_deref(), Some(ID));
+    assert_eq!(header("client_secret").as_deref(), Some(SECRET));
+    let body = String::from_utf8_lossy(&request.body);
+    assert!(
+        !body.contains("partner") && !body.contains(SECRET),
+        "header parameters stay out of the body: {body}"
+    );
+
+    // A setting that cannot be a header value is refused before anything is sent, without
+    // printing it.
+    let e = with_key("key\r\nInjected: yes")
+        .access_token()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("header `X-Api-Key`"), "{e}");
+    assert!(!e.contains("Injected"), "{e}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn the_client_secret_never_appears_in_errors_debug_or_logs() {
     let (captured, _guard) = capture_tracing();
     let mut seen = Vec::new();

@@ -91,6 +91,7 @@ fn credentials(f: &ir::Flow) -> String {
             (ir::Location::Body, ir::Body::Json) => "JSON body".to_owned(),
             (ir::Location::Body, _) => "form body".to_owned(),
             (ir::Location::Assertion, _) => "assertion".to_owned(),
+            (ir::Location::Header, _) => "headers".to_owned(),
         });
     }
     places.join(" + ")

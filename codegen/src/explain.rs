@@ -18,8 +18,13 @@ enum Value {
 
 /// `name=value` as one shell word: single-quoted, or double-quoted around a variable.
 fn pair(name: &str, value: &Value) -> String {
+    joined(name, "=", value)
+}
+
+/// `name<between>value` as one shell word.
+fn joined(name: &str, between: &str, value: &Value) -> String {
     match value {
-        Value::Literal(v) => shell_quote(&format!("{name}={v}")),
+        Value::Literal(v) => shell_quote(&format!("{name}{between}{v}")),
         Value::Variable(var) => {
             let escaped: String = name
                 .chars()
@@ -31,7 +36,7 @@ fn pair(name: &str, value: &Value) -> String {
                     }
                 })
                 .collect();
-            format!("\"{escaped}=${var}\"")
+            format!("\"{escaped}{between}${var}\"")
         }
     }
 }
@@ -143,11 +148,12 @@ pub fn explain(p: &Provider) -> String {
         let url = format!("{}{}", env.url.trim_end_matches('/'), f.path);
         let mut query = Vec::new();
         let mut body = Vec::new();
+        let mut headers = Vec::new();
         for location in &f.client_auth.params {
-            let target = if *location == ir::Location::Query {
-                &mut query
-            } else {
-                &mut body
+            let target = match location {
+                ir::Location::Query => &mut query,
+                ir::Location::Header => &mut headers,
+                _ => &mut body,
             };
             target.push((f.client_auth.id_param.clone(), Value::Variable("CLIENT_ID")));
             target.push((
@@ -160,6 +166,7 @@ pub fn explain(p: &Provider) -> String {
             let target = match param.location {
                 ir::Location::Query => &mut query,
                 ir::Location::Body => &mut body,
+                ir::Location::Header => &mut headers,
                 ir::Location::Assertion => {
                     claims.push(format!("{}={}", param.wire, value_of(p, f, param)));
                     continue;
@@ -244,6 +251,9 @@ pub fn explain(p: &Provider) -> String {
             lines.push(format!("--url-query {}", pair(k, v)));
         }
         lines.push("-H 'Accept: application/json'".into());
+        for (k, v) in &headers {
+            lines.push(format!("-H {}", joined(k, ": ", v)));
+        }
         match f.client_auth.basic {
             Some(ir::BasicEncoding::Raw) => lines.push("-u \"$CLIENT_ID:$CLIENT_SECRET\"".into()),
             Some(ir::BasicEncoding::Rfc6749) => lines

@@ -310,6 +310,9 @@ pub enum LocationSpec {
     /// A claim of the JWT the client signs for a `jwt_bearer` flow (its `scope`, a `sub`, a
     /// fixed claim), not a parameter of the request.
     Assertion,
+    /// An HTTP header of the token request, named as the parameter (an API key header, a
+    /// gateway's `client_id` header). Kept out of HTTP logs like every credential.
+    Header,
 }
 
 /// What a flow does, which decides the generated method.

@@ -115,6 +115,34 @@ fn explain_prints_runnable_curl_without_credentials() {
 }
 
 #[test]
+fn explain_sends_header_parameters_and_header_credentials_with_curl_h() {
+    let specs = temp("header-specs");
+    std::fs::write(
+        specs.join("gateway.yaml"),
+        "title: Gateway\nenvironments:\n  production: https://gw.example\n\
+         client_auth: { params: [header] }\nflows:\n  client_credentials:\n\
+         \x20   grant: client_credentials\n    path: /token\n    params:\n\
+         \x20     grant_type: { value: client_credentials }\n\
+         \x20     X-Channel: { value: partner, in: header }\n\
+         \x20   expiry: { expires_in: expires_in }\n",
+    )
+    .expect("spec");
+    let out = stdout(
+        cli()
+            .args(["explain", "gateway", "--specs", &specs.to_string_lossy()])
+            .assert()
+            .success(),
+    );
+    assert!(out.contains("-H 'X-Channel: partner'"), "{out}");
+    assert!(out.contains("-H \"client_id: $CLIENT_ID\""), "{out}");
+    assert!(
+        out.contains("-H \"client_secret: $CLIENT_SECRET\""),
+        "{out}"
+    );
+    assert!(!out.contains("--data-urlencode 'X-Channel"), "{out}");
+}
+
+#[test]
 fn generate_writes_modules_and_catalog_into_a_folder() {
     let out = temp("generate");
     let text = stdout(

@@ -182,6 +182,8 @@ struct Param {
     from_call: bool,
     required: bool,
     with_default: bool,
+    /// 0: where the flow sends parameters by default, 1: the query string, 2: a header.
+    location: u8,
 }
 
 fn param() -> impl Strategy<Value = Param> {
@@ -192,15 +194,17 @@ fn param() -> impl Strategy<Value = Param> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        0u8..3,
     )
         .prop_map(
-            |(name, kind, values, from_call, required, with_default)| Param {
+            |(name, kind, values, from_call, required, with_default, location)| Param {
                 name,
                 kind,
                 values,
                 from_call,
                 required,
                 with_default,
+                location,
             },
         )
 }
@@ -224,6 +228,11 @@ impl Param {
         }
         if self.from_call {
             body.push("from: call".into());
+        }
+        match self.location {
+            1 => body.push("in: query".into()),
+            2 => body.push("in: header".into()),
+            _ => {}
         }
         if !self.required {
             body.push("required: false".into());
@@ -440,7 +449,7 @@ impl Spec {
         }
         out.push_str(match self.client_auth {
             0 => "client_auth: { basic: raw }\n",
-            1 => "client_auth: { params: [body] }\n",
+            1 => "client_auth: { params: [body, header] }\n",
             2 => "client_auth: { basic: rfc6749 }\n",
             3 => "client_auth: { assertion: client_secret_jwt }\n",
             4 => "client_auth:\n  - basic: percent\n  - params: [body]\n  - assertion: private_key_jwt\n",

@@ -703,6 +703,7 @@ fn client_auth_enum(p: &Provider, s: &mut Source) {
                 ir::Location::Body => "the body",
                 ir::Location::Query => "the query string",
                 ir::Location::Assertion => "an assertion",
+                ir::Location::Header => "headers",
             };
             places.push(format!(
                 "`{}` and `{}` in {place}",

@@ -10,6 +10,7 @@ fn location(l: ir::Location) -> &'static str {
         ir::Location::Query => "Location::Query",
         ir::Location::Body => "Location::Body",
         ir::Location::Assertion => "Location::Assertion",
+        ir::Location::Header => "Location::Header",
     }
 }
 

@@ -142,6 +142,7 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
         (ir::Location::Query, "query string"),
         (ir::Location::Body, body_label(f.body)),
         (ir::Location::Assertion, "claims of the assertion"),
+        (ir::Location::Header, "headers"),
     ] {
         let mut names: Vec<String> = Vec::new();
         if f.client_auth.params.contains(&location) {

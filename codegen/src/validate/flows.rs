@@ -96,11 +96,11 @@ impl Cx {
         let mut wire_names: BTreeMap<String, String> = BTreeMap::new();
         for location in &client_auth.params {
             wire_names.insert(
-                format!("{location:?}:{}", client_auth.id_param),
+                wire_key(*location, &client_auth.id_param),
                 "the client id".into(),
             );
             wire_names.insert(
-                format!("{location:?}:{}", client_auth.secret_param),
+                wire_key(*location, &client_auth.secret_param),
                 "the client secret".into(),
             );
         }
@@ -137,7 +137,10 @@ impl Cx {
                     "set the flow's `body:` to `form` or `json`, or send it `in: query`",
                 );
             }
-            if let Some(what) = wire_names.insert(format!("{location:?}:{wire}"), wire.clone()) {
+            if location == Location::Header {
+                self.header_param(wire, param, &pat, client_auth.basic.is_some());
+            }
+            if let Some(what) = wire_names.insert(wire_key(location, wire), wire.clone()) {
                 self.error(
                     &pat,
                     format!("parameter `{wire}` is already sent there as {what}"),
@@ -438,6 +441,17 @@ impl Cx {
             .secret_param
             .clone()
             .unwrap_or_else(|| "client_secret".into());
+        if params.contains(&Location::Header) {
+            for name in [&id_param, &secret_param] {
+                if let Some(why) = header_name_problem(name) {
+                    self.error(
+                        &cat.key("params"),
+                        format!("the credentials go in headers, but `{name}` cannot name one: {why}"),
+                        "set `id_param` and `secret_param` to the header names the provider documents",
+                    );
+                }
+            }
+        }
         if id_param.is_empty() || secret_param.is_empty() || id_param == secret_param {
             self.error(
                 cat,
@@ -571,5 +585,64 @@ impl Cx {
             found = Some(index);
         }
         found
+    }
+}
+
+/// How a parameter's place and name are compared with the others': header names ignore case.
+fn wire_key(location: Location, name: &str) -> String {
+    match location {
+        Location::Header => format!("{location:?}:{}", name.to_ascii_lowercase()),
+        _ => format!("{location:?}:{name}"),
+    }
+}
+
+/// Why `name` cannot be an HTTP header name (RFC 9110 §5.1: a token), if it cannot.
+pub(super) fn header_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("it is empty");
+    }
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    (!name.chars().all(token))
+        .then_some("a header name is letters, digits and the symbols ! # $ % & ' * + - . ^ _ | ~ and backtick, with no space")
+}
+
+impl Cx {
+    /// A parameter sent as a header of the token request: a valid name, not one the request
+    /// sets itself, and a fixed value a header can carry.
+    fn header_param(&mut self, wire: &str, param: &ParamSpec, at: &YamlPath, basic: bool) {
+        if let Some(why) = header_name_problem(wire) {
+            self.error(
+                at,
+                format!("parameter `{wire}` goes in a header, but `{wire}` cannot name one: {why}"),
+                "write the header's name as the provider documents it, e.g. `X-Api-Key`",
+            );
+        }
+        let lower = wire.to_ascii_lowercase();
+        if [
+            "content-type",
+            "content-length",
+            "host",
+            "transfer-encoding",
+            "connection",
+        ]
+        .contains(&lower.as_str())
+            || (basic && lower == "authorization")
+        {
+            self.error(
+                at,
+                format!("the `{wire}` header is set by tokenspec for this request"),
+                "remove it: the body's encoding (`body:`) sets Content-Type, and `client_auth: { basic: … }` sets Authorization",
+            );
+        }
+        if let Some(value) = &param.value
+            && let Some(text) = value.as_str()
+            && text.chars().any(|c| c.is_control() && c != '\t')
+        {
+            self.error(
+                &at.key("value"),
+                format!("the value of header `{wire}` holds a line break or a control character"),
+                "a header value is one line of text",
+            );
+        }
     }
 }
