@@ -663,6 +663,7 @@ fn session_client_provider() -> tokenspec::__private::descriptor::Provider {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: &[],
         cached_flow: None,
         renew_with: None,

@@ -15,7 +15,7 @@
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
 //! Generated from `specs/bfluence.yaml`.
-::tokenspec::__private::contract!(5, "0.1.0");
+::tokenspec::__private::contract!(6, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -185,6 +185,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: &[
             Flow {
                 name: "client_credentials",

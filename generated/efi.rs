@@ -20,7 +20,7 @@
 //! Provider documentation: <https://dev.efipay.com.br/docs/api-pix/credenciais/>
 //!
 //! Generated from `specs/efi.yaml`.
-::tokenspec::__private::contract!(5, "0.1.0");
+::tokenspec::__private::contract!(6, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -213,6 +213,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: &[
             Flow {
                 name: "client_credentials",

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/api-reference/authentication/obter-access-token>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(5, "0.1.0");
+::tokenspec::__private::contract!(6, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -208,6 +208,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: &[
             Flow {
                 name: "client_credentials",

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://fb-apidocs.pages.dev/en/security/token.html>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(5, "0.1.0");
+::tokenspec::__private::contract!(6, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -348,6 +348,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             prefix: "",
             suffix: "",
         },
+        api_headers: &[],
         flows: &[
             Flow {
                 name: "client_credentials",

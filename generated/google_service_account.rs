@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developers.google.com/identity/protocols/oauth2/service-account>
 //!
 //! Generated from `specs/google_service_account.yaml`.
-::tokenspec::__private::contract!(5, "0.1.0");
+::tokenspec::__private::contract!(6, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -209,6 +209,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: &[
             Flow {
                 name: "service_account",

@@ -33,6 +33,9 @@ pub struct Provider {
     pub client_auth_choices: &'static [ClientAuth],
     /// How the token is sent on API calls.
     pub api_header: ApiHeader,
+    /// The other headers every API call carries (an application key): fixed, or builder
+    /// settings; always [`Location::Header`].
+    pub api_headers: &'static [Param],
     /// Token requests.
     pub flows: &'static [Flow],
     /// The flow behind `access_token()`.

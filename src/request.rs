@@ -1,11 +1,11 @@
 //! Turns a flow's description and the caller's values into one HTTP request.
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use url::form_urlencoded;
 
-use crate::descriptor::{Body, Flow, Grant, Literal, Location, Method, Source};
+use crate::descriptor::{Body, Flow, Grant, Literal, Location, Method, Provider, Source};
 use crate::error::Error;
 
 /// A parameter value supplied by a builder setting or a method argument.
@@ -136,6 +136,54 @@ impl<'a> Outgoing<'a> {
     }
 }
 
+/// A parameter's value: fixed, one of the builder's settings or one of the call's arguments
+/// (`None` when that setting or argument was not given).
+fn value<'a>(
+    source: Source,
+    config: &'a [Option<ParamValue>],
+    call: &'a [Option<ParamValue>],
+) -> Option<Wire<'a>> {
+    match source {
+        Source::Fixed(Literal::Text(t)) => Some(Wire::Text(t.into())),
+        Source::Fixed(Literal::Integer(i)) => Some(Wire::Integer(i)),
+        Source::Fixed(Literal::Boolean(b)) => Some(Wire::Boolean(b)),
+        Source::Config(i) => config.get(i).and_then(Option::as_ref).map(wire),
+        Source::Call(i) => call.get(i).and_then(Option::as_ref).map(wire),
+    }
+}
+
+/// A parameter as a header, marked sensitive. The spec's check refuses names that cannot be
+/// headers; a value from a setting or an argument may still hold a line break. Neither the
+/// value nor its kind is printed; `of` says whose header it is.
+fn header(name: &str, value: &str, of: &str) -> Result<(HeaderName, HeaderValue), Error> {
+    let header = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::config(format!("`{name}` of {of} cannot be an HTTP header name")))?;
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(format!(
+            "the value of header `{name}` of {of} has characters an HTTP header cannot carry (a line break or a control character)"
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok((header, value))
+}
+
+/// The headers every API call carries besides the token's (`api_headers:` in the spec), from
+/// their fixed values and the builder's settings; a setting left unset sends nothing.
+pub(crate) fn api_headers(
+    provider: &Provider,
+    config: &[Option<ParamValue>],
+) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::new();
+    for param in provider.api_headers {
+        // Validation gives API headers no per-call values.
+        if let Some(value) = value(param.source, config, &[]) {
+            let (name, value) = header(param.name, &value.text(), "the API calls")?;
+            headers.insert(name, value);
+        }
+    }
+    Ok(headers)
+}
+
 /// Builds the token request of `flow`, the client authenticating with `client`: the method and
 /// the credentials.
 pub(crate) fn build(
@@ -162,14 +210,7 @@ pub(crate) fn build(
     };
     crate::client_auth::apply(client.auth, client.credentials, &url, client.now, &mut out)?;
     for param in flow.params {
-        let value = match param.source {
-            Source::Fixed(Literal::Text(t)) => Some(Wire::Text(t.into())),
-            Source::Fixed(Literal::Integer(i)) => Some(Wire::Integer(i)),
-            Source::Fixed(Literal::Boolean(b)) => Some(Wire::Boolean(b)),
-            Source::Config(i) => config.get(i).and_then(Option::as_ref).map(wire),
-            Source::Call(i) => call.get(i).and_then(Option::as_ref).map(wire),
-        };
-        let Some(value) = value else {
+        let Some(value) = value(param.source, config, call) else {
             let slot = match param.source {
                 Source::Call(i) => flow.call_params.get(i),
                 _ => None,
@@ -208,21 +249,8 @@ pub(crate) fn build(
         out.secret(Location::Body, "assertion", jwt);
     }
     for (name, value) in std::mem::take(&mut out.header_params) {
-        // The spec's check refuses names that cannot be headers; a value from a setting or an
-        // argument may still hold a line break. Neither the value nor its kind is printed.
-        let header = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Error::config(format!(
-                "`{name}` of flow `{}` cannot be an HTTP header name",
-                flow.name
-            ))
-        })?;
-        let value = HeaderValue::from_str(&value.text()).map_err(|_| {
-            Error::config(format!(
-                "the value of header `{name}` of flow `{}` has characters an HTTP header cannot carry (a line break or a control character)",
-                flow.name
-            ))
-        })?;
-        out.sensitive_header(header, value);
+        let (name, value) = header(name, &value.text(), &format!("flow `{}`", flow.name))?;
+        out.sensitive_header(name, value);
     }
     if !out.query.is_empty() {
         let mut pairs = url.query_pairs_mut();

@@ -100,6 +100,7 @@ fn query_base() -> Provider {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: p.flows,
         cached_flow: Some(0),
         renew_with: None,

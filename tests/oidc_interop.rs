@@ -122,6 +122,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             prefix: "Bearer ",
             suffix: "",
         },
+        api_headers: &[],
         flows: slice(vec![
             flow(
                 "client_credentials",

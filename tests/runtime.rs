@@ -800,6 +800,112 @@ async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token()
     assert_eq!(count.load(Ordering::SeqCst), 2, "one refetch after the 401");
 }
 
+#[tokio::test]
+async fn api_calls_carry_the_spec_s_other_headers_on_the_first_try_and_the_retry() {
+    // `api_headers: { X-Channel: { value: partner }, X-App-Key: { type: secret } }`.
+    let server = MockServer::start().await;
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(move |_: &Request| {
+            token_json(
+                &format!("tok-{}", c.fetch_add(1, Ordering::SeqCst) + 1),
+                3600,
+            )
+        })
+        .mount(&server)
+        .await;
+    for (token, status) in [("Bearer tok-1", 401), ("Bearer tok-2", 200)] {
+        Mock::given(method("GET"))
+            .and(path("/api"))
+            .and(wiremock::matchers::header("authorization", token))
+            .and(wiremock::matchers::header("x-channel", "partner"))
+            .and(wiremock::matchers::header("x-app-key", "app-key-1"))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+    }
+    let mut p = provider(basic_form(), vec![]).clone();
+    p.api_headers = slice(vec![
+        fixed("X-Channel", Location::Header, "partner"),
+        Param {
+            name: "X-App-Key",
+            location: Location::Header,
+            source: Source::Config(0),
+        },
+    ]);
+    p.config = slice(vec![Slot {
+        name: "x_app_key",
+        required: true,
+    }]);
+    let client = TokenClient::new(
+        leak(p),
+        settings(&server, &ManualClock::new()),
+        "https://unused.invalid",
+        &[],
+        vec![Some(tokenspec::__private::ParamValue::Secret(
+            "app-key-1".to_owned().into(),
+        ))],
+    )
+    .expect("valid client");
+    let http = tokenspec::http_client().unwrap().build().unwrap();
+    let answer = client
+        .send(http.get(format!("{}/api", server.uri())))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "the retry after the 401 carried every header too"
+    );
+    let authorized = client
+        .authorize(http.get(format!("{}/api", server.uri())))
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(authorized.headers()["x-channel"], "partner");
+    assert_eq!(authorized.headers()["x-app-key"], "app-key-1");
+    assert!(
+        authorized.headers()["x-app-key"].is_sensitive(),
+        "kept out of HTTP logs"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_setting_echoed_by_the_token_server_is_scrubbed_from_the_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_request",
+            "error_description": "unknown app key app-key-secret-42",
+        })))
+        .mount(&server)
+        .await;
+    let mut p = provider(basic_form(), vec![]).clone();
+    p.config = slice(vec![Slot {
+        name: "x_app_key",
+        required: true,
+    }]);
+    let e = TokenClient::new(
+        leak(p),
+        settings(&server, &ManualClock::new()),
+        "https://unused.invalid",
+        &[],
+        vec![Some(tokenspec::__private::ParamValue::Secret(
+            "app-key-secret-42".to_owned().into(),
+        ))],
+    )
+    .expect("valid client")
+    .access_token()
+    .await
+    .unwrap_err();
+    let shown = format!("{}\n{e:?}", e.chain());
+    assert!(shown.contains("unknown app key"), "{shown}");
+    assert!(!shown.contains("app-key-secret-42"), "{shown}");
+}
+
 async fn answer(template: ResponseTemplate) -> Error {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -25,19 +25,31 @@ pub fn catalog(providers: &[Provider]) -> Result<String, minijinja::Error> {
                 .iter()
                 .map(|f| {
                     let method = format!("{:?}", f.method).to_uppercase();
-                    let what = if f.cached { "cached".to_owned() } else { format!("`{}()`", f.method_ident) };
+                    let what = if f.cached {
+                        "cached".to_owned()
+                    } else {
+                        format!("`{}()`", f.method_ident)
+                    };
                     format!("`{}` {} ({method} `{}`)", f.name, what, f.path)
                 })
                 .collect();
-            let credentials: Vec<String> = p.flows.iter().map(|f| format!("{}: {}", f.name, credentials(f))).collect();
-            let expiry: Vec<String> = p.flows.iter().map(|f| format!("{}: {}", f.name, crate::emit::expiry_text(&f.expiry))).collect();
+            let credentials: Vec<String> = p
+                .flows
+                .iter()
+                .map(|f| format!("{}: {}", f.name, credentials(f)))
+                .collect();
+            let expiry: Vec<String> = p
+                .flows
+                .iter()
+                .map(|f| format!("{}: {}", f.name, crate::emit::expiry_text(&f.expiry)))
+                .collect();
             context! {
                 title => cell(&p.title),
                 module => p.module.clone(),
                 flows => flows.join("<br>"),
                 credentials => credentials.join("<br>"),
                 expiry => cell(&expiry.join("<br>")),
-                header => format!("`{}: {}<token>{}`", p.api_header.name, p.api_header.prefix, p.api_header.suffix),
+                header => crate::emit::quoted_api_headers(p),
             }
         })
         .collect();

@@ -315,8 +315,8 @@ pub fn explain(p: &Provider) -> String {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "# API calls carry: {}: {}<token>{}",
-            p.api_header.name, p.api_header.prefix, p.api_header.suffix
+            "# API calls carry: {}",
+            crate::emit::api_headers(p).join(", ")
         );
     }
     for e in &p.errors {

@@ -42,6 +42,9 @@ pub struct Provider {
     pub retry: (u32, u64, u64),
     /// Header used on API calls.
     pub api_header: ApiHeader,
+    /// Other headers every API call carries: fixed, or builder settings (`location` is
+    /// always `Header`).
+    pub api_headers: Vec<Param>,
     /// Token requests.
     pub flows: Vec<Flow>,
     /// Index of the flow behind `access_token()`.

@@ -50,6 +50,10 @@ pub struct Spec {
     /// How the token is sent on API calls.
     #[serde(default)]
     pub api_header: Option<ApiHeaderSpec>,
+    /// Other headers every API call carries (an application key), keyed by header name: a
+    /// fixed `value`, or a builder setting, as in a flow's `params`.
+    #[serde(default)]
+    pub api_headers: BTreeMap<String, ParamSpec>,
     /// Whether every environment wants a client certificate (mutual TLS) on token requests and
     /// API calls; an environment may also say so itself.
     #[serde(default)]

@@ -210,7 +210,8 @@ fn param() -> impl Strategy<Value = Param> {
 }
 
 impl Param {
-    fn yaml(&self, out: &mut String) {
+    /// The parameter as one YAML line, indented by `indent`.
+    fn yaml(&self, out: &mut String, indent: &str) {
         let mut body = Vec::new();
         let list = self
             .values
@@ -250,7 +251,7 @@ impl Param {
         }
         let _ = writeln!(
             out,
-            "      {}: {{ {} }}",
+            "{indent}{}: {{ {} }}",
             quoted(self.name),
             body.join(", ")
         );
@@ -338,7 +339,7 @@ impl Flow {
             let mut p = p.clone();
             // The client's own token takes nothing per call.
             p.from_call &= grant != "client_credentials";
-            p.yaml(out);
+            p.yaml(out, "      ");
         }
         let _ = writeln!(out, "    response:");
         let _ = writeln!(out, "      access_token: data.token");
@@ -381,6 +382,7 @@ struct Spec {
     errors: Vec<&'static str>,
     openid: bool,
     certificate: bool,
+    api_headers: Vec<Param>,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -392,6 +394,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::sample::subsequence(TYPE_NAMES, 0..=3),
         any::<bool>(),
         any::<bool>(),
+        prop::collection::vec(param(), 0..3),
     )
         .prop_map(
             |(
@@ -402,6 +405,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 errors,
                 openid,
                 certificate,
+                api_headers,
             )| {
                 Spec {
                     environments,
@@ -411,6 +415,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                     errors,
                     openid,
                     certificate,
+                    api_headers,
                 }
             },
         )
@@ -457,6 +462,23 @@ impl Spec {
         });
         if self.openid {
             out.push_str("openid:\n  algorithms: [RS256]\n");
+        }
+        if !self.api_headers.is_empty() {
+            out.push_str("api_headers:\n");
+            let mut taken = Vec::new();
+            for header in &self.api_headers {
+                if taken.contains(&header.name) {
+                    continue;
+                }
+                taken.push(header.name);
+                // API headers are fixed or builder settings, always headers.
+                let header = Param {
+                    from_call: false,
+                    location: 0,
+                    ..header.clone()
+                };
+                header.yaml(&mut out, "  ");
+            }
         }
         out.push_str("flows:\n");
         let body_credentials = matches!(self.client_auth, 1 | 3 | 4 | 5);

@@ -68,6 +68,8 @@ struct Inner {
     base: Url,
     credentials: Credentials,
     config: Vec<Option<ParamValue>>,
+    /// The headers API calls carry besides the token's, made once from the spec and settings.
+    api_headers: reqwest::header::HeaderMap,
     settings: Settings,
     margin: Duration,
     retry: RetryPolicy,
@@ -247,6 +249,7 @@ impl TokenClient {
             identity: settings.client_identity.clone(),
             roots: crate::tls::root_certificates(&settings.root_certificates)?,
         })?);
+        let api_headers = crate::request::api_headers(provider, &config)?;
         let mut secrets = vec![secret.expose_secret().to_owned()];
         secrets.push(
             url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect(),
@@ -258,6 +261,16 @@ impl TokenClient {
         ] {
             let header = client_auth::basic_header(encoding, &id, secret.expose_secret());
             secrets.push(header.trim_start_matches("Basic ").to_owned());
+        }
+        // Secret settings (an API key sent in a header or a parameter) are scrubbed from what
+        // servers answer too.
+        for value in config.iter().flatten() {
+            if let ParamValue::Secret(s) = value {
+                secrets.push(s.expose_secret().to_owned());
+                secrets.push(
+                    url::form_urlencoded::byte_serialize(s.expose_secret().as_bytes()).collect(),
+                );
+            }
         }
         let credentials = Credentials {
             id,
@@ -302,6 +315,7 @@ impl TokenClient {
                 base,
                 credentials,
                 config,
+                api_headers,
                 settings,
                 margin,
                 retry,
@@ -405,7 +419,7 @@ impl TokenClient {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let token = cache::access_token(owner).await?;
-        Ok(request.header(
+        Ok(request.headers(self.inner.api_headers.clone()).header(
             self.inner.provider.api_header.name,
             self.header_value(&token)?,
         ))
@@ -426,6 +440,7 @@ impl TokenClient {
             cause: crate::error::Cause::new(e.without_url()),
         };
         let response = request
+            .headers(self.inner.api_headers.clone())
             .header(name, self.header_value(&token)?)
             .send()
             .await
@@ -439,6 +454,7 @@ impl TokenClient {
                 owner.invalidate(&token);
                 let token = cache::access_token(owner).await?;
                 again
+                    .headers(self.inner.api_headers.clone())
                     .header(name, self.header_value(&token)?)
                     .send()
                     .await

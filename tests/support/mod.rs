@@ -51,6 +51,7 @@ pub fn provider_with_header(
         client_auth_choices: &[],
         revocation: None,
         api_header,
+        api_headers: &[],
         flows: slice(vec![flow]),
         cached_flow: Some(0),
         renew_with: None,

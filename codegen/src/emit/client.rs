@@ -393,10 +393,7 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
     }
     s.open("impl Client {");
     if let Some(f) = p.cached_flow.map(|i| &p.flows[i]) {
-        let header = format!(
-            "`{}: {}<token>{}`",
-            p.api_header.name, p.api_header.prefix, p.api_header.suffix
-        );
+        let header = super::quoted_api_headers(p);
         runtime_method(
             s,
             &format!(

@@ -85,24 +85,7 @@ fn flow(s: &mut Source, f: &ir::Flow) {
     };
     s.line(format_args!("body: Body::{body},"));
     client_auth(s, &f.client_auth, "client_auth: ", ",");
-    block(s, "params: &[", "],", &f.params, |s, q| {
-        let source = match &q.source {
-            ir::ParamSource::Fixed(ir::Literal::Str(text)) => {
-                format!("Fixed(Literal::Text({}))", string(text))
-            }
-            ir::ParamSource::Fixed(ir::Literal::Int(i)) => {
-                format!("Fixed(Literal::Integer({i}i64))")
-            }
-            ir::ParamSource::Fixed(ir::Literal::Bool(b)) => format!("Fixed(Literal::Boolean({b}))"),
-            ir::ParamSource::Config(i) => format!("Config({i}usize)"),
-            ir::ParamSource::Call(i) => format!("Call({i}usize)"),
-        };
-        s.open("Param {");
-        s.line(format_args!("name: {},", string(&q.wire)));
-        s.line(format_args!("location: {},", location(q.location)));
-        s.line(format_args!("source: Source::{source},"));
-        s.close("},");
-    });
+    block(s, "params: &[", "],", &f.params, param);
     block(s, "call_params: &[", "],", &f.call_params, |s, c| {
         slot(s, &c.ident, c.required)
     });
@@ -154,6 +137,24 @@ fn flow(s: &mut Source, f: &ir::Flow) {
         ir::Expiry::Lifetime(secs) => s.line(format_args!("expiry: Expiry::Lifetime({secs}u64),")),
         ir::Expiry::Never => s.line("expiry: Expiry::Never,"),
     }
+    s.close("},");
+}
+
+/// A `Param { .. }` literal.
+fn param(s: &mut Source, q: &ir::Param) {
+    let source = match &q.source {
+        ir::ParamSource::Fixed(ir::Literal::Str(text)) => {
+            format!("Fixed(Literal::Text({}))", string(text))
+        }
+        ir::ParamSource::Fixed(ir::Literal::Int(i)) => format!("Fixed(Literal::Integer({i}i64))"),
+        ir::ParamSource::Fixed(ir::Literal::Bool(b)) => format!("Fixed(Literal::Boolean({b}))"),
+        ir::ParamSource::Config(i) => format!("Config({i}usize)"),
+        ir::ParamSource::Call(i) => format!("Call({i}usize)"),
+    };
+    s.open("Param {");
+    s.line(format_args!("name: {},", string(&q.wire)));
+    s.line(format_args!("location: {},", location(q.location)));
+    s.line(format_args!("source: Source::{source},"));
     s.close("},");
 }
 
@@ -260,6 +261,7 @@ pub(super) fn provider(p: &Provider, s: &mut Source) {
     s.line(format_args!("prefix: {},", string(&p.api_header.prefix)));
     s.line(format_args!("suffix: {},", string(&p.api_header.suffix)));
     s.close("},");
+    block(s, "api_headers: &[", "],", &p.api_headers, param);
     block(s, "flows: &[", "],", &p.flows, flow);
     s.line(format_args!(
         "cached_flow: {},",

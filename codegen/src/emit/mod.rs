@@ -60,8 +60,8 @@ fn module_doc(p: &Provider) -> String {
         lines.extend(request_summary(p, flow));
         lines.push(String::new());
         lines.push(format!(
-            "[`Client::authorize`] sends it on API calls as `{}: {}<token>{}`.",
-            p.api_header.name, p.api_header.prefix, p.api_header.suffix
+            "[`Client::authorize`] sends it on API calls as {}.",
+            quoted_api_headers(p)
         ));
     }
     if let Some(docs) = &p.docs {
@@ -71,6 +71,36 @@ fn module_doc(p: &Provider) -> String {
     lines.push(String::new());
     lines.push(format!("Generated from `{}`.", p.file));
     lines.join("\n")
+}
+
+/// Each header API calls carry, as `Name: value`: the token's (`<token>` for the token), then
+/// the others (`<the builder's x_app_key>` for a setting).
+pub(crate) fn api_headers(p: &Provider) -> Vec<String> {
+    let mut all = vec![format!(
+        "{}: {}<token>{}",
+        p.api_header.name, p.api_header.prefix, p.api_header.suffix
+    )];
+    for h in &p.api_headers {
+        let value = match &h.source {
+            ir::ParamSource::Fixed(l) => literal_text(l),
+            ir::ParamSource::Config(i) => {
+                format!("<the builder's {}>", p.config_params[*i].ident)
+            }
+            // Validation refuses per-call API headers.
+            ir::ParamSource::Call(_) => String::new(),
+        };
+        all.push(format!("{}: {value}", h.wire));
+    }
+    all
+}
+
+/// [`api_headers`] as Markdown: each in backticks, joined with "and".
+pub(crate) fn quoted_api_headers(p: &Provider) -> String {
+    api_headers(p)
+        .iter()
+        .map(|h| format!("`{h}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// What a flow's request looks like, as doc lines (a bullet list), shared by module and

@@ -105,6 +105,10 @@ impl Cx {
             );
         }
         let mut arg_names = Names::reserved(&["self"], "the receiver");
+        if flow.grant == Grant::AuthorizationCode {
+            // A code exchange also becomes `start_session(key, ..its arguments)`.
+            let _ = arg_names.claim("key", "the session key argument of `start_session`");
+        }
         for (wire, param) in &spec_params(flow) {
             let pat = at.key("params").key(wire);
             let location = param.location.unwrap_or(default_location);
@@ -151,7 +155,6 @@ impl Cx {
                 wire,
                 param,
                 &pat,
-                flow,
                 enums,
                 config_params,
                 &mut call_params,
@@ -609,7 +612,13 @@ pub(super) fn header_name_problem(name: &str) -> Option<&'static str> {
 impl Cx {
     /// A parameter sent as a header of the token request: a valid name, not one the request
     /// sets itself, and a fixed value a header can carry.
-    fn header_param(&mut self, wire: &str, param: &ParamSpec, at: &YamlPath, basic: bool) {
+    pub(super) fn header_param(
+        &mut self,
+        wire: &str,
+        param: &ParamSpec,
+        at: &YamlPath,
+        basic: bool,
+    ) {
         if let Some(why) = header_name_problem(wire) {
             self.error(
                 at,
@@ -630,8 +639,8 @@ impl Cx {
         {
             self.error(
                 at,
-                format!("the `{wire}` header is set by tokenspec for this request"),
-                "remove it: the body's encoding (`body:`) sets Content-Type, and `client_auth: { basic: … }` sets Authorization",
+                format!("the `{wire}` header is set by tokenspec or the HTTP client"),
+                "remove it: the body sets Content-Type and Content-Length, the URL sets Host, and `client_auth: { basic: … }` sets Authorization",
             );
         }
         if let Some(value) = &param.value

@@ -217,6 +217,13 @@ impl Cx {
             );
         }
 
+        let api_headers = self.api_headers(
+            spec,
+            &api_header,
+            &mut enums,
+            &mut config_params,
+            &mut type_names,
+        );
         let renew_with = self.renew_with(spec, &flows, cached.first().copied());
         let errors = self.errors(spec, &mut type_names);
         ir::Provider {
@@ -235,6 +242,7 @@ impl Cx {
             revocation,
             client_auth_choices,
             api_header,
+            api_headers,
             cached_flow: cached.first().copied(),
             renew_with,
             flows,
@@ -277,8 +285,7 @@ impl Cx {
         let value = header
             .and_then(|h| h.value.clone())
             .unwrap_or_else(|| "Bearer {token}".to_owned());
-        let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-        if name.is_empty() || !name.chars().all(token_char) {
+        if flows::header_name_problem(&name).is_some() {
             self.error(
                 &at.key("name"),
                 format!("`{name}` is not a valid HTTP header name"),
@@ -319,6 +326,62 @@ impl Cx {
             prefix: pieces.first().copied().unwrap_or("").to_owned(),
             suffix: pieces.get(1).copied().unwrap_or("").to_owned(),
         }
+    }
+}
+
+impl Cx {
+    /// `api_headers:`: headers every API call carries besides the token's, each fixed or a
+    /// builder setting (shared with a flow's parameter of the same name and declaration).
+    fn api_headers(
+        &mut self,
+        spec: &Spec,
+        api_header: &ir::ApiHeader,
+        enums: &mut Vec<ir::EnumType>,
+        config_params: &mut Vec<ir::ConfigParam>,
+        type_names: &mut Names,
+    ) -> Vec<ir::Param> {
+        let mut seen = vec![api_header.name.to_ascii_lowercase()];
+        let mut headers = Vec::new();
+        for (name, param) in &spec.api_headers {
+            let at = root().key("api_headers").key(name);
+            self.header_param(name, param, &at, false);
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                self.error(
+                    &at,
+                    format!("header `{name}` is already sent on API calls"),
+                    if lower == seen[0] {
+                        "the token goes in it (`api_header`); remove this one"
+                    } else {
+                        "header names compare without case; keep one"
+                    },
+                );
+            }
+            seen.push(lower);
+            let source = self.param(
+                name,
+                param,
+                &at,
+                enums,
+                config_params,
+                &mut Vec::new(),
+                &mut Names::default(),
+                type_names,
+            );
+            if matches!(source, ParamSource::Call(_)) {
+                self.error(
+                    &at.key("from"),
+                    format!("header `{name}` of the API calls cannot come from a call"),
+                    "make it a builder setting (remove `from: call`) or a fixed `value`",
+                );
+            }
+            headers.push(ir::Param {
+                wire: name.clone(),
+                location: Location::Header,
+                source,
+            });
+        }
+        headers
     }
 }
 

@@ -9,14 +9,12 @@ impl Cx {
         wire: &str,
         param: &ParamSpec,
         at: &YamlPath,
-        flow: &FlowSpec,
         enums: &mut Vec<ir::EnumType>,
         config_params: &mut Vec<ir::ConfigParam>,
         call_params: &mut Vec<ir::CallParam>,
         arg_names: &mut Names,
         type_names: &mut Names,
     ) -> ParamSource {
-        let _ = flow;
         if let Some(value) = &param.value {
             for (key, set) in [
                 ("from", param.from.is_some()),
