@@ -762,9 +762,8 @@ async fn invalidate_drops_only_the_current_token() {
     assert_eq!(count.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
-async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token() {
-    let server = MockServer::start().await;
+/// Mounts a token endpoint answering `tok-1`, `tok-2`, …; returns how many it issued.
+async fn numbered_tokens(server: &MockServer) -> Arc<AtomicUsize> {
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
     Mock::given(method("POST"))
@@ -775,8 +774,15 @@ async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token()
                 3600,
             )
         })
-        .mount(&server)
+        .mount(server)
         .await;
+    count
+}
+
+#[tokio::test]
+async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token() {
+    let server = MockServer::start().await;
+    let count = numbered_tokens(&server).await;
     Mock::given(method("GET"))
         .and(path("/api"))
         .and(wiremock::matchers::header("authorization", "Bearer tok-1"))
@@ -804,18 +810,7 @@ async fn send_applies_the_header_and_retries_once_after_a_401_with_a_new_token()
 async fn api_calls_carry_the_spec_s_other_headers_on_the_first_try_and_the_retry() {
     // `api_headers: { X-Channel: { value: partner }, X-App-Key: { type: secret } }`.
     let server = MockServer::start().await;
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(move |_: &Request| {
-            token_json(
-                &format!("tok-{}", c.fetch_add(1, Ordering::SeqCst) + 1),
-                3600,
-            )
-        })
-        .mount(&server)
-        .await;
+    numbered_tokens(&server).await;
     for (token, status) in [("Bearer tok-1", 401), ("Bearer tok-2", 200)] {
         Mock::given(method("GET"))
             .and(path("/api"))
