@@ -664,6 +664,7 @@ fn session_client_provider() -> tokenspec::__private::descriptor::Provider {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: &[],
         cached_flow: None,
         renew_with: None,

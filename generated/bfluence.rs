@@ -15,7 +15,7 @@
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
 //! Generated from `specs/bfluence.yaml`.
-::tokenspec::__private::contract!(6, "0.1.0");
+::tokenspec::__private::contract!(7, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -186,6 +186,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: &[
             Flow {
                 name: "client_credentials",

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://devs.bs2.com/reference/post_auth-oauth-v2-token-1>
 //!
 //! Generated from `specs/bs2.yaml`.
-::tokenspec::__private::contract!(6, "0.1.0");
+::tokenspec::__private::contract!(7, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -271,6 +271,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: &[
             Flow {
                 name: "client_credentials",

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/api-reference/authentication/obter-access-token>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(6, "0.1.0");
+::tokenspec::__private::contract!(7, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -209,6 +209,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: &[
             Flow {
                 name: "client_credentials",

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://fb-apidocs.pages.dev/en/security/token.html>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(6, "0.1.0");
+::tokenspec::__private::contract!(7, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -349,6 +349,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: &[
             Flow {
                 name: "client_credentials",

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developers.google.com/identity/protocols/oauth2/service-account>
 //!
 //! Generated from `specs/google_service_account.yaml`.
-::tokenspec::__private::contract!(6, "0.1.0");
+::tokenspec::__private::contract!(7, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -210,6 +210,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: &[
             Flow {
                 name: "service_account",

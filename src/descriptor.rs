@@ -36,6 +36,8 @@ pub struct Provider {
     /// The other headers every API call carries (an application key): fixed, or builder
     /// settings; always [`Location::Header`].
     pub api_headers: &'static [Param],
+    /// How error answers read.
+    pub error_answer: ErrorAnswer,
     /// Token requests.
     pub flows: &'static [Flow],
     /// The flow behind `access_token()`.
@@ -349,6 +351,28 @@ pub enum TimeFormat {
     EpochSeconds,
     /// Milliseconds since 1970.
     EpochMillis,
+}
+
+/// Where the provider's error answers keep their code and message, and which successful
+/// answers are errors all the same.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorAnswer {
+    /// Path of the error code; `None`: RFC 6749's `error`.
+    pub code: Option<&'static [&'static str]>,
+    /// Path of the message; `None`: `error_description` (or `message`, `error_message`).
+    pub message: Option<&'static [&'static str]>,
+    /// A 2xx answer with this value at this path is an error (`ok: false`).
+    pub failed_when: Option<(&'static [&'static str], Literal)>,
+}
+
+impl ErrorAnswer {
+    /// RFC 6749 §5.2: `error` and `error_description`, and no 2xx answer is an error unless it
+    /// has an `error` member.
+    pub const RFC6749: ErrorAnswer = ErrorAnswer {
+        code: None,
+        message: None,
+        failed_when: None,
+    };
 }
 
 /// An error response the provider documents.

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-use crate::descriptor::{Expiry, FieldKind, Flow, Provider, TimeFormat};
+use crate::descriptor::{Expiry, FieldKind, Flow, Literal, Provider, TimeFormat};
 use crate::error::{Error, Rejection};
 
 /// Longest lifetime believed: ten years. Larger values (`1e12`) are clamped to it.
@@ -174,10 +174,25 @@ pub(crate) fn strip_urls(text: &str) -> String {
         .join(" ")
 }
 
+/// The value at `path` (`null` counts as absent); a number picks that element of a list
+/// (`errors.0.message`).
 fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter()
-        .try_fold(value, |v, key| v.as_object()?.get(*key))
+        .try_fold(value, |v, key| match v {
+            Value::Object(o) => o.get(*key),
+            Value::Array(a) => a.get(key.parse::<usize>().ok()?),
+            _ => None,
+        })
         .filter(|v| !v.is_null())
+}
+
+/// Whether `value` is the literal `expected`.
+fn equals(value: &Value, expected: Literal) -> bool {
+    match expected {
+        Literal::Text(t) => value.as_str() == Some(t),
+        Literal::Integer(i) => value.as_i64() == Some(i),
+        Literal::Boolean(b) => value.as_bool() == Some(b),
+    }
 }
 
 /// Interprets an answer. `wall_sent` is the wall-clock time the request was sent.
@@ -227,8 +242,13 @@ pub(crate) fn interpret(
         },
         Err(e) => return Err(invalid(unusable_body(body, Err(e)))),
     };
-    if object.get("error").is_some_and(|e| !e.is_null()) {
-        // Some providers answer 200 with an RFC 6749 error body; it is still an error.
+    let failed = provider
+        .error_answer
+        .failed_when
+        .is_some_and(|(path, expected)| at(json, path).is_some_and(|v| equals(v, expected)));
+    if failed || object.get("error").is_some_and(|e| !e.is_null()) {
+        // Some providers answer 200 with an error body (RFC 6749-shaped, or what the spec's
+        // `failed_when` names); it is still an error.
         return Err(rejection(provider, status, Some(json), body, redactor));
     }
     // The first of the spec's places for the token that the answer has.
@@ -454,7 +474,23 @@ fn rejection(
             .map(|s| redactor.excerpt(s.as_bytes()))
     };
     let mut rejection = Rejection::default();
+    let shape = provider.error_answer;
     match json {
+        Some(json @ Value::Object(o)) if shape.code.is_some() || shape.message.is_some() => {
+            // The spec says where this provider keeps them; a number is a code too.
+            let code = match shape.code {
+                Some(path) => at(json, path).and_then(|v| match v {
+                    Value::Number(n) => Some(n.to_string()),
+                    other => text(Some(other)),
+                }),
+                None => text(o.get("error")),
+            };
+            rejection.code = code.filter(|c| c.len() <= 64 && !c.contains(' '));
+            rejection.description = match shape.message {
+                Some(path) => text(at(json, path)),
+                None => text(o.get("error_description")),
+            };
+        }
         Some(Value::Object(o)) => {
             rejection.code = text(o.get("error")).filter(|c| c.len() <= 64 && !c.contains(' '));
             rejection.description = text(o.get("error_description"))

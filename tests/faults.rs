@@ -101,6 +101,7 @@ fn query_base() -> Provider {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: p.flows,
         cached_flow: Some(0),
         renew_with: None,

@@ -123,6 +123,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             suffix: "",
         },
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: slice(vec![
             flow(
                 "client_credentials",

@@ -901,6 +901,110 @@ async fn a_secret_setting_echoed_by_the_token_server_is_scrubbed_from_the_error(
     assert!(!shown.contains("app-key-secret-42"), "{shown}");
 }
 
+/// A client of a provider whose `error_answer` is `answer`, asking a server that answers `body`
+/// with `status`; returns what `access_token()` gave.
+async fn with_error_answer(
+    answer: ErrorAnswer,
+    errors: Vec<KnownError>,
+    status: u16,
+    body: serde_json::Value,
+) -> Result<tokenspec::Token, Error> {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(&server)
+        .await;
+    let mut p = provider(basic_form(), errors).clone();
+    p.error_answer = answer;
+    client(leak(p), &server, &ManualClock::new())
+        .access_token()
+        .await
+}
+
+#[tokio::test]
+async fn error_answers_not_shaped_like_rfc_6749_keep_their_code_and_message() {
+    // `error_answer: { code: error.code, message: error.message }` and a documented `E42`.
+    let nested = ErrorAnswer {
+        code: Some(&["error", "code"]),
+        message: Some(&["error", "message"]),
+        failed_when: None,
+    };
+    let documented = vec![KnownError {
+        name: "BadAppKey",
+        message: None,
+        code: Some("E42"),
+        status: None,
+    }];
+    let e = with_error_answer(
+        nested,
+        documented,
+        400,
+        json!({"error": {"code": "E42", "message": "unknown application key"}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Some("E42"));
+    assert_eq!(e.known_error(), Some(0), "the documented error by its code");
+    assert!(e.to_string().contains("unknown application key"), "{e}");
+
+    // `errors.0.code` / `errors.0.message`: a list of errors, a numeric code.
+    let listed = ErrorAnswer {
+        code: Some(&["errors", "0", "code"]),
+        message: Some(&["errors", "0", "message"]),
+        failed_when: None,
+    };
+    let e = with_error_answer(
+        listed,
+        vec![],
+        422,
+        json!({"errors": [{"code": 1001, "message": "scope not allowed"}]}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Some("1001"));
+    assert!(e.to_string().contains("scope not allowed"), "{e}");
+
+    // Without `error_answer` the same nested answer has no RFC 6749 code to report.
+    let e = with_error_answer(
+        ErrorAnswer::RFC6749,
+        vec![],
+        400,
+        json!({"error": {"code": "E42", "message": "unknown application key"}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), None);
+}
+
+#[tokio::test]
+async fn a_successful_answer_that_says_it_failed_is_an_error() {
+    // `error_answer: { message: reason, failed_when: { path: ok, equals: false } }`.
+    let flagged = ErrorAnswer {
+        code: None,
+        message: Some(&["reason"]),
+        failed_when: Some((&["ok"], Literal::Boolean(false))),
+    };
+    let e = with_error_answer(
+        flagged,
+        vec![],
+        200,
+        json!({"ok": false, "reason": "account suspended"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Rejected { status: 200, .. }), "{e:?}");
+    assert!(e.to_string().contains("account suspended"), "{e}");
+    let token = with_error_answer(
+        flagged,
+        vec![],
+        200,
+        json!({"ok": true, "access_token": "t", "expires_in": 60}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token.expose_secret(), "t");
+}
+
 async fn answer(template: ResponseTemplate) -> Error {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

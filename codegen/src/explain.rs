@@ -289,10 +289,26 @@ pub fn explain(p: &Provider) -> String {
         }
         lines.push(shell_quote(&url));
         let _ = writeln!(out, "{}", lines.join(" \\\n  "));
+        let failed = match &p.error_answer.failed_when {
+            Some((path, value)) => format!(", `{}` = {}", path.join("."), literal_text(value)),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "# answer: any 2xx with a JSON object; an `error` member, 4xx or 5xx is an error"
+            "# answer: any 2xx with a JSON object; an `error` member{failed}, 4xx or 5xx is an error"
         );
+        let (code, message) = (&p.error_answer.code, &p.error_answer.message);
+        if code.is_some() || message.is_some() {
+            let shown = |p: &Option<Vec<String>>, default: &str| {
+                p.as_ref().map_or(default.to_owned(), |p| p.join("."))
+            };
+            let _ = writeln!(
+                out,
+                "#   errors read: code <- `{}`, message <- `{}`",
+                shown(code, "error"),
+                shown(message, "error_description")
+            );
+        }
         let places: Vec<String> = f
             .response
             .access_token

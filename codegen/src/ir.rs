@@ -57,6 +57,8 @@ pub struct Provider {
     pub enums: Vec<EnumType>,
     /// Documented error responses.
     pub errors: Vec<KnownError>,
+    /// How error answers read.
+    pub error_answer: ErrorAnswer,
 }
 
 /// OpenID Connect settings.
@@ -442,4 +444,16 @@ pub struct KnownError {
     pub status: Option<u16>,
     /// Documentation.
     pub doc: Option<String>,
+}
+
+/// Where error answers keep their code and message (`None`: where RFC 6749 puts them), and the
+/// value that makes a successful answer an error.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorAnswer {
+    /// Path of the error code.
+    pub code: Option<Vec<String>>,
+    /// Path of the message.
+    pub message: Option<Vec<String>>,
+    /// Path and value of a failure inside a 2xx answer.
+    pub failed_when: Option<(Vec<String>, Literal)>,
 }

@@ -67,6 +67,10 @@ pub struct Spec {
     /// Error responses the provider documents.
     #[serde(default)]
     pub errors: Vec<KnownErrorSpec>,
+    /// Where error answers keep their code and message, when not where RFC 6749 puts them,
+    /// and which successful answers are errors.
+    #[serde(default)]
+    pub error_answer: Option<ErrorAnswerSpec>,
 }
 
 /// A base URL, written either as a plain string or with documentation.
@@ -554,6 +558,35 @@ impl TokenPaths {
             TokenPaths::Several(ps) => ps.clone(),
         }
     }
+}
+
+/// How a provider's error answers read.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ErrorAnswerSpec {
+    /// Path of the error code (default `error`), e.g. `error.code` or `errors.0.code`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Path of the message (default `error_description`), e.g. `error.message`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A successful (2xx) answer with this value at this path is an error, e.g.
+    /// `{ path: ok, equals: false }`.
+    #[serde(default)]
+    pub failed_when: Option<FailedWhenSpec>,
+}
+
+/// A value that marks a successful answer as an error.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FailedWhenSpec {
+    /// Path of the field.
+    pub path: String,
+    /// The value that means failure: text, a whole number or a boolean.
+    #[cfg_attr(feature = "schema", schemars(with = "ScalarSchema"))]
+    pub equals: serde_yaml::Value,
 }
 
 /// A provider-specific response field.

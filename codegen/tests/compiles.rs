@@ -383,6 +383,7 @@ struct Spec {
     openid: bool,
     certificate: bool,
     api_headers: Vec<Param>,
+    error_answer: bool,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -395,6 +396,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         any::<bool>(),
         any::<bool>(),
         prop::collection::vec(param(), 0..3),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -406,6 +408,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 openid,
                 certificate,
                 api_headers,
+                error_answer,
             )| {
                 Spec {
                     environments,
@@ -416,6 +419,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                     openid,
                     certificate,
                     api_headers,
+                    error_answer,
                 }
             },
         )
@@ -479,6 +483,11 @@ impl Spec {
                 };
                 header.yaml(&mut out, "  ");
             }
+        }
+        if self.error_answer {
+            out.push_str(
+                "error_answer:\n  code: error.code\n  message: errors.0.message\n  failed_when: { path: ok, equals: false }\n",
+            );
         }
         out.push_str("flows:\n");
         let body_credentials = matches!(self.client_auth, 1 | 3 | 4 | 5);

@@ -52,6 +52,7 @@ pub fn provider_with_header(
         revocation: None,
         api_header,
         api_headers: &[],
+        error_answer: ErrorAnswer::RFC6749,
         flows: slice(vec![flow]),
         cached_flow: Some(0),
         renew_with: None,

@@ -140,14 +140,43 @@ fn flow(s: &mut Source, f: &ir::Flow) {
     s.close("},");
 }
 
+/// The `error_answer` field: RFC 6749's shape by name, or where this provider keeps things.
+fn error_answer(s: &mut Source, e: &ir::ErrorAnswer) {
+    if e.code.is_none() && e.message.is_none() && e.failed_when.is_none() {
+        s.line("error_answer: ErrorAnswer::RFC6749,");
+        return;
+    }
+    let path = |p: &Option<Vec<String>>| match p {
+        Some(p) => format!("Some({})", strings(p)),
+        None => "None".to_owned(),
+    };
+    s.open("error_answer: ErrorAnswer {");
+    s.line(format_args!("code: {},", path(&e.code)));
+    s.line(format_args!("message: {},", path(&e.message)));
+    match &e.failed_when {
+        Some((p, value)) => s.line(format_args!(
+            "failed_when: Some(({}, {})),",
+            strings(p),
+            literal(value)
+        )),
+        None => s.line("failed_when: None,"),
+    }
+    s.close("},");
+}
+
+/// A `Literal::..` expression.
+fn literal(l: &ir::Literal) -> String {
+    match l {
+        ir::Literal::Str(text) => format!("Literal::Text({})", string(text)),
+        ir::Literal::Int(i) => format!("Literal::Integer({i}i64)"),
+        ir::Literal::Bool(b) => format!("Literal::Boolean({b})"),
+    }
+}
+
 /// A `Param { .. }` literal.
 fn param(s: &mut Source, q: &ir::Param) {
     let source = match &q.source {
-        ir::ParamSource::Fixed(ir::Literal::Str(text)) => {
-            format!("Fixed(Literal::Text({}))", string(text))
-        }
-        ir::ParamSource::Fixed(ir::Literal::Int(i)) => format!("Fixed(Literal::Integer({i}i64))"),
-        ir::ParamSource::Fixed(ir::Literal::Bool(b)) => format!("Fixed(Literal::Boolean({b}))"),
+        ir::ParamSource::Fixed(l) => format!("Fixed({})", literal(l)),
         ir::ParamSource::Config(i) => format!("Config({i}usize)"),
         ir::ParamSource::Call(i) => format!("Call({i}usize)"),
     };
@@ -262,6 +291,7 @@ pub(super) fn provider(p: &Provider, s: &mut Source) {
     s.line(format_args!("suffix: {},", string(&p.api_header.suffix)));
     s.close("},");
     block(s, "api_headers: &[", "],", &p.api_headers, param);
+    error_answer(s, &p.error_answer);
     block(s, "flows: &[", "],", &p.flows, flow);
     s.line(format_args!(
         "cached_flow: {},",

@@ -226,6 +226,7 @@ impl Cx {
         );
         let renew_with = self.renew_with(spec, &flows, cached.first().copied());
         let errors = self.errors(spec, &mut type_names);
+        let error_answer = self.error_answer(spec.error_answer.as_ref());
         ir::Provider {
             file: file.to_owned(),
             module,
@@ -249,6 +250,7 @@ impl Cx {
             config_params,
             enums,
             errors,
+            error_answer,
         }
     }
 
@@ -330,6 +332,47 @@ impl Cx {
 }
 
 impl Cx {
+    /// `error_answer:`: paths checked, the failure value a literal.
+    fn error_answer(&mut self, spec: Option<&ErrorAnswerSpec>) -> ir::ErrorAnswer {
+        let Some(spec) = spec else {
+            return ir::ErrorAnswer::default();
+        };
+        let at = root().key("error_answer");
+        let mut path = |p: &Option<String>, key: &str| {
+            p.as_ref().map(|p| {
+                self.check_path(p, &at.key(key));
+                split_path(p)
+            })
+        };
+        let code = path(&spec.code, "code");
+        let message = path(&spec.message, "message");
+        let failed_when = spec.failed_when.as_ref().map(|f| {
+            let fat = at.key("failed_when");
+            self.check_path(&f.path, &fat.key("path"));
+            let value = literal(&f.equals).unwrap_or_else(|| {
+                self.error(
+                    &fat.key("equals"),
+                    "`equals` is the value that means failure: text, a whole number or a boolean",
+                    "e.g. `equals: false` for `{\"ok\": false}`",
+                );
+                Literal::Bool(false)
+            });
+            (split_path(&f.path), value)
+        });
+        if code.is_none() && message.is_none() && failed_when.is_none() {
+            self.error(
+                &at,
+                "`error_answer` says nothing",
+                "give `code`, `message` and/or `failed_when`, or remove it",
+            );
+        }
+        ir::ErrorAnswer {
+            code,
+            message,
+            failed_when,
+        }
+    }
+
     /// `api_headers:`: headers every API call carries besides the token's, each fixed or a
     /// builder setting (shared with a flow's parameter of the same name and declaration).
     fn api_headers(
