@@ -169,6 +169,8 @@ pub enum Body {
     Form,
     /// `application/json`
     Json,
+    /// `multipart/form-data`, each parameter a text part.
+    Multipart,
     /// No body.
     None,
 }

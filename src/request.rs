@@ -276,6 +276,16 @@ pub(crate) fn build(
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(form.finish());
         }
+        Body::Multipart => {
+            // reqwest writes the boundary and the Content-Type that names it.
+            let form = out
+                .body
+                .iter()
+                .fold(reqwest::multipart::Form::new(), |form, (name, value)| {
+                    form.text((*name).to_owned(), value.text().into_owned())
+                });
+            request = request.multipart(form);
+        }
         Body::Json => {
             let object: serde_json::Map<String, serde_json::Value> = out
                 .body

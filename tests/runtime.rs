@@ -1417,6 +1417,42 @@ async fn parameters_in_headers_go_on_the_token_request_as_headers() {
 }
 
 #[tokio::test]
+async fn a_multipart_body_sends_each_parameter_as_a_text_part() {
+    // `body: multipart` (Airalo's token request, for one, takes `multipart/form-data`).
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(token_json("t", 3600))
+        .mount(&server)
+        .await;
+    let f = flow(
+        auth(None, vec![Location::Body]),
+        Body::Multipart,
+        vec![fixed("grant_type", Location::Body, "client_credentials")],
+        EXPIRES_IN,
+    );
+    client(provider(f, vec![]), &server, &ManualClock::new())
+        .access_token()
+        .await
+        .unwrap();
+    let request = &server.received_requests().await.unwrap()[0];
+    let content_type = request.headers["content-type"].to_str().unwrap().to_owned();
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("not multipart: {content_type}"));
+    let body = String::from_utf8_lossy(&request.body);
+    for (name, value) in [
+        ("grant_type", "client_credentials"),
+        ("client_id", ID),
+        ("client_secret", SECRET),
+    ] {
+        let part = format!(
+            "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n--{boundary}"
+        );
+        assert!(body.contains(&part), "no text part {name}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn the_client_secret_never_appears_in_errors_debug_or_logs() {
     let (captured, _guard) = capture_tracing();
     let mut seen = Vec::new();

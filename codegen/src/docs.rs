@@ -101,6 +101,7 @@ fn credentials(f: &ir::Flow) -> String {
         places.push(match (l, f.body) {
             (ir::Location::Query, _) => "query string".to_owned(),
             (ir::Location::Body, ir::Body::Json) => "JSON body".to_owned(),
+            (ir::Location::Body, ir::Body::Multipart) => "multipart body".to_owned(),
             (ir::Location::Body, _) => "form body".to_owned(),
             (ir::Location::Assertion, _) => "assertion".to_owned(),
             (ir::Location::Header, _) => "headers".to_owned(),

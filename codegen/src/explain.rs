@@ -269,6 +269,12 @@ pub fn explain(p: &Provider) -> String {
                     lines.push(format!("--data-urlencode {}", pair(k, v)));
                 }
             }
+            ir::Body::Multipart => {
+                // curl -F writes multipart/form-data; `name=value` is a text part.
+                for (k, v) in &body {
+                    lines.push(format!("-F {}", pair(k, v)));
+                }
+            }
             ir::Body::Json => {
                 lines.push("-H 'Content-Type: application/json'".into());
                 let members: Vec<String> = body

@@ -351,6 +351,8 @@ pub enum BodySpec {
     Form,
     /// `application/json`.
     Json,
+    /// `multipart/form-data`: each parameter a text part.
+    Multipart,
     /// No body.
     None,
 }

@@ -311,6 +311,7 @@ impl Flow {
         let _ = writeln!(out, "    path: /oauth/token");
         let body = match self.body {
             2 if !body_credentials => "none",
+            2 => "multipart",
             1 => "json",
             _ => "form",
         };

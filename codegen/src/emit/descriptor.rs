@@ -81,6 +81,7 @@ fn flow(s: &mut Source, f: &ir::Flow) {
     let body = match f.body {
         ir::Body::Form => "Form",
         ir::Body::Json => "Json",
+        ir::Body::Multipart => "Multipart",
         ir::Body::None => "None",
     };
     s.line(format_args!("body: Body::{body},"));

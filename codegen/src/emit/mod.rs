@@ -204,6 +204,7 @@ fn body_label(body: ir::Body) -> &'static str {
     match body {
         ir::Body::Form => "form body (`application/x-www-form-urlencoded`)",
         ir::Body::Json => "JSON body (`application/json`)",
+        ir::Body::Multipart => "multipart body (`multipart/form-data`)",
         ir::Body::None => "body",
     }
 }
