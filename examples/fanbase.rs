@@ -17,9 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Fanbase stand-in listening on {base}");
 
     let client = fanbase::Client::builder()
-        .environment(fanbase::Environment::Homologation {
-            host: "security-homologacao.fanbase.example".into(),
-        })
+        .environment(fanbase::Environment::Homologation)
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
         .settings(|s| s.base_url(base.clone()))
@@ -54,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     if let Some(claims) = &exchanged.fields.id_token_claims {
         println!(
-            "  validated ID token (ES256, key from the stand-in's JWKS): sub {:?}, iss {:?}, aud {:?}",
+            "  validated ID token (HS256 with the client secret, iss \"fanbase\"): sub {:?}, iss {:?}, aud {:?}",
             claims.sub, claims.iss, claims.aud
         );
     }

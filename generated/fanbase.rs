@@ -18,36 +18,24 @@
 //! Generated from `specs/fanbase.yaml`.
 ::tokenspec::__private::contract!(7, "0.1.0");
 /// Where token requests go.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Environment {
-    /// `homologation`: `https://{host}`
+    /// `homologation`: `https://security.fantest.com.br`
     ///
-    /// The host the document calls `{security-homologacao}`.
-    Homologation {
-        /// Fills `{host}` in the URL.
-        host: ::std::string::String,
-    },
-    /// `production`: `https://{host}`
+    /// `{security-homologacao}` (staging) in Fanbase's documentation.
+    Homologation,
+    /// `production`: `https://security.fanbase.com.br`
     ///
-    /// The host the document calls `{security-producao}`.
-    Production {
-        /// Fills `{host}` in the URL.
-        host: ::std::string::String,
-    },
+    /// `{security-producao}` in Fanbase's documentation.
+    Production,
 }
 impl Environment {
     /// The base URL template and the value of each `{placeholder}` in it.
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
-            Self::Homologation { host } => (
-                "https://{host}",
-                ::std::vec![("host", host.as_str())],
-            ),
-            Self::Production { host } => (
-                "https://{host}",
-                ::std::vec![("host", host.as_str())],
-            ),
+            Self::Homologation => ("https://security.fantest.com.br", ::std::vec::Vec::new()),
+            Self::Production => ("https://security.fanbase.com.br", ::std::vec::Vec::new()),
         }
     }
 }
@@ -277,16 +265,6 @@ impl Client {
         ];
         ::std::result::Result::Ok(self.runtime.exchange_code(1usize, code, values).await?)
     }
-    /// A new authorization request for a user to follow (fresh `state`, a `nonce` and PKCE
-    /// challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the
-    /// user's session) until the provider redirects back, then hand the redirect's `state`
-    /// and `code` to its `callback` for the code exchange.
-    pub async fn authorization_request(
-        &self,
-        scope: &str,
-    ) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
-        ::std::result::Result::Ok(self.runtime.authorization_request(scope).await?)
-    }
     /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
     /// the authorization request's, when one was sent.
     pub async fn validate_id_token(
@@ -329,8 +307,8 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
         allow_insecure_http: false,
         refresh_margin_secs: 60u64,
         openid: Some(OpenId {
-            issuer: None,
-            algorithms: &["RS256", "ES256"],
+            issuer: Some("fanbase"),
+            algorithms: &["HS256"],
             jwks_path: None,
             authorization_path: None,
             leeway_secs: 60u64,

@@ -201,3 +201,45 @@ async fn an_external_code_is_exchanged_with_the_builders_redirect_uri() {
     assert_eq!(form["redirect_uri"], REDIRECT);
     assert!(!form.contains_key("code_verifier"));
 }
+
+#[tokio::test]
+async fn an_openid_issuer_that_is_a_name_sends_users_to_the_authorization_section_s_server() {
+    // `openid: { issuer: fanbase, algorithms: [HS256] }` names no server; `authorization:`
+    // says where users log in, and the request still carries a nonce for the ID token.
+    let server = MockServer::start().await;
+    let mut p = plain_oauth(Some("/authorize")).clone();
+    p.openid = Some(OpenId {
+        issuer: Some("fanbase"),
+        algorithms: &["HS256"],
+        jwks_path: None,
+        authorization_path: None,
+        leeway_secs: 60,
+    });
+    let login = format!("{}/login", server.uri());
+    p.authorization = Some(Authorization {
+        issuer: Some(leak(login.clone()).as_str()),
+        path: Some("/authorize"),
+    });
+    let client = client(leak(p), &server, Settings::default().redirect_uri(REDIRECT));
+    let pending = client
+        .authorization_request("openid profile")
+        .await
+        .unwrap();
+    assert!(
+        pending
+            .url()
+            .as_str()
+            .starts_with(&format!("{login}/authorize?")),
+        "{}",
+        pending.url()
+    );
+    let q = query(pending.url());
+    assert!(
+        q.contains_key("nonce"),
+        "an OpenID request carries a nonce: {q:?}"
+    );
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing to discover: the endpoint is the spec's"
+    );
+}

@@ -91,9 +91,7 @@ async fn a_transport_error_chains_to_the_io_error_underneath_and_prints_each_mes
 /// A generated Fanbase client whose token requests go to `base`, without retries.
 fn fanbase_at(base: &str) -> fanbase::Client {
     fanbase::Client::builder()
-        .environment(fanbase::Environment::Homologation {
-            host: "security-homologacao.fanbase.example".into(),
-        })
+        .environment(fanbase::Environment::Homologation)
         .client_id("id")
         .client_secret("secret")
         .settings(|s| s.base_url(base).retry(tokenspec::RetryPolicy::NONE))

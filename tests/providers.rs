@@ -148,9 +148,7 @@ async fn faciconnect_wrong_secret_is_a_typed_invalid_client_error() {
 fn fan(server: &SeedServer, clock: &ManualClock) -> fanbase::ClientBuilder {
     let (uri, clock) = (server.uri(), clock.clone());
     fanbase::Client::builder()
-        .environment(fanbase::Environment::Homologation {
-            host: "security-homologacao.fanbase.example".into(),
-        })
+        .environment(fanbase::Environment::Homologation)
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
         .settings(move |s| s.base_url(uri).clock(clock))
@@ -229,7 +227,8 @@ async fn fanbase_v2_exchanges_a_code_for_an_id_token_once() {
         .expect("the id_token was validated");
     assert_eq!(
         (claims.sub.as_str(), claims.iss.as_str()),
-        ("fan-1", server.uri().as_str())
+        ("fan-1", "fanbase"),
+        "Fanbase's issuer is the name `fanbase`"
     );
     assert_eq!(claims.aud, [CLIENT_ID]);
     assert_eq!(answer.fields.scope.as_deref(), Some("profile"));
@@ -661,9 +660,7 @@ async fn an_authorization_code_never_appears_in_errors_even_when_the_server_echo
         .await;
     let uri = echo.uri();
     let client = fanbase::Client::builder()
-        .environment(fanbase::Environment::Production {
-            host: "x.example".into(),
-        })
+        .environment(fanbase::Environment::Production)
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
         .settings(move |s| s.base_url(uri))
@@ -691,16 +688,23 @@ async fn fanbase_v2_refuses_an_id_token_that_fails_validation() {
         .unwrap()
         .as_secs();
     let claims = |aud: &str, iss: &str| serde_json::json!({"iss": iss, "sub": "fan-1", "aud": aud, "iat": now, "exp": now + 600});
-    let good = server.signer().sign(&claims(CLIENT_ID, &server.uri()));
+    let good = fanbase_id_token(&claims(CLIENT_ID, "fanbase"));
     let ok = client
         .validate_id_token(&good.clone().into(), None)
         .await
         .unwrap();
     assert_eq!(ok.sub, "fan-1");
-    let wrong_aud = server.signer().sign(&claims("someone-else", &server.uri()));
-    let wrong_iss = server
-        .signer()
-        .sign(&claims(CLIENT_ID, "https://evil.example"));
+    let wrong_aud = fanbase_id_token(&claims("someone-else", "fanbase"));
+    let wrong_iss = fanbase_id_token(&claims(CLIENT_ID, "https://evil.example"));
+    // Signed without the client secret: with another secret, or with a key of another
+    // algorithm than the HS256 the documentation names.
+    let other_secret = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims(CLIENT_ID, "fanbase"),
+        &jsonwebtoken::EncodingKey::from_secret(b"not-the-client-secret"),
+    )
+    .unwrap();
+    let other_algorithm = Signer::with_kid("forged").sign(&claims(CLIENT_ID, "fanbase"));
     let mut tampered: Vec<&str> = good.split('.').collect();
     let forged_payload = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -711,6 +715,8 @@ async fn fanbase_v2_refuses_an_id_token_that_fails_validation() {
         (wrong_aud, "not meant for this client"),
         (wrong_iss, "was issued by"),
         (tampered.join("."), "signature"),
+        (other_secret, "signature"),
+        (other_algorithm, "does not allow"),
     ] {
         let error = client
             .validate_id_token(&token.into(), None)

@@ -76,6 +76,14 @@ pub struct OpenId {
     pub leeway_secs: u64,
 }
 
+impl OpenId {
+    /// Whether the issuer is a URL (or the base URL), whose metadata says where users log in;
+    /// an issuer that is a name (`fanbase`) says nothing.
+    pub fn issuer_is_url(&self) -> bool {
+        self.issuer.as_deref().is_none_or(|i| i.contains("://"))
+    }
+}
+
 /// The authorization server users are sent to.
 #[derive(Debug, Clone)]
 pub struct Authorization {

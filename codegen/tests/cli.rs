@@ -103,7 +103,10 @@ fn explain_prints_runnable_curl_without_credentials() {
         out.contains("--url-query \"client_secret=$CLIENT_SECRET\""),
         "{out}"
     );
-    assert!(out.contains("'https://{host}/api/token/v2'"), "{out}");
+    assert!(
+        out.contains("'https://security.fantest.com.br/api/token/v2'"),
+        "{out}"
+    );
     assert!(
         out.contains("# API calls carry: AccessToken: <token>"),
         "{out}"

@@ -12,6 +12,8 @@ fn issuer(
     values: &[(&str, &str)],
 ) -> Result<String, Error> {
     let issuer = match template {
+        // An issuer that is a name (`"iss": "fanbase"`) is only compared with the claim.
+        Some(name) if !name.contains("://") => return Ok(name.to_owned()),
         Some(template) => {
             let mut issuer = template.to_owned();
             for (name, value) in values {
@@ -29,8 +31,8 @@ fn issuer(
     Ok(issuer)
 }
 
-/// The authorization server of a spec with an `authorization:` section and no `openid:` one
-/// (an OpenID provider's is its validator's).
+/// The authorization server of a spec with an `authorization:` section and no `openid:` one,
+/// or one whose OpenID issuer is a name (otherwise the OpenID issuer's metadata is it).
 pub(super) fn authorization_server(
     provider: &'static Provider,
     base: &Url,
@@ -38,9 +40,15 @@ pub(super) fn authorization_server(
     http: &Arc<Http>,
     settings: &Settings,
 ) -> Result<Option<crate::metadata::Metadata>, Error> {
-    let (Some(authorization), None) = (provider.authorization, provider.openid) else {
+    // An OpenID issuer that is a URL is the authorization server; one that is a name leaves
+    // that to the `authorization:` section.
+    let issuer_is_url = |o: &crate::descriptor::OpenId| o.issuer.is_none_or(|i| i.contains("://"));
+    let Some(authorization) = provider.authorization else {
         return Ok(None);
     };
+    if provider.openid.is_some_and(|o| issuer_is_url(&o)) {
+        return Ok(None);
+    }
     let issuer = issuer(provider, authorization.issuer, base, values)?;
     Ok(Some(crate::metadata::Metadata::new(
         issuer,
@@ -105,9 +113,9 @@ impl TokenClient {
     /// The authorization server's metadata: the OpenID issuer's, or that of the spec's
     /// `authorization:` server.
     pub(super) fn server_metadata(&self) -> Option<&crate::metadata::Metadata> {
-        match (&self.inner.validator, &self.inner.authorization_server) {
-            (Some(validator), _) => Some(validator.metadata()),
-            (None, server) => server.as_ref(),
+        match (&self.inner.authorization_server, &self.inner.validator) {
+            (Some(server), _) => Some(server),
+            (None, validator) => validator.as_ref().map(IdTokenValidator::metadata),
         }
     }
 

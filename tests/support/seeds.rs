@@ -82,24 +82,20 @@ pub struct SeedServer {
     pub server: MockServer,
     state: Arc<Mutex<State>>,
     seed: Seed,
-    signer: Arc<Signer>,
 }
 
 impl SeedServer {
     pub async fn start(seed: Seed) -> Self {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State::default()));
-        let signer = Arc::new(Signer::new());
         Mock::given(any())
             .respond_with(Handler {
                 seed,
                 state: state.clone(),
-                signer: signer.clone(),
             })
             .mount(&server)
             .await;
         SeedServer {
-            signer,
             server,
             state,
             seed,
@@ -108,11 +104,6 @@ impl SeedServer {
 
     pub fn uri(&self) -> String {
         self.server.uri()
-    }
-
-    /// The key Fanbase's stand-in signs ID tokens with.
-    pub fn signer(&self) -> &Signer {
-        &self.signer
     }
 
     pub fn state(&self) -> MutexGuard<'_, State> {
@@ -140,10 +131,22 @@ impl SeedServer {
 struct Handler {
     seed: Seed,
     state: Arc<Mutex<State>>,
-    signer: Arc<Signer>,
 }
 
-/// Fanbase's stand-in signs ID tokens with ES256 and publishes the key in its JWKS.
+/// An ID token as Fanbase signs them: HS256 with the client's secret
+/// (fb-apidocs.pages.dev/en/authentication/validation.html: "The signature must be checked
+/// using the client_secret", `algorithms: ['HS256']`).
+pub fn fanbase_id_token(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(CLIENT_SECRET.as_bytes()),
+    )
+    .expect("signs")
+}
+
+/// Signs ID tokens with ES256 and publishes the key as a JWK, as OpenID providers with a
+/// JWKS do.
 pub struct Signer {
     pkcs8: Vec<u8>,
     jwk: Value,
@@ -151,10 +154,6 @@ pub struct Signer {
 }
 
 impl Signer {
-    fn new() -> Self {
-        Self::with_kid("fanbase-es256-1")
-    }
-
     /// A fresh P-256 key published under key id `kid`.
     pub fn with_kid(kid: &str) -> Self {
         use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -255,18 +254,7 @@ impl Respond for Handler {
         match (self.seed, method, path) {
             (Seed::FaciConnect, "POST", "/token") => faciconnect_token(state, r),
             (Seed::Fanbase, "POST", "/api/token") => fanbase_token(state, r),
-            (Seed::Fanbase, "POST", "/api/token/v2") => fanbase_token_v2(state, r, &self.signer),
-            (Seed::Fanbase, "GET", "/.well-known/openid-configuration") => {
-                let issuer = issuer_of(r);
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "issuer": issuer,
-                    "jwks_uri": format!("{issuer}/jwks"),
-                    "token_endpoint": format!("{issuer}/api/token/v2"),
-                }))
-            }
-            (Seed::Fanbase, "GET", "/jwks") => {
-                ResponseTemplate::new(200).set_body_json(json!({"keys": [self.signer.jwk]}))
-            }
+            (Seed::Fanbase, "POST", "/api/token/v2") => fanbase_token_v2(state, r),
             (Seed::Bs2 { lifetime }, "POST", "/auth/oauth/v2/token") => {
                 bs2_token(state, r, lifetime)
             }
@@ -441,8 +429,9 @@ pub fn issuer_of(r: &Request) -> String {
 }
 
 /// 002: `POST /api/token/v2?grant_type=authorization_code&client_id=…&client_secret=…&code=…`,
-/// with its five documented error messages; the ID token is ES256-signed by its published key.
-fn fanbase_token_v2(state: &mut State, r: &Request, signer: &Signer) -> ResponseTemplate {
+/// with its five documented error messages; the ID token as Fanbase documents it (`iss`
+/// "fanbase", HS256 with the client secret).
+fn fanbase_token_v2(state: &mut State, r: &Request) -> ResponseTemplate {
     const MISSING: &str = "The request is missing a parameter";
     let q = match fanbase_checks(
         state,
@@ -483,8 +472,9 @@ fn fanbase_token_v2(state: &mut State, r: &Request, signer: &Signer) -> Response
     }
     let token = issue(state, "fanbase-v2");
     let now = unix_now();
-    let claims = json!({"iss": issuer_of(r), "sub": "fan-1", "aud": CLIENT_ID, "iat": now, "exp": now + 3600});
-    let id_token = signer.sign(&claims);
+    let claims =
+        json!({"iss": "fanbase", "sub": "fan-1", "aud": CLIENT_ID, "iat": now, "exp": now + 3600});
+    let id_token = fanbase_id_token(&claims);
     ResponseTemplate::new(200).set_body_json(json!({
         "id_token": id_token,
         "access_token": token,

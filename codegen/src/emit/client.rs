@@ -461,7 +461,7 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
         }
         s.close("}");
     }
-    if p.openid.is_some() || p.authorization.is_some() {
+    if p.authorization.is_some() || p.openid.as_ref().is_some_and(ir::OpenId::issuer_is_url) {
         let nonce = if p.openid.is_some() {
             ", a `nonce`"
         } else {

@@ -52,8 +52,10 @@ impl Cx {
                 );
             }
         }
-        if let Some(issuer) = &spec.issuer {
-            self.issuer(issuer, &at.key("issuer"), environments);
+        match &spec.issuer {
+            Some(name) if is_name(name) => self.issuer_name(spec, name, &at),
+            Some(issuer) => self.issuer(issuer, &at.key("issuer"), environments),
+            None => {}
         }
         ir::OpenId {
             issuer: spec.issuer.clone(),
@@ -102,7 +104,10 @@ impl Cx {
             );
         }
         if let Some(openid) = &spec.openid {
-            if section.issuer.is_some() {
+            // An issuer that is a name says nothing about where users log in: then this
+            // section's issuer does.
+            let named = openid.issuer.as_deref().is_some_and(is_name);
+            if section.issuer.is_some() && !named {
                 self.error(
                     &at.key("issuer"),
                     "with `openid:`, the authorization server is the OpenID issuer",
@@ -124,6 +129,39 @@ impl Cx {
             issuer: section.issuer.clone(),
             path: section.path.clone(),
         })
+    }
+
+    /// An OpenID issuer that is a name (`iss: "fanbase"`), not a URL: nothing can be
+    /// discovered from it, so its ID tokens can only be checked with the client secret.
+    fn issuer_name(&mut self, spec: &OpenIdSpec, name: &str, at: &YamlPath) {
+        if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
+            self.error(
+                &at.key("issuer"),
+                format!("issuer `{name}` is empty or has spaces"),
+                "write the exact `iss` value the provider documents",
+            );
+        }
+        for (i, alg) in spec.algorithms.iter().enumerate() {
+            if !alg.starts_with("HS") {
+                self.error(
+                    &at.key("algorithms").index(i),
+                    format!("the issuer `{name}` is a name, not a URL, so no `{alg}` keys can be found for it"),
+                    "list only HS256, HS384 or HS512 (checked with the client secret), or give the issuer's URL",
+                );
+            }
+        }
+        for (key, path) in [
+            ("jwks_path", &spec.jwks_path),
+            ("authorization_path", &spec.authorization_path),
+        ] {
+            if path.is_some() {
+                self.error(
+                    &at.key(key),
+                    format!("`{key}` is appended to the issuer, which is the name `{name}` here"),
+                    "remove it; say where users log in with `authorization: { issuer: …, path: … }`",
+                );
+            }
+        }
     }
 
     /// Checks an issuer URL template. Its placeholders take the chosen environment's values,
@@ -148,4 +186,9 @@ impl Cx {
             }
         }
     }
+}
+
+/// Whether an issuer is a name (`fanbase`) rather than a URL.
+pub(super) fn is_name(issuer: &str) -> bool {
+    !issuer.contains("://")
 }
