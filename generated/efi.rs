@@ -242,13 +242,13 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                 fields: &[
                     Field {
                         key: "token_type",
-                        path: &["token_type"],
+                        paths: &[&["token_type"]],
                         kind: FieldKind::Text,
                         required: false,
                     },
                     Field {
                         key: "scope",
-                        path: &["scope"],
+                        paths: &[&["scope"]],
                         kind: FieldKind::Text,
                         required: false,
                     },

@@ -355,19 +355,19 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                 fields: &[
                     Field {
                         key: "token_type",
-                        path: &["token_type"],
+                        paths: &[&["token_type"]],
                         kind: FieldKind::Text,
                         required: false,
                     },
                     Field {
                         key: "refresh_token",
-                        path: &["refresh_token"],
+                        paths: &[&["refresh_token"]],
                         kind: FieldKind::Secret,
                         required: false,
                     },
                     Field {
                         key: "scope",
-                        path: &["scope"],
+                        paths: &[&["scope"]],
                         kind: FieldKind::Text,
                         required: false,
                     },
@@ -413,25 +413,25 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                 fields: &[
                     Field {
                         key: "token_type",
-                        path: &["token_type"],
+                        paths: &[&["token_type"]],
                         kind: FieldKind::Text,
                         required: false,
                     },
                     Field {
                         key: "refresh_token",
-                        path: &["refresh_token"],
+                        paths: &[&["refresh_token"]],
                         kind: FieldKind::Secret,
                         required: false,
                     },
                     Field {
                         key: "id_token",
-                        path: &["id_token"],
+                        paths: &[&["id_token"]],
                         kind: FieldKind::Secret,
                         required: false,
                     },
                     Field {
                         key: "scope",
-                        path: &["scope"],
+                        paths: &[&["scope"]],
                         kind: FieldKind::Text,
                         required: false,
                     },

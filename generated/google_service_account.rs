@@ -253,7 +253,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
                 fields: &[
                     Field {
                         key: "token_type",
-                        path: &["token_type"],
+                        paths: &[&["token_type"]],
                         kind: FieldKind::Text,
                         required: false,
                     },

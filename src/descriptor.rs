@@ -291,8 +291,8 @@ pub struct Slot {
 pub struct Field {
     /// Key in [`crate::Fields`].
     pub key: &'static str,
-    /// Path in the body.
-    pub path: &'static [&'static str],
+    /// Where it may be in the body: paths tried in order, the first present wins.
+    pub paths: &'static [&'static [&'static str]],
     /// Expected type.
     pub kind: FieldKind,
     /// Whether an answer without it is an error.

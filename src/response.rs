@@ -186,6 +186,25 @@ fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
+/// The first of `places` the answer has, and its value.
+fn first_of<'a>(
+    json: &'a Value,
+    places: &'static [&'static [&'static str]],
+) -> Option<(&'static [&'static str], &'a Value)> {
+    places
+        .iter()
+        .find_map(|path| at(json, path).map(|value| (*path, value)))
+}
+
+/// Places as messages name them: `` `a` `` or `` `a` or `b` ``.
+fn places_of(places: &[&[&str]]) -> String {
+    places
+        .iter()
+        .map(|p| format!("`{}`", p.join(".")))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// Whether `value` is the literal `expected`.
 fn equals(value: &Value, expected: Literal) -> bool {
     match expected {
@@ -251,19 +270,7 @@ pub(crate) fn interpret(
         // `failed_when` names); it is still an error.
         return Err(rejection(provider, status, Some(json), body, redactor));
     }
-    // The first of the spec's places for the token that the answer has.
-    let found = flow
-        .access_token
-        .iter()
-        .find_map(|path| at(json, path).map(|value| (*path, value)));
-    let places = || {
-        flow.access_token
-            .iter()
-            .map(|p| format!("`{}`", p.join(".")))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
-    let (token_path, token) = match found {
+    let (token_path, token) = match first_of(json, flow.access_token) {
         Some((path, Value::String(s))) if !s.is_empty() => (path, s),
         Some((path, _)) => {
             return Err(invalid(format!(
@@ -275,7 +282,7 @@ pub(crate) fn interpret(
             let keys: Vec<String> = object.keys().take(20).map(|k| shown_key(k)).collect();
             return Err(invalid(format!(
                 "no access token at {} (the answer has: {}); fix `response.access_token` in the spec",
-                places(),
+                places_of(flow.access_token),
                 if keys.is_empty() {
                     "no fields".to_owned()
                 } else {
@@ -290,12 +297,14 @@ pub(crate) fn interpret(
         ));
     }
     let mut fields = Map::new();
+    // Where each field was found, for a `jwt_exp` that names one of its places.
+    let mut found_at: Vec<(&[&str], &[&str])> = vec![(token_path, token_path)];
     for field in flow.fields {
-        let Some(value) = at(json, field.path) else {
+        let Some((path, value)) = first_of(json, field.paths) else {
             if field.required {
                 return Err(invalid(format!(
-                    "no `{}` field, which the spec says is always there",
-                    field.path.join(".")
+                    "no {} field, which the spec says is always there",
+                    places_of(field.paths)
                 )));
             }
             continue;
@@ -303,16 +312,22 @@ pub(crate) fn interpret(
         let Some(value) = coerce(field.kind, value) else {
             return Err(invalid(format!(
                 "a `{}` field that is not {}",
-                field.path.join("."),
+                path.join("."),
                 kind_name(field.kind)
             )));
         };
+        found_at.extend(field.paths.iter().map(|p| (*p, path)));
         fields.insert(field.key.to_owned(), value);
     }
-    // `jwt_exp` naming a place of the access token reads the token wherever it was found.
+    // `jwt_exp` naming a place of the access token or of a field reads the JWT wherever the
+    // answer had it.
     let expiry = match flow.expiry {
-        Expiry::JwtExp { path } if flow.access_token.contains(&path) => {
-            Expiry::JwtExp { path: token_path }
+        Expiry::JwtExp { path } => {
+            let token_place = flow.access_token.contains(&path).then_some(token_path);
+            let field_place = found_at.iter().find(|(p, _)| *p == path).map(|(_, at)| *at);
+            Expiry::JwtExp {
+                path: token_place.or(field_place).unwrap_or(path),
+            }
         }
         other => other,
     };

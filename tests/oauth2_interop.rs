@@ -52,7 +52,7 @@ fn per_call(name: &'static str, grant: Grant, param: &'static str) -> Flow {
         access_token: &[&["access_token"]],
         fields: slice(vec![Field {
             key: "refresh_token",
-            path: &["refresh_token"],
+            paths: &[&["refresh_token"]],
             kind: FieldKind::Secret,
             required: false,
         }]),

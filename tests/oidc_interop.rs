@@ -42,19 +42,19 @@ fn fixed(name: &'static str, value: &'static str) -> Param {
 const FIELDS: &[Field] = &[
     Field {
         key: "refresh_token",
-        path: &["refresh_token"],
+        paths: &[&["refresh_token"]],
         kind: FieldKind::Secret,
         required: false,
     },
     Field {
         key: "id_token",
-        path: &["id_token"],
+        paths: &[&["id_token"]],
         kind: FieldKind::Secret,
         required: false,
     },
     Field {
         key: "scope",
-        path: &["scope"],
+        paths: &[&["scope"]],
         kind: FieldKind::Text,
         required: false,
     },

@@ -1271,7 +1271,7 @@ async fn nested_paths_and_typed_fields_are_read() {
     f.access_token = &[&["data", "token", "value"]];
     f.fields = slice(vec![Field {
         key: "tenant",
-        path: &["data", "tenant"],
+        paths: &[&["data", "tenant"]],
         kind: FieldKind::Text,
         required: true,
     }]);
@@ -1342,6 +1342,58 @@ async fn the_token_is_read_from_the_first_of_its_places_the_answer_has() {
             (got, expected) => panic!("expected {expected:?}, got {:?}", got.map(|_| ())),
         }
     }
+}
+
+#[tokio::test]
+async fn a_field_is_read_from_the_first_of_its_places_and_jwt_exp_follows_it() {
+    // `id_token: [id_token, idToken]` and `jwt_exp: id_token`, for a provider whose answer
+    // may spell it either way.
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let jwt = support::jwt(json!({ "exp": exp }));
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": "t", "idToken": jwt})),
+        )
+        .mount(&server)
+        .await;
+    let mut f = flow(
+        auth(Some(BasicEncoding::Raw), vec![]),
+        Body::Form,
+        vec![],
+        Expiry::JwtExp {
+            path: &["id_token"],
+        },
+    );
+    f.fields = slice(vec![Field {
+        key: "id_token",
+        paths: &[&["id_token"], &["idToken"]],
+        kind: FieldKind::Secret,
+        required: true,
+    }]);
+    let client = client(provider(f, vec![]), &server, &ManualClock::new());
+    struct IdToken(String);
+    impl tokenspec::__private::FromFields for IdToken {
+        fn from_fields(fields: &mut tokenspec::__private::Fields) -> Result<Self, Error> {
+            fields
+                .require::<tokenspec::SecretString>("id_token")
+                .map(|s| IdToken(secrecy::ExposeSecret::expose_secret(&s).to_owned()))
+        }
+    }
+    let response = client.cached_response::<IdToken>().await.unwrap();
+    assert_eq!(
+        response.fields.0, jwt,
+        "read from `idToken`, the second place"
+    );
+    let lifetime = response.token.lifetime().as_secs();
+    assert!(
+        (590..=600).contains(&lifetime),
+        "the expiry came from the JWT where it was found: {lifetime}"
+    );
 }
 
 #[tokio::test]
@@ -1676,7 +1728,7 @@ async fn an_app_token_with_a_refresh_token_renews_through_the_refresh_grant_and_
         .await;
     let refresh_field = Field {
         key: "refresh_token",
-        path: &["refresh_token"],
+        paths: &[&["refresh_token"]],
         kind: FieldKind::Secret,
         required: false,
     };

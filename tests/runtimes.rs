@@ -68,7 +68,7 @@ fn provider_keeping_refresh_tokens() -> &'static Provider {
     let mut cached = client_credentials_flow();
     cached.fields = slice(vec![Field {
         key: "refresh_token",
-        path: &["refresh_token"],
+        paths: &[&["refresh_token"]],
         kind: FieldKind::Secret,
         required: false,
     }]);

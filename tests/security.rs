@@ -29,7 +29,7 @@ fn oidc_provider(jwks_path: Option<&'static str>) -> &'static Provider {
     let mut cached = client_credentials_flow();
     cached.fields = slice(vec![Field {
         key: "id_token",
-        path: &["id_token"],
+        paths: &[&["id_token"]],
         kind: FieldKind::Secret,
         required: false,
     }]);

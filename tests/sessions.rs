@@ -209,13 +209,13 @@ fn provider_with_sessions() -> &'static Provider {
             f.fields = slice(vec![
                 Field {
                     key: "refresh_token",
-                    path: &["refresh_token"],
+                    paths: &[&["refresh_token"]],
                     kind: FieldKind::Secret,
                     required: false,
                 },
                 Field {
                     key: "scope",
-                    path: &["scope"],
+                    paths: &[&["scope"]],
                     kind: FieldKind::Text,
                     required: false,
                 },
@@ -727,7 +727,7 @@ async fn openid_server(refresh_sub: &'static str) -> (MockServer, &'static Provi
     let mut p = provider_with_sessions().clone();
     let id_token_field = Field {
         key: "id_token",
-        path: &["id_token"],
+        paths: &[&["id_token"]],
         kind: FieldKind::Secret,
         required: false,
     };

@@ -315,19 +315,21 @@ pub fn explain(p: &Provider) -> String {
                 shown(message, "error_description")
             );
         }
-        let places: Vec<String> = f
-            .response
-            .access_token
-            .iter()
-            .map(|p| format!("`{}`", p.join(".")))
-            .collect();
-        let _ = writeln!(out, "#   access token  <- {}", places.join(", else "));
+        let _ = writeln!(
+            out,
+            "#   access token  <- {}",
+            crate::validate::shown(&f.response.access_token)
+        );
         for field in &f.response.fields {
+            let from = if field.derived {
+                "the validated ID token".to_owned()
+            } else {
+                crate::validate::shown(&field.paths)
+            };
             let _ = writeln!(
                 out,
-                "#   {:<13} <- `{}`{}",
+                "#   {:<13} <- {from}{}",
                 field.key,
-                field.path.join("."),
                 if field.required { " (required)" } else { "" }
             );
         }

@@ -396,8 +396,8 @@ pub struct Field {
     pub ident: String,
     /// Key in the flattened map the runtime builds (the ident without `r#`).
     pub key: String,
-    /// Path in the body.
-    pub path: Vec<String>,
+    /// Where it may be in the body: paths tried in order (empty for derived fields).
+    pub paths: Vec<Vec<String>>,
     /// Its type.
     pub ty: FieldType,
     /// The runtime type standard fields get, as a path under `::tokenspec` (`RefreshToken`,

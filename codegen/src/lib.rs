@@ -175,8 +175,8 @@ const SHAPES: &[(&str, &str, &[&str])] = &[
         &["path", "when_absent"],
     ),
     (
-        "TokenPaths",
-        "`access_token` is a path (`data.token`) or a list of paths tried in order (`[access_token, token]`)",
+        "Paths",
+        "a place in the answer is a path (`data.token`) or a list of paths tried in order (`[access_token, token]`)",
         &[],
     ),
     (

@@ -523,41 +523,42 @@ pub struct ResponseSpec {
     /// (the first the answer has is the token) for a provider whose documentation does not
     /// settle the name.
     #[serde(default)]
-    pub access_token: Option<TokenPaths>,
+    pub access_token: Option<Paths>,
     /// Path of the token type.
     #[serde(default)]
-    pub token_type: Option<String>,
+    pub token_type: Option<Paths>,
     /// Path of the refresh token.
     #[serde(default)]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Paths>,
     /// Path of the OpenID Connect ID token.
     #[serde(default)]
-    pub id_token: Option<String>,
+    pub id_token: Option<Paths>,
     /// Path of the granted scope.
     #[serde(default)]
-    pub scope: Option<String>,
+    pub scope: Option<Paths>,
     /// Provider-specific fields, keyed by their Rust field name.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldSpec>,
 }
 
-/// Where the access token may be: one path, or several tried in order.
+/// Where a value of the answer may be: one path, or several tried in order (the first the
+/// answer has wins), for a provider whose documentation does not settle the name.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
-pub enum TokenPaths {
+pub enum Paths {
     /// The one path (`data.token`).
     One(String),
     /// Paths tried in order (`[access_token, token]`).
     Several(Vec<String>),
 }
 
-impl TokenPaths {
+impl Paths {
     /// The paths, in the order they are tried.
     pub fn paths(&self) -> Vec<String> {
         match self {
-            TokenPaths::One(p) => vec![p.clone()],
-            TokenPaths::Several(ps) => ps.clone(),
+            Paths::One(p) => vec![p.clone()],
+            Paths::Several(ps) => ps.clone(),
         }
     }
 }
@@ -596,8 +597,8 @@ pub struct FailedWhenSpec {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
-    /// Dot-separated path in the response body.
-    pub path: String,
+    /// Dot-separated path in the response body, or a list of paths tried in order.
+    pub path: Paths,
     /// Its type (default `string`).
     #[serde(rename = "type", default)]
     pub ty: Option<FieldTypeSpec>,

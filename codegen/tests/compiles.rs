@@ -354,10 +354,15 @@ impl Flow {
                 taken.push(field);
                 let kind = ["string", "secret", "integer", "number", "boolean", "json"]
                     [usize::from(*kind)];
+                // Optional fields may be in one of two places.
+                let path = if *required {
+                    format!("data.{}", quoted(field))
+                } else {
+                    format!("[data.{}, other.{}]", quoted(field), quoted(field))
+                };
                 let _ = writeln!(
                     out,
-                    "        {}: {{ path: data.{}, type: {kind}, required: {required} }}",
-                    quoted(field),
+                    "        {}: {{ path: {path}, type: {kind}, required: {required} }}",
                     quoted(field)
                 );
             }

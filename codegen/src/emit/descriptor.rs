@@ -104,7 +104,8 @@ fn flow(s: &mut Source, f: &ir::Flow) {
         };
         s.open("Field {");
         s.line(format_args!("key: {},", string(&field.key)));
-        s.line(format_args!("path: {},", strings(&field.path)));
+        let places: Vec<String> = field.paths.iter().map(|p| strings(p)).collect();
+        s.line(format_args!("paths: &[{}],", places.join(", ")));
         s.line(format_args!("kind: FieldKind::{kind},"));
         s.line(format_args!("required: {},", field.required));
         s.close("},");

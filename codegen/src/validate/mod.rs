@@ -13,6 +13,7 @@ mod flows;
 mod openid;
 mod params;
 mod response;
+pub(crate) use response::shown;
 
 /// Identifiers every generated module defines itself.
 const RESERVED_TYPES: &[&str] = &[

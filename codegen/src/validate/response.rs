@@ -9,33 +9,16 @@ impl Cx {
         at: &YamlPath,
         openid: bool,
     ) -> ir::Response {
-        let access = spec
-            .and_then(|r| r.access_token.as_ref())
-            .map_or_else(|| vec!["access_token".to_owned()], TokenPaths::paths);
-        let access_at = at.key("access_token");
-        if access.is_empty() {
-            self.error(
-                &access_at,
-                "`access_token` lists no path",
-                "write the field holding the token, e.g. `access_token: access_token`",
-            );
-        }
-        for (i, path) in access.iter().enumerate() {
-            self.check_path(path, &access_at);
-            if access[..i].contains(path) {
-                self.error(
-                    &access_at,
-                    format!("`access_token` lists `{path}` twice"),
-                    "list each place the token may be once",
-                );
-            }
-        }
+        let access = match spec.and_then(|r| r.access_token.as_ref()) {
+            Some(places) => self.places("access_token", places, &at.key("access_token")),
+            None => vec![vec!["access_token".to_owned()]],
+        };
         let mut fields = Vec::new();
         let mut names = Names::reserved(&["token"], "the token itself");
         // (name, path in the spec, type, runtime secret type, documentation)
         type Standard<'a> = (
             &'a str,
-            Option<&'a String>,
+            Option<&'a Paths>,
             FieldType,
             Option<&'static str>,
             &'a str,
@@ -71,18 +54,18 @@ impl Cx {
             ),
         ];
         for (name, path, ty, secret_kind, doc) in standard {
-            if let Some(path) = path {
-                self.check_path(path, &at.key(name));
+            if let Some(places) = path {
+                let paths = self.places(name, places, &at.key(name));
                 let _ = names.claim(name, name);
                 fields.push(ir::Field {
                     ident: name.into(),
                     key: name.into(),
-                    path: split_path(path),
+                    doc: format!("{doc} Read from {}.", shown(&paths)),
+                    paths,
                     ty,
                     secret_kind,
                     required: false,
                     derived: false,
-                    doc: format!("{doc} Read from `{path}`."),
                 });
             }
         }
@@ -91,7 +74,7 @@ impl Cx {
             fields.push(ir::Field {
                 ident: "id_token_claims".into(),
                 key: "id_token_claims".into(),
-                path: Vec::new(),
+                paths: Vec::new(),
                 ty: FieldType::Json,
                 secret_kind: Some("oidc::IdTokenClaims"),
                 required: false,
@@ -106,16 +89,16 @@ impl Cx {
                 if let Err(previous) = names.claim(&ident, name) {
                     self.error(&fat, format!("response field `{name}` becomes `{ident}`, which clashes with {previous}"), "rename it");
                 }
-                self.check_path(&field.path, &fat.key("path"));
+                let paths = self.places(name, &field.path, &fat.key("path"));
                 let ty = field.ty.unwrap_or(FieldType::String);
                 let doc = match &field.doc {
-                    Some(d) => format!("{} Read from `{}`.", d.trim_end(), field.path),
-                    None => format!("Read from `{}`.", field.path),
+                    Some(d) => format!("{} Read from {}.", d.trim_end(), shown(&paths)),
+                    None => format!("Read from {}.", shown(&paths)),
                 };
                 fields.push(ir::Field {
                     key: ident.trim_start_matches("r#").to_owned(),
                     ident,
-                    path: split_path(&field.path),
+                    paths,
                     ty,
                     secret_kind: None,
                     required: field.required,
@@ -125,7 +108,7 @@ impl Cx {
             }
         }
         ir::Response {
-            access_token: access.iter().map(|p| split_path(p)).collect(),
+            access_token: access,
             fields,
         }
     }
@@ -150,7 +133,9 @@ impl Cx {
                 }
                 _ => at.key("response").key(&f.key),
             };
-            paths.push((&f.path, key));
+            for path in &f.paths {
+                paths.push((path, key.clone()));
+            }
         }
         let expiry_path = match expiry {
             ir::Expiry::ExpiresIn { path, .. } | ir::Expiry::At { path, .. } => Some(path),
@@ -195,6 +180,29 @@ impl Cx {
                 }
             }
         }
+    }
+
+    /// The places `name` may be read from, each checked, none twice, at least one.
+    fn places(&mut self, name: &str, places: &Paths, at: &YamlPath) -> Vec<Vec<String>> {
+        let list = places.paths();
+        if list.is_empty() {
+            self.error(
+                at,
+                format!("`{name}` lists no path"),
+                format!("write where it is in the answer, e.g. `data.{name}`"),
+            );
+        }
+        for (i, path) in list.iter().enumerate() {
+            self.check_path(path, at);
+            if list[..i].contains(path) {
+                self.error(
+                    at,
+                    format!("`{name}` lists `{path}` twice"),
+                    "list each place it may be once",
+                );
+            }
+        }
+        list.iter().map(|p| split_path(p)).collect()
     }
 
     pub(super) fn check_path(&mut self, path: &str, at: &YamlPath) {
@@ -243,7 +251,7 @@ impl Cx {
                 self.check_path(path, &at.key("jwt_exp"));
                 let p = split_path(path);
                 let known = response.access_token.contains(&p)
-                    || response.fields.iter().any(|f| f.path == p);
+                    || response.fields.iter().any(|f| f.paths.contains(&p));
                 if !known {
                     self.error(&at.key("jwt_exp"), format!("no response field is read from `{path}`, so no JWT is there to read `exp` from"), "point it at the access token's path (usually `access_token`) or the id token's");
                 }
@@ -262,4 +270,13 @@ impl Cx {
             ExpirySpec::Never => ir::Expiry::Never,
         }
     }
+}
+
+/// Places as documentation reads them: `` `a` `` or `` `a`, else `b` ``.
+pub(crate) fn shown(paths: &[Vec<String>]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.join(".")))
+        .collect::<Vec<_>>()
+        .join(", else ")
 }
