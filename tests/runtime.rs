@@ -1291,16 +1291,20 @@ async fn nested_paths_and_typed_fields_are_read() {
     );
 }
 
+/// An unsigned JWT whose `exp` is `secs` from now.
+fn jwt_expiring_in(secs: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    support::jwt(json!({ "exp": now + secs }))
+}
+
 #[tokio::test]
 async fn the_token_is_read_from_the_first_of_its_places_the_answer_has() {
     // A spec unsure of the answer's field name (Bfluence's document never shows it) lists
     // `[access_token, token]`; `jwt_exp: access_token` then reads the JWT wherever it was.
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
-    let jwt = support::jwt(json!({ "exp": exp }));
+    let jwt = jwt_expiring_in(3600);
     for (answer, expected) in [
         (json!({ "token": jwt }), Ok(jwt.as_str())),
         (
@@ -1348,12 +1352,7 @@ async fn the_token_is_read_from_the_first_of_its_places_the_answer_has() {
 async fn a_field_is_read_from_the_first_of_its_places_and_jwt_exp_follows_it() {
     // `id_token: [id_token, idToken]` and `jwt_exp: id_token`, for a provider whose answer
     // may spell it either way.
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let jwt = support::jwt(json!({ "exp": exp }));
+    let jwt = jwt_expiring_in(600);
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
