@@ -83,6 +83,15 @@ pub struct OpenId {
     pub leeway_secs: u64,
 }
 
+impl OpenId {
+    /// Whether the issuer is a URL (or the base URL), whose metadata names the keys and where
+    /// users log in; an issuer that is a name (`"iss": "fanbase"`) is only compared with the
+    /// claim.
+    pub fn issuer_is_url(&self) -> bool {
+        self.issuer.is_none_or(|i| i.contains("://"))
+    }
+}
+
 /// Retry defaults, as the spec declares them.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {

@@ -12,8 +12,6 @@ fn issuer(
     values: &[(&str, &str)],
 ) -> Result<String, Error> {
     let issuer = match template {
-        // An issuer that is a name (`"iss": "fanbase"`) is only compared with the claim.
-        Some(name) if !name.contains("://") => return Ok(name.to_owned()),
         Some(template) => {
             let mut issuer = template.to_owned();
             for (name, value) in values {
@@ -42,11 +40,13 @@ pub(super) fn authorization_server(
 ) -> Result<Option<crate::metadata::Metadata>, Error> {
     // An OpenID issuer that is a URL is the authorization server; one that is a name leaves
     // that to the `authorization:` section.
-    let issuer_is_url = |o: &crate::descriptor::OpenId| o.issuer.is_none_or(|i| i.contains("://"));
     let Some(authorization) = provider.authorization else {
         return Ok(None);
     };
-    if provider.openid.is_some_and(|o| issuer_is_url(&o)) {
+    if provider
+        .openid
+        .is_some_and(|o| crate::descriptor::OpenId::issuer_is_url(&o))
+    {
         return Ok(None);
     }
     let issuer = issuer(provider, authorization.issuer, base, values)?;
@@ -72,7 +72,11 @@ pub(super) fn id_token_validator(
     http: &Arc<Http>,
     settings: &Settings,
 ) -> Result<IdTokenValidator, Error> {
-    let issuer = issuer(provider, openid.issuer, base, values)?;
+    // An issuer that is a name is only compared with the `iss` claim.
+    let issuer = match openid.issuer {
+        Some(name) if !openid.issuer_is_url() => name.to_owned(),
+        template => issuer(provider, template, base, values)?,
+    };
     let mut algorithms = Vec::new();
     for name in openid.algorithms {
         algorithms.push(crate::oidc::algorithm(name).ok_or_else(|| {
