@@ -8,9 +8,11 @@
 //! exchange without them does not compile unless the caller says why
 //! ([`AuthorizationCode::external`]).
 //!
+//! With the client of a spec that sends users to log in (generated clients have the same
+//! `authorization_request`, and an `exchange_code(code)` of their own):
+//!
 //! ```no_run
-//! # #[cfg(feature = "fanbase")]
-//! # async fn callback(client: tokenspec::fanbase::Client, session: String, state: &str, code: String)
+//! # async fn callback(client: tokenspec::TokenClient, session: String, state: &str, code: String)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! // When the user is sent away:
 //! // The builder was given `.redirect_uri("https://app.example/callback")`.
@@ -19,7 +21,8 @@
 //! // When the provider redirects back with `state` and `code`:
 //! let pending: tokenspec::PendingAuthorization = serde_json::from_str(&session)?;
 //! let code = pending.callback(state, code)?; // refuses a forged `state`
-//! let tokens = client.exchange_code(code).await?; // verifier sent, nonce checked
+//! // The spec's code-exchange flow (here its first), with no other per-call values:
+//! let tokens = client.exchange_code::<()>(0, code, vec![]).await?; // verifier sent, nonce checked
 //! # let _ = tokens; Ok(())
 //! # }
 //! ```
