@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Regenerates the checked-in code: one `<provider>.rs` per spec and PROVIDERS.md.
     #[command(
-        after_help = "Example:\n  cargo run -p tokenspec-codegen -- generate\n\nPrints one line per provider; a spec that was removed has its module removed too."
+        after_help = "Examples:\n  cargo run -p tokenspec-codegen -- generate\n  cargo run -p tokenspec-codegen -- generate --check   # in CI\n\nPrints one line per provider; a spec that was removed has its module removed too."
     )]
     Generate {
         /// Folder of spec files.
@@ -32,6 +32,10 @@ enum Command {
         /// Folder to write into.
         #[arg(long, default_value = "generated")]
         out: PathBuf,
+        /// Write nothing: exit 1 and print the difference as a unified diff when the folder
+        /// is not what the specs generate.
+        #[arg(long)]
+        check: bool,
     },
     /// Checks specs and prints every problem with its line and a fix; exits 1 on errors.
     #[command(
@@ -72,7 +76,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Generate { specs, out } => generate(&specs, &out),
+        Command::Generate {
+            specs,
+            out,
+            check: false,
+        } => generate(&specs, &out),
+        Command::Generate {
+            specs,
+            out,
+            check: true,
+        } => generate_check(&specs, &out),
         Command::Check { files } => check(files),
         Command::New { name, specs } => new(&name, &specs),
         Command::Schema => {
@@ -92,6 +105,65 @@ fn main() -> ExitCode {
 
 fn display_dir(dir: &Path) -> String {
     dir.to_string_lossy().replace('\\', "/")
+}
+
+/// `generate --check`: compares what the specs generate with the folder, file by file, and
+/// prints a unified diff of every difference (a missing, changed or stale file).
+fn generate_check(specs: &Path, out: &Path) -> Result<ExitCode, tokenspec_codegen::Error> {
+    let files = spec_files(specs)?;
+    let output = generate_files(&files, &display_dir(specs))?;
+    eprint!("{}", output.warnings);
+    let mut expected: Vec<(PathBuf, &str)> = output
+        .modules
+        .iter()
+        .map(|m| (out.join(format!("{}.rs", m.module)), m.source.as_str()))
+        .collect();
+    expected.push((out.join("PROVIDERS.md"), output.catalog.as_str()));
+    let mut stale = 0;
+    for (path, wanted) in &expected {
+        let found = std::fs::read_to_string(path).unwrap_or_default();
+        if found != *wanted {
+            stale += 1;
+            print_diff(path, &found, wanted);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(out) {
+        for path in entries.flatten().map(|e| e.path()) {
+            let generated = path.extension().is_some_and(|e| e == "rs");
+            if generated && !expected.iter().any(|(p, _)| *p == path) {
+                stale += 1;
+                print_diff(
+                    &path,
+                    &std::fs::read_to_string(&path).unwrap_or_default(),
+                    "",
+                );
+            }
+        }
+    }
+    if stale == 0 {
+        println!("{} is what the specs generate", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{stale} file(s) in {} differ from what the specs generate: run `tokenspec-codegen generate` and commit the result",
+        out.display()
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// `path` as it is (`found`) against what it should be (`wanted`), as a unified diff.
+fn print_diff(path: &Path, found: &str, wanted: &str) {
+    let shown = path.display().to_string();
+    let (old, new) = if path.is_absolute() {
+        (shown.clone(), shown)
+    } else {
+        (format!("a/{shown}"), format!("b/{shown}"))
+    };
+    let diff = similar::TextDiff::from_lines(found, wanted);
+    print!(
+        "{}",
+        diff.unified_diff().context_radius(3).header(&old, &new)
+    );
 }
 
 fn generate(specs: &Path, out: &Path) -> Result<ExitCode, tokenspec_codegen::Error> {

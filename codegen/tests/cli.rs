@@ -146,6 +146,43 @@ fn explain_sends_header_parameters_and_header_credentials_with_curl_h() {
 }
 
 #[test]
+fn generate_check_exits_1_with_a_diff_when_the_folder_is_stale() {
+    cli().args(["generate", "--check"]).assert().success();
+    let out = temp("check");
+    cli()
+        .args(["generate", "--out", &out.to_string_lossy()])
+        .assert()
+        .success();
+    let bs2 = out.join("bs2.rs");
+    let edited = std::fs::read_to_string(&bs2)
+        .expect("bs2.rs")
+        .replace("Bs2 Pix Direto access tokens.", "Bs2 access tokens.");
+    std::fs::write(&bs2, edited).expect("edit");
+    std::fs::write(
+        out.join("removed_provider.rs"),
+        "// a module whose spec is gone\n",
+    )
+    .expect("stale file");
+    let assert = cli()
+        .args(["generate", "--check", "--out", &out.to_string_lossy()])
+        .assert()
+        .code(1);
+    let text = stdout(assert);
+    assert!(text.contains("-//! Bs2 access tokens."), "{text}");
+    assert!(
+        text.contains("+//! Bs2 Pix Direto access tokens."),
+        "{text}"
+    );
+    assert!(text.contains("-// a module whose spec is gone"), "{text}");
+    assert!(
+        std::fs::read_to_string(&bs2)
+            .expect("bs2.rs")
+            .contains("Bs2 access tokens."),
+        "--check writes nothing"
+    );
+}
+
+#[test]
 fn generate_writes_modules_and_catalog_into_a_folder() {
     let out = temp("generate");
     let text = stdout(
