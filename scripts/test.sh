@@ -30,6 +30,8 @@ fi
 cargo fmt --all -- --check
 cargo deny --log-level error check licenses bans sources
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+# generated/ is exactly what specs/ generate (prints the diff and fails otherwise).
+cargo run -q -p tokenspec-codegen -- generate --check >/dev/null
 cargo test --workspace --all-features --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 cargo run -q --example efi --features pkcs12 >/dev/null

@@ -75,7 +75,16 @@ pub use reqwest;
 pub mod __private {
     pub use crate::descriptor;
     pub use crate::request::ParamValue;
+    /// How the runtime finds tokens in text nobody parsed, for tools that mask them the same
+    /// way (`tokenspec-codegen try`).
+    pub use crate::response::replace_token_like;
     pub use crate::{FieldValue, Fields, FromFields};
+
+    /// One request of a flow kept whole, for `tokenspec-codegen try`
+    /// ([`crate::TokenClient::trial`]).
+    pub mod trial {
+        pub use crate::client::{RawAnswer, SentRequest, Trial, TrialParsed as Parsed};
+    }
 
     /// The version of the contract this runtime speaks. Generated modules say which one they
     /// were written for (`contract!`); a mismatch fails to compile with a message that says

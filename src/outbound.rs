@@ -307,11 +307,24 @@ pub(crate) async fn exchange(
     limit: usize,
     timeout: Duration,
 ) -> Result<Answer, Fault> {
+    read_answer(http, request, limit, timeout, false).await
+}
+
+/// [`exchange`], or with `keep_redirects` a redirect's own answer (its status, `Location` and
+/// body) for tools that show what a server said; redirects are never followed either way.
+pub(crate) async fn read_answer(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+    timeout: Duration,
+    keep_redirects: bool,
+) -> Result<Answer, Fault> {
     let asked = request.url().clone();
     let read = async {
         let mut answer = http.execute(request).await.map_err(Fault::from_reqwest)?;
         let status = answer.status().as_u16();
-        if answer.status().is_redirection() || answer.url() != &asked {
+        let redirected = answer.status().is_redirection() && !keep_redirects;
+        if redirected || answer.url() != &asked {
             return Err(Fault::Redirect(status));
         }
         if answer

@@ -93,12 +93,17 @@ fn token_like(run: &str) -> bool {
 
 /// Replaces every token-like run (see [`token_like`]) by `[REDACTED]`.
 pub(crate) fn mask_token_like(text: &str) -> String {
+    replace_token_like(text, |_| "[REDACTED]".to_owned())
+}
+
+/// Replaces every token-like run (see [`token_like`]) by what `replace` makes of it.
+pub fn replace_token_like(text: &str, replace: impl Fn(&str) -> String) -> String {
     let alphabet = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         if token_like(run) {
-            out.push_str("[REDACTED]");
+            out.push_str(&replace(run));
         } else {
             out.push_str(run);
         }

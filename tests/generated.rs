@@ -44,24 +44,6 @@ fn checked_in_generated_code_is_current() {
     }
 }
 
-/// With `regenerate`, build.rs generates from specs/; without it, it declares generated/ itself.
-#[cfg(feature = "regenerate")]
-#[test]
-fn build_script_writes_the_same_bytes_as_the_checked_in_copy() {
-    let out_dir = Path::new(env!("OUT_DIR"));
-    for m in generate().modules {
-        let built = std::fs::read_to_string(out_dir.join(format!("{}.rs", m.module)))
-            .expect("build.rs wrote the module");
-        let checked_in =
-            std::fs::read_to_string(format!("generated/{}.rs", m.module)).unwrap_or_default();
-        assert!(
-            built == checked_in,
-            "generated/{}.rs differs from build.rs output: run `{REGENERATE}`",
-            m.module
-        );
-    }
-}
-
 #[test]
 fn generating_twice_gives_identical_bytes() {
     let (a, b) = (generate(), generate());
@@ -82,7 +64,7 @@ fn every_spec_has_a_cargo_feature_enabled_by_default() {
             .expect("valid TOML");
     let features = manifest["features"].as_table().expect("[features]");
     // Features that switch runtime behaviour rather than a provider.
-    const RUNTIME_FEATURES: &[&str] = &["default", "fuzzing", "pkcs12", "redis", "regenerate"];
+    const RUNTIME_FEATURES: &[&str] = &["default", "fuzzing", "pkcs12", "redis"];
     let declared: BTreeSet<String> = features
         .keys()
         .filter(|k| !RUNTIME_FEATURES.contains(&k.as_str()))

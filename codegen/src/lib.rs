@@ -21,10 +21,14 @@
 
 pub mod diagnostics;
 mod docs;
+#[cfg(feature = "cli")]
+pub mod edit;
 pub mod emit;
 pub mod explain;
 pub mod ir;
 pub mod limits;
+#[cfg(feature = "cli")]
+pub mod live;
 pub mod naming;
 pub mod spec;
 pub mod validate;

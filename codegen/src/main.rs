@@ -56,6 +56,49 @@ enum Command {
         #[arg(long, default_value = "specs")]
         specs: PathBuf,
     },
+    /// Runs one flow of a spec against the live provider and says whether the answer fits
+    /// the spec; when it does not, prints the YAML change that makes it fit (`--fix` writes it).
+    /// Credentials come from $CLIENT_ID and $CLIENT_SECRET; nothing secret is printed.
+    #[command(
+        after_help = "Examples:\n  CLIENT_ID=... CLIENT_SECRET=... tokenspec-codegen try acme\n  tokenspec-codegen try specs/acme.yaml --env sandbox --param host=api.acme.example\n  tokenspec-codegen try acme --flow exchange_code --param code=XYZ --param redirect_uri=https://app.example/cb\n  tokenspec-codegen try acme --fix\n\nExit codes: 0 the spec works; 1 the answer does not fit the spec; 2 the provider refused\nthe request or could not be reached; 3 the command or the spec cannot be used.\nPlain http:// reaches loopback only, unless --allow-insecure-http."
+    )]
+    Try {
+        /// Provider name (looked up in the specs folder) or a spec file.
+        name: String,
+        /// Folder the provider name is looked up in.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+        /// Environment (default: the spec's default, or its only one).
+        #[arg(long = "env")]
+        environment: Option<String>,
+        /// Flow (default: the one behind `access_token()`).
+        #[arg(long)]
+        flow: Option<String>,
+        /// A URL placeholder, builder setting or per-call argument, by wire or Rust name.
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_pair)]
+        params: Vec<(String, String)>,
+        /// Send to this base URL instead of the environment's.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// PEM private key that signs client assertions (private_key_jwt, JWT-bearer grants).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// PEM client certificate for mutual TLS (with --cert-key).
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// PEM private key of --cert.
+        #[arg(long, value_name = "FILE")]
+        cert_key: Option<PathBuf>,
+        /// PEM certificates to trust besides the system's (a sandbox's own CA).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Allow plain http:// to hosts other than loopback.
+        #[arg(long)]
+        allow_insecure_http: bool,
+        /// Write the suggested change into the spec (comments and layout kept) and check it.
+        #[arg(long)]
+        fix: bool,
+    },
     /// Prints the JSON Schema of the spec format (editors use it to validate and complete specs).
     #[command(after_help = "Example:\n  tokenspec-codegen schema > docs/tokenspec.schema.json")]
     Schema,
@@ -74,7 +117,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A command line that cannot be used exits 3 (`try`'s "usage" code) rather than clap's 2,
+    // which `try` keeps for a provider that refused.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Command::Generate {
             specs,
@@ -93,6 +148,40 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { name, specs } => explain_provider(&name, &specs),
+        Command::Try {
+            name,
+            specs,
+            environment,
+            flow,
+            params,
+            base_url,
+            key,
+            cert,
+            cert_key,
+            ca,
+            allow_insecure_http,
+            fix,
+        } => {
+            let report = tokenspec_codegen::live::run(&tokenspec_codegen::live::Options {
+                spec: spec_path(&name, &specs),
+                environment,
+                flow,
+                params,
+                base_url,
+                client_id: std::env::var("CLIENT_ID").ok().filter(|s| !s.is_empty()),
+                client_secret: std::env::var("CLIENT_SECRET")
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+                key_file: key,
+                cert_file: cert,
+                cert_key_file: cert_key,
+                ca_file: ca,
+                allow_insecure_http,
+                fix,
+            });
+            print!("{}", report.text);
+            Ok(ExitCode::from(report.exit))
+        }
     };
     match result {
         Ok(code) => code,
@@ -286,8 +375,16 @@ fn heck_title(name: &str) -> String {
         .join(" ")
 }
 
-fn explain_provider(name: &str, specs: &Path) -> Result<ExitCode, tokenspec_codegen::Error> {
-    let path = if name.ends_with(".yaml") || name.ends_with(".yml") {
+/// `NAME=VALUE`.
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got {text:?}"))
+}
+
+/// A provider name's spec in `specs`, or the file named.
+fn spec_path(name: &str, specs: &Path) -> PathBuf {
+    if name.ends_with(".yaml") || name.ends_with(".yml") {
         PathBuf::from(name)
     } else {
         let yaml = specs.join(format!("{name}.yaml"));
@@ -297,7 +394,11 @@ fn explain_provider(name: &str, specs: &Path) -> Result<ExitCode, tokenspec_code
         } else {
             yaml
         }
-    };
+    }
+}
+
+fn explain_provider(name: &str, specs: &Path) -> Result<ExitCode, tokenspec_codegen::Error> {
+    let path = spec_path(name, specs);
     let checked = check_file(&path, &display_dir(&path))?;
     match checked.provider {
         Some(provider) => {

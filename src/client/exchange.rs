@@ -91,19 +91,7 @@ impl TokenClient {
         let inner = &self.inner;
         let provider = inner.provider;
         let http = inner.http.client()?;
-        let request = request::build(
-            &http,
-            &inner.base,
-            flow,
-            client_auth::Proof {
-                auth: self.client_auth(flow),
-                credentials: &inner.credentials,
-                now: inner.settings.clock.wall(),
-            },
-            &inner.config,
-            call,
-            extra,
-        )?;
+        let request = self.build_request(&http, flow, call, extra, inner.settings.clock.wall())?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
         let answer = self.send_to_server(&http, request).await?;
@@ -132,6 +120,31 @@ impl TokenClient {
         };
         let token = Token::new(parsed.token, sent, parsed.lifetime, inner.margin);
         Ok((token, parsed.fields))
+    }
+
+    /// The token request of `flow` with these values, its client proof made at `now`.
+    pub(super) fn build_request(
+        &self,
+        http: &reqwest::Client,
+        flow: &'static Flow,
+        call: &[Option<ParamValue>],
+        extra: &[Extra],
+        now: std::time::SystemTime,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let inner = &self.inner;
+        request::build(
+            http,
+            &inner.base,
+            flow,
+            client_auth::Proof {
+                auth: self.client_auth(flow),
+                credentials: &inner.credentials,
+                now,
+            },
+            &inner.config,
+            call,
+            extra,
+        )
     }
 
     /// Sends a request to the provider's token (or revocation) endpoint and reads the whole

@@ -7,7 +7,8 @@
 //! - `fleet`: renewal through a shared store (adopt, or fetch under the store's lock);
 //! - `openid`: the ID-token validator a spec describes, authorization requests;
 //! - `session`: users' sessions, each a cache of its own renewed through the refresh grant;
-//! - `revocation`: RFC 7009 token revocation, which ending a session sends.
+//! - `revocation`: RFC 7009 token revocation, which ending a session sends;
+//! - `trial`: one request kept whole for `tokenspec-codegen try` to show and diagnose.
 //!
 //! How a request proves which client sends it is `crate::client_auth`; URLs, HTTP clients and
 //! bounded reading are `crate::outbound`.
@@ -42,8 +43,10 @@ mod fleet;
 mod openid;
 mod revocation;
 mod session;
+mod trial;
 
 pub use session::Session;
+pub use trial::{Parsed as TrialParsed, RawAnswer, SentRequest, Trial};
 
 use cache::{RenewFuture, Renewer, TokenCell};
 use fleet::{fingerprint, store_key};

@@ -1,0 +1,720 @@
+//! `tokenspec-codegen try` against local stand-ins of providers: for each way a spec can
+//! differ from what a provider really does, a spec written that wrong gets the right suggested
+//! change, `--fix` writes it, and `try` then passes. Every stand-in listens on 127.0.0.1.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine as _;
+
+/// A request as the stand-in received it.
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn form(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The client credentials of the Basic header.
+    fn basic(&self) -> Option<(String, String)> {
+        let encoded = self.header("authorization")?.strip_prefix("Basic ")?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (id, secret) = text.split_once(':')?;
+        Some((id.to_owned(), secret.to_owned()))
+    }
+}
+
+/// An answer: status, headers, body.
+struct Answer(u16, Vec<(&'static str, String)>, String);
+
+fn json(status: u16, body: serde_json::Value) -> Answer {
+    Answer(
+        status,
+        vec![("content-type", "application/json".into())],
+        body.to_string(),
+    )
+}
+
+/// A token server on 127.0.0.1 that answers each request with `handler`, one connection per
+/// request, until the test ends.
+fn stand_in(handler: impl Fn(&Request, &str) -> Answer + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let handler = Arc::new(handler);
+    let own = base.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or_default().to_owned();
+            let path = parts.next().unwrap_or_default().to_owned();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                }
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let request = Request {
+                method,
+                path,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            };
+            let Answer(status, headers, body) = handler(&request, &own);
+            let mut out = format!("HTTP/1.1 {status} X\r\nconnection: close\r\n");
+            for (k, v) in headers {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+            out.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+            let _ = reader.get_mut().write_all(out.as_bytes());
+        }
+    });
+    base
+}
+
+const ID: &str = "acme-client";
+const SECRET: &str = "s3cr3t-value-never-printed";
+const TOKEN: &str = "tok_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c";
+
+/// Whether the request carries the right credentials in the Basic header.
+fn basic_ok(r: &Request) -> bool {
+    r.basic() == Some((ID.into(), SECRET.into()))
+}
+
+/// Whether the request carries the right credentials in the form body.
+fn body_ok(r: &Request) -> bool {
+    r.form("client_id").as_deref() == Some(ID) && r.form("client_secret").as_deref() == Some(SECRET)
+}
+
+/// A spec for a stand-in: `client_auth` and the flow's lines (indented four spaces) vary.
+fn spec(client_auth: &str, flow: &str) -> String {
+    format!(
+        "# yaml-language-server: $schema=../docs/tokenspec.schema.json\n# Acme, as its documentation says.\ntitle: Acme\nenvironments:\n  production: https://acme.example\n{client_auth}\nflows:\n  client_credentials:\n    grant: client_credentials\n    # \"POST /token\"\n{flow}\n"
+    )
+}
+
+const BASIC: &str = "client_auth:\n  basic: raw";
+const STANDARD_FLOW: &str = "    path: /token\n    params:\n      grant_type:\n        value: client_credentials\n    expiry:\n      expires_in: expires_in";
+
+struct Run {
+    exit: i32,
+    out: String,
+}
+
+fn try_spec(file: &PathBuf, base: &str, secret: &str, extra: &[&str]) -> Run {
+    let output = assert_cmd::Command::cargo_bin("tokenspec-codegen")
+        .expect("binary")
+        .arg("try")
+        .arg(file)
+        .args(["--base-url", base])
+        .args(extra)
+        .env("CLIENT_ID", ID)
+        .env("CLIENT_SECRET", secret)
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!out.contains(secret), "the secret was printed:\n{out}");
+    assert!(!out.contains(TOKEN), "a whole token was printed:\n{out}");
+    Run {
+        exit: output.status.code().unwrap_or(-1),
+        out,
+    }
+}
+
+fn write_spec(name: &str, text: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("try");
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let file = dir.join(format!("{name}.yaml"));
+    std::fs::write(&file, text).expect("write spec");
+    file
+}
+
+/// The heart of every case: the wrong spec gets `exit` and a suggestion containing `change`;
+/// `--fix` writes it, keeping the spec's comments; then `try` passes with the right secret.
+fn wrong_then_fixed(
+    name: &str,
+    text: &str,
+    base: &str,
+    first_secret: &str,
+    exit: i32,
+    change: &str,
+) -> String {
+    let file = write_spec(name, text);
+    let first = try_spec(&file, base, first_secret, &[]);
+    assert_eq!(first.exit, exit, "{name}: exit code\n{}", first.out);
+    assert!(
+        first.out.contains(change),
+        "{name}: expected the change\n{change}\nin\n{}",
+        first.out
+    );
+    let fixed = try_spec(&file, base, first_secret, &["--fix"]);
+    assert!(
+        fixed.out.contains("`check` passes"),
+        "{name}: the fix was not written\n{}",
+        fixed.out
+    );
+    let written = std::fs::read_to_string(&file).expect("spec");
+    assert!(
+        written.contains("# Acme, as its documentation says.")
+            && written.contains("# \"POST /token\""),
+        "{name}: comments lost\n{written}"
+    );
+    let after = try_spec(&file, base, SECRET, &[]);
+    assert_eq!(
+        after.exit, 0,
+        "{name}: still failing after --fix\n{written}\n{}",
+        after.out
+    );
+    assert!(
+        after.out.contains("works: the answer fits the spec"),
+        "{}",
+        after.out
+    );
+    written
+}
+
+fn token_answer(extra: serde_json::Value) -> serde_json::Value {
+    let mut answer = serde_json::json!({"token_type": "Bearer"});
+    if let (Some(a), Some(b)) = (answer.as_object_mut(), extra.as_object()) {
+        a.extend(b.clone());
+    }
+    answer
+}
+
+#[test]
+fn a_spec_that_fits_works_and_prints_nothing_secret() {
+    let base = stand_in(|r, _| {
+        if basic_ok(r) && r.form("grant_type").as_deref() == Some("client_credentials") {
+            json(
+                200,
+                token_answer(serde_json::json!({"access_token": TOKEN, "expires_in": 3600})),
+            )
+        } else {
+            json(401, serde_json::json!({"error": "invalid_client"}))
+        }
+    });
+    let file = write_spec("fits", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, SECRET, &[]);
+    assert_eq!(run.exit, 0, "{}", run.out);
+    for shown in [
+        "POST http://127.0.0.1",
+        "authorization: Basic ****",
+        "grant_type=client_credentials",
+        "HTTP 200",
+        "access token: tok_4f… (36 characters)",
+        "expires in: 3600 s (at 20",
+        "\"token_type\": \"Bearer\"",
+    ] {
+        assert!(run.out.contains(shown), "missing {shown:?} in\n{}", run.out);
+    }
+}
+
+#[test]
+fn a_token_nested_under_data_gets_its_path_and_its_expiry_in_one_fix() {
+    let base = stand_in(|r, _| {
+        assert!(basic_ok(r));
+        json(
+            200,
+            serde_json::json!({"data": {"access_token": TOKEN, "expires_in": 3600}}),
+        )
+    });
+    let written = wrong_then_fixed(
+        "token_nested",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "flows:\n  client_credentials:\n    response:\n      access_token: data.access_token\n",
+    );
+    assert!(
+        written.contains("      access_token: data.access_token\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("      expires_in: data.expires_in\n"),
+        "{written}"
+    );
+}
+
+#[test]
+fn a_token_under_another_name_gets_that_name() {
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"accessToken": TOKEN, "expires_in": 60}),
+        )
+    });
+    wrong_then_fixed(
+        "token_renamed",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "access_token: accessToken",
+    );
+}
+
+#[test]
+fn an_expiry_under_another_name_gets_that_name() {
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expiresIn": "3600"}),
+        )
+    });
+    wrong_then_fixed(
+        "expiry_renamed",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "    expiry:\n      expires_in: expiresIn\n",
+    );
+}
+
+#[test]
+fn an_absolute_time_where_seconds_were_expected_becomes_an_at_expiry() {
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": "2031-05-01T12:00:00Z"}),
+        )
+    });
+    wrong_then_fixed(
+        "expiry_rfc3339",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "    expiry:\n      at:\n        path: expires_in\n        format: rfc3339\n",
+    );
+}
+
+#[test]
+fn epoch_seconds_where_seconds_were_expected_are_a_mismatch_though_they_parse() {
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": 1_950_000_000}),
+        )
+    });
+    wrong_then_fixed(
+        "expiry_epoch",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "format: epoch_seconds",
+    );
+}
+
+#[test]
+fn a_jwt_without_expires_in_gets_a_jwt_exp_expiry() {
+    fn jwt() -> String {
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + 3600;
+        format!(
+            "{}.{}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk",
+            b64(serde_json::json!({"alg": "HS256", "typ": "JWT"})),
+            b64(serde_json::json!({"sub": "acme", "exp": exp}))
+        )
+    }
+    let base = stand_in(|_, _| json(200, serde_json::json!({"access_token": jwt()})));
+    wrong_then_fixed(
+        "expiry_jwt",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "jwt_exp: access_token",
+    );
+}
+
+#[test]
+fn basic_credentials_refused_suggest_the_form_body_and_never_retry_by_themselves() {
+    let requests = Arc::new(std::sync::Mutex::new(0));
+    let counted = requests.clone();
+    let base = stand_in(move |r, _| {
+        *counted.lock().expect("count") += 1;
+        if body_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(
+                401,
+                serde_json::json!({"error": "invalid_client", "error_description": "client authentication failed"}),
+            )
+        }
+    });
+    let file = write_spec("basic_refused", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, SECRET, &[]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    assert_eq!(
+        *requests.lock().expect("count"),
+        1,
+        "try sent the secret twice"
+    );
+    wrong_then_fixed(
+        "basic_refused",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        2,
+        "```yaml\nclient_auth:\n  params: [body]\n```",
+    );
+}
+
+#[test]
+fn body_credentials_refused_suggest_the_basic_header() {
+    let base = stand_in(|r, _| {
+        if basic_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(401, serde_json::json!({"error": "invalid_client"}))
+        }
+    });
+    wrong_then_fixed(
+        "body_refused",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+        &base,
+        SECRET,
+        2,
+        "```yaml\nclient_auth:\n  basic: raw\n```",
+    );
+}
+
+#[test]
+fn a_redirect_to_the_same_server_names_the_path_to_use() {
+    let base = stand_in(|r, _| match r.path.as_str() {
+        "/token" => Answer(308, vec![("location", "/token/".into())], String::new()),
+        _ => json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+        ),
+    });
+    let written = wrong_then_fixed(
+        "redirect",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "    path: /token/\n",
+    );
+    assert!(written.contains("    path: /token/\n"), "{written}");
+}
+
+#[test]
+fn a_redirect_to_a_login_page_is_named_as_one() {
+    let base = stand_in(|_, _| {
+        Answer(
+            302,
+            vec![(
+                "location",
+                "https://login.acme.example/signin?next=%2Ftoken".into(),
+            )],
+            String::new(),
+        )
+    });
+    let file = write_spec("redirect_login", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, SECRET, &[]);
+    assert_eq!(run.exit, 1, "{}", run.out);
+    assert!(
+        run.out
+            .contains("redirected (HTTP 302) to https://login.acme.example/signin?…"),
+        "{}",
+        run.out
+    );
+}
+
+#[test]
+fn an_html_page_with_published_metadata_gets_the_token_endpoint_path() {
+    let base = stand_in(|r, own| match r.path.as_str() {
+        "/.well-known/oauth-authorization-server" => json(
+            200,
+            serde_json::json!({"issuer": own, "token_endpoint": format!("{own}/oauth2/v1/token")}),
+        ),
+        "/oauth2/v1/token" => json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+        ),
+        _ => Answer(
+            404,
+            vec![("content-type", "text/html".into())],
+            "<html><head><title>Page not found</title></head><body>nope</body></html>".into(),
+        ),
+    });
+    let first = wrong_then_fixed(
+        "html",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "path: /oauth2/v1/token",
+    );
+    assert!(first.contains("    path: /oauth2/v1/token\n"), "{first}");
+    let file = write_spec("html_title", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, SECRET, &[]);
+    assert!(
+        run.out
+            .contains("an HTML page (HTTP 404, title \"Page not found\")"),
+        "{}",
+        run.out
+    );
+}
+
+#[test]
+fn an_error_answer_shaped_otherwise_gets_error_answer_paths() {
+    let base = stand_in(|r, _| {
+        if basic_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(
+                400,
+                serde_json::json!({"error": {"code": "AUTH_FAILED", "message": "bad credentials"}}),
+            )
+        }
+    });
+    let written = wrong_then_fixed(
+        "error_shape",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        "wrong-secret",
+        1,
+        "```yaml\nerror_answer:\n  code: error.code\n  message: error.message\n```",
+    );
+    assert!(
+        written.contains("error_answer:\n  code: error.code\n  message: error.message\n"),
+        "{written}"
+    );
+}
+
+#[test]
+fn a_successful_status_that_says_it_failed_gets_failed_when() {
+    let base = stand_in(|r, _| {
+        if basic_ok(r) {
+            json(
+                200,
+                serde_json::json!({"success": true, "access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(
+                200,
+                serde_json::json!({"success": false, "message": "invalid credentials"}),
+            )
+        }
+    });
+    let written = wrong_then_fixed(
+        "failed_when",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        "wrong-secret",
+        1,
+        "```yaml\nerror_answer:\n  failed_when:\n    path: success\n    equals: false\n```",
+    );
+    // `message` is where the runtime looks by default: nothing to add for it.
+    assert!(!written.contains("  message:"), "{written}");
+}
+
+#[test]
+fn a_method_the_endpoint_refuses_gets_the_one_it_allows() {
+    let base = stand_in(|r, _| match r.method.as_str() {
+        "POST" => json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+        ),
+        _ => Answer(405, vec![("allow", "POST, OPTIONS".into())], String::new()),
+    });
+    wrong_then_fixed(
+        "method",
+        &spec(BASIC, &format!("    method: PUT\n{STANDARD_FLOW}")),
+        &base,
+        SECRET,
+        1,
+        "    method: POST\n",
+    );
+}
+
+#[test]
+fn a_body_encoding_the_endpoint_refuses_gets_the_other() {
+    let base = stand_in(|r, _| {
+        if r.header("content-type") == Some("application/x-www-form-urlencoded") {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            Answer(415, vec![], String::new())
+        }
+    });
+    wrong_then_fixed(
+        "body",
+        &spec(BASIC, &format!("    body: json\n{STANDARD_FLOW}")),
+        &base,
+        SECRET,
+        1,
+        "    body: form\n",
+    );
+}
+
+#[test]
+fn a_field_under_another_name_gets_its_path() {
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": 3600, "accountId": "acc-1"}),
+        )
+    });
+    let flow = format!(
+        "{STANDARD_FLOW}\n    response:\n      fields:\n        account_id:\n          path: account_id\n          type: string"
+    );
+    let written = wrong_then_fixed(
+        "field_path",
+        &spec(BASIC, &flow),
+        &base,
+        SECRET,
+        1,
+        "path: accountId",
+    );
+    assert!(
+        written.contains("          path: accountId\n          type: string"),
+        "{written}"
+    );
+}
+
+#[test]
+fn a_field_of_another_type_gets_that_type() {
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"access_token": TOKEN, "expires_in": 3600, "tier": "gold"}),
+        )
+    });
+    let flow = format!(
+        "{STANDARD_FLOW}\n    response:\n      fields:\n        tier:\n          path: tier\n          type: integer"
+    );
+    wrong_then_fixed(
+        "field_type",
+        &spec(BASIC, &flow),
+        &base,
+        SECRET,
+        1,
+        "type: string",
+    );
+}
+
+#[test]
+fn usage_errors_exit_3_and_name_what_is_missing() {
+    let file = write_spec("usage", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, "http://127.0.0.1:9", SECRET, &["--flow", "nope"]);
+    assert_eq!(run.exit, 3, "{}", run.out);
+    assert!(
+        run.out
+            .contains("no flow `nope`; the spec has client_credentials"),
+        "{}",
+        run.out
+    );
+    let run = try_spec(
+        &file,
+        "http://127.0.0.1:9",
+        SECRET,
+        &["--param", "nothing=1"],
+    );
+    assert_eq!(run.exit, 3, "{}", run.out);
+    let run = try_spec(&file, "http://acme.example", SECRET, &[]);
+    assert_eq!(
+        run.exit, 3,
+        "plain http to a remote host must be refused: {}",
+        run.out
+    );
+    assert!(run.out.contains("https://"), "{}", run.out);
+}
+
+#[test]
+fn an_unreachable_provider_exits_2() {
+    // A port nothing listens on: bind one, then drop it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let file = write_spec("unreachable", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &format!("http://127.0.0.1:{port}"), SECRET, &[]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    assert!(run.out.contains("no answer"), "{}", run.out);
+}
+
+/// `try` drives the runtime with a descriptor it makes from the spec while it runs; for every
+/// shipped spec that descriptor is the very `PROVIDER` static of the generated module.
+#[test]
+fn the_descriptor_try_makes_equals_the_generated_static_of_every_shipped_spec() {
+    let specs = tokenspec_codegen::spec_files(std::path::Path::new("../specs")).expect("specs/");
+    assert!(!specs.is_empty());
+    for file in specs {
+        let checked =
+            tokenspec_codegen::check_file(&file, &file.to_string_lossy()).expect("readable");
+        let provider = checked.provider.expect("shipped specs pass check");
+        let made = format!(
+            "{:#?}",
+            tokenspec_codegen::live::descriptor::descriptor(&provider)
+        );
+        let generated = match provider.module.as_str() {
+            "bfluence" => &tokenspec::bfluence::PROVIDER,
+            "bs2" => &tokenspec::bs2::PROVIDER,
+            "efi" => &tokenspec::efi::PROVIDER,
+            "faciconnect" => &tokenspec::faciconnect::PROVIDER,
+            "fanbase" => &tokenspec::fanbase::PROVIDER,
+            "google_service_account" => &tokenspec::google_service_account::PROVIDER,
+            other => panic!("add the new provider `{other}` to this list"),
+        };
+        assert_eq!(made, format!("{generated:#?}"), "{}", provider.module);
+    }
+}
