@@ -96,7 +96,8 @@ pub(crate) fn mask_token_like(text: &str) -> String {
     replace_token_like(text, |_| "[REDACTED]".to_owned())
 }
 
-/// Replaces every token-like run (see [`token_like`]) by what `replace` makes of it.
+/// Replaces every run of text that looks like a token (long, with the mixed letters and digits
+/// or hex of random values) by what `replace` makes of it.
 pub fn replace_token_like(text: &str, replace: impl Fn(&str) -> String) -> String {
     let alphabet = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
     let mut out = String::with_capacity(text.len());

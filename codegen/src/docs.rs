@@ -62,7 +62,7 @@ pub fn catalog(providers: &[Provider]) -> Result<String, minijinja::Error> {
     Ok(text)
 }
 
-fn credentials(f: &ir::Flow) -> String {
+pub(crate) fn credentials(f: &ir::Flow) -> String {
     let mut places = Vec::new();
     match f.client_auth.basic {
         Some(ir::BasicEncoding::Raw) => places.push("Basic header".to_owned()),

@@ -30,6 +30,8 @@ pub mod limits;
 #[cfg(feature = "cli")]
 pub mod live;
 pub mod naming;
+#[cfg(feature = "cli")]
+pub mod review;
 pub mod spec;
 pub mod validate;
 

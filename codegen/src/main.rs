@@ -99,6 +99,20 @@ enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Prints, in Markdown for a pull request, what changes on the wire for every spec that
+    /// differs between two revisions, with the `explain` diff and the generated diff's size.
+    #[command(
+        after_help = "Examples:\n  tokenspec-codegen diff                    # merge base with the default branch → work tree\n  tokenspec-codegen diff origin/main HEAD > review.md\n  tokenspec-codegen diff v0.1.0 v0.2.0\n\nRun it inside the git repository that holds the specs."
+    )]
+    Diff {
+        /// Base revision (default: the merge base of HEAD with the default branch).
+        base: Option<String>,
+        /// Head revision (default: the work tree).
+        head: Option<String>,
+        /// Folder of spec files.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+    },
     /// Prints the JSON Schema of the spec format (editors use it to validate and complete specs).
     #[command(after_help = "Example:\n  tokenspec-codegen schema > docs/tokenspec.schema.json")]
     Schema,
@@ -148,6 +162,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { name, specs } => explain_provider(&name, &specs),
+        Command::Diff { base, head, specs } => Ok(diff(base, head, &specs)),
         Command::Try {
             name,
             specs,
@@ -373,6 +388,34 @@ fn heck_title(name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `diff`: the review of every spec that differs between two revisions; 3 when git cannot
+/// give them.
+fn diff(base: Option<String>, head: Option<String>, specs: &Path) -> ExitCode {
+    use tokenspec_codegen::review;
+    let run = || -> Result<String, String> {
+        let (base, base_shown) = match base {
+            Some(rev) => (rev.clone(), format!("`{rev}`")),
+            None => review::default_base()?,
+        };
+        let before = review::specs_at(Some(&base), specs)?;
+        let (after, head_shown) = match &head {
+            Some(rev) => (review::specs_at(Some(rev), specs)?, format!("`{rev}`")),
+            None => (review::specs_at(None, specs)?, "the work tree".to_owned()),
+        };
+        Ok(review::review(&before, &after, &base_shown, &head_shown))
+    };
+    match run() {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
+    }
 }
 
 /// `NAME=VALUE`.

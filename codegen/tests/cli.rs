@@ -250,3 +250,50 @@ fn every_command_has_help_with_an_example() {
     let out = stdout(cli().arg("--help").assert().success());
     assert!(out.contains("Examples:"), "{out}");
 }
+
+/// The CI job docs/ offers runs `check`, `generate --check` and `diff`, each a command this
+/// binary has, with the arguments it takes.
+#[test]
+fn the_documented_ci_job_runs_commands_that_exist() {
+    let text = std::fs::read_to_string(repo().join("docs/ci/tokenspec-review.yml"))
+        .expect("docs/ci/tokenspec-review.yml");
+    let job: serde_yaml::Value = serde_yaml::from_str(&text).expect("valid YAML");
+    let steps = job["jobs"]["specs"]["steps"]
+        .as_sequence()
+        .expect("jobs.specs.steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    let mut commands = Vec::new();
+    for run in &runs {
+        for line in run.lines() {
+            if let Some((_, rest)) = line.split_once("tokenspec-codegen -- ") {
+                commands.push(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+        }
+    }
+    for wanted in ["check", "generate", "diff"] {
+        assert!(
+            commands.iter().any(|c| c == wanted),
+            "{wanted} missing: {runs:?}"
+        );
+    }
+    assert!(runs.iter().any(|r| r.contains("generate --check")));
+    for command in commands {
+        cli().args([command.as_str(), "--help"]).assert().success();
+    }
+    cli()
+        .args(["generate", "--check", "--help"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn usage_errors_exit_3() {
+    cli().args(["try"]).assert().code(3);
+    cli().args(["no-such-command"]).assert().code(3);
+    cli().args(["--help"]).assert().success();
+}
