@@ -718,3 +718,56 @@ fn the_descriptor_try_makes_equals_the_generated_static_of_every_shipped_spec() 
         assert_eq!(made, format!("{generated:#?}"), "{}", provider.module);
     }
 }
+
+#[test]
+fn a_code_exchange_sends_the_code_the_verifier_and_the_redirect_uri_and_prints_neither_secret() {
+    const CODE: &str = "code-8f7e6d5c4b3a2910";
+    const VERIFIER: &str = "verifier-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+    let base = stand_in(|r, _| {
+        let ok = basic_ok(r)
+            && r.form("grant_type").as_deref() == Some("authorization_code")
+            && r.form("code").as_deref() == Some(CODE)
+            && r.form("code_verifier").as_deref() == Some(VERIFIER)
+            && r.form("redirect_uri").as_deref() == Some("https://app.example/callback");
+        if ok {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600, "refresh_token": "rt-ffeeddccbbaa99887766"}),
+            )
+        } else {
+            json(400, serde_json::json!({"error": "invalid_grant"}))
+        }
+    });
+    let flow = "    path: /token\n    params:\n      grant_type:\n        value: authorization_code\n      code:\n        from: call\n        type: secret\n    response:\n      refresh_token: refresh_token\n    expiry:\n      expires_in: expires_in";
+    let text = spec(BASIC, flow).replace(
+        "  client_credentials:\n    grant: client_credentials",
+        "  exchange_code:\n    grant: authorization_code",
+    );
+    let file = write_spec("code_exchange", &text);
+    let run = try_spec(
+        &file,
+        &base,
+        SECRET,
+        &[
+            "--param",
+            &format!("code={CODE}"),
+            "--param",
+            &format!("code_verifier={VERIFIER}"),
+            "--param",
+            "redirect_uri=https://app.example/callback",
+        ],
+    );
+    assert_eq!(run.exit, 0, "{}", run.out);
+    assert!(
+        !run.out.contains(CODE) && !run.out.contains(VERIFIER),
+        "{}",
+        run.out
+    );
+    assert!(!run.out.contains("rt-ffeeddccbbaa99887766"), "{}", run.out);
+    assert!(
+        run.out.contains("code=****") && run.out.contains("redirect_uri=https"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("refresh_token: rt-f"), "{}", run.out);
+}

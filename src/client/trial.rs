@@ -58,9 +58,16 @@ pub struct Trial {
 impl TokenClient {
     /// Sends one request of the flow at `flow_index` with `values` (in the order of its
     /// `call_params`), without retries, the cache or ID-token validation, and keeps the
-    /// request, the answer and what the client read from it.
+    /// request, the answer and what the client read from it. `extra` are the values a code
+    /// exchange adds beside the code when the spec does not declare them (`redirect_uri`,
+    /// `code_verifier`), sent where the code goes.
     #[doc(hidden)]
-    pub async fn trial(&self, flow_index: usize, values: Vec<Option<ParamValue>>) -> Trial {
+    pub async fn trial(
+        &self,
+        flow_index: usize,
+        values: Vec<Option<ParamValue>>,
+        extra: Vec<(&'static str, ParamValue)>,
+    ) -> Trial {
         let sent_at = self.inner.settings.clock.wall();
         let mut trial = Trial {
             request: None,
@@ -78,9 +85,24 @@ impl TokenClient {
         let inner = &self.inner;
         let provider = inner.provider;
         let title = provider.title;
+        let location = flow
+            .params
+            .iter()
+            .find(|p| p.name == "code")
+            .map_or(crate::descriptor::Location::Body, |p| p.location);
+        let declared = |name: &str| flow.params.iter().any(|p| p.name == name);
+        let extra: Vec<Extra> = extra
+            .into_iter()
+            .filter(|(name, _)| !declared(name))
+            .map(|(name, value)| Extra {
+                name,
+                location,
+                value,
+            })
+            .collect();
         let built = inner.http.client().and_then(|http| {
             let request = self
-                .build_request(&http, flow, &values, &[], sent_at)?
+                .build_request(&http, flow, &values, &extra, sent_at)?
                 .build()
                 .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
             Ok((http, request))
@@ -120,6 +142,7 @@ impl TokenClient {
             let secrets: Vec<String> = values
                 .iter()
                 .flatten()
+                .chain(extra.iter().map(|e| &e.value))
                 .filter_map(|v| match v {
                     ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
                     _ => None,

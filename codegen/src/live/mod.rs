@@ -113,7 +113,7 @@ pub fn run(options: &Options) -> Report {
     let (trial, discovered) = runtime.block_on(async {
         let trial = prepared
             .client
-            .trial(prepared.flow, prepared.call.clone())
+            .trial(prepared.flow, prepared.call.clone(), prepared.extra.clone())
             .await;
         let needs_metadata = trial.answer.as_ref().is_some_and(|a| {
             a.status == 404
@@ -236,6 +236,8 @@ struct Prepared {
     flow: usize,
     environment: usize,
     call: Vec<Option<ParamValue>>,
+    /// What a code exchange sends beside the code (`redirect_uri`, `code_verifier`).
+    extra: Vec<(&'static str, ParamValue)>,
     /// Every secret value handed over, to mask wherever it shows up.
     secrets: Vec<String>,
 }
@@ -426,6 +428,25 @@ fn prepare(p: &ir::Provider, o: &Options) -> Result<Prepared, String> {
         }
         call.push(v);
     }
+    // A code exchange sends the PKCE verifier and the redirect URI beside the code even when
+    // the spec does not declare them, as the generated client does.
+    let mut extra = Vec::new();
+    if f.grant == ir::Grant::AuthorizationCode {
+        for (i, (name, value)) in o.params.iter().enumerate() {
+            let wanted = match name.as_str() {
+                "redirect_uri" => ParamValue::Text(value.clone()),
+                "code_verifier" => {
+                    secrets.push(value.clone());
+                    ParamValue::Secret(value.clone().into())
+                }
+                _ => continue,
+            };
+            if !used[i] {
+                used[i] = true;
+                extra.push((leak(name), wanted));
+            }
+        }
+    }
     if let Some(i) = used.iter().position(|u| !u) {
         return Err(format!(
             "`{}` is neither a placeholder of the environment URL, a builder setting nor an argument of flow `{}`",
@@ -480,6 +501,7 @@ fn prepare(p: &ir::Provider, o: &Options) -> Result<Prepared, String> {
         flow,
         environment,
         call,
+        extra,
         secrets,
     })
 }
