@@ -771,3 +771,20 @@ fn a_code_exchange_sends_the_code_the_verifier_and_the_redirect_uri_and_prints_n
     );
     assert!(run.out.contains("refresh_token: rt-f"), "{}", run.out);
 }
+
+#[test]
+fn a_short_token_under_a_key_that_does_not_say_token_is_still_masked() {
+    const SHORT: &str = "abc123XYZ";
+    let base = stand_in(|_, _| {
+        json(
+            200,
+            serde_json::json!({"result": {"value": SHORT}, "expires_in": 60}),
+        )
+    });
+    let flow = "    path: /token\n    response:\n      access_token: result.value\n    expiry:\n      expires_in: expires_in";
+    let file = write_spec("short_token", &spec(BASIC, flow));
+    let run = try_spec(&file, &base, SECRET, &[]);
+    assert_eq!(run.exit, 0, "{}", run.out);
+    assert!(!run.out.contains(SHORT), "{}", run.out);
+    assert!(run.out.contains("\"value\": \"****\""), "{}", run.out);
+}

@@ -129,7 +129,12 @@ pub fn run(options: &Options) -> Report {
         };
         (trial, discovered)
     });
-    let masker = mask::Masker::new(prepared.secrets.clone());
+    // The token the client read is masked wherever else it shows up, whatever its key.
+    let mut secrets = prepared.secrets.clone();
+    if let Ok(parsed) = &trial.outcome {
+        secrets.push(parsed.token.expose_secret().to_owned());
+    }
+    let masker = mask::Masker::new(secrets);
     let mut out = String::new();
     let _ = writeln!(
         out,
