@@ -36,12 +36,20 @@ fn checked_in() {
         .unwrap_or_default();
     modules.sort();
     let mut index = String::from("// tokenspec: the checked-in provider modules of generated/.\n");
-    for (module, path) in modules.iter().filter(|(m, _)| included(m)) {
+    let enabled: Vec<&(String, std::path::PathBuf)> =
+        modules.iter().filter(|(m, _)| included(m)).collect();
+    for (module, path) in &enabled {
         index.push_str(&format!(
             "#[path = {:?}]\npub mod {module};\n",
             path.to_string_lossy()
         ));
     }
+    // Every enabled provider's descriptor, for tools and the catalog's table-driven tests.
+    index.push_str("/// The descriptor of every provider module compiled in.\n#[doc(hidden)]\npub static __PROVIDERS: &[&crate::descriptor::Provider] = &[");
+    for (module, _) in &enabled {
+        index.push_str(&format!("&{module}::PROVIDER, "));
+    }
+    index.push_str("];\n");
     let out =
         std::path::PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join(INDEX_FILE);
     write_if_changed(&out, &index);

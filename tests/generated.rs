@@ -57,32 +57,51 @@ fn generating_twice_gives_identical_bytes() {
     assert_eq!(a.catalog, b.catalog);
 }
 
+/// The provider features of tokenspec 0.1.0, which `default` keeps (Cargo.toml says why).
+const DEFAULT_PROVIDERS: &[&str] = &[
+    "bfluence",
+    "bs2",
+    "efi",
+    "faciconnect",
+    "fanbase",
+    "google_service_account",
+];
+
 #[test]
-fn every_spec_has_a_cargo_feature_enabled_by_default() {
+fn every_spec_has_a_cargo_feature_in_catalog_and_default_keeps_the_first_providers() {
     let manifest: toml::Table =
         toml::from_str(&std::fs::read_to_string("Cargo.toml").expect("Cargo.toml"))
             .expect("valid TOML");
     let features = manifest["features"].as_table().expect("[features]");
-    // Features that switch runtime behaviour rather than a provider.
-    const RUNTIME_FEATURES: &[&str] = &["default", "fuzzing", "pkcs12", "redis"];
+    // Features that switch runtime behaviour or group providers rather than name one.
+    const OTHER_FEATURES: &[&str] = &["default", "catalog", "fuzzing", "pkcs12", "redis"];
     let declared: BTreeSet<String> = features
         .keys()
-        .filter(|k| !RUNTIME_FEATURES.contains(&k.as_str()))
+        .filter(|k| !OTHER_FEATURES.contains(&k.as_str()))
         .cloned()
         .collect();
-    let default: BTreeSet<String> = features["default"]
-        .as_array()
-        .expect("default is a list")
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
+    let list = |name: &str| -> BTreeSet<String> {
+        features[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("`{name}` is a list"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
     let modules: BTreeSet<String> = generate().modules.into_iter().map(|m| m.module).collect();
     assert_eq!(
         declared, modules,
         "Cargo.toml [features] must have exactly one `name = []` line per spec in specs/"
     );
     assert_eq!(
-        default, modules,
-        "the default feature must enable every provider"
+        list("catalog"),
+        modules,
+        "the `catalog` feature must enable every provider"
+    );
+    let first: BTreeSet<String> = DEFAULT_PROVIDERS.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(
+        list("default"),
+        first,
+        "`default` keeps exactly the providers of 0.1.0: new providers are opt-in"
     );
 }

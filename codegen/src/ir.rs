@@ -21,6 +21,8 @@ pub struct Provider {
     pub docs: Option<String>,
     /// Module documentation.
     pub description: Option<String>,
+    /// Where the provider goes in the catalog.
+    pub catalog: Option<crate::spec::CatalogSpec>,
     /// Base URLs.
     pub environments: Vec<Environment>,
     /// Index into `environments` used when the caller picks none.

@@ -23,6 +23,9 @@ pub struct Spec {
     /// One paragraph for the generated module's documentation.
     #[serde(default)]
     pub description: Option<String>,
+    /// Where the provider goes in the catalog (`generated/PROVIDERS.md`).
+    #[serde(default)]
+    pub catalog: Option<CatalogSpec>,
     /// Named base URLs; `{placeholder}`s become typed fields of the environment.
     pub environments: BTreeMap<String, EnvironmentSpec>,
     /// Environment used when the caller picks none.
@@ -71,6 +74,70 @@ pub struct Spec {
     /// and which successful answers are errors.
     #[serde(default)]
     pub error_answer: Option<ErrorAnswerSpec>,
+}
+
+/// Where a provider goes in the catalog.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSpec {
+    /// What the provider is.
+    pub kind: KindSpec,
+    /// Where its users mostly are.
+    pub region: RegionSpec,
+}
+
+/// What a provider is, for grouping the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum KindSpec {
+    /// Identity platforms and authorization servers.
+    Identity,
+    /// Banks and their APIs (Pix included).
+    Banking,
+    /// Open Finance and open banking ecosystems.
+    OpenFinance,
+    /// Payment gateways, processors and wallets.
+    Payments,
+    /// Commerce, marketplaces and logistics.
+    Commerce,
+    /// Cloud platforms and developer tools.
+    Cloud,
+    /// Productivity, collaboration and business software.
+    Productivity,
+    /// Social networks, media and communication.
+    Social,
+    /// Data, credit and analytics services.
+    Data,
+}
+
+impl KindSpec {
+    /// The heading the catalog groups it under.
+    pub fn heading(self) -> &'static str {
+        match self {
+            KindSpec::Identity => "Identity platforms",
+            KindSpec::Banking => "Banking",
+            KindSpec::OpenFinance => "Open Finance",
+            KindSpec::Payments => "Payments",
+            KindSpec::Commerce => "Commerce",
+            KindSpec::Cloud => "Cloud and developer platforms",
+            KindSpec::Productivity => "Productivity",
+            KindSpec::Social => "Social and media",
+            KindSpec::Data => "Data and credit",
+        }
+    }
+}
+
+/// Where a provider's users mostly are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSpec {
+    /// Brazil.
+    Brazil,
+    /// Worldwide.
+    Global,
 }
 
 /// A base URL, written either as a plain string or with documentation.

@@ -104,7 +104,7 @@ pub fn run(options: &Options) -> Report {
         Ok(rt) => rt,
         Err(e) => return usage(format!("cannot start the async runtime: {e}")),
     };
-    let prepared = match prepare(&provider, options) {
+    let prepared = match prepare(&provider, options, None) {
         Ok(p) => p,
         Err(text) => return usage(text),
     };
@@ -236,15 +236,19 @@ fn fix(
 }
 
 /// The client, the flow and the values a trial runs with.
-struct Prepared {
-    client: TokenClient,
-    flow: usize,
-    environment: usize,
-    call: Vec<Option<ParamValue>>,
+pub struct Prepared {
+    /// The client, built as a generated builder would.
+    pub client: TokenClient,
+    /// The flow's index.
+    pub flow: usize,
+    /// The environment's index.
+    pub environment: usize,
+    /// The flow's per-call values.
+    pub call: Vec<Option<ParamValue>>,
     /// What a code exchange sends beside the code (`redirect_uri`, `code_verifier`).
-    extra: Vec<(&'static str, ParamValue)>,
+    pub extra: Vec<(&'static str, ParamValue)>,
     /// Every secret value handed over, to mask wherever it shows up.
-    secrets: Vec<String>,
+    pub secrets: Vec<String>,
 }
 
 fn leak(s: &str) -> &'static str {
@@ -325,7 +329,14 @@ fn default_value(
     })
 }
 
-fn prepare(p: &ir::Provider, o: &Options) -> Result<Prepared, String> {
+/// The client `o` describes for provider `p`, driven by `descriptor` (by default the one made
+/// from `p`, which equals its generated `PROVIDER` static; the catalog tests pass that static).
+/// Plain http reaches loopback only unless `o.allow_insecure_http`.
+pub fn prepare(
+    p: &ir::Provider,
+    o: &Options,
+    descriptor: Option<&'static tokenspec::__private::descriptor::Provider>,
+) -> Result<Prepared, String> {
     let names = |items: &mut dyn Iterator<Item = &str>| items.collect::<Vec<_>>().join(", ");
     let environment = match &o.environment {
         Some(name) => p
@@ -493,7 +504,7 @@ fn prepare(p: &ir::Provider, o: &Options) -> Result<Prepared, String> {
     if env.client_certificate && o.cert_file.is_some() {
         settings = settings.client_identity_required();
     }
-    let descriptor = descriptor::descriptor(p);
+    let descriptor = descriptor.unwrap_or_else(|| descriptor::descriptor(p));
     // Plain http reaches loopback only unless asked, whatever the spec allows.
     let descriptor: &'static _ = Box::leak(Box::new(tokenspec::__private::descriptor::Provider {
         allow_insecure_http: o.allow_insecure_http,

@@ -233,6 +233,7 @@ impl Cx {
             module,
             title: spec.title.trim().to_owned(),
             docs: spec.docs.clone(),
+            catalog: spec.catalog,
             description: spec.description.clone(),
             environments,
             default_environment,

@@ -1,0 +1,509 @@
+//! Every provider of the catalog against the example its documentation shows: for each fixture
+//! in `specs/fixtures/`, the generated client (its `PROVIDER` static, built as its builder
+//! builds it) sends its token request to a capture server on 127.0.0.1, which checks it is the
+//! documented request (method, path, each documented header, each parameter, encoding, body
+//! type) and answers with the documented answer, which must read as the documented token,
+//! lifetime and fields. A mismatch prints every difference at once.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+/// A fixture: the documented request and answer of one flow, as facts.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    docs: String,
+    flow: String,
+    environment: String,
+    #[serde(default)]
+    values: BTreeMap<String, Value>,
+    credentials: Credentials,
+    request: DocumentedRequest,
+    answer: DocumentedAnswer,
+    #[serde(default)]
+    expect: Expect,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    client_id: String,
+    #[serde(default)]
+    client_secret: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentedRequest {
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body_type: String,
+    #[serde(default)]
+    body: BTreeMap<String, Value>,
+    #[serde(default)]
+    query: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentedAnswer {
+    status: u16,
+    body: Value,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    #[serde(default)]
+    lifetime_secs: Option<u64>,
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
+}
+
+/// What the capture server received.
+#[derive(Debug, Default, Clone)]
+struct Captured {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// A server on 127.0.0.1 that records the first request and answers it with `status` and
+/// `body`.
+fn capture(status: u16, body: String) -> (String, Arc<Mutex<Option<Captured>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let origin = format!("http://{}", listener.local_addr().expect("address"));
+    let seen = Arc::new(Mutex::new(None));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let mut captured = Captured {
+                method: parts.next().unwrap_or_default().to_owned(),
+                target: parts.next().unwrap_or_default().to_owned(),
+                ..Captured::default()
+            };
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    captured
+                        .headers
+                        .push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                }
+            }
+            let length: usize = captured
+                .headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            captured.body = vec![0; length];
+            let _ = reader.read_exact(&mut captured.body);
+            *keep.lock().expect("capture") = Some(captured);
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    (origin, seen)
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The documented value with the fixture's credentials in place of `$CLIENT_ID`,
+/// `$CLIENT_SECRET` and `$BASIC`.
+fn substitute(value: &str, c: &Credentials) -> String {
+    let secret = c.client_secret.as_deref().unwrap_or_default();
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", c.client_id));
+    value
+        .replace("$CLIENT_ID", &c.client_id)
+        .replace("$CLIENT_SECRET", secret)
+        .replace("$BASIC", &basic)
+}
+
+/// Whether `value` is a signed JWT (three dot-separated parts, a JSON header naming `alg`).
+fn is_jwt(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('.').collect();
+    parts.len() == 3
+        && base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[0])
+            .ok()
+            .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+            .is_some_and(|h| h.get("alg").is_some())
+}
+
+/// Compares documented parameters with sent ones; every difference is a line in `problems`.
+fn compare_params(
+    what: &str,
+    documented: &BTreeMap<String, Value>,
+    sent: &[(String, String)],
+    c: &Credentials,
+    problems: &mut Vec<String>,
+) {
+    for (name, value) in documented {
+        let wanted = substitute(&text(value), c);
+        match sent.iter().find(|(k, _)| k == name) {
+            None => problems.push(format!("{what} parameter `{name}`: documented, not sent")),
+            Some((_, got)) if wanted == "$ASSERTION" => {
+                if !is_jwt(got) {
+                    problems.push(format!("{what} parameter `{name}`: not a signed JWT"));
+                }
+            }
+            Some((_, got)) if *got != wanted => problems.push(format!(
+                "{what} parameter `{name}`: documented {wanted:?}, sent {got:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in sent {
+        if !documented.contains_key(name) {
+            problems.push(format!("{what} parameter `{name}`: sent, not documented"));
+        }
+    }
+}
+
+/// A test key and certificate for providers that want them, written once.
+fn key_material() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("catalog-keys");
+    std::fs::create_dir_all(&dir).expect("key folder");
+    let rsa = dir.join("rsa.pem");
+    let account: Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/service-account.json").expect("test key"),
+    )
+    .expect("JSON");
+    std::fs::write(&rsa, account["private_key"].as_str().expect("private_key")).expect("write");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["client.example".to_owned()]).expect("certificate");
+    let (cert, cert_key, ec) = (
+        dir.join("cert.pem"),
+        dir.join("cert-key.pem"),
+        dir.join("ec.pem"),
+    );
+    std::fs::write(&cert, certified.cert.pem()).expect("write");
+    std::fs::write(&cert_key, certified.signing_key.serialize_pem()).expect("write");
+    std::fs::write(&ec, certified.signing_key.serialize_pem()).expect("write");
+    (rsa, ec, cert, cert_key)
+}
+
+/// Every difference between what the generated client of `module` does and its fixture.
+fn check(module: &str, fixture: &Fixture) -> Vec<String> {
+    let mut problems = Vec::new();
+    let spec = PathBuf::from(format!("specs/{module}.yaml"));
+    let checked = tokenspec_codegen::check_file(&spec, &format!("specs/{module}.yaml"))
+        .expect("spec readable");
+    let Some(ir) = checked.provider else {
+        return vec![format!("specs/{module}.yaml does not pass check")];
+    };
+    let Some(generated) = tokenspec::__PROVIDERS.iter().find(|p| p.name == module) else {
+        return vec![format!("the `{module}` feature is not enabled")];
+    };
+    let Some(environment) = ir
+        .environments
+        .iter()
+        .find(|e| e.name == fixture.environment)
+    else {
+        return vec![format!("no environment `{}`", fixture.environment)];
+    };
+    let Some(flow) = ir.flows.iter().find(|f| f.name == fixture.flow) else {
+        return vec![format!("no flow `{}`", fixture.flow)];
+    };
+    // The documented URL is the environment's URL and the flow's path.
+    let mut base = environment.url.clone();
+    for (name, _) in &environment.placeholders {
+        if let Some(v) = fixture.values.get(name) {
+            base = base.replace(&format!("{{{name}}}"), &text(v));
+        }
+    }
+    let documented = url::Url::parse(&fixture.request.url).expect("documented URL");
+    let mut documented_no_query = documented.clone();
+    documented_no_query.set_query(None);
+    let spec_url = format!("{}{}", base.trim_end_matches('/'), flow.path);
+    if documented_no_query.as_str().trim_end_matches('/') != spec_url.trim_end_matches('/') {
+        problems.push(format!(
+            "URL: documented {}, the spec sends to {spec_url}",
+            documented_no_query
+        ));
+    }
+    let base_url = url::Url::parse(&base).expect("environment URL");
+    let (origin, seen) = capture(fixture.answer.status, fixture.answer.body.to_string());
+    let (rsa, ec, cert, cert_key) = key_material();
+    let signs_with_key = generated.flows.iter().any(|f| {
+        f.client_auth.assertion.is_some_and(|a| a.algorithm != "HS256")
+            || matches!(f.grant, tokenspec::__private::descriptor::Grant::JwtBearer(a) if a.algorithm != "HS256")
+    });
+    let algorithm = generated
+        .flows
+        .iter()
+        .find_map(|f| f.client_auth.assertion.map(|a| a.algorithm))
+        .unwrap_or("RS256");
+    let needs_certificate = ir.environments.iter().any(|e| e.client_certificate)
+        || ir.flows.iter().any(|f| f.client_auth.certificate.is_some());
+    let options = tokenspec_codegen::live::Options {
+        spec: spec.clone(),
+        environment: Some(fixture.environment.clone()),
+        flow: Some(fixture.flow.clone()),
+        params: fixture
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), text(v)))
+            .collect(),
+        base_url: Some(format!("{origin}{}", base_url.path())),
+        client_id: Some(fixture.credentials.client_id.clone()),
+        client_secret: fixture.credentials.client_secret.clone(),
+        key_file: signs_with_key.then(|| {
+            if algorithm.starts_with("ES") {
+                ec.clone()
+            } else {
+                rsa.clone()
+            }
+        }),
+        cert_file: needs_certificate.then(|| cert.clone()),
+        cert_key_file: needs_certificate.then(|| cert_key.clone()),
+        ..Default::default()
+    };
+    let prepared = match tokenspec_codegen::live::prepare(&ir, &options, Some(generated)) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("the client cannot be built: {e}")],
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let trial = runtime.block_on(prepared.client.trial(
+        prepared.flow,
+        prepared.call.clone(),
+        prepared.extra.clone(),
+    ));
+    let Some(sent) = seen.lock().expect("capture").clone() else {
+        return vec![format!(
+            "nothing reached the capture server: {:?}",
+            trial.outcome.err()
+        )];
+    };
+    let c = &fixture.credentials;
+    let r = &fixture.request;
+    if sent.method != r.method {
+        problems.push(format!(
+            "method: documented {}, sent {}",
+            r.method, sent.method
+        ));
+    }
+    let sent_url = url::Url::parse(&format!("{origin}{}", sent.target)).expect("target");
+    if sent_url.path() != documented.path() {
+        problems.push(format!(
+            "path: documented {}, sent {}",
+            documented.path(),
+            sent_url.path()
+        ));
+    }
+    let mut documented_query = r.query.clone();
+    for (k, v) in documented.query_pairs() {
+        documented_query.insert(k.into_owned(), Value::String(v.into_owned()));
+    }
+    let sent_query: Vec<(String, String)> = sent_url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    compare_params("query", &documented_query, &sent_query, c, &mut problems);
+    let header = |name: &str| {
+        sent.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    for (name, value) in &r.headers {
+        let wanted = substitute(value, c);
+        let media = |v: &str| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        };
+        match header(name) {
+            None => problems.push(format!("header {name}: documented, not sent")),
+            Some(got) if name.eq_ignore_ascii_case("content-type") => {
+                if media(&got) != media(&wanted) {
+                    problems.push(format!(
+                        "header {name}: documented {wanted:?}, sent {got:?}"
+                    ));
+                }
+            }
+            Some(got) if got != wanted => problems.push(format!(
+                "header {name}: documented {wanted:?}, sent {got:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+    let content_type = header("content-type").unwrap_or_default();
+    match r.body_type.as_str() {
+        "form" => {
+            if !content_type.starts_with("application/x-www-form-urlencoded") {
+                problems.push(format!("body: documented form, sent {content_type:?}"));
+            }
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&sent.body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            compare_params("body", &r.body, &pairs, c, &mut problems);
+        }
+        "json" => {
+            if !content_type.starts_with("application/json") {
+                problems.push(format!("body: documented JSON, sent {content_type:?}"));
+            }
+            match serde_json::from_slice::<Value>(&sent.body) {
+                Ok(Value::Object(map)) => {
+                    let pairs: Vec<(String, String)> =
+                        map.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+                    compare_params("body", &r.body, &pairs, c, &mut problems);
+                }
+                _ => problems.push("body: documented a JSON object, sent none".to_owned()),
+            }
+        }
+        "multipart" => {
+            if !content_type.starts_with("multipart/form-data") {
+                problems.push(format!("body: documented multipart, sent {content_type:?}"));
+            }
+            let body = String::from_utf8_lossy(&sent.body);
+            for (name, value) in &r.body {
+                let wanted = substitute(&text(value), c);
+                let part = format!("name=\"{name}\"");
+                if !body.contains(&part) || !body.contains(&wanted) {
+                    problems.push(format!(
+                        "body part `{name}`: documented {wanted:?}, not sent"
+                    ));
+                }
+            }
+        }
+        "none" => {
+            if !sent.body.is_empty() {
+                problems.push(format!(
+                    "body: documented none, sent {} bytes",
+                    sent.body.len()
+                ));
+            }
+        }
+        other => problems.push(format!(
+            "body_type {other:?} is not form, json, multipart or none"
+        )),
+    }
+    match &trial.outcome {
+        Err(e) => problems.push(format!(
+            "the documented answer does not read: {}",
+            e.chain()
+        )),
+        Ok(parsed) => {
+            if let Some(wanted) = fixture.expect.lifetime_secs
+                && parsed.lifetime.as_secs().abs_diff(wanted) > 2
+            {
+                problems.push(format!(
+                    "lifetime: documented {wanted} s, read {} s",
+                    parsed.lifetime.as_secs()
+                ));
+            }
+            for (key, wanted) in &fixture.expect.fields {
+                match parsed.fields.get(key) {
+                    None => problems.push(format!("field `{key}`: documented {wanted}, not read")),
+                    Some(got) if text(got) != text(wanted) => {
+                        problems.push(format!("field `{key}`: documented {wanted}, read {got}"))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_provider_sends_its_documented_request_and_reads_its_documented_answer() {
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir("specs/fixtures")
+        .expect("specs/fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    fixtures.sort();
+    assert!(!fixtures.is_empty());
+    let mut report = Vec::new();
+    for path in &fixtures {
+        let module = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let fixture: Fixture =
+            match serde_yaml::from_str(&std::fs::read_to_string(path).expect("fixture")) {
+                Ok(f) => f,
+                Err(e) => {
+                    report.push(format!("{}: not a fixture: {e}", path.display()));
+                    continue;
+                }
+            };
+        // A provider's public page, or for the first providers the document they sent us.
+        assert!(
+            fixture.docs.starts_with("https://") || fixture.docs.starts_with("shared/seeds/"),
+            "{module}: `docs` must name the page the example comes from"
+        );
+        for problem in check(module, &fixture) {
+            report.push(format!("{module}: {problem}"));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "{} of {} providers differ from their documentation:\n{}",
+        report
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or_default())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        fixtures.len(),
+        report.join("\n")
+    );
+}
+
+/// Every spec in the catalog comes with its fixture, and every fixture with its spec.
+#[test]
+fn every_catalog_spec_has_a_fixture() {
+    let stems = |dir: &Path| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .expect("folder")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+            .collect()
+    };
+    let specs = stems(Path::new("specs"));
+    let fixtures = stems(Path::new("specs/fixtures"));
+    let orphans: Vec<&String> = fixtures.difference(&specs).collect();
+    assert!(orphans.is_empty(), "fixtures without a spec: {orphans:?}");
+    let missing: Vec<&String> = specs.difference(&fixtures).collect();
+    assert!(
+        missing.is_empty(),
+        "specs without a fixture in specs/fixtures/: {missing:?}"
+    );
+}
