@@ -168,8 +168,13 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
         s,
         if needs_secret {
             "Sets the client secret the provider issued. Required; never printed."
-        } else {
+        } else if signs_with_key {
             "Not needed: this provider authenticates the client by its key ([`Self::client_key`])."
+        } else if wants_certificate(p) {
+            "Not needed: this provider authenticates the client by its certificate\n\
+             ([`Self::client_identity`])."
+        } else {
+            "Not needed: this provider's token requests carry no client secret."
         },
         "client_secret",
         "client_secret: impl ::std::convert::Into<::tokenspec::SecretString>",

@@ -48,7 +48,7 @@ fn module_head(p: &Provider, s: &mut text::Source) {
 fn module_doc(p: &Provider) -> String {
     let mut lines = vec![format!("{} access tokens.", p.title), String::new()];
     if let Some(description) = &p.description {
-        lines.extend(description.trim().lines().map(str::to_owned));
+        lines.extend(description.trim().lines().map(types::code_bare_urls));
         lines.push(String::new());
     }
     if let Some(flow) = p.cached_flow.map(|i| &p.flows[i]) {

@@ -5,13 +5,46 @@ use crate::ir::{self, FieldType, Provider};
 
 /// Escapes spec-provided text so rustdoc shows it literally.
 pub(crate) fn escape(text: &str) -> String {
+    escape_with(text, true)
+}
+
+/// Markdown a spec author wrote (a description): only its bare URLs go in code, which rustdoc
+/// would warn about; its links and emphasis stay.
+pub(crate) fn code_bare_urls(text: &str) -> String {
+    escape_with(text, false)
+}
+
+/// Text for rustdoc: bare URLs in code and, with `brackets`, brackets and angle brackets outside
+/// code escaped.
+fn escape_with(text: &str, brackets: bool) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut in_code = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        // A bare URL outside code would warn (rustdoc's bare_urls): it goes in code.
+        let starts_url = !in_code
+            && (rest.starts_with("https://") || rest.starts_with("http://"))
+            && !out.ends_with(|p: char| p.is_alphanumeric());
+        if starts_url {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+                .unwrap_or(rest.len());
+            let url = rest[..end].trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?']);
+            out.push('`');
+            out.push_str(url);
+            out.push('`');
+            rest = &rest[url.len()..];
+            continue;
+        }
+        if c == '`' {
+            in_code = !in_code;
+        }
         // Brackets would become intra-doc links and angle brackets HTML tags; both warn.
-        if matches!(c, '\\' | '[' | ']' | '<' | '>') {
+        if brackets && !in_code && matches!(c, '\\' | '[' | ']' | '<' | '>') {
             out.push('\\');
         }
         out.push(c);
+        rest = &rest[c.len_utf8()..];
     }
     out
 }
@@ -23,8 +56,13 @@ pub(super) fn environment(p: &Provider, s: &mut Source) {
     } else {
         ""
     };
+    // A default environment without placeholders is derived (`#[default]` on its variant).
+    let derived_default = p
+        .default_environment
+        .is_some_and(|i| p.environments[i].placeholders.is_empty());
+    let default = if derived_default { "Default, " } else { "" };
     s.line(format_args!(
-        "#[derive(Clone, {copy}Debug, PartialEq, Eq, Hash)]"
+        "#[derive(Clone, {copy}{default}Debug, PartialEq, Eq, Hash)]"
     ));
     s.line("#[non_exhaustive]");
     s.open("pub enum Environment {");
@@ -37,6 +75,9 @@ pub(super) fn environment(p: &Provider, s: &mut Source) {
             text.push_str("\n\nThe default.");
         }
         s.doc(&text);
+        if derived_default && p.default_environment == Some(i) {
+            s.line("#[default]");
+        }
         if e.placeholders.is_empty() {
             s.line(format_args!("{},", e.variant));
         } else {
@@ -80,7 +121,7 @@ pub(super) fn environment(p: &Provider, s: &mut Source) {
     s.close("}");
     s.close("}");
     s.close("}");
-    if let Some(i) = p.default_environment {
+    if let Some(i) = p.default_environment.filter(|_| !derived_default) {
         s.open("impl ::std::default::Default for Environment {");
         s.open("fn default() -> Self {");
         s.line(format_args!("Self::{}", p.environments[i].variant));
