@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html>
 //!
 //! Generated from `specs/amazon_cognito.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -52,6 +52,13 @@ impl Environment {
                 "https://{domain}",
                 ::std::vec![("domain", domain.as_str())],
             ),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CognitoDomain { .. } => "cognito_domain",
+            Self::CustomDomain { .. } => "custom_domain",
         }
     }
 }
@@ -124,7 +131,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     scopes: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -149,9 +156,10 @@ impl ClientBuilder {
             self.scopes.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -17,7 +17,7 @@
 //! Provider documentation: <https://aps.autodesk.com/en/docs/oauth/v2/tutorials/get-2-legged-token>
 //!
 //! Generated from `specs/autodesk_platform_services.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -32,6 +32,12 @@ impl Environment {
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
             Self::Production => ("https://developer.api.autodesk.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
         }
     }
 }
@@ -104,7 +110,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     scopes: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -127,9 +133,10 @@ impl ClientBuilder {
             self.scopes.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://devs.bs2.com/reference/post_auth-oauth-v2-token-1>
 //!
 //! Generated from `specs/bs2.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -50,6 +50,13 @@ impl Environment {
                 "https://{host}",
                 ::std::vec![("host", host.as_str())],
             ),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Homologation { .. } => "homologation",
+            Self::Production { .. } => "production",
         }
     }
 }
@@ -179,7 +186,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     scopes: ::std::option::Option<::std::vec::Vec<Scope>>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -204,9 +211,10 @@ impl ClientBuilder {
             self.scopes.map(|v| ::tokenspec::__private::ParamValue::Words(v.iter().map(|v| v.as_str()).collect(), " ")),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.cielo.com.br/gateway-en/reference/authentication>
 //!
 //! Generated from `specs/cielo_braspag.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -38,6 +38,13 @@ impl Environment {
         match self {
             Self::Production => ("https://auth.braspag.com.br", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://authsandbox.braspag.com.br", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -109,7 +116,7 @@ pub struct ClientBuilder {
     settings: ::tokenspec::Settings,
     environment: ::std::option::Option<Environment>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -127,9 +134,10 @@ impl ClientBuilder {
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developers.docusign.com/platform/auth/jwt-get-token>
 //!
 //! Generated from `specs/docusign_developer.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -34,6 +34,12 @@ impl Environment {
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
             Self::Development => ("https://account-d.docusign.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Development => "development",
         }
     }
 }
@@ -144,9 +150,10 @@ impl ClientBuilder {
             self.user_id.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/api-reference/authentication/obter-access-token>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -42,6 +42,13 @@ impl Environment {
                 ::std::vec![("host", host.as_str())],
             ),
             Self::Sandbox => ("https://sandbox.api.faciconnect.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production { .. } => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -114,7 +121,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     validity_period: ::std::option::Option<i64>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -142,9 +149,10 @@ impl ClientBuilder {
             }),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -11,7 +11,7 @@
 //! Provider documentation: <https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps>
 //!
 //! Generated from `specs/github.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Default, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -40,6 +40,13 @@ impl Environment {
                 ::std::vec![("hostname", hostname.as_str())],
             ),
             Self::Production => ("https://github.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::EnterpriseServer { .. } => "enterprise_server",
+            Self::Production => "production",
         }
     }
 }
@@ -181,7 +188,7 @@ pub struct ClientBuilder {
     settings: ::tokenspec::Settings,
     environment: ::std::option::Option<Environment>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -204,9 +211,10 @@ impl ClientBuilder {
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developers.google.com/identity/protocols/oauth2/service-account>
 //!
 //! Generated from `specs/google_service_account.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -32,6 +32,12 @@ impl Environment {
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
             Self::Production => ("https://oauth2.googleapis.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
         }
     }
 }
@@ -142,9 +148,10 @@ impl ClientBuilder {
             self.subject.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

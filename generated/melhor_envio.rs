@@ -11,7 +11,7 @@
 //! Provider documentation: <https://docs.melhorenvio.com.br/reference/solicitacao-do-token>
 //!
 //! Generated from `specs/melhor_envio.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -31,6 +31,13 @@ impl Environment {
         match self {
             Self::Production => ("https://melhorenvio.com.br", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://sandbox.melhorenvio.com.br", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -126,7 +133,7 @@ pub struct ClientBuilder {
     settings: ::tokenspec::Settings,
     environment: ::std::option::Option<Environment>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -151,9 +158,10 @@ impl ClientBuilder {
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow>
 //!
 //! Generated from `specs/microsoft_entra.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -61,6 +61,14 @@ impl Environment {
                 "https://login.microsoftonline.us/{tenant}",
                 ::std::vec![("tenant", tenant.as_str())],
             ),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::China { .. } => "china",
+            Self::Global { .. } => "global",
+            Self::UsGovernment { .. } => "us_government",
         }
     }
 }
@@ -146,7 +154,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     scope: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -185,9 +193,10 @@ impl ClientBuilder {
             self.scope.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

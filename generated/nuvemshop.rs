@@ -11,7 +11,7 @@
 //! Provider documentation: <https://github.com/TiendaNube/api-docs/blob/master/resources/authentication.md>
 //!
 //! Generated from `specs/nuvemshop.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -34,6 +34,13 @@ impl Environment {
         match self {
             Self::Nuvemshop => ("https://www.nuvemshop.com.br", ::std::vec::Vec::new()),
             Self::Tiendanube => ("https://www.tiendanube.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Nuvemshop => "nuvemshop",
+            Self::Tiendanube => "tiendanube",
         }
     }
 }
@@ -112,7 +119,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     user_agent: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -142,9 +149,10 @@ impl ClientBuilder {
             self.user_agent.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

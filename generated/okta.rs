@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/>
 //!
 //! Generated from `specs/okta.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -53,6 +53,13 @@ impl Environment {
                 "https://{domain}/oauth2",
                 ::std::vec![("domain", domain.as_str())],
             ),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CustomAuthorizationServer { .. } => "custom_authorization_server",
+            Self::Org { .. } => "org",
         }
     }
 }
@@ -139,7 +146,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     scopes: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -178,9 +185,10 @@ impl ClientBuilder {
             self.scopes.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

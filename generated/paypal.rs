@@ -17,7 +17,7 @@
 //! Provider documentation: <https://developer.paypal.com/api/rest/authentication/>
 //!
 //! Generated from `specs/paypal.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -37,6 +37,13 @@ impl Environment {
         match self {
             Self::Production => ("https://api-m.paypal.com", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://api-m.sandbox.paypal.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -117,7 +124,7 @@ pub struct ClientBuilder {
     settings: ::tokenspec::Settings,
     environment: ::std::option::Option<Environment>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -135,9 +142,10 @@ impl ClientBuilder {
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developer.pingidentity.com/pingone-api/auth/openid-connect-oauth-2/token-admin-app-client_credentials.html>
 //!
 //! Generated from `specs/pingone.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -94,6 +94,17 @@ impl Environment {
                 "https://auth.pingone.sg/{env_id}",
                 ::std::vec![("env_id", env_id.as_str())],
             ),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::AsiaPacific { .. } => "asia_pacific",
+            Self::Australia { .. } => "australia",
+            Self::Canada { .. } => "canada",
+            Self::Europe { .. } => "europe",
+            Self::NorthAmerica { .. } => "north_america",
+            Self::Singapore { .. } => "singapore",
         }
     }
 }
@@ -180,7 +191,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     scopes: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -211,9 +222,10 @@ impl ClientBuilder {
             self.scopes.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -14,7 +14,7 @@
 //! Provider documentation: <https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/>
 //!
 //! Generated from `specs/pinterest.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -29,6 +29,12 @@ impl Environment {
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
             Self::Production => ("https://api.pinterest.com/v5", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
         }
     }
 }
@@ -147,7 +153,7 @@ pub struct ClientBuilder {
     refresh_on: ::std::option::Option<bool>,
     scope: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -183,9 +189,10 @@ impl ClientBuilder {
             self.scope.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -20,7 +20,7 @@
 //! Provider documentation: <https://github.com/Suporte-APIs-Sicoob/apis-python/blob/169eaa1b1feb8b49ac65deee4060a7d89170b166/api-pix/requisicao_token.py>
 //!
 //! Generated from `specs/sicoob.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -35,6 +35,12 @@ impl Environment {
     pub fn url_template(&self) -> (&'static str, ::std::vec::Vec<(&'static str, &str)>) {
         match self {
             Self::Production => ("https://auth.sicoob.com.br", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
         }
     }
 }
@@ -222,9 +228,10 @@ impl ClientBuilder {
             self.api_client_id.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings.client_identity_required();
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

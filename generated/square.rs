@@ -11,7 +11,7 @@
 //! Provider documentation: <https://developer.squareup.com/reference/square/oauth-api/obtain-token>
 //!
 //! Generated from `specs/square.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -31,6 +31,13 @@ impl Environment {
         match self {
             Self::Production => ("https://connect.squareup.com", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://connect.squareupsandbox.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -145,7 +152,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     short_lived: ::std::option::Option<bool>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -177,9 +184,10 @@ impl ClientBuilder {
             self.short_lived.map(::tokenspec::__private::ParamValue::Boolean),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

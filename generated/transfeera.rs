@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.transfeera.dev/reference/autentica%C3%A7%C3%A3o>
 //!
 //! Generated from `specs/transfeera.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -38,6 +38,13 @@ impl Environment {
         match self {
             Self::Production => ("https://login-api.transfeera.com", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://login-api-sandbox.transfeera.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -105,7 +112,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     user_agent: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -130,9 +137,10 @@ impl ClientBuilder {
             self.user_agent.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

@@ -20,7 +20,7 @@
 //! Provider documentation: <https://developer.walmart.com/us-marketplace/docs/get-an-access-token>
 //!
 //! Generated from `specs/walmart_marketplace.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -40,6 +40,13 @@ impl Environment {
         match self {
             Self::Production => ("https://marketplace.walmartapis.com", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://sandbox.walmartapis.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -155,7 +162,7 @@ pub struct ClientBuilder {
     wm_qos_correlation_id: ::std::option::Option<::std::string::String>,
     wm_svc_name: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -196,9 +203,10 @@ impl ClientBuilder {
             self.wm_svc_name.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

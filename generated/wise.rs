@@ -20,7 +20,7 @@
 //! Provider documentation: <https://docs.wise.com/guides/developer/auth-and-security/client-credentials-token>
 //!
 //! Generated from `specs/wise.yaml`.
-::tokenspec::__private::contract!(7, "0.1.0");
+::tokenspec::__private::contract!(8, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -40,6 +40,13 @@ impl Environment {
         match self {
             Self::Production => ("https://api.wise.com", ::std::vec::Vec::new()),
             Self::Sandbox => ("https://api.wise-sandbox.com", ::std::vec::Vec::new()),
+        }
+    }
+    /// The environment's name in the spec, as tracing fields and metrics labels name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
         }
     }
 }
@@ -118,7 +125,7 @@ pub struct ClientBuilder {
     environment: ::std::option::Option<Environment>,
     external_correlation_id: ::std::option::Option<::std::string::String>,
 }
-::tokenspec::__private::builder_basics!(ClientBuilder, Environment);
+::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
     /// Sets the client secret the provider issued. Required; never printed.
     pub fn client_secret(
@@ -154,9 +161,10 @@ impl ClientBuilder {
             self.external_correlation_id.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings.client_identity_required();
-        let runtime = ::tokenspec::TokenClient::new(
+        let runtime = ::tokenspec::TokenClient::new_in_environment(
             &PROVIDER,
             settings,
+            environment.name(),
             template,
             &placeholders,
             config,

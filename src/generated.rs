@@ -74,10 +74,35 @@ macro_rules! __tokenspec_provider_error {
 }
 
 /// The builder methods every provider's builder has: the environment, the client id and the
-/// settings closure.
+/// settings closure; with `secret`, those that read the client secret from the environment or
+/// a file.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __tokenspec_builder_basics {
+    ($builder:ident, $environment:ident, secret) => {
+        $crate::__tokenspec_builder_basics!($builder, $environment);
+
+        impl $builder {
+            /// Reads the client secret from the environment variable `var` (a trailing newline
+            /// trimmed). `build()` fails, naming the variable, if it is unset, empty or not
+            /// UTF-8.
+            pub fn client_secret_from_env(mut self, var: &str) -> Self {
+                self.settings = self.settings.client_secret_from_env(var);
+                self
+            }
+
+            /// Reads the client secret from the file at `path`, as Docker and Kubernetes mount
+            /// secrets (a trailing newline trimmed). `build()` fails, naming the file, if it
+            /// cannot be read or is empty.
+            pub fn client_secret_from_file(
+                mut self,
+                path: impl ::std::convert::AsRef<::std::path::Path>,
+            ) -> Self {
+                self.settings = self.settings.client_secret_from_file(path);
+                self
+            }
+        }
+    };
     ($builder:ident, $environment:ident) => {
         impl $builder {
             /// Chooses where token requests go.
@@ -140,6 +165,20 @@ macro_rules! __tokenspec_client_basics {
             /// it); the next call fetches a new one.
             pub fn invalidate(&self, token: &$crate::Token) {
                 self.runtime.invalidate(token);
+            }
+        }
+
+        /// The client's app token for the HTTP stack integrations (reqwest-middleware, tower).
+        impl ::std::convert::From<$client> for $crate::Authorizer {
+            fn from(client: $client) -> Self {
+                $crate::Authorizer::from(client.runtime)
+            }
+        }
+
+        /// The client's app token for the HTTP stack integrations (reqwest-middleware, tower).
+        impl ::std::convert::From<&$client> for $crate::Authorizer {
+            fn from(client: &$client) -> Self {
+                $crate::Authorizer::from(&client.runtime)
             }
         }
     };

@@ -69,6 +69,20 @@ impl ClientIdentity {
         Self::from_pem(&*certificates, &*key)
     }
 
+    /// An identity from PEM text in environment variables, as container platforms inject
+    /// secrets: `certificates_var` holds the certificate chain, `key_var` the private key (the
+    /// same variable when it holds both). Fails, naming the variable and never its value, when
+    /// one is unset or empty.
+    pub fn from_pem_env(certificates_var: &str, key_var: &str) -> Result<Self, Error> {
+        use secrecy::ExposeSecret;
+        let certificates = crate::secret::secret_from_env(certificates_var)?;
+        let key = crate::secret::secret_from_env(key_var)?;
+        Self::from_pem(
+            certificates.expose_secret().as_bytes(),
+            key.expose_secret().as_bytes(),
+        )
+    }
+
     /// An identity from a PKCS#12 (`.p12` / `.pfx`) file's bytes and its password (`""` for
     /// none), as Efí and other Pix providers hand them out.
     #[cfg(feature = "pkcs12")]

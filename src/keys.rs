@@ -155,6 +155,14 @@ impl ClientKey {
         Self::from_pem(&*pem)
     }
 
+    /// A key from the PEM text in the environment variable `var`, as container platforms
+    /// inject secrets. Fails, naming the variable and never its value, when it is unset, empty
+    /// or holds no key.
+    pub fn from_pem_env(var: &str) -> Result<Self, Error> {
+        let pem = crate::secret::secret_from_env(var)?;
+        Self::from_pem(secrecy::ExposeSecret::expose_secret(&pem))
+    }
+
     /// The key id (`kid`) the provider registered this key under, sent in each assertion's
     /// header.
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {

@@ -154,6 +154,8 @@ pub struct IdTokenValidator {
     keys: ArcSwapOption<JwkSet>,
     refresh: tokio::sync::Mutex<Refresh>,
     metadata: Metadata,
+    /// The client secret that replaced `config.client_secret` in a live client.
+    replaced_secret: ArcSwapOption<SecretString>,
 }
 
 impl fmt::Debug for IdTokenValidator {
@@ -171,6 +173,12 @@ fn keys_error(e: impl fmt::Display) -> Error {
 }
 
 impl IdTokenValidator {
+    /// Checks ID tokens signed with the client secret (HS256) with `secret` from now on: the
+    /// client's secret was replaced.
+    pub(crate) fn replace_client_secret(&self, secret: SecretString) {
+        self.replaced_secret.store(Some(Arc::new(secret)));
+    }
+
     /// A validator using `http` to fetch discovery and JWKS documents. A redirect, or an answer
     /// from another URL than the one asked, is refused whatever `http` is set to do.
     pub fn new(config: OpenIdConfig, http: reqwest::Client) -> Self {
@@ -198,6 +206,7 @@ impl IdTokenValidator {
                 jwks_uri,
             }),
             metadata,
+            replaced_secret: ArcSwapOption::empty(),
         }
     }
 
@@ -324,7 +333,8 @@ impl IdTokenValidator {
         }
         let key = match header.alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-                match &self.config.client_secret {
+                let replaced = self.replaced_secret.load_full();
+                match replaced.as_deref().or(self.config.client_secret.as_ref()) {
                     Some(secret) => DecodingKey::from_secret(secret.expose_secret().as_bytes()),
                     None => {
                         return Err(fail(IdTokenError::AlgorithmNotAllowed(format!(

@@ -1,10 +1,87 @@
 //! Secret values: tokens, refresh tokens and ID tokens whose `Debug` never shows them.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Error;
+
+/// `text` without the line ending(s) an editor, `echo` or a secret manager leaves at its end.
+fn without_trailing_newline(mut text: String) -> String {
+    let kept = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(kept);
+    text
+}
+
+/// Reads a secret (a client secret, an API key) from the environment variable `var`, without
+/// its trailing newline. Fails, naming the variable and never its value, when it is unset,
+/// empty or not UTF-8.
+///
+/// ```
+/// // SAFETY: no other thread reads the environment in this example.
+/// unsafe { std::env::set_var("DOC_CLIENT_SECRET", "s3cr3t\n") };
+/// let secret = tokenspec::secret_from_env("DOC_CLIENT_SECRET")?;
+/// # use tokenspec::ExposeSecret;
+/// assert_eq!(secret.expose_secret(), "s3cr3t");
+/// # Ok::<(), tokenspec::Error>(())
+/// ```
+pub fn secret_from_env(var: &str) -> Result<SecretString, Error> {
+    let text = match std::env::var(var) {
+        Ok(text) => text,
+        Err(std::env::VarError::NotPresent) => {
+            return Err(Error::config(format!(
+                "the environment variable `{var}` is not set: set it to the secret"
+            )));
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Error::config(format!(
+                "the environment variable `{var}` is not valid UTF-8"
+            )));
+        }
+    };
+    let text = without_trailing_newline(text);
+    if text.is_empty() {
+        return Err(Error::config(format!(
+            "the environment variable `{var}` is empty: set it to the secret"
+        )));
+    }
+    Ok(SecretString::from(text))
+}
+
+/// Reads a secret from the file at `path`, without its trailing newline: the format of Docker
+/// secrets (`/run/secrets/<name>`) and of Kubernetes secrets mounted as files. Fails, naming
+/// the file and never its content, when it cannot be read, is not UTF-8 or is empty.
+///
+/// Read it again to pick up a rotation; [`crate::TokenClient::replace_client_secret`] hands the
+/// new secret to a live client.
+pub fn secret_from_file(path: impl AsRef<Path>) -> Result<SecretString, Error> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::config(format!(
+            "cannot read the secret file `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        // The bytes are the secret: wipe them rather than leave them to the allocator.
+        secrecy::zeroize::Zeroize::zeroize(&mut e.into_bytes());
+        Error::config(format!(
+            "the secret file `{}` is not valid UTF-8",
+            path.display()
+        ))
+    })?;
+    let text = without_trailing_newline(text);
+    if text.is_empty() {
+        return Err(Error::config(format!(
+            "the secret file `{}` is empty",
+            path.display()
+        )));
+    }
+    Ok(SecretString::from(text))
+}
 
 /// An access token with its lifetime. Cheap to clone (one reference count); `Debug` shows only
 /// when it expires.

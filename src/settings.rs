@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Error;
 use crate::clock::{Clock, SystemClock};
 use crate::secret::SecretString;
 
@@ -81,6 +82,9 @@ pub struct Settings {
     pub(crate) refresh_margin: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) max_body_bytes: usize,
+    /// The first error of a setter that reads something (a secret file), which building fails
+    /// with.
+    pub(crate) failed: Option<Error>,
     pub(crate) refresh_token: Option<crate::secret::RefreshToken>,
     pub(crate) on_refresh_token: Option<RefreshHook>,
     pub(crate) on_session_refresh_token: Option<SessionHook>,
@@ -119,6 +123,7 @@ impl Default for Settings {
             refresh_margin: None,
             clock: Arc::new(SystemClock),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            failed: None,
             refresh_token: None,
             on_refresh_token: None,
             on_session_refresh_token: None,
@@ -162,6 +167,32 @@ impl Settings {
     /// The client secret; never printed.
     pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
         self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The client secret, read from the environment variable `var` (see
+    /// [`crate::secret_from_env`]). If it cannot be read, building the client fails with
+    /// that error, which names the variable.
+    pub fn client_secret_from_env(self, var: &str) -> Self {
+        match crate::secret::secret_from_env(var) {
+            Ok(secret) => self.client_secret(secret),
+            Err(e) => self.failed(e),
+        }
+    }
+
+    /// The client secret, read from the file at `path` (see [`crate::secret_from_file`]),
+    /// as Docker and Kubernetes mount secrets. If it cannot be read, building the client fails
+    /// with that error, which names the file.
+    pub fn client_secret_from_file(self, path: impl AsRef<std::path::Path>) -> Self {
+        match crate::secret::secret_from_file(path) {
+            Ok(secret) => self.client_secret(secret),
+            Err(e) => self.failed(e),
+        }
+    }
+
+    /// Keeps the first error of a setter, for `build()` to return.
+    fn failed(mut self, error: Error) -> Self {
+        self.failed.get_or_insert(error);
         self
     }
 

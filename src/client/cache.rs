@@ -6,10 +6,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Weak;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tracing::Instrument;
 
 use super::*;
 use crate::clock::Clock;
+use crate::telemetry::{Renewal as Reason, Telemetry};
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
 /// token is still valid and keeps being served.
@@ -47,6 +50,9 @@ pub(crate) struct TokenCell {
     /// Whether time is the operating system's clock, so the fast path may use the coarse clock.
     system_clock: bool,
     renewal: Mutex<Renewal>,
+    /// Whether the last token was dropped because an API refused it, so the renewal that
+    /// follows says so.
+    refused: AtomicBool,
 }
 
 impl TokenCell {
@@ -57,6 +63,7 @@ impl TokenCell {
             generation: AtomicU64::new(0),
             system_clock,
             renewal: Mutex::new(Renewal::default()),
+            refused: AtomicBool::new(false),
         }
     }
 
@@ -84,6 +91,7 @@ impl TokenCell {
         if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
             let _ = self.current.compare_and_swap(&*current, None);
             self.generation.fetch_add(1, Ordering::Release);
+            self.refused.store(true, Ordering::Relaxed);
             return true;
         }
         false
@@ -97,8 +105,6 @@ pub(crate) trait Renewer: Clone + Send + Sync + 'static {
     fn cell(&self) -> &Arc<TokenCell>;
     /// The provider's title, for errors.
     fn title(&self) -> &'static str;
-    /// The provider's name, for logs.
-    fn name(&self) -> &'static str;
     /// The clock tokens are timed with.
     fn clock(&self) -> &dyn Clock;
     /// Fails when this owner cannot renew at all (a configuration error), before any task starts.
@@ -107,6 +113,12 @@ pub(crate) trait Renewer: Clone + Send + Sync + 'static {
     fn renew(&self) -> RenewFuture;
     /// An API refused `token`: drop it from the cache (if still current) and remember it.
     fn invalidate(&self, token: &Token);
+    /// Where its spans, events and metrics go.
+    fn telemetry(&self) -> &Telemetry;
+    /// Whether this is a user's session (a field of the renewal span).
+    fn is_session(&self) -> bool {
+        false
+    }
 }
 
 /// Owned by a renewal's task: however the task ends (it finishes, panics, or is dropped with
@@ -243,6 +255,7 @@ pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
     if cell.system_clock
         && let Some(token) = fast_lookup(cell, generation)
     {
+        owner.telemetry().cache_hit();
         return Some(token);
     }
     let guard = cell.current.load();
@@ -250,10 +263,12 @@ pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
     let now = owner.clock().now();
     if now < cached.token.refresh_at() {
         let fresh_for = cached.token.refresh_at() - now;
+        owner.telemetry().cache_hit();
         return Some(thread_copy(cell, generation, cached, fresh_for));
     }
     if now < cached.token.expires_at() {
         renew_in_background(owner, now);
+        owner.telemetry().cache_hit();
         return Some(thread_copy(cell, generation, cached, Duration::ZERO));
     }
     None
@@ -266,7 +281,7 @@ fn renew_in_background<R: Renewer>(owner: &R, now: Instant) {
     if renewal.running.is_some() || renewal.not_before.is_some_and(|t| now < t) {
         return;
     }
-    if let Ok(rx) = start(owner, &mut renewal) {
+    if let Ok(rx) = start(owner, &mut renewal, Reason::AheadOfExpiry) {
         drop(rx);
     }
 }
@@ -285,7 +300,16 @@ pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error>
         match &renewal.running {
             // A renewal whose task is gone without an outcome is dead: start anew.
             Some((_, rx)) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
-            _ => start(owner, &mut renewal)?,
+            _ => {
+                let reason = if cell.refused.swap(false, Ordering::Relaxed) {
+                    Reason::Unauthorized
+                } else if cell.current.load().is_some() {
+                    Reason::Expired
+                } else {
+                    Reason::First
+                };
+                start(owner, &mut renewal, reason)?
+            }
         }
     };
     let interrupted = || Error::Interrupted {
@@ -298,7 +322,11 @@ pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error>
 }
 
 /// Starts the one renewal, in its own task so that callers giving up never stop it.
-fn start<R: Renewer>(owner: &R, renewal: &mut Renewal) -> Result<watch::Receiver<Outcome>, Error> {
+fn start<R: Renewer>(
+    owner: &R,
+    renewal: &mut Renewal,
+    reason: Reason,
+) -> Result<watch::Receiver<Outcome>, Error> {
     owner.can_renew()?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))?;
@@ -314,7 +342,8 @@ fn start<R: Renewer>(owner: &R, renewal: &mut Renewal) -> Result<watch::Receiver
         renewal: number,
     };
     let work = owner.renew();
-    runtime.spawn(async move {
+    let span = owner.telemetry().renewal_span(reason, owner.is_session());
+    let task = async move {
         let cell = owner.cell();
         let result = work
             .await
@@ -331,16 +360,21 @@ fn start<R: Renewer>(owner: &R, renewal: &mut Renewal) -> Result<watch::Receiver
         drop(guard);
         match &result {
             Ok(c) => tracing::debug!(
-                provider = owner.name(),
-                lifetime_secs = c.token.lifetime().as_secs(),
-                "token renewed"
+                target: "tokenspec",
+                outcome = "ok",
+                lifetime_s = c.token.lifetime().as_secs(),
+                "tokenspec.renewal.end: token renewed"
             ),
-            Err(e) => {
-                tracing::warn!(provider = owner.name(), error = %e.chain(), "token renewal failed")
-            }
+            Err(e) => tracing::info!(
+                target: "tokenspec",
+                outcome = crate::telemetry::outcome(Err(e)),
+                error = %e.chain(),
+                "tokenspec.renewal.end: no new token"
+            ),
         }
         let _ = tx.send(Some(result));
-    });
+    };
+    runtime.spawn(task.instrument(span));
     Ok(rx)
 }
 

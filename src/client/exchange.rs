@@ -1,6 +1,10 @@
 //! The token requests themselves: building, sending with retries within the deadline,
 //! reading the answer, per-call flows and the code exchange.
 
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+
+use tracing::Instrument;
+
 use super::*;
 
 /// The per-call values of the refresh-token flow `flow`, with `refresh_token` in the slot of its
@@ -41,9 +45,9 @@ impl TokenClient {
                 })
                 .collect();
             if extra.is_empty() {
-                inner.redactor.clone()
+                Redactor::clone(&inner.redactor.load())
             } else {
-                inner.redactor.with(extra)
+                inner.redactor.load().with(extra)
             }
         };
         let policy = inner.retry;
@@ -55,7 +59,27 @@ impl TokenClient {
             .with_max_delay(policy.max_backoff)
             .with_max_times(policy.attempts.saturating_sub(1) as usize)
             .with_jitter();
-        let attempts = (|| self.attempt(flow, call, extra, &redactor))
+        let telemetry = &inner.telemetry;
+        let span = telemetry.request_span(flow.name);
+        let started = Instant::now();
+        let attempts = AtomicU32::new(0);
+        // The status of the last answer, 0 before any.
+        let status = AtomicU16::new(0);
+        let status_now = || Some(status.load(Ordering::Relaxed)).filter(|s| *s != 0);
+        let one = || async {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let sent = Instant::now();
+            status.store(0, Ordering::Relaxed);
+            let result = self.attempt(flow, call, extra, &redactor, &status).await;
+            telemetry.attempt(
+                attempt,
+                status_now(),
+                sent.elapsed(),
+                result.as_ref().map(|_| ()),
+            );
+            result
+        };
+        let attempts_made = (one)
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &Error| if single_use { e.is_safe_to_repeat() } else { e.is_transient() })
@@ -64,9 +88,12 @@ impl TokenClient {
                 wait.map(|w| e.retry_after().map_or(w, |asked| asked.min(policy.max_backoff)))
             })
             .notify(|e: &Error, wait: Duration| {
-                tracing::warn!(provider = provider.name, error = %e.chain(), wait_ms = wait.as_millis() as u64, "token request failed; retrying");
+                tracing::warn!(target: "tokenspec", provider = provider.name, error = %e.chain(), wait_ms = wait.as_millis() as u64, "tokenspec.retry: token request failed; retrying");
             });
-        match tokio::time::timeout(inner.settings.deadline, attempts).await {
+        let result = match tokio::time::timeout(inner.settings.deadline, attempts_made)
+            .instrument(span.clone())
+            .await
+        {
             Ok(result) => result,
             Err(_) => Err(Error::Transport {
                 provider: provider.title,
@@ -77,7 +104,17 @@ impl TokenClient {
                 ),
                 cause: None,
             }),
-        }
+        };
+        telemetry.request_end(
+            &span,
+            flow.name,
+            attempts.load(Ordering::Relaxed),
+            status_now(),
+            started.elapsed(),
+            result.as_ref().ok().map(|(token, _)| token.lifetime()),
+            result.as_ref().map(|_| ()),
+        );
+        result
     }
 
     /// One token request and its answer.
@@ -87,6 +124,7 @@ impl TokenClient {
         call: &[Option<ParamValue>],
         extra: &[Extra],
         redactor: &Redactor,
+        status_seen: &AtomicU16,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
@@ -96,6 +134,7 @@ impl TokenClient {
         let wall_sent = inner.settings.clock.wall();
         let answer = self.send_to_server(&http, request).await?;
         let (status, body) = (answer.status, answer.body);
+        status_seen.store(status, Ordering::Relaxed);
         let retry_after = answer
             .headers
             .get(reqwest::header::RETRY_AFTER)
@@ -138,7 +177,7 @@ impl TokenClient {
             flow,
             client_auth::Proof {
                 auth: self.client_auth(flow),
-                credentials: &inner.credentials,
+                credentials: &inner.credentials.load(),
                 now,
             },
             &inner.config,

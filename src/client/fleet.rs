@@ -138,7 +138,7 @@ impl TokenClient {
     ) -> Result<(Token, Map<String, Value>), Error> {
         match self.inner.settings.store_fallback {
             StoreFallback::FetchLocally => {
-                tracing::warn!(provider = self.inner.provider.name, reason = %why, "token store unavailable; fetching a token without it");
+                self.inner.telemetry.store_fallback("token", &why);
                 self.fetch_own(flow).await
             }
             StoreFallback::Fail => Err(Error::Store(StoreError::Unavailable(why))),

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -67,16 +67,23 @@ pub struct TokenClient {
 
 struct Inner {
     provider: &'static Provider,
+    /// The spec's name of the environment the builder chose.
+    environment: &'static str,
+    telemetry: crate::telemetry::Telemetry,
     http: Arc<Http>,
     base: Url,
-    credentials: Credentials,
+    /// Replaced whole when the application replaces the secret; each request takes the
+    /// current one.
+    credentials: ArcSwap<Credentials>,
     config: Vec<Option<ParamValue>>,
     /// The headers API calls carry besides the token's, made once from the spec and settings.
     api_headers: reqwest::header::HeaderMap,
     settings: Settings,
     margin: Duration,
     retry: RetryPolicy,
-    redactor: Redactor,
+    /// Grows when the secret is replaced: answers to requests sent with the old one are still
+    /// scrubbed of it.
+    redactor: ArcSwap<Redactor>,
     /// The client's own token.
     cell: Arc<TokenCell>,
     validator: Option<IdTokenValidator>,
@@ -96,7 +103,7 @@ impl fmt::Debug for TokenClient {
         f.debug_struct("TokenClient")
             .field("provider", &self.inner.provider.name)
             .field("base_url", &self.inner.base.as_str())
-            .field("client_id", &self.inner.credentials.id)
+            .field("client_id", &self.inner.credentials.load().id)
             .field("client_secret", &"[REDACTED]")
             .field("has_token", &self.inner.cell.current().is_some())
             .finish()
@@ -117,6 +124,22 @@ fn effective_client_auth(
         }
         _ => &flow.client_auth,
     }
+}
+
+/// Every form a client secret can take on the wire or in an answer echoing it: as is,
+/// form-encoded, and inside each encoding of Basic credentials.
+fn secret_forms(id: &str, secret: &SecretString) -> Vec<String> {
+    let mut forms = vec![secret.expose_secret().to_owned()];
+    forms.push(url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect());
+    for encoding in [
+        crate::descriptor::BasicEncoding::Raw,
+        crate::descriptor::BasicEncoding::Rfc6749,
+        crate::descriptor::BasicEncoding::Percent,
+    ] {
+        let header = client_auth::basic_header(encoding, id, secret.expose_secret());
+        forms.push(header.trim_start_matches("Basic ").to_owned());
+    }
+    forms
 }
 
 /// Fills `{placeholder}`s of a base URL template and checks the result.
@@ -168,6 +191,25 @@ impl TokenClient {
         values: &[(&str, &str)],
         config: Vec<Option<ParamValue>>,
     ) -> Result<Self, Error> {
+        Self::new_in_environment(provider, settings, "custom", template, values, config)
+    }
+
+    /// Makes a client for `provider` in the spec's environment `environment` (the name tracing
+    /// fields and metrics labels carry). Generated builders call this; `template` and `values`
+    /// are that environment's base URL and placeholder values, `config` the builder settings in
+    /// the order of `provider.config`.
+    #[doc(hidden)]
+    pub fn new_in_environment(
+        provider: &'static Provider,
+        settings: Settings,
+        environment: &'static str,
+        template: &str,
+        values: &[(&str, &str)],
+        config: Vec<Option<ParamValue>>,
+    ) -> Result<Self, Error> {
+        if let Some(error) = &settings.failed {
+            return Err(error.clone());
+        }
         let base = base_url(provider, template, values, settings.base_url.as_deref())?;
         let settings_refresh = settings.refresh_token.clone();
         let system_clock = settings.clock.is_system_clock();
@@ -253,18 +295,7 @@ impl TokenClient {
             roots: crate::tls::root_certificates(&settings.root_certificates)?,
         })?);
         let api_headers = crate::request::api_headers(provider, &config)?;
-        let mut secrets = vec![secret.expose_secret().to_owned()];
-        secrets.push(
-            url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect(),
-        );
-        for encoding in [
-            crate::descriptor::BasicEncoding::Raw,
-            crate::descriptor::BasicEncoding::Rfc6749,
-            crate::descriptor::BasicEncoding::Percent,
-        ] {
-            let header = client_auth::basic_header(encoding, &id, secret.expose_secret());
-            secrets.push(header.trim_start_matches("Basic ").to_owned());
-        }
+        let mut secrets = secret_forms(&id, &secret);
         // Secret settings (an API key sent in a header or a parameter) are scrubbed from what
         // servers answer too.
         for value in config.iter().flatten() {
@@ -314,15 +345,17 @@ impl TokenClient {
         Ok(TokenClient {
             inner: Arc::new(Inner {
                 provider,
+                environment,
+                telemetry: crate::telemetry::Telemetry::new(provider.name, environment),
                 http,
                 base,
-                credentials,
+                credentials: ArcSwap::from_pointee(credentials),
                 config,
                 api_headers,
                 settings,
                 margin,
                 retry,
-                redactor: Redactor::new(secrets),
+                redactor: ArcSwap::from_pointee(Redactor::new(secrets)),
                 cell: Arc::new(TokenCell::new(system_clock)),
                 validator,
                 authorization_server,
@@ -347,10 +380,47 @@ impl TokenClient {
         )
     }
 
+    /// Replaces the client secret of this live client and its clones, as when an operator
+    /// rotates it: the next token request (a renewal, a per-call flow, a code exchange, a
+    /// session's refresh) uses the new secret; requests already in flight finish with the old
+    /// one; cached tokens, the app's and its sessions', stay valid and are not renewed early.
+    /// Errors and logs keep scrubbing the old secret as well as the new.
+    ///
+    /// A client whose flows send no secret (they sign with a key or a certificate) keeps it
+    /// unused.
+    pub fn replace_client_secret(&self, secret: impl Into<SecretString>) {
+        let secret: SecretString = secret.into();
+        let current = self.inner.credentials.load_full();
+        let forms = secret_forms(&current.id, &secret);
+        self.inner
+            .redactor
+            .rcu(|redactor| redactor.with(forms.iter().cloned()));
+        if let Some(validator) = &self.inner.validator {
+            validator.replace_client_secret(secret.clone());
+        }
+        self.inner.credentials.store(Arc::new(Credentials {
+            id: current.id.clone(),
+            secret,
+            key: current.key.clone(),
+        }));
+        tracing::info!(
+            target: "tokenspec",
+            provider = self.inner.provider.name,
+            environment = self.inner.environment,
+            "tokenspec.secret_replaced: the next token request uses the new client secret"
+        );
+    }
+
     /// The provider this client talks to.
     #[doc(hidden)]
     pub fn provider(&self) -> &'static Provider {
         self.inner.provider
+    }
+
+    /// The name in the spec of the environment this client was built for (`production`), or
+    /// `custom` for a client made without one; tracing fields and metrics labels carry it.
+    pub fn environment(&self) -> &'static str {
+        self.inner.environment
     }
 
     /// The base URL token requests go to.
@@ -378,6 +448,23 @@ impl TokenClient {
         Ok(value)
     }
 
+    /// Sets the provider's header carrying `token`, and the other headers its spec gives API
+    /// calls, in `headers`, replacing any of the same names.
+    pub(crate) fn apply_headers(
+        &self,
+        token: &Token,
+        headers: &mut reqwest::header::HeaderMap,
+    ) -> Result<(), Error> {
+        for (name, value) in &self.inner.api_headers {
+            headers.insert(name, value.clone());
+        }
+        headers.insert(
+            self.inner.provider.api_header.name,
+            self.header_value(token)?,
+        );
+        Ok(())
+    }
+
     /// Adds the provider's header with a valid token to an API request.
     pub async fn authorize(
         &self,
@@ -390,6 +477,7 @@ impl TokenClient {
     /// replaced is left alone, so a late `401` never throws away a newer token.
     pub fn invalidate(&self, token: &Token) {
         if self.inner.cell.invalidate(token) {
+            self.inner.telemetry.unauthorized();
             // A shared store may still hold it: never adopt it again.
             *self
                 .inner
@@ -409,7 +497,7 @@ impl TokenClient {
 
     /// Sends an API request with the provider's header. On `401 Unauthorized` the token is
     /// invalidated and the request retried once with a new one, if it can be cloned (streaming
-    /// bodies cannot; their `401` is returned as is).
+    /// bodies cannot: their `401` is returned as is, and the next request gets a new token).
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
         self.send_with(self, request).await
     }
@@ -448,13 +536,12 @@ impl TokenClient {
             .send()
             .await
             .map_err(api_error)?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        owner.invalidate(&token);
         match retry {
-            Some(again) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
-                tracing::debug!(
-                    provider = self.inner.provider.name,
-                    "API answered 401; renewing the token and retrying once"
-                );
-                owner.invalidate(&token);
+            Some(again) => {
                 let token = cache::access_token(owner).await?;
                 again
                     .headers(self.inner.api_headers.clone())
@@ -463,7 +550,7 @@ impl TokenClient {
                     .await
                     .map_err(api_error)
             }
-            _ => Ok(response),
+            None => Ok(response),
         }
     }
 }
@@ -475,10 +562,6 @@ impl Renewer for TokenClient {
 
     fn title(&self) -> &'static str {
         self.inner.provider.title
-    }
-
-    fn name(&self) -> &'static str {
-        self.inner.provider.name
     }
 
     fn clock(&self) -> &dyn crate::clock::Clock {
@@ -496,5 +579,9 @@ impl Renewer for TokenClient {
 
     fn invalidate(&self, token: &Token) {
         TokenClient::invalidate(self, token);
+    }
+
+    fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        &self.inner.telemetry
     }
 }

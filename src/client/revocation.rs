@@ -105,7 +105,7 @@ impl TokenClient {
             &REVOCATION,
             crate::client_auth::Proof {
                 auth: self.client_auth(auth_flow),
-                credentials: &inner.credentials,
+                credentials: &inner.credentials.load(),
                 now: inner.settings.clock.wall(),
             },
             &[],
@@ -116,7 +116,7 @@ impl TokenClient {
         if (200..300).contains(&answer.status) {
             return Ok(());
         }
-        let redactor = inner.redactor.with([token.to_owned()]);
+        let redactor = inner.redactor.load().with([token.to_owned()]);
         Err(response::refusal(
             provider,
             answer.status,

@@ -193,6 +193,11 @@ impl TokenClient {
 }
 
 impl Session {
+    /// The client this session belongs to.
+    pub(crate) fn client(&self) -> &TokenClient {
+        &self.client
+    }
+
     /// The application's key for this session.
     pub fn key(&self) -> &str {
         &self.state.key
@@ -254,6 +259,7 @@ impl Session {
     /// it); the next call refreshes.
     pub fn invalidate(&self, token: &Token) {
         if self.state.cell.invalidate(token) {
+            self.client.inner.telemetry.unauthorized();
             *self
                 .state
                 .rejected
@@ -434,7 +440,7 @@ impl Session {
     ) -> Result<(Token, Map<String, Value>), Error> {
         match self.client.inner.settings.store_fallback {
             StoreFallback::FetchLocally => {
-                tracing::warn!(provider = self.client.inner.provider.name, reason = %why, "session store unavailable; refreshing without its lock");
+                self.client.inner.telemetry.store_fallback("session", &why);
                 self.refresh(Some(store)).await
             }
             StoreFallback::Fail => Err(Error::Store(StoreError::Unavailable(why))),
@@ -542,10 +548,6 @@ impl Renewer for Session {
         self.client.inner.provider.title
     }
 
-    fn name(&self) -> &'static str {
-        self.client.inner.provider.name
-    }
-
     fn clock(&self) -> &dyn crate::clock::Clock {
         &*self.client.inner.settings.clock
     }
@@ -561,5 +563,13 @@ impl Renewer for Session {
 
     fn invalidate(&self, token: &Token) {
         Session::invalidate(self, token);
+    }
+
+    fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        &self.client.inner.telemetry
+    }
+
+    fn is_session(&self) -> bool {
+        true
     }
 }

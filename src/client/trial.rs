@@ -148,7 +148,7 @@ impl TokenClient {
                     _ => None,
                 })
                 .collect();
-            inner.redactor.with(secrets)
+            inner.redactor.load().with(secrets)
         };
         trial.outcome = response::interpret(
             provider,

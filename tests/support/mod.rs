@@ -193,3 +193,4 @@ pub mod node_server;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod seeds;
+pub mod stack;

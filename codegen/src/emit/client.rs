@@ -138,8 +138,6 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
         ));
     }
     s.close("}");
-    s.line("::tokenspec::__private::builder_basics!(ClientBuilder, Environment);");
-    s.open("impl ClientBuilder {");
 
     let auths = || {
         p.flows
@@ -164,6 +162,13 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
         .iter()
         .filter_map(|f| f.assertion.as_ref())
         .any(|a| !a.signs_with_key());
+    if needs_secret {
+        // With the setters that read the secret from the environment or a file.
+        s.line("::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);");
+    } else {
+        s.line("::tokenspec::__private::builder_basics!(ClientBuilder, Environment);");
+    }
+    s.open("impl ClientBuilder {");
     settings_setter(
         s,
         if needs_secret {
@@ -324,10 +329,11 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
         s.line("self.settings");
         s.close("};");
     }
-    s.open("let runtime = ::tokenspec::TokenClient::new(");
+    s.open("let runtime = ::tokenspec::TokenClient::new_in_environment(");
     for arg in [
         "&PROVIDER",
         "settings",
+        "environment.name()",
         "template",
         "&placeholders",
         "config",

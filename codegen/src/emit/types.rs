@@ -120,6 +120,23 @@ pub(super) fn environment(p: &Provider, s: &mut Source) {
     }
     s.close("}");
     s.close("}");
+    s.doc("The environment's name in the spec, as tracing fields and metrics labels name it.");
+    s.open("pub fn name(&self) -> &'static str {");
+    s.open("match self {");
+    for e in &p.environments {
+        let pattern = if e.placeholders.is_empty() {
+            ""
+        } else {
+            " { .. }"
+        };
+        s.line(format_args!(
+            "Self::{}{pattern} => {},",
+            e.variant,
+            string(&e.name)
+        ));
+    }
+    s.close("}");
+    s.close("}");
     s.close("}");
     if let Some(i) = p.default_environment.filter(|_| !derived_default) {
         s.open("impl ::std::default::Default for Environment {");

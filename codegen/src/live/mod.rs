@@ -510,8 +510,15 @@ pub fn prepare(
         allow_insecure_http: o.allow_insecure_http,
         ..descriptor.clone()
     }));
-    let client = TokenClient::new(descriptor, settings, &env.url, &placeholders, config)
-        .map_err(|e| e.chain().to_string())?;
+    let client = TokenClient::new_in_environment(
+        descriptor,
+        settings,
+        leak(&env.name),
+        &env.url,
+        &placeholders,
+        config,
+    )
+    .map_err(|e| e.chain().to_string())?;
     Ok(Prepared {
         client,
         flow,

@@ -1,0 +1,126 @@
+//! One handle on "whoever holds the token" for the HTTP stack integrations: a generated client,
+//! a [`TokenClient`] or a user's [`Session`], each of which renews its own token.
+
+use std::fmt;
+
+use http::HeaderMap;
+
+use crate::client::{Session, TokenClient};
+use crate::error::Error;
+use crate::secret::Token;
+
+/// Puts a provider's token on API requests: the token of a generated client (its app token), of
+/// a [`TokenClient`], or of one user's [`Session`]. The reqwest-middleware and tower
+/// integrations take one; so can your own.
+///
+/// Every generated client with a token of its own converts into one (`Authorizer::from(&client)`),
+/// as do [`TokenClient`] and [`Session`]. Cheap to clone: clones share the token cache of what
+/// they were made from.
+///
+/// The rule it implements with [`Authorizer::refused`] is the one [`TokenClient::send`] follows:
+/// when an API answers `401 Unauthorized`, the token it was sent is dropped (if it is still the
+/// cached one; a newer token is left alone), and the request is sent again, once, with a new
+/// token when its body can be sent again.
+///
+/// ```
+/// # #[cfg(feature = "bs2")]
+/// # fn demo(client: tokenspec::bs2::Client) {
+/// let authorizer = tokenspec::Authorizer::from(&client);
+/// assert_eq!(authorizer.provider(), "bs2");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Authorizer {
+    holder: Holder,
+}
+
+#[derive(Clone)]
+enum Holder {
+    Client(TokenClient),
+    Session(Session),
+}
+
+impl fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.holder {
+            Holder::Client(client) => f.debug_tuple("Authorizer").field(client).finish(),
+            Holder::Session(session) => f.debug_tuple("Authorizer").field(session).finish(),
+        }
+    }
+}
+
+impl Authorizer {
+    /// The token client underneath (a session's is its client's).
+    pub fn client(&self) -> &TokenClient {
+        match &self.holder {
+            Holder::Client(client) => client,
+            Holder::Session(session) => session.client(),
+        }
+    }
+
+    /// The provider's name in its spec (`bs2`).
+    pub fn provider(&self) -> &'static str {
+        self.client().provider().name
+    }
+
+    /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result
+    /// of the one renewal in flight.
+    pub async fn access_token(&self) -> Result<Token, Error> {
+        match &self.holder {
+            Holder::Client(client) => client.access_token().await,
+            Holder::Session(session) => session.access_token().await,
+        }
+    }
+
+    /// Sets the provider's token header (marked sensitive, so HTTP logging hides it) and the
+    /// other headers its spec gives API calls, replacing any of the same names.
+    pub fn apply(&self, token: &Token, headers: &mut HeaderMap) -> Result<(), Error> {
+        self.client().apply_headers(token, headers)
+    }
+
+    /// Sets the provider's headers with a valid token in `headers` (as
+    /// [`Authorizer::access_token`] then [`Authorizer::apply`]) and returns that token, for
+    /// [`Authorizer::refused`] should the API refuse it.
+    pub async fn authorize(&self, headers: &mut HeaderMap) -> Result<Token, Error> {
+        let token = self.access_token().await?;
+        self.apply(&token, headers)?;
+        Ok(token)
+    }
+
+    /// An API answered `401 Unauthorized` to `token`: drops it if it is still the cached one,
+    /// so the next [`Authorizer::access_token`] renews.
+    pub fn refused(&self, token: &Token) {
+        match &self.holder {
+            Holder::Client(client) => client.invalidate(token),
+            Holder::Session(session) => session.invalidate(token),
+        }
+    }
+}
+
+impl From<TokenClient> for Authorizer {
+    fn from(client: TokenClient) -> Self {
+        Authorizer {
+            holder: Holder::Client(client),
+        }
+    }
+}
+
+impl From<&TokenClient> for Authorizer {
+    fn from(client: &TokenClient) -> Self {
+        Authorizer::from(client.clone())
+    }
+}
+
+impl From<Session> for Authorizer {
+    fn from(session: Session) -> Self {
+        Authorizer {
+            holder: Holder::Session(session),
+        }
+    }
+}
+
+impl From<&Session> for Authorizer {
+    fn from(session: &Session) -> Self {
+        Authorizer::from(session.clone())
+    }
+}

@@ -1,0 +1,239 @@
+//! What tokenspec tells operators about token traffic: tracing spans and events under the
+//! `tokenspec` target and, with the `metrics` feature, counters and a histogram through the
+//! [`metrics`](https://docs.rs/metrics) facade. Their names, fields and labels are part of the
+//! public API (docs/observability.md lists them): dashboards and alerts are built on them, so
+//! they change only in a major release. No value recorded here is ever a secret or a token:
+//! every field is a name from the spec, a number, or one of the fixed words below.
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Why a cached token is being replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Renewal {
+    /// There was no token yet.
+    First,
+    /// The cached token reached its refresh point and is still served while the new one is on
+    /// its way.
+    AheadOfExpiry,
+    /// The cached token expired: callers wait for the new one.
+    Expired,
+    /// An API answered `401 Unauthorized` to the cached token, which was dropped.
+    Unauthorized,
+}
+
+impl Renewal {
+    /// The `reason` field and label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Renewal::First => "first",
+            Renewal::AheadOfExpiry => "ahead_of_expiry",
+            Renewal::Expired => "expired",
+            Renewal::Unauthorized => "unauthorized",
+        }
+    }
+}
+
+/// How a token request ended, as the `outcome` field and label say it.
+pub(crate) fn outcome(result: Result<(), &Error>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(Error::Rejected { .. }) => "rejected",
+        Err(Error::Transport { .. }) => "unreachable",
+        Err(
+            Error::InvalidResponse { .. }
+            | Error::MissingField { .. }
+            | Error::Redirect { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::IdToken(_),
+        ) => "invalid_answer",
+        Err(_) => "other",
+    }
+}
+
+/// A client's telemetry: its labels, and the handles of the hot path's counter, taken once when
+/// the client is built so that a cache hit costs one increment.
+pub(crate) struct Telemetry {
+    pub(crate) provider: &'static str,
+    pub(crate) environment: &'static str,
+    #[cfg(feature = "metrics")]
+    cache_hits: metrics::Counter,
+}
+
+impl Telemetry {
+    pub(crate) fn new(provider: &'static str, environment: &'static str) -> Self {
+        Telemetry {
+            provider,
+            environment,
+            #[cfg(feature = "metrics")]
+            cache_hits: metrics::counter!(
+                "tokenspec_cache_hits_total",
+                "provider" => provider,
+                "environment" => environment,
+            ),
+        }
+    }
+
+    /// `access_token()` answered from the cache, without a request.
+    #[inline]
+    pub(crate) fn cache_hit(&self) {
+        #[cfg(feature = "metrics")]
+        self.cache_hits.increment(1);
+    }
+
+    /// A renewal starts, in the span it will run in (`tokenspec.renewal`).
+    pub(crate) fn renewal_span(&self, reason: Renewal, session: bool) -> tracing::Span {
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "tokenspec_renewals_total",
+            "provider" => self.provider,
+            "environment" => self.environment,
+            "reason" => reason.as_str(),
+        )
+        .increment(1);
+        let span = tracing::info_span!(
+            target: "tokenspec",
+            parent: None,
+            "tokenspec.renewal",
+            provider = self.provider,
+            environment = self.environment,
+            reason = reason.as_str(),
+            session,
+        );
+        span.follows_from(tracing::Span::current());
+        span
+    }
+
+    /// An API answered `401 Unauthorized` to a token this client handed out, and the token was
+    /// dropped: the next request renews (`reason = "unauthorized"`).
+    pub(crate) fn unauthorized(&self) {
+        tracing::info!(
+            target: "tokenspec",
+            provider = self.provider,
+            environment = self.environment,
+            status = 401u16,
+            "tokenspec.unauthorized: the API refused the token; it is dropped and renewed"
+        );
+    }
+
+    /// A token request's span (`tokenspec.token_request`): one per request, retries included.
+    pub(crate) fn request_span(&self, flow: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            target: "tokenspec",
+            "tokenspec.token_request",
+            provider = self.provider,
+            environment = self.environment,
+            flow,
+            attempts = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            lifetime_s = tracing::field::Empty,
+        )
+    }
+
+    /// One attempt of a token request ended (`tokenspec.attempt` event), with the status the
+    /// server answered if it answered.
+    pub(crate) fn attempt(
+        &self,
+        attempt: u32,
+        status: Option<u16>,
+        latency: Duration,
+        result: Result<(), &Error>,
+    ) {
+        let outcome = outcome(result);
+        let latency_ms = latency.as_secs_f64() * 1e3;
+        tracing::debug!(
+            target: "tokenspec",
+            attempt,
+            status,
+            latency_ms,
+            outcome,
+            "tokenspec.attempt"
+        );
+    }
+
+    /// A token request ended, all its attempts included: records the span's fields, logs the
+    /// outcome (`tokenspec.token_request.end`), and counts and times it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn request_end(
+        &self,
+        span: &tracing::Span,
+        flow: &'static str,
+        attempts: u32,
+        status: Option<u16>,
+        latency: Duration,
+        lifetime: Option<Duration>,
+        result: Result<(), &Error>,
+    ) {
+        let outcome = outcome(result);
+        let latency_ms = latency.as_secs_f64() * 1e3;
+        span.record("attempts", attempts);
+        span.record("outcome", outcome);
+        if let Some(status) = status {
+            span.record("status", status);
+        }
+        span.record("latency_ms", latency_ms);
+        if let Some(lifetime) = lifetime {
+            span.record("lifetime_s", lifetime.as_secs());
+        }
+        let _inside = span.enter();
+        match result {
+            Ok(()) => tracing::info!(
+                target: "tokenspec",
+                outcome,
+                attempts,
+                status,
+                latency_ms,
+                lifetime_s = lifetime.map(|l| l.as_secs()),
+                "tokenspec.token_request.end: token granted"
+            ),
+            Err(e) => tracing::warn!(
+                target: "tokenspec",
+                outcome,
+                attempts,
+                status,
+                latency_ms,
+                error = %e.chain(),
+                "tokenspec.token_request.end: no token"
+            ),
+        }
+        #[cfg(feature = "metrics")]
+        {
+            let labels = [
+                ("provider", self.provider),
+                ("environment", self.environment),
+                ("flow", flow),
+                ("outcome", outcome),
+            ];
+            metrics::counter!("tokenspec_token_requests_total", &labels).increment(1);
+            metrics::histogram!("tokenspec_token_request_duration_seconds", &labels)
+                .record(latency.as_secs_f64());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = flow;
+    }
+
+    /// The shared token store could not help and the client fetched a token without it
+    /// (`tokenspec.store_fallback`); `reason` is the store's own description, which names no
+    /// secret.
+    pub(crate) fn store_fallback(&self, what: &'static str, reason: &str) {
+        tracing::warn!(
+            target: "tokenspec",
+            provider = self.provider,
+            environment = self.environment,
+            what,
+            reason,
+            "tokenspec.store_fallback: the token store is unavailable; going on without it"
+        );
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "tokenspec_store_fallbacks_total",
+            "provider" => self.provider,
+            "environment" => self.environment,
+            "what" => what,
+        )
+        .increment(1);
+    }
+}

@@ -1,0 +1,584 @@
+//! The HTTP stack integrations against a token endpoint and an API on 127.0.0.1: the
+//! reqwest-middleware `TokenMiddleware` inside real middleware stacks (reqwest-retry,
+//! reqwest-tracing), the tower `TokenLayer` around a hyper client and a tonic gRPC channel
+//! calling a tonic server, and secrets read from files and the environment and replaced in a
+//! live client.
+#![cfg(all(feature = "reqwest-middleware", feature = "tower", feature = "bs2"))]
+
+mod support;
+
+use std::time::Duration;
+
+use support::stack::{Api, BS2_TOKEN_PATH, Issuer, bs2_client};
+use tokenspec::Authorizer;
+use tokenspec::middleware::TokenMiddleware;
+use tokenspec::tower::TokenLayer;
+use tower_layer::Layer;
+use wiremock::MockServer;
+
+/// A token endpoint issuing 300 s tokens and an API, on one local server.
+async fn servers() -> (MockServer, Issuer, Api) {
+    let server = MockServer::start().await;
+    let issuer = Issuer::new(300);
+    issuer.mount(&server, BS2_TOKEN_PATH).await;
+    let api = Api::default();
+    api.mount(&server).await;
+    (server, issuer, api)
+}
+
+fn stack(client: &tokenspec::bs2::Client) -> reqwest_middleware::ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(plain_http())
+        .with(TokenMiddleware::new(client))
+        .build()
+}
+
+fn pairs(seen: &[(&str, &str)]) -> Vec<(String, String)> {
+    seen.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_middleware_authorizes_every_request_with_one_cached_token() {
+    let (server, issuer, api) = servers().await;
+    let client = bs2_client(&server, "secret-1");
+    let http = stack(&client);
+    for _ in 0..3 {
+        let answer = http
+            .get(format!("{}/api/pix", server.uri()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    assert_eq!(issuer.count(), 1, "one token for three requests");
+    assert_eq!(
+        api.seen(),
+        pairs(&[
+            ("Bearer tok-1", ""),
+            ("Bearer tok-1", ""),
+            ("Bearer tok-1", "")
+        ])
+    );
+}
+
+#[tokio::test]
+async fn the_middleware_renews_and_retries_once_when_the_api_refuses_the_token() {
+    let (server, issuer, api) = servers().await;
+    api.refuse("tok-1");
+    let client = bs2_client(&server, "secret-1");
+    let answer = stack(&client)
+        .post(format!("{}/api/cob", server.uri()))
+        .body("payload")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(issuer.count(), 2);
+    assert_eq!(
+        api.seen(),
+        pairs(&[("Bearer tok-1", "payload"), ("Bearer tok-2", "payload")]),
+        "the same body again, with the new token"
+    );
+}
+
+#[tokio::test]
+async fn the_middleware_returns_a_second_401_as_it_is() {
+    let (server, issuer, api) = servers().await;
+    api.refuse("tok-1");
+    api.refuse("tok-2");
+    let client = bs2_client(&server, "secret-1");
+    let answer = stack(&client)
+        .get(format!("{}/api/pix", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(issuer.count(), 2, "one renewal, not a loop");
+    assert_eq!(api.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn the_middleware_does_not_replay_a_streaming_body_but_drops_its_refused_token() {
+    let (server, issuer, api) = servers().await;
+    api.refuse("tok-1");
+    let client = bs2_client(&server, "secret-1");
+    let http = stack(&client);
+    let stream = reqwest::Body::wrap(http_body_util::Full::new(bytes::Bytes::from_static(
+        b"streamed",
+    )));
+    let answer = http
+        .post(format!("{}/api/cob", server.uri()))
+        .body(stream)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401, "a stream cannot be sent twice");
+    assert_eq!(issuer.count(), 1);
+    let next = http
+        .get(format!("{}/api/pix", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.status(), 200);
+    assert_eq!(issuer.count(), 2, "the refused token was dropped");
+    assert_eq!(api.seen().last().unwrap().0, "Bearer tok-2");
+}
+
+#[tokio::test]
+async fn the_middleware_composes_with_reqwest_retry_and_reqwest_tracing() {
+    use reqwest_retry::RetryTransientMiddleware;
+    use reqwest_retry::policies::ExponentialBackoff;
+    let (server, issuer, api) = servers().await;
+    api.unavailable
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    api.refuse("tok-1");
+    let client = bs2_client(&server, "secret-1");
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(Duration::from_millis(1), Duration::from_millis(5))
+        .build_with_max_retries(3);
+    let http = reqwest_middleware::ClientBuilder::new(plain_http())
+        .with(reqwest_tracing::TracingMiddleware::default())
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .with(TokenMiddleware::new(&client))
+        .build();
+    let answer = http
+        .put(format!("{}/api/cob/1", server.uri()))
+        .body("charge")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        api.seen(),
+        pairs(&[
+            ("Bearer tok-1", "charge"), // 503, retried by reqwest-retry
+            ("Bearer tok-1", "charge"), // 503, retried by reqwest-retry
+            ("Bearer tok-1", "charge"), // 401: renewed and sent again by tokenspec
+            ("Bearer tok-2", "charge"),
+        ])
+    );
+    assert_eq!(issuer.count(), 2);
+}
+
+#[tokio::test]
+async fn a_token_error_comes_back_as_the_middleware_error_with_the_runtime_error_inside() {
+    let (server, issuer, api) = servers().await;
+    issuer
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let client = bs2_client(&server, "secret-1");
+    let error = stack(&client)
+        .get(format!("{}/api/pix", server.uri()))
+        .send()
+        .await
+        .unwrap_err();
+    let reqwest_middleware::Error::Middleware(inner) = &error else {
+        panic!("a middleware error, got {error:?}");
+    };
+    let runtime = inner
+        .downcast_ref::<tokenspec::Error>()
+        .expect("a tokenspec error inside");
+    assert_eq!(runtime.code(), Some("invalid_client"));
+    assert!(
+        api.seen().is_empty(),
+        "no API request goes out without a token"
+    );
+    assert!(!format!("{error:?} {error}").contains("secret-1"));
+}
+
+#[cfg(feature = "discord")]
+#[tokio::test]
+async fn the_middleware_authorizes_with_a_users_session_and_refreshes_it_on_401() {
+    let server = MockServer::start().await;
+    let issuer = Issuer::new(300);
+    issuer.mount(&server, "/oauth2/token").await;
+    let api = Api::default();
+    api.mount(&server).await;
+    api.refuse("tok-1");
+    let client = tokenspec::discord::Client::builder()
+        .client_id("app")
+        .client_secret("app-secret")
+        .settings(|s| s.base_url(server.uri()))
+        .build()
+        .unwrap();
+    let session = client
+        .runtime()
+        .restore_session("user-7", tokenspec::RefreshToken::from("rt-0".to_owned()));
+    let http = reqwest_middleware::ClientBuilder::new(plain_http())
+        .with(TokenMiddleware::new(&session))
+        .build();
+    let answer = http
+        .get(format!("{}/api/users/@me", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        api.seen(),
+        pairs(&[("Bearer tok-1", ""), ("Bearer tok-2", "")])
+    );
+    assert_eq!(
+        session.refresh_token().unwrap().expose_secret(),
+        "rt-2",
+        "the session refreshed with its rotated refresh token"
+    );
+}
+
+#[tokio::test]
+async fn the_tower_layer_authorizes_a_hyper_client_and_retries_once_on_401() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use tower_service::Service;
+
+    let (server, issuer, api) = servers().await;
+    api.refuse("tok-1");
+    let client = bs2_client(&server, "secret-1");
+    let hyper = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let mut service = TokenLayer::new(&client).layer(hyper);
+    let request = http::Request::post(format!("{}/api/cob", server.uri()))
+        .body(Full::new(bytes::Bytes::from_static(b"payload")))
+        .unwrap();
+    std::future::poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .unwrap();
+    let answer = service.call(request).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = answer.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"ok");
+    assert_eq!(
+        api.seen(),
+        pairs(&[("Bearer tok-1", "payload"), ("Bearer tok-2", "payload")])
+    );
+    assert_eq!(issuer.count(), 2);
+}
+
+/// A tonic gRPC service without generated code: one unary method whose messages are UTF-8
+/// text, answering `hello <name>` to requests carrying `authorization: Bearer <accepted>`.
+mod greeter {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+
+    use bytes::{Buf, BufMut};
+    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+    use tonic::{Request, Response, Status};
+
+    #[derive(Default, Clone)]
+    pub struct Text;
+
+    impl Codec for Text {
+        type Encode = String;
+        type Decode = String;
+        type Encoder = Text;
+        type Decoder = Text;
+        fn encoder(&mut self) -> Text {
+            Text
+        }
+        fn decoder(&mut self) -> Text {
+            Text
+        }
+    }
+
+    impl Encoder for Text {
+        type Item = String;
+        type Error = Status;
+        fn encode(&mut self, item: String, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+            dst.put_slice(item.as_bytes());
+            Ok(())
+        }
+    }
+
+    impl Decoder for Text {
+        type Item = String;
+        type Error = Status;
+        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<String>, Status> {
+            let bytes = src.copy_to_bytes(src.remaining());
+            String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| Status::invalid_argument("not UTF-8"))
+        }
+    }
+
+    pub const PATH: &str = "/greeter.Greeter/Hello";
+
+    /// The server's check: which token it accepts, and every `authorization` it saw.
+    #[derive(Clone, Default)]
+    pub struct Check {
+        pub accepted: Arc<Mutex<String>>,
+        pub seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl tonic::server::UnaryService<String> for Check {
+        type Response = String;
+        type Future = Pin<Box<dyn Future<Output = Result<Response<String>, Status>> + Send>>;
+
+        fn call(&mut self, request: Request<String>) -> Self::Future {
+            let authorization = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            self.seen.lock().unwrap().push(authorization.clone());
+            let expected = format!("Bearer {}", self.accepted.lock().unwrap());
+            Box::pin(async move {
+                if authorization != expected {
+                    return Err(Status::unauthenticated("token refused"));
+                }
+                Ok(Response::new(format!("hello {}", request.into_inner())))
+            })
+        }
+    }
+
+    /// Serves the service over HTTP/2 on 127.0.0.1; returns its URL.
+    pub async fn serve(check: Check) -> String {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let check = check.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| {
+                            let check = check.clone();
+                            async move {
+                                let mut grpc = tonic::server::Grpc::new(Text);
+                                let answer = if request.uri().path() == PATH {
+                                    grpc.unary(check, request).await
+                                } else {
+                                    Status::unimplemented("no such method").into_http()
+                                };
+                                Ok::<_, std::convert::Infallible>(answer)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        format!("http://{address}")
+    }
+}
+
+#[tokio::test]
+async fn the_tower_layer_authorizes_a_tonic_client_calling_a_tonic_server() {
+    let (server, issuer, _api) = servers().await;
+    let check = greeter::Check::default();
+    *check.accepted.lock().unwrap() = "tok-2".into();
+    let url = greeter::serve(check.clone()).await;
+    let client = bs2_client(&server, "secret-1");
+
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(TokenLayer::new(&client).layer(channel));
+    let path = http::uri::PathAndQuery::from_static(greeter::PATH);
+
+    grpc.ready().await.unwrap();
+    let refused = grpc
+        .unary(
+            tonic::Request::new("ana".to_owned()),
+            path.clone(),
+            greeter::Text,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::Unauthenticated,
+        "a gRPC message is a stream: its refusal comes back as it is"
+    );
+    assert_eq!(issuer.count(), 1);
+
+    grpc.ready().await.unwrap();
+    let answer = grpc
+        .unary(tonic::Request::new("bia".to_owned()), path, greeter::Text)
+        .await
+        .unwrap();
+    assert_eq!(answer.into_inner(), "hello bia");
+    assert_eq!(
+        issuer.count(),
+        2,
+        "the refused token was dropped and renewed"
+    );
+    assert_eq!(
+        *check.seen.lock().unwrap(),
+        vec!["Bearer tok-1".to_owned(), "Bearer tok-2".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn an_authorizer_sets_the_providers_header_marked_sensitive() {
+    let (server, _issuer, _api) = servers().await;
+    let client = bs2_client(&server, "secret-1");
+    let authorizer = Authorizer::from(&client);
+    assert_eq!(authorizer.provider(), "bs2");
+    let token = authorizer.access_token().await.unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        http::HeaderValue::from_static("Bearer stale"),
+    );
+    authorizer.apply(&token, &mut headers).unwrap();
+    let value = &headers["authorization"];
+    assert_eq!(value, "Bearer tok-1", "replaced, not added");
+    assert!(value.is_sensitive());
+    assert!(!format!("{authorizer:?}").contains("secret-1"));
+}
+
+#[tokio::test]
+async fn the_client_secret_is_read_from_a_docker_secret_file_without_its_trailing_newline() {
+    let (server, issuer, _api) = servers().await;
+    let dir = std::env::temp_dir().join(format!("tokenspec-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bs2_client_secret");
+    std::fs::write(&file, "from-file\n").unwrap();
+    let client = tokenspec::bs2::Client::builder()
+        .environment(tokenspec::bs2::Environment::Production {
+            host: "api.bs2.example".into(),
+        })
+        .client_id("stack-client")
+        .client_secret_from_file(&file)
+        .scopes([tokenspec::bs2::Scope::PixRead])
+        .settings(|s| s.base_url(server.uri()))
+        .build()
+        .unwrap();
+    client.access_token().await.unwrap();
+    assert_eq!(issuer.secrets(), vec!["from-file".to_owned()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_client_secret_is_read_from_an_environment_variable() {
+    let (server, issuer, _api) = servers().await;
+    // SAFETY: this test alone reads or writes this variable.
+    unsafe { std::env::set_var("TOKENSPEC_TEST_BS2_SECRET", "from-env\r\n") };
+    let client = tokenspec::bs2::Client::builder()
+        .environment(tokenspec::bs2::Environment::Production {
+            host: "api.bs2.example".into(),
+        })
+        .client_id("stack-client")
+        .client_secret_from_env("TOKENSPEC_TEST_BS2_SECRET")
+        .scopes([tokenspec::bs2::Scope::PixRead])
+        .settings(|s| s.base_url(server.uri()))
+        .build()
+        .unwrap();
+    client.access_token().await.unwrap();
+    assert_eq!(issuer.secrets(), vec!["from-env".to_owned()]);
+}
+
+#[test]
+fn a_secret_that_cannot_be_read_fails_the_build_naming_where_it_was_looked_for() {
+    let build = |configure: fn(tokenspec::bs2::ClientBuilder) -> tokenspec::bs2::ClientBuilder| {
+        configure(
+            tokenspec::bs2::Client::builder()
+                .environment(tokenspec::bs2::Environment::Production {
+                    host: "api.bs2.example".into(),
+                })
+                .client_id("stack-client")
+                .scopes([tokenspec::bs2::Scope::PixRead]),
+        )
+        .build()
+        .unwrap_err()
+        .to_string()
+    };
+    let missing = build(|b| b.client_secret_from_file("/nonexistent/tokenspec/secret"));
+    assert!(
+        missing.contains("cannot read the secret file `/nonexistent/tokenspec/secret`"),
+        "{missing}"
+    );
+    let unset = build(|b| b.client_secret_from_env("TOKENSPEC_TEST_UNSET_VARIABLE"));
+    assert!(
+        unset.contains("the environment variable `TOKENSPEC_TEST_UNSET_VARIABLE` is not set"),
+        "{unset}"
+    );
+    let file = std::env::temp_dir().join(format!("tokenspec-empty-{}", std::process::id()));
+    std::fs::write(&file, "\n").unwrap();
+    let empty = tokenspec::secret_from_file(&file).unwrap_err().to_string();
+    assert!(empty.contains("is empty"), "{empty}");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[tokio::test]
+async fn a_replaced_secret_is_used_by_the_next_renewal_while_renewals_in_flight_finish_and_cached_tokens_stay()
+ {
+    let (server, issuer, api) = servers().await;
+    issuer
+        .delays
+        .lock()
+        .unwrap()
+        .push((1, Duration::from_millis(400)));
+    let client = bs2_client(&server, "old-secret");
+
+    // A renewal in flight when the secret is replaced finishes with the secret it was sent with.
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.access_token().await }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(issuer.secrets(), vec!["old-secret".to_owned()], "in flight");
+    client
+        .runtime()
+        .replace_client_secret("new-secret".to_owned());
+    let token = first.await.unwrap().unwrap();
+    assert_eq!(token.expose_secret(), "tok-1");
+
+    // The cached token stays valid: no request.
+    let again = client.access_token().await.unwrap();
+    assert_eq!(again.expose_secret(), "tok-1");
+    assert_eq!(issuer.count(), 1);
+
+    // The next renewal (here, after the API refused the token) uses the new secret.
+    api.refuse("tok-1");
+    let answer = stack(&client)
+        .get(format!("{}/api/pix", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        issuer.secrets(),
+        vec!["old-secret".to_owned(), "new-secret".to_owned()]
+    );
+    let shown = format!("{client:?}");
+    assert!(!shown.contains("old-secret") && !shown.contains("new-secret"));
+}
+
+#[tokio::test]
+async fn errors_after_a_secret_replacement_scrub_the_old_secret_and_the_new() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = MockServer::start().await;
+    // A broken server that echoes what it was sent, both secrets included.
+    Mock::given(method("POST"))
+        .and(path(BS2_TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": "got old-secret then new-secret"
+        })))
+        .mount(&server)
+        .await;
+    let client = bs2_client(&server, "old-secret");
+    client
+        .runtime()
+        .replace_client_secret("new-secret".to_owned());
+    let error = client.access_token().await.unwrap_err();
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains("old-secret"), "{text}");
+    assert!(!text.contains("new-secret"), "{text}");
+}
+
+/// The HTTP client applications get from tokenspec (rustls with its crypto provider).
+fn plain_http() -> reqwest::Client {
+    tokenspec::http_client().unwrap().build().unwrap()
+}
