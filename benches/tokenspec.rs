@@ -1083,6 +1083,188 @@ fn sessions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     ));
 }
 
+/// The HTTP stack integrations: an API call through `TokenMiddleware` (reqwest-middleware) and
+/// through `TokenLayer` (tower, around a hyper client), each against the same call with the
+/// header set by hand; then the cached path's cost of counting cache hits once a `metrics`
+/// recorder is installed. Runs last: the recorder it installs stays for the process.
+fn integrations(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    use http_body_util::{BodyExt, Empty};
+    use tower_layer::Layer;
+    use tower_service::Service;
+
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let ours = client(&base);
+    let token = rt.block_on(ours.access_token()).expect("first token");
+    let bearer = format!("Bearer {}", token.expose_secret());
+    // The token server answers any request: here it stands for an API.
+    let url = format!("{base}/api");
+    let rounds = 2_000;
+    let per_call = |f: &mut dyn FnMut() -> f64| median((0..7).map(|_| f()).collect());
+
+    let http = tokenspec::http_client()
+        .expect("TLS")
+        .build()
+        .expect("http");
+    let stack = reqwest_middleware::ClientBuilder::new(http.clone())
+        .with(tokenspec::middleware::TokenMiddleware::new(&ours))
+        .build();
+    let with_middleware = per_call(&mut || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                let answer = stack.get(&url).send().await.expect("send");
+                std::hint::black_box(answer.bytes().await.expect("body"));
+            }
+            start.elapsed().as_nanos() as f64 / rounds as f64
+        })
+    });
+    let by_hand = per_call(&mut || {
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                let answer = http
+                    .get(&url)
+                    .header("authorization", &bearer)
+                    .send()
+                    .await
+                    .expect("send");
+                std::hint::black_box(answer.bytes().await.expect("body"));
+            }
+            start.elapsed().as_nanos() as f64 / rounds as f64
+        })
+    });
+    rows.push(row(
+        "API call through TokenMiddleware (reqwest-middleware)",
+        ns(with_middleware),
+        format!("{} reqwest, header set by hand", ns(by_hand)),
+        format!("{:.2}×", with_middleware / by_hand),
+        "≤ 1.05×",
+        with_middleware / by_hand <= 1.05,
+    ));
+
+    let hyper = rt.block_on(async {
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Empty<bytes::Bytes>>()
+    });
+    let uri: http::Uri = url.parse().expect("URI");
+    let layered = tokenspec::tower::TokenLayer::new(&ours).layer(hyper.clone());
+    let with_layer = per_call(&mut || {
+        let mut service = layered.clone();
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                std::future::poll_fn(|cx| service.poll_ready(cx))
+                    .await
+                    .expect("ready");
+                let request = http::Request::get(uri.clone())
+                    .body(Empty::new())
+                    .expect("request");
+                let answer = service.call(request).await.expect("send");
+                std::hint::black_box(answer.into_body().collect().await.expect("body"));
+            }
+            start.elapsed().as_nanos() as f64 / rounds as f64
+        })
+    });
+    let hyper_by_hand = per_call(&mut || {
+        let hyper = hyper.clone();
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                let request = http::Request::get(uri.clone())
+                    .header("authorization", &bearer)
+                    .body(Empty::new())
+                    .expect("request");
+                let answer = hyper.request(request).await.expect("send");
+                std::hint::black_box(answer.into_body().collect().await.expect("body"));
+            }
+            start.elapsed().as_nanos() as f64 / rounds as f64
+        })
+    });
+    rows.push(row(
+        "API call through TokenLayer (tower, hyper client)",
+        ns(with_layer),
+        format!("{} hyper, header set by hand", ns(hyper_by_hand)),
+        format!("{:.2}×", with_layer / hyper_by_hand),
+        "≤ 1.05×",
+        with_layer / hyper_by_hand <= 1.05,
+    ));
+
+    // The cached path without a recorder (the `metrics` facade's handles are no-ops), then with
+    // one whose counters are atomics, as Prometheus exporters' are; each client is built after
+    // its recorder is in place, as docs/observability.md asks.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let iterations = 2_000_000;
+    let hot = |client: &tokenspec::faciconnect::Client, threads: usize| {
+        median(
+            (0..5)
+                .map(|_| {
+                    per_call_ns!(threads, iterations, client, |c| std::hint::black_box(
+                        c.access_token().await.expect("cached")
+                    ))
+                })
+                .collect(),
+        )
+    };
+    let without: Vec<f64> = [1, cores].iter().map(|&t| hot(&ours, t)).collect();
+    metrics::set_global_recorder(Atomics).expect("the bench's only recorder");
+    let counted = client(&base);
+    rt.block_on(counted.access_token()).expect("first token");
+    let with: Vec<f64> = [1, cores].iter().map(|&t| hot(&counted, t)).collect();
+    for (i, threads) in [1, cores].into_iter().enumerate() {
+        rows.push(row(
+            &format!(
+                "cached access_token() counting hits in a metrics recorder, {threads} thread(s)"
+            ),
+            ns(with[i]),
+            format!("{} without a recorder", ns(without[i])),
+            format!("+{}", ns(with[i] - without[i])),
+            "≤ +25 ns",
+            with[i] - without[i] <= 25.0,
+        ));
+    }
+}
+
+/// A `metrics` recorder whose counters are shared atomics (as exporters keep them); the rest
+/// records nothing.
+struct Atomics;
+
+impl metrics::Recorder for Atomics {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::from_arc(Arc::new(std::sync::atomic::AtomicU64::new(0)))
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument runs only the matching sections.
     let filter: Vec<String> = std::env::args()
@@ -1121,6 +1303,9 @@ fn main() {
     }
     if wanted("mtls") {
         mtls(&rt, &mut rows);
+    }
+    if wanted("integrations") {
+        integrations(&rt, &mut rows);
     }
     println!("| benchmark | tokenspec | baseline (same run) | ratio | target | met |");
     println!("|---|---|---|---|---|---|");

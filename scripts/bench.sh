@@ -3,7 +3,8 @@
 # runtime and generator figures (benches/tokenspec.rs), then the compile cost of providers.
 #   bash scripts/bench.sh            # everything (about 10 minutes on 2 cores)
 #   bash scripts/bench.sh hot fetch  # only some runtime sections (hot, stampede, fetch,
-#                                    # generator, memory, fleet, sessions, assertions, mtls)
+#                                    # generator, memory, fleet, sessions, assertions, mtls,
+#                                    # integrations)
 #   bash scripts/bench.sh compile    # only the compile-cost builds
 #   bash scripts/bench.sh consumer   # only the cold build of a crate depending on one provider
 set -euo pipefail
@@ -84,7 +85,7 @@ if [ "${1:-}" = consumer ]; then
   exit 0
 fi
 if [ "${1:-}" != compile ]; then
-  cargo bench -q --features redis --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
+  cargo bench -q --features redis,reqwest-middleware,tower,metrics --bench tokenspec -- "$@" 2>/dev/null | grep '^|'
 fi
 kill "$redis_pid" 2>/dev/null || true
 if [ $# -gt 0 ] && [ "$1" != compile ]; then

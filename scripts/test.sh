@@ -33,8 +33,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 # One feature set for every example, so the library is built once for all of them.
-for example in efi faciconnect fanbase bs2 bfluence google_service_account; do
-  cargo run -q --example "$example" --features pkcs12 >/dev/null
+for example in efi faciconnect fanbase bs2 bfluence google_service_account middleware tower operations; do
+  cargo run -q --example "$example" --features pkcs12,reqwest-middleware,tower,metrics >/dev/null
 done
 cargo run -q -p tokenspec-own-specs-example >/dev/null
 cargo nextest run --workspace --all-features --no-fail-fast

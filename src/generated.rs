@@ -150,6 +150,17 @@ macro_rules! __tokenspec_client_basics {
             pub fn runtime(&self) -> &$crate::TokenClient {
                 &self.runtime
             }
+
+            /// Replaces the client secret of this live client and its clones (an operator
+            /// rotated it): the next token request uses it, requests in flight finish with the
+            /// old one, and cached tokens stay valid. See
+            /// [`TokenClient::replace_client_secret`]($crate::TokenClient::replace_client_secret).
+            pub fn replace_client_secret(
+                &self,
+                secret: impl ::std::convert::Into<$crate::SecretString>,
+            ) {
+                self.runtime.replace_client_secret(secret);
+            }
         }
     };
     ($client:ident, $builder:ident, $error:ident, cached $response:ident) => {

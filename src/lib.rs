@@ -24,6 +24,12 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! HTTP stacks take any client's token through an [`Authorizer`]: a reqwest-middleware
+//! `TokenMiddleware` (feature `reqwest-middleware`) and a tower `TokenLayer` for hyper, tonic
+//! and other `http::Request` services (feature `tower`). Token traffic is traced under the
+//! `tokenspec` target, and counted through the `metrics` facade with feature `metrics`
+//! (docs/observability.md).
 #![deny(missing_docs)]
 
 // Generated modules name the runtime `::tokenspec`, as they do in any other crate.

@@ -63,6 +63,8 @@ pub(crate) struct Telemetry {
 
 impl Telemetry {
     pub(crate) fn new(provider: &'static str, environment: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        describe();
         Telemetry {
             provider,
             environment,
@@ -80,6 +82,18 @@ impl Telemetry {
     pub(crate) fn cache_hit(&self) {
         #[cfg(feature = "metrics")]
         self.cache_hits.increment(1);
+    }
+
+    /// A thread's tally of this client's cache hits, for the per-thread fast path.
+    pub(crate) fn local_hits(&self) -> LocalHits {
+        LocalHits {
+            #[cfg(feature = "metrics")]
+            counter: self.cache_hits.clone(),
+            #[cfg(feature = "metrics")]
+            pending: 0,
+            #[cfg(feature = "metrics")]
+            flush_at: coarsetime::Instant::now_without_cache_update(),
+        }
     }
 
     /// A renewal starts, in the span it will run in (`tokenspec.renewal`).
@@ -236,4 +250,74 @@ impl Telemetry {
         )
         .increment(1);
     }
+}
+
+/// One thread's cache hits of one client, added to the client's counter at most once a second
+/// (and when the thread ends): threads answering from the cache then never write one shared
+/// counter on every call, which would make the hot path stop scaling across cores once a
+/// recorder is installed. A thread's first hit after a quiet second is added at once, so at
+/// low rates the counter is exact and immediate; at high rates it trails by under a second.
+pub(crate) struct LocalHits {
+    #[cfg(feature = "metrics")]
+    counter: metrics::Counter,
+    #[cfg(feature = "metrics")]
+    pending: u64,
+    #[cfg(feature = "metrics")]
+    flush_at: coarsetime::Instant,
+}
+
+impl LocalHits {
+    /// One more hit, at `now` on the coarse clock.
+    #[inline]
+    pub(crate) fn hit(&mut self, now: coarsetime::Instant) {
+        #[cfg(feature = "metrics")]
+        {
+            self.pending += 1;
+            if now >= self.flush_at {
+                self.counter.increment(std::mem::take(&mut self.pending));
+                self.flush_at = now + coarsetime::Duration::from_secs(1);
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = now;
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Drop for LocalHits {
+    fn drop(&mut self) {
+        if self.pending > 0 {
+            self.counter.increment(self.pending);
+        }
+    }
+}
+
+/// Gives the recorder each metric's description and unit (Prometheus's `# HELP` lines), once
+/// per process, when the first client is built.
+#[cfg(feature = "metrics")]
+fn describe() {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    DESCRIBED.call_once(|| {
+        metrics::describe_counter!(
+            "tokenspec_token_requests_total",
+            "Requests to token endpoints (retries included in one), by outcome"
+        );
+        metrics::describe_histogram!(
+            "tokenspec_token_request_duration_seconds",
+            metrics::Unit::Seconds,
+            "Duration of each token request, retries and backoff included"
+        );
+        metrics::describe_counter!(
+            "tokenspec_cache_hits_total",
+            "access_token() calls answered from the cache without a request"
+        );
+        metrics::describe_counter!(
+            "tokenspec_renewals_total",
+            "Renewals of a cached token started, by reason (first, ahead_of_expiry, expired, unauthorized)"
+        );
+        metrics::describe_counter!(
+            "tokenspec_store_fallbacks_total",
+            "Times the shared token store could not help and the client went on without it"
+        );
+    });
 }

@@ -582,3 +582,34 @@ async fn errors_after_a_secret_replacement_scrub_the_old_secret_and_the_new() {
 fn plain_http() -> reqwest::Client {
     tokenspec::http_client().unwrap().build().unwrap()
 }
+
+#[test]
+fn keys_and_certificates_load_from_pem_in_environment_variables() {
+    let certified = rcgen::generate_simple_self_signed(vec!["client.example".to_owned()]).unwrap();
+    let key = certified.signing_key.serialize_pem();
+    // SAFETY: this test alone reads or writes these variables.
+    unsafe {
+        std::env::set_var("TOKENSPEC_TEST_CLIENT_KEY", &key);
+        std::env::set_var("TOKENSPEC_TEST_CLIENT_CERT", certified.cert.pem());
+    }
+    tokenspec::ClientKey::from_pem_env("TOKENSPEC_TEST_CLIENT_KEY").expect("a key");
+    let identity = tokenspec::ClientIdentity::from_pem_env(
+        "TOKENSPEC_TEST_CLIENT_CERT",
+        "TOKENSPEC_TEST_CLIENT_KEY",
+    )
+    .expect("an identity");
+    assert!(!format!("{identity:?}").contains("PRIVATE KEY"));
+    let unset = tokenspec::ClientKey::from_pem_env("TOKENSPEC_TEST_NO_KEY")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unset.contains("`TOKENSPEC_TEST_NO_KEY` is not set"),
+        "{unset}"
+    );
+    // SAFETY: as above.
+    unsafe { std::env::set_var("TOKENSPEC_TEST_NOT_A_KEY", "not a key") };
+    let garbage = tokenspec::ClientKey::from_pem_env("TOKENSPEC_TEST_NOT_A_KEY")
+        .unwrap_err()
+        .to_string();
+    assert!(!garbage.contains("not a key"), "never the value: {garbage}");
+}

@@ -121,7 +121,7 @@ async fn servers() -> (MockServer, Issuer, Api) {
     (server, issuer, api)
 }
 
-fn client(
+fn make_client(
     server: &MockServer,
     environment: bs2::Environment,
     configure: impl FnOnce(tokenspec::Settings) -> tokenspec::Settings,
@@ -157,7 +157,7 @@ async fn token_traffic_is_traced_under_the_documented_names_and_fields_and_never
         tracing::subscriber::set_default(tracing_subscriber::registry().with(recorded.clone()));
     let (server, issuer, api) = servers().await;
     api.refuse("tok-1");
-    let client = client(&server, production(), |s| s);
+    let client = make_client(&server, production(), |s| s);
     client.access_token().await.unwrap(); // first token
     client.access_token().await.unwrap(); // from the cache
     let http =
@@ -233,7 +233,7 @@ async fn token_traffic_is_traced_under_the_documented_names_and_fields_and_never
 
 /// A homologation client whose token request the endpoint refuses.
 async fn client_refused(server: &MockServer) -> Result<tokenspec::Token, bs2::Error> {
-    client(server, homologation(), |s| {
+    make_client(server, homologation(), |s| {
         s.retry(tokenspec::RetryPolicy::NONE)
     })
     .access_token()
@@ -317,7 +317,7 @@ async fn token_traffic_is_counted_and_timed_through_the_metrics_facade() {
     let (server, issuer, api) = servers().await;
     api.refuse("tok-1");
     let clock = tokenspec::clock::ManualClock::new();
-    let client = client(&server, production(), |s| {
+    let client = make_client(&server, production(), |s| {
         s.clock(clock.clone())
             .store(Arc::new(Down))
             .store_timing(Duration::from_millis(50), Duration::from_secs(5))
@@ -415,4 +415,20 @@ async fn token_traffic_is_counted_and_timed_through_the_metrics_facade() {
             assert!(!label.value().contains("observed-secret") && !label.value().contains("tok-"));
         }
     }
+    // On the system clock, a thread's hits after its first are tallied by the thread and added
+    // at most once a second; the first one after a quiet second is added at once.
+    issuer
+        .refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let system = make_client(&server, homologation(), |s| s);
+    system.access_token().await.unwrap();
+    system.access_token().await.unwrap(); // the shared cache
+    system.access_token().await.unwrap(); // this thread's copy: added at once
+    // (A snapshot takes the counters' values and zeroes them.)
+    let hits_now = counter(metric(
+        &snapshotter.snapshot().into_vec(),
+        "tokenspec_cache_hits_total",
+        &[("environment", "homologation")],
+    ));
+    assert_eq!(hits_now, 2);
 }

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::*;
 use crate::clock::Clock;
-use crate::telemetry::{Renewal as Reason, Telemetry};
+use crate::telemetry::{LocalHits, Renewal as Reason, Telemetry};
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
 /// token is still valid and keeps being served.
@@ -158,6 +158,8 @@ struct Fast {
     generation: u64,
     until: coarsetime::Instant,
     token: Token,
+    /// This thread's hits of the cache, counted without touching shared memory.
+    hits: LocalHits,
 }
 
 thread_local! {
@@ -175,11 +177,16 @@ fn coarse_now() -> coarsetime::Instant {
 /// (`generation`) and the token is still well before its refresh point.
 fn fast_lookup(cell: &Arc<TokenCell>, generation: u64) -> Option<Token> {
     FAST.with(|fast| {
-        let fast = fast.borrow();
+        let mut fast = fast.borrow_mut();
         let entry = fast
-            .iter()
+            .iter_mut()
             .find(|e| std::ptr::eq(e.cell.as_ptr(), Arc::as_ptr(cell)))?;
-        (entry.generation == generation && coarse_now() < entry.until).then(|| entry.token.clone())
+        let now = coarse_now();
+        if entry.generation != generation || now >= entry.until {
+            return None;
+        }
+        entry.hits.hit(now);
+        Some(entry.token.clone())
     })
 }
 
@@ -189,6 +196,7 @@ fn fast_lookup(cell: &Arc<TokenCell>, generation: u64) -> Option<Token> {
 /// keeps the cache's address from being reused while its entry is listed.
 fn thread_copy(
     cell: &Arc<TokenCell>,
+    telemetry: &Telemetry,
     generation: u64,
     cached: &Cached,
     fresh_for: Duration,
@@ -223,6 +231,7 @@ fn thread_copy(
             generation,
             until,
             token: token.clone(),
+            hits: telemetry.local_hits(),
         });
         token
     })
@@ -255,7 +264,6 @@ pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
     if cell.system_clock
         && let Some(token) = fast_lookup(cell, generation)
     {
-        owner.telemetry().cache_hit();
         return Some(token);
     }
     let guard = cell.current.load();
@@ -264,12 +272,24 @@ pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
     if now < cached.token.refresh_at() {
         let fresh_for = cached.token.refresh_at() - now;
         owner.telemetry().cache_hit();
-        return Some(thread_copy(cell, generation, cached, fresh_for));
+        return Some(thread_copy(
+            cell,
+            owner.telemetry(),
+            generation,
+            cached,
+            fresh_for,
+        ));
     }
     if now < cached.token.expires_at() {
         renew_in_background(owner, now);
         owner.telemetry().cache_hit();
-        return Some(thread_copy(cell, generation, cached, Duration::ZERO));
+        return Some(thread_copy(
+            cell,
+            owner.telemetry(),
+            generation,
+            cached,
+            Duration::ZERO,
+        ));
     }
     None
 }
