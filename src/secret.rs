@@ -170,6 +170,11 @@ impl Token {
     pub fn same_as(&self, other: &Token) -> bool {
         self.inner.id == other.inner.id
     }
+
+    /// Which fetch this token came from; copies share it.
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
 }
 
 impl fmt::Debug for Token {

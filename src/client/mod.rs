@@ -78,6 +78,9 @@ struct Inner {
     config: Vec<Option<ParamValue>>,
     /// The headers API calls carry besides the token's, made once from the spec and settings.
     api_headers: reqwest::header::HeaderMap,
+    /// The token header last made, by the id of its token: API calls reuse it (a reference
+    /// count) instead of formatting and checking the header again for each request.
+    header: ArcSwapOption<(u64, HeaderValue)>,
     settings: Settings,
     margin: Duration,
     retry: RetryPolicy,
@@ -352,6 +355,7 @@ impl TokenClient {
                 credentials: ArcSwap::from_pointee(credentials),
                 config,
                 api_headers,
+                header: ArcSwapOption::empty(),
                 settings,
                 margin,
                 retry,
@@ -436,6 +440,11 @@ impl TokenClient {
 
     /// The API header value for `token`, marked sensitive so HTTP logging hides it.
     pub fn header_value(&self, token: &Token) -> Result<HeaderValue, Error> {
+        if let Some(made) = &*self.inner.header.load()
+            && made.0 == token.id()
+        {
+            return Ok(made.1.clone());
+        }
         let h = &self.inner.provider.api_header;
         let mut value = HeaderValue::from_str(&format!(
             "{}{}{}",
@@ -445,6 +454,9 @@ impl TokenClient {
         ))
         .map_err(|_| Error::config("the token cannot go in an HTTP header"))?;
         value.set_sensitive(true);
+        self.inner
+            .header
+            .store(Some(Arc::new((token.id(), value.clone()))));
         Ok(value)
     }
 
