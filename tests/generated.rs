@@ -74,7 +74,16 @@ fn every_spec_has_a_cargo_feature_in_catalog_and_default_keeps_the_first_provide
             .expect("valid TOML");
     let features = manifest["features"].as_table().expect("[features]");
     // Features that switch runtime behaviour or group providers rather than name one.
-    const OTHER_FEATURES: &[&str] = &["default", "catalog", "fuzzing", "pkcs12", "redis"];
+    const OTHER_FEATURES: &[&str] = &[
+        "default",
+        "catalog",
+        "fuzzing",
+        "metrics",
+        "pkcs12",
+        "redis",
+        "reqwest-middleware",
+        "tower",
+    ];
     let declared: BTreeSet<String> = features
         .keys()
         .filter(|k| !OTHER_FEATURES.contains(&k.as_str()))

@@ -667,7 +667,8 @@ async fn with_its_store_down_a_session_refreshes_without_it_and_says_so() {
         "at-2"
     );
     let logs = logs.text();
-    assert!(logs.contains("session store unavailable"), "{logs}");
+    assert!(logs.contains("tokenspec.store_fallback"), "{logs}");
+    assert!(logs.contains(r#"what="session""#), "{logs}");
     assert!(
         !logs.contains("rt-1") && !logs.contains("at-2"),
         "no token in logs: {logs}"
