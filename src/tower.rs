@@ -70,6 +70,11 @@ impl<S> Layer<S> for TokenLayer {
 /// `http_body_util::Full<Bytes>`, a `reqwest::Body` held in memory.
 /// Other bodies (streams, gRPC messages) cannot be: their answer is returned as it is, and the
 /// next request gets a new token. A second refusal is returned as it is.
+///
+/// The wrapped service must be `Clone`, as hyper clients and tonic channels are: the request
+/// sent again goes through a clone made ready anew. Wrap other services in
+/// `tower::buffer::Buffer`. A token that cannot be had fails the call with a [`BoxError`]
+/// holding the [`crate::Error`]; tonic reports it as a `Status` carrying its message.
 #[derive(Clone, Debug)]
 pub struct TokenService<S> {
     inner: S,

@@ -613,3 +613,35 @@ fn keys_and_certificates_load_from_pem_in_environment_variables() {
         .to_string();
     assert!(!garbage.contains("not a key"), "never the value: {garbage}");
 }
+
+#[tokio::test]
+async fn a_token_error_reaches_a_tonic_caller_as_a_status_with_the_runtime_message() {
+    let (server, issuer, _api) = servers().await;
+    issuer
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let check = greeter::Check::default();
+    let url = greeter::serve(check.clone()).await;
+    let client = bs2_client(&server, "secret-1");
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(TokenLayer::new(&client).layer(channel));
+    grpc.ready().await.unwrap();
+    let status = grpc
+        .unary(
+            tonic::Request::new("ana".to_owned()),
+            http::uri::PathAndQuery::from_static(greeter::PATH),
+            greeter::Text,
+        )
+        .await
+        .unwrap_err();
+    assert!(status.message().contains("invalid_client"), "{status:?}");
+    assert!(!format!("{status:?}").contains("secret-1"));
+    assert!(
+        check.seen.lock().unwrap().is_empty(),
+        "no call goes out without a token"
+    );
+}
