@@ -35,13 +35,6 @@ fn each_printed_once(chain: &[String]) {
 }
 
 /// A port on 127.0.0.1 where nothing listens.
-fn dead_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
 fn client(base: &str) -> TokenClient {
     let settings = Settings::default()
         .client_id("errors-client")
@@ -60,7 +53,7 @@ fn client(base: &str) -> TokenClient {
 
 #[tokio::test]
 async fn a_transport_error_chains_to_the_io_error_underneath_and_prints_each_message_once() {
-    let e = client(&dead_port()).access_token().await.unwrap_err();
+    let e = client(&dead_port_url()).access_token().await.unwrap_err();
     assert!(
         matches!(
             e,
@@ -101,7 +94,7 @@ fn fanbase_at(base: &str) -> fanbase::Client {
 
 #[tokio::test]
 async fn a_generated_error_is_transparent_over_the_runtime_error() {
-    let client = fanbase_at(&dead_port());
+    let client = fanbase_at(&dead_port_url());
     let e = client.access_token().await.unwrap_err();
     let chain = messages(&e);
     each_printed_once(&chain);
@@ -139,7 +132,7 @@ async fn a_failed_api_call_is_an_api_error_not_a_token_request_failure() {
     let client = client(&server.uri());
     let http = tokenspec::http_client().unwrap().build().unwrap();
     let e = client
-        .send(http.get(format!("{}/api", dead_port())))
+        .send(http.get(format!("{}/api", dead_port_url())))
         .await
         .unwrap_err();
     assert!(

@@ -228,14 +228,7 @@ async fn redis_restarted_mid_run_costs_no_failed_call() {
 
 #[tokio::test]
 async fn redis_down_at_start_falls_back_as_configured_without_hanging() {
-    let dead = format!(
-        "redis://127.0.0.1:{}/",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
+    let dead = format!("redis://127.0.0.1:{}/", dead_port());
     let (server, issued) = token_server(60, Duration::ZERO).await;
     let started = Instant::now();
     let local = fleet_client(&server.uri(), &dead, Duration::from_secs(1));

@@ -1189,11 +1189,7 @@ async fn a_server_that_never_answers_hits_the_deadline() {
 
 #[tokio::test]
 async fn a_dead_endpoint_is_a_connect_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = dead_port();
     let p = provider(basic_form(), vec![]);
     let settings = Settings::default()
         .client_id(ID)

@@ -680,12 +680,13 @@ fn usage_errors_exit_3_and_name_what_is_missing() {
 
 #[test]
 fn an_unreachable_provider_exits_2() {
-    // A port nothing listens on: bind one, then drop it.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    // A port nothing listens on, held bound (never listening) so that no test running beside
+    // this one can take it and answer: every connection is refused.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
     let file = write_spec("unreachable", &spec(BASIC, STANDARD_FLOW));
     let run = try_spec(&file, &format!("http://127.0.0.1:{port}"), SECRET, &[]);
     assert_eq!(run.exit, 2, "{}", run.out);

@@ -157,6 +157,25 @@ pub fn capture_tracing() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
+/// `http://127.0.0.1:<port>` where nothing listens, held for the rest of the test: a socket
+/// bound there but never listening makes every connection refused, and no other test (nextest
+/// runs them side by side) can take the port and answer in its place.
+pub fn dead_port_url() -> String {
+    format!("http://127.0.0.1:{}", dead_port())
+}
+
+/// A loopback port where nothing listens, held for the rest of the test (see
+/// [`dead_port_url`]).
+pub fn dead_port() -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let port = socket.local_addr().expect("address").port();
+    std::mem::forget(socket);
+    port
+}
+
 /// A raw TCP server on 127.0.0.1 running `handle` for each connection (at most `max`), for
 /// answers no HTTP server library would send. Returns its base URL.
 pub async fn raw_server<F, Fut>(max: usize, handle: F) -> String
