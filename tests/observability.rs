@@ -18,6 +18,12 @@ use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use wiremock::MockServer;
 
+/// Held by each test for its whole run. The metrics recorder is global to the process, so under
+/// a plain `cargo test`, which runs this file's tests on threads of one process, it would also
+/// count the token traffic of the tracing test running beside it. (nextest, the README's
+/// command, runs each test in a process of its own, where this lock is never contended.)
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A span or an event, with its fields as text.
 #[derive(Clone, Debug)]
 struct Entry {
@@ -152,6 +158,7 @@ fn homologation() -> bs2::Environment {
 #[tokio::test]
 async fn token_traffic_is_traced_under_the_documented_names_and_fields_and_never_shows_a_secret_or_token()
  {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let recorded = Recorded::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(recorded.clone()));
@@ -307,6 +314,7 @@ fn counter(value: Option<&metrics_util::debugging::DebugValue>) -> u64 {
 
 #[tokio::test]
 async fn token_traffic_is_counted_and_timed_through_the_metrics_facade() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     // Installed before any client is built, as docs/observability.md asks.
