@@ -1,6 +1,6 @@
 //! What operators set up around a client, against a local stand-in of Bs2 on 127.0.0.1: the
 //! client secret read from a file as Docker and Kubernetes mount it, token traffic in tracing
-//! (printed) and in metrics (a recorder installed before the client is built), and the secret
+//! (printed) and in metrics (read from a recorder), and the secret
 //! replaced in the live client after the platform rotated the file.
 //!
 //! Run with `cargo run --example operations --features metrics`.

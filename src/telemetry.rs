@@ -5,6 +5,8 @@
 //! they change only in a major release. No value recorded here is ever a secret or a token:
 //! every field is a name from the spec, a number, or one of the fixed words below.
 
+#[cfg(feature = "metrics")]
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -52,13 +54,25 @@ pub(crate) fn outcome(result: Result<(), &Error>) -> &'static str {
     }
 }
 
-/// A client's telemetry: its labels, and the handles of the hot path's counter, taken once when
-/// the client is built so that a cache hit costs one increment.
+/// A client's telemetry: its labels, and the key of the hot path's counter, made once when the
+/// client is built. No metric handle is kept: every count asks the recorder installed at that
+/// moment, so a recorder installed after clients were built still gets every metric.
 pub(crate) struct Telemetry {
     pub(crate) provider: &'static str,
     pub(crate) environment: &'static str,
     #[cfg(feature = "metrics")]
-    cache_hits: metrics::Counter,
+    cache_hits: Arc<metrics::Key>,
+}
+
+/// Where tokenspec's metrics come from, as `metrics::counter!` would say it.
+#[cfg(feature = "metrics")]
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The cache-hit counter of `key` in the recorder installed now (a no-op before one is).
+#[cfg(feature = "metrics")]
+fn cache_hits_counter(key: &metrics::Key) -> metrics::Counter {
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA))
 }
 
 impl Telemetry {
@@ -69,26 +83,29 @@ impl Telemetry {
             provider,
             environment,
             #[cfg(feature = "metrics")]
-            cache_hits: metrics::counter!(
+            cache_hits: Arc::new(metrics::Key::from_parts(
                 "tokenspec_cache_hits_total",
-                "provider" => provider,
-                "environment" => environment,
-            ),
+                vec![
+                    metrics::Label::from_static_parts("provider", provider),
+                    metrics::Label::from_static_parts("environment", environment),
+                ],
+            )),
         }
     }
 
-    /// `access_token()` answered from the cache, without a request.
+    /// `access_token()` answered from the cache, without a request, on the shared path (the
+    /// per-thread fast path counts through [`LocalHits`]).
     #[inline]
     pub(crate) fn cache_hit(&self) {
         #[cfg(feature = "metrics")]
-        self.cache_hits.increment(1);
+        cache_hits_counter(&self.cache_hits).increment(1);
     }
 
     /// A thread's tally of this client's cache hits, for the per-thread fast path.
     pub(crate) fn local_hits(&self) -> LocalHits {
         LocalHits {
             #[cfg(feature = "metrics")]
-            counter: self.cache_hits.clone(),
+            key: Arc::clone(&self.cache_hits),
             #[cfg(feature = "metrics")]
             pending: 0,
             #[cfg(feature = "metrics")]
@@ -98,6 +115,8 @@ impl Telemetry {
 
     /// A renewal starts, in the span it will run in (`tokenspec.renewal`).
     pub(crate) fn renewal_span(&self, reason: Renewal, session: bool) -> tracing::Span {
+        #[cfg(feature = "metrics")]
+        describe();
         #[cfg(feature = "metrics")]
         metrics::counter!(
             "tokenspec_renewals_total",
@@ -259,7 +278,7 @@ impl Telemetry {
 /// low rates the counter is exact and immediate; at high rates it trails by under a second.
 pub(crate) struct LocalHits {
     #[cfg(feature = "metrics")]
-    counter: metrics::Counter,
+    key: Arc<metrics::Key>,
     #[cfg(feature = "metrics")]
     pending: u64,
     #[cfg(feature = "metrics")]
@@ -274,7 +293,7 @@ impl LocalHits {
         {
             self.pending += 1;
             if now >= self.flush_at {
-                self.counter.increment(std::mem::take(&mut self.pending));
+                cache_hits_counter(&self.key).increment(std::mem::take(&mut self.pending));
                 self.flush_at = now + coarsetime::Duration::from_secs(1);
             }
         }
@@ -287,37 +306,35 @@ impl LocalHits {
 impl Drop for LocalHits {
     fn drop(&mut self) {
         if self.pending > 0 {
-            self.counter.increment(self.pending);
+            cache_hits_counter(&self.key).increment(self.pending);
         }
     }
 }
 
-/// Gives the recorder each metric's description and unit (Prometheus's `# HELP` lines), once
-/// per process, when the first client is built.
+/// Gives the recorder installed now each metric's description and unit (Prometheus's `# HELP`
+/// lines). Called when a client is built and at every renewal (rare: about once per token
+/// lifetime), so a recorder installed later still learns them, by the first renewal after it.
 #[cfg(feature = "metrics")]
 fn describe() {
-    static DESCRIBED: std::sync::Once = std::sync::Once::new();
-    DESCRIBED.call_once(|| {
-        metrics::describe_counter!(
-            "tokenspec_token_requests_total",
-            "Requests to token endpoints (retries included in one), by outcome"
-        );
-        metrics::describe_histogram!(
-            "tokenspec_token_request_duration_seconds",
-            metrics::Unit::Seconds,
-            "Duration of each token request, retries and backoff included"
-        );
-        metrics::describe_counter!(
-            "tokenspec_cache_hits_total",
-            "access_token() calls answered from the cache without a request"
-        );
-        metrics::describe_counter!(
-            "tokenspec_renewals_total",
-            "Renewals of a cached token started, by reason (first, ahead_of_expiry, expired, unauthorized)"
-        );
-        metrics::describe_counter!(
-            "tokenspec_store_fallbacks_total",
-            "Times the shared token store could not help and the client went on without it"
-        );
-    });
+    metrics::describe_counter!(
+        "tokenspec_token_requests_total",
+        "Requests to token endpoints (retries included in one), by outcome"
+    );
+    metrics::describe_histogram!(
+        "tokenspec_token_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Duration of each token request, retries and backoff included"
+    );
+    metrics::describe_counter!(
+        "tokenspec_cache_hits_total",
+        "access_token() calls answered from the cache without a request"
+    );
+    metrics::describe_counter!(
+        "tokenspec_renewals_total",
+        "Renewals of a cached token started, by reason (first, ahead_of_expiry, expired, unauthorized)"
+    );
+    metrics::describe_counter!(
+        "tokenspec_store_fallbacks_total",
+        "Times the shared token store could not help and the client went on without it"
+    );
 }
