@@ -225,6 +225,62 @@ async fn the_middleware_authorizes_with_a_users_session_and_refreshes_it_on_401(
     );
 }
 
+/// Walmart Marketplace takes the bare token in `WM_SEC.ACCESS_TOKEN` and a service name in
+/// `WM_SVC.NAME` (specs/walmart_marketplace.yaml): the middleware sends the provider's own
+/// headers, not a Bearer `Authorization`, and its 401 rule holds for them too.
+#[cfg(feature = "walmart_marketplace")]
+#[tokio::test]
+async fn the_middleware_sends_a_providers_own_token_header_and_its_declared_api_headers() {
+    use wiremock::matchers::{header, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = MockServer::start().await;
+    let issuer = Issuer::new(900);
+    issuer.mount(&server, "/v3/token").await;
+    Mock::given(path("/v3/orders"))
+        .and(header("WM_SEC.ACCESS_TOKEN", "tok-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v3/orders"))
+        .and(header("WM_SEC.ACCESS_TOKEN", "tok-2"))
+        .and(header("WM_SVC.NAME", "Walmart Marketplace"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = tokenspec::walmart_marketplace::Client::builder()
+        .environment(tokenspec::walmart_marketplace::Environment::Production)
+        .client_id("seller")
+        .client_secret("seller-secret")
+        .wm_svc_name("Walmart Marketplace")
+        .settings(|s| s.base_url(server.uri()))
+        .build()
+        .unwrap();
+    let http = reqwest_middleware::ClientBuilder::new(plain_http())
+        .with(TokenMiddleware::new(&client))
+        .build();
+    let answer = http
+        .get(format!("{}/v3/orders", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "tok-1 refused, tok-2 accepted");
+    assert_eq!(issuer.count(), 2);
+    let api_calls: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/v3/orders")
+        .collect();
+    assert_eq!(api_calls.len(), 2);
+    for call in &api_calls {
+        assert!(
+            !call.headers.contains_key("authorization"),
+            "no Bearer header beside the provider's own"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_tower_layer_authorizes_a_hyper_client_and_retries_once_on_401() {
     use http_body_util::{BodyExt, Full};
