@@ -610,6 +610,42 @@ async fn a_replaced_secret_is_used_by_the_next_renewal_while_renewals_in_flight_
     assert!(!shown.contains("old-secret") && !shown.contains("new-secret"));
 }
 
+/// Sessions renew with their client's credentials: a secret replaced on the client is the one
+/// the next refresh of every session sends.
+#[cfg(feature = "discord")]
+#[tokio::test]
+async fn a_users_session_refreshes_with_the_secret_replaced_on_its_client() {
+    let server = MockServer::start().await;
+    let issuer = Issuer::new(300);
+    issuer.mount(&server, "/oauth2/token").await;
+    let client = tokenspec::discord::Client::builder()
+        .client_id("app")
+        .client_secret("old-secret")
+        .settings(|s| s.base_url(server.uri()))
+        .build()
+        .unwrap();
+    let session = client
+        .runtime()
+        .restore_session("user-7", tokenspec::RefreshToken::from("rt-0".to_owned()));
+    session.access_token().await.unwrap();
+    client.replace_client_secret("new-secret".to_owned());
+    let cached = session.access_token().await.unwrap();
+    assert_eq!(
+        cached.expose_secret(),
+        "tok-1",
+        "the session's token stays valid"
+    );
+    session.invalidate(&cached);
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "tok-2"
+    );
+    assert_eq!(
+        issuer.secrets(),
+        vec!["old-secret".to_owned(), "new-secret".to_owned()]
+    );
+}
+
 #[tokio::test]
 async fn errors_after_a_secret_replacement_scrub_the_old_secret_and_the_new() {
     use wiremock::matchers::{method, path};
