@@ -7,6 +7,9 @@
 
 #[cfg(feature = "metrics")]
 use std::sync::Arc;
+
+#[cfg(feature = "metrics")]
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -54,25 +57,25 @@ pub(crate) fn outcome(result: Result<(), &Error>) -> &'static str {
     }
 }
 
-/// A client's telemetry: its labels, and the key of the hot path's counter, made once when the
-/// client is built. No metric handle is kept: every count asks the recorder installed at that
-/// moment, so a recorder installed after clients were built still gets every metric.
+/// A client's telemetry: its labels, and the handle of the hot path's counter. The handle is
+/// taken again at every renewal (rare: about once per token lifetime), so a recorder installed
+/// after the client was built gets its cache hits from the client's next renewal on, while a
+/// cache hit itself costs one handle load and one increment, with no registry lookup.
 pub(crate) struct Telemetry {
     pub(crate) provider: &'static str,
     pub(crate) environment: &'static str,
     #[cfg(feature = "metrics")]
-    cache_hits: Arc<metrics::Key>,
+    cache_hits: Arc<ArcSwap<metrics::Counter>>,
 }
 
-/// Where tokenspec's metrics come from, as `metrics::counter!` would say it.
+/// The cache-hit counter of a client in the recorder installed now (a no-op before one is).
 #[cfg(feature = "metrics")]
-static METADATA: metrics::Metadata<'static> =
-    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
-
-/// The cache-hit counter of `key` in the recorder installed now (a no-op before one is).
-#[cfg(feature = "metrics")]
-fn cache_hits_counter(key: &metrics::Key) -> metrics::Counter {
-    metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA))
+fn cache_hits_counter(provider: &'static str, environment: &'static str) -> metrics::Counter {
+    metrics::counter!(
+        "tokenspec_cache_hits_total",
+        "provider" => provider,
+        "environment" => environment,
+    )
 }
 
 impl Telemetry {
@@ -83,13 +86,10 @@ impl Telemetry {
             provider,
             environment,
             #[cfg(feature = "metrics")]
-            cache_hits: Arc::new(metrics::Key::from_parts(
-                "tokenspec_cache_hits_total",
-                vec![
-                    metrics::Label::from_static_parts("provider", provider),
-                    metrics::Label::from_static_parts("environment", environment),
-                ],
-            )),
+            cache_hits: Arc::new(ArcSwap::from_pointee(cache_hits_counter(
+                provider,
+                environment,
+            ))),
         }
     }
 
@@ -98,14 +98,14 @@ impl Telemetry {
     #[inline]
     pub(crate) fn cache_hit(&self) {
         #[cfg(feature = "metrics")]
-        cache_hits_counter(&self.cache_hits).increment(1);
+        self.cache_hits.load().increment(1);
     }
 
     /// A thread's tally of this client's cache hits, for the per-thread fast path.
     pub(crate) fn local_hits(&self) -> LocalHits {
         LocalHits {
             #[cfg(feature = "metrics")]
-            key: Arc::clone(&self.cache_hits),
+            counter: Arc::clone(&self.cache_hits),
             #[cfg(feature = "metrics")]
             pending: 0,
             #[cfg(feature = "metrics")]
@@ -116,7 +116,13 @@ impl Telemetry {
     /// A renewal starts, in the span it will run in (`tokenspec.renewal`).
     pub(crate) fn renewal_span(&self, reason: Renewal, session: bool) -> tracing::Span {
         #[cfg(feature = "metrics")]
-        describe();
+        {
+            describe();
+            self.cache_hits.store(Arc::new(cache_hits_counter(
+                self.provider,
+                self.environment,
+            )));
+        }
         #[cfg(feature = "metrics")]
         metrics::counter!(
             "tokenspec_renewals_total",
@@ -275,10 +281,12 @@ impl Telemetry {
 /// (and when the thread ends): threads answering from the cache then never write one shared
 /// counter on every call, which would make the hot path stop scaling across cores once a
 /// recorder is installed. A thread's first hit after a quiet second is added at once, so at
-/// low rates the counter is exact and immediate; at high rates it trails by under a second.
+/// low rates the counter is exact and immediate; at high rates it trails by under a second. A
+/// thread that stops asking holds back at most its last second's hits, until it asks again or
+/// ends.
 pub(crate) struct LocalHits {
     #[cfg(feature = "metrics")]
-    key: Arc<metrics::Key>,
+    counter: Arc<ArcSwap<metrics::Counter>>,
     #[cfg(feature = "metrics")]
     pending: u64,
     #[cfg(feature = "metrics")]
@@ -293,7 +301,9 @@ impl LocalHits {
         {
             self.pending += 1;
             if now >= self.flush_at {
-                cache_hits_counter(&self.key).increment(std::mem::take(&mut self.pending));
+                self.counter
+                    .load()
+                    .increment(std::mem::take(&mut self.pending));
                 self.flush_at = now + coarsetime::Duration::from_secs(1);
             }
         }
@@ -306,7 +316,7 @@ impl LocalHits {
 impl Drop for LocalHits {
     fn drop(&mut self) {
         if self.pending > 0 {
-            cache_hits_counter(&self.key).increment(self.pending);
+            self.counter.load().increment(self.pending);
         }
     }
 }

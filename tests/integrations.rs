@@ -187,24 +187,35 @@ async fn a_token_error_comes_back_as_the_middleware_error_with_the_runtime_error
     assert!(!format!("{error:?} {error}").contains("secret-1"));
 }
 
+/// A Discord client with `secret` against `server`, whose token endpoint `issuer` serves, and a
+/// user's session restored from the refresh token `rt-0`.
 #[cfg(feature = "discord")]
-#[tokio::test]
-async fn the_middleware_authorizes_with_a_users_session_and_refreshes_it_on_401() {
-    let server = MockServer::start().await;
+async fn discord_session(
+    server: &MockServer,
+    secret: &str,
+) -> (Issuer, tokenspec::discord::Client, tokenspec::Session) {
     let issuer = Issuer::new(300);
-    issuer.mount(&server, "/oauth2/token").await;
-    let api = Api::default();
-    api.mount(&server).await;
-    api.refuse("tok-1");
+    issuer.mount(server, "/oauth2/token").await;
     let client = tokenspec::discord::Client::builder()
         .client_id("app")
-        .client_secret("app-secret")
+        .client_secret(secret.to_owned())
         .settings(|s| s.base_url(server.uri()))
         .build()
         .unwrap();
     let session = client
         .runtime()
         .restore_session("user-7", tokenspec::RefreshToken::from("rt-0".to_owned()));
+    (issuer, client, session)
+}
+
+#[cfg(feature = "discord")]
+#[tokio::test]
+async fn the_middleware_authorizes_with_a_users_session_and_refreshes_it_on_401() {
+    let server = MockServer::start().await;
+    let (_issuer, _client, session) = discord_session(&server, "app-secret").await;
+    let api = Api::default();
+    api.mount(&server).await;
+    api.refuse("tok-1");
     let http = reqwest_middleware::ClientBuilder::new(plain_http())
         .with(TokenMiddleware::new(&session))
         .build();
@@ -616,17 +627,7 @@ async fn a_replaced_secret_is_used_by_the_next_renewal_while_renewals_in_flight_
 #[tokio::test]
 async fn a_users_session_refreshes_with_the_secret_replaced_on_its_client() {
     let server = MockServer::start().await;
-    let issuer = Issuer::new(300);
-    issuer.mount(&server, "/oauth2/token").await;
-    let client = tokenspec::discord::Client::builder()
-        .client_id("app")
-        .client_secret("old-secret")
-        .settings(|s| s.base_url(server.uri()))
-        .build()
-        .unwrap();
-    let session = client
-        .runtime()
-        .restore_session("user-7", tokenspec::RefreshToken::from("rt-0".to_owned()));
+    let (issuer, client, session) = discord_session(&server, "old-secret").await;
     session.access_token().await.unwrap();
     client.replace_client_secret("new-secret".to_owned());
     let cached = session.access_token().await.unwrap();

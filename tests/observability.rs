@@ -317,7 +317,7 @@ async fn token_traffic_is_counted_and_timed_through_the_metrics_facade() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let (server, issuer, api) = servers().await;
     // Built before the recorder is installed, as an application may build its clients before it
-    // sets up metrics: its counts still reach the recorder (checked at the end).
+    // sets up metrics: its hits reach the recorder from its first renewal on (checked at the end).
     let system = make_client(&server, homologation(), |s| s);
     let recorder = metrics_util::debugging::DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();

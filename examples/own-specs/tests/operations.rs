@@ -94,7 +94,7 @@ async fn an_own_generated_client_reads_its_secret_from_a_file_replaces_it_live_a
 }
 
 #[test]
-fn an_own_generated_builder_names_a_missing_secret_file_and_never_a_value() {
+fn an_own_generated_builder_fails_naming_a_missing_secret_file() {
     let missing = std::env::temp_dir().join("own-specs-no-such-secret");
     let error = acme::Client::builder()
         .environment(acme::Environment::Local { port: "1".into() })
