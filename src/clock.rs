@@ -13,9 +13,9 @@ pub trait Clock: Send + Sync + 'static {
     /// Wall-clock now.
     fn wall(&self) -> SystemTime;
 
-    /// Whether `now()` is the operating system's monotonic clock. Then the cached hot path may
-    /// compare against the kernel's coarse clock (the same time base, read without a system
-    /// call) instead of calling `now()` on every access; other clocks are always asked.
+    /// Whether `now()` is the operating system's monotonic clock. tokenspec no longer reads
+    /// it (the cached path asks `now()` whatever the clock); it stays so that clocks which
+    /// answer it keep compiling.
     fn is_system_clock(&self) -> bool {
         false
     }

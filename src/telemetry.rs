@@ -93,23 +93,11 @@ impl Telemetry {
         }
     }
 
-    /// `access_token()` answered from the cache, without a request, on the shared path (the
-    /// per-thread fast path counts through [`LocalHits`]).
-    #[inline]
-    pub(crate) fn cache_hit(&self) {
-        #[cfg(feature = "metrics")]
-        self.cache_hits.load().increment(1);
-    }
-
-    /// A thread's tally of this client's cache hits, for the per-thread fast path.
-    pub(crate) fn local_hits(&self) -> LocalHits {
-        LocalHits {
+    /// Where a cached token's hits are counted (`tokenspec_cache_hits_total`).
+    pub(crate) fn hit_counter(&self) -> HitCounter {
+        HitCounter {
             #[cfg(feature = "metrics")]
             counter: Arc::clone(&self.cache_hits),
-            #[cfg(feature = "metrics")]
-            pending: 0,
-            #[cfg(feature = "metrics")]
-            flush_at: coarsetime::Instant::now_without_cache_update(),
         }
     }
 
@@ -277,47 +265,26 @@ impl Telemetry {
     }
 }
 
-/// One thread's cache hits of one client, added to the client's counter at most once a second
-/// (and when the thread ends): threads answering from the cache then never write one shared
-/// counter on every call, which would make the hot path stop scaling across cores once a
-/// recorder is installed. A thread's first hit after a quiet second is added at once, so at
-/// low rates the counter is exact and immediate; at high rates it trails by under a second. A
-/// thread that stops asking holds back at most its last second's hits, until it asks again or
-/// ends.
-pub(crate) struct LocalHits {
+/// The cache-hit counter a cached token adds its hits to (a cached token tallies hits per
+/// shard of threads and adds them at most once a second, see `Cached::hand_out`). Without the
+/// `metrics` feature it is nothing, and hits are not tallied at all.
+pub(crate) struct HitCounter {
     #[cfg(feature = "metrics")]
     counter: Arc<ArcSwap<metrics::Counter>>,
-    #[cfg(feature = "metrics")]
-    pending: u64,
-    #[cfg(feature = "metrics")]
-    flush_at: coarsetime::Instant,
 }
 
-impl LocalHits {
-    /// One more hit, at `now` on the coarse clock.
-    #[inline]
-    pub(crate) fn hit(&mut self, now: coarsetime::Instant) {
+impl HitCounter {
+    /// Whether hits are counted in this build.
+    pub(crate) const COUNTS: bool = cfg!(feature = "metrics");
+
+    /// Adds `hits` to the counter of the recorder this client last saw.
+    pub(crate) fn add(&self, hits: u64) {
         #[cfg(feature = "metrics")]
-        {
-            self.pending += 1;
-            if now >= self.flush_at {
-                self.counter
-                    .load()
-                    .increment(std::mem::take(&mut self.pending));
-                self.flush_at = now + coarsetime::Duration::from_secs(1);
-            }
+        if hits > 0 {
+            self.counter.load().increment(hits);
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = now;
-    }
-}
-
-#[cfg(feature = "metrics")]
-impl Drop for LocalHits {
-    fn drop(&mut self) {
-        if self.pending > 0 {
-            self.counter.load().increment(self.pending);
-        }
+        let _ = hits;
     }
 }
 

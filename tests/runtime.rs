@@ -1620,7 +1620,8 @@ impl wiremock::Respond for Counting {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_system_clock_the_fast_path_renews_at_the_refresh_point_and_after_invalidate() {
+async fn with_the_system_clock_the_cached_token_is_renewed_at_the_refresh_point_and_after_invalidate()
+ {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(Counting {
@@ -1646,12 +1647,12 @@ async fn with_the_system_clock_the_fast_path_renews_at_the_refresh_point_and_aft
     let first = client.access_token().await.unwrap();
     assert_eq!(first.expose_secret(), "token-1");
     for _ in 0..1000 {
-        // Served from this thread's fast path: no request.
+        // Served from the cache: no request.
         assert!(client.access_token().await.unwrap().same_as(&first));
     }
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 
-    // An API refused it: the fast path must not hand it out again, on any thread.
+    // An API refused it: no thread may hand it out again.
     client.invalidate(&first);
     let second = client.access_token().await.unwrap();
     assert_eq!(second.expose_secret(), "token-2");
@@ -1666,7 +1667,7 @@ async fn with_the_system_clock_the_fast_path_renews_at_the_refresh_point_and_aft
     };
     assert_eq!(other_thread.expose_secret(), "token-2");
 
-    // Past the refresh point (1 s of 2), the next call starts a renewal: the fast path stopped.
+    // Past the refresh point (1 s of 2), the next call starts a renewal.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     wait_until_token(&client, "token-3").await;
     assert_eq!(server.received_requests().await.unwrap().len(), 3);

@@ -1,6 +1,7 @@
 //! A token client is correct under every Tokio runtime it meets: one kept in a `static` and used
 //! from one runtime after another (each `#[tokio::test]` has its own), one whose renewal was cut
-//! short by its runtime shutting down, one whose renewal task panicked.
+//! short by its runtime shutting down, one asked for on a runtime that is shutting down, one whose
+//! renewal task panicked.
 
 mod support;
 
@@ -126,6 +127,54 @@ fn a_renewal_cut_short_by_its_runtime_shutting_down_is_started_anew_from_the_nex
         2,
         "exactly one new token request"
     );
+}
+
+/// Polls `future` once on this thread, inside `handle`'s runtime context.
+fn poll_once_in<F: std::future::Future>(
+    handle: &tokio::runtime::Handle,
+    future: F,
+) -> std::task::Poll<F::Output> {
+    let _inside = handle.enter();
+    let mut future = std::pin::pin!(future);
+    future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+#[test]
+fn a_renewal_asked_for_on_a_runtime_that_is_shutting_down_fails_at_once_and_blocks_no_one() {
+    let (server_runtime, server) = server(Duration::ZERO);
+    let client = client(&server, Settings::default());
+    // A runtime that has shut down but whose handle is still entered (as code running while a
+    // runtime is dropped is): spawning on it drops the renewal task on the spot.
+    let dead = current_thread();
+    let handle = dead.handle().clone();
+    drop(dead);
+
+    let (done, outcome) = std::sync::mpsc::channel();
+    let asking = client.clone();
+    std::thread::spawn(move || {
+        let first = poll_once_in(&handle, asking.access_token());
+        // A second caller, as another request of the service would be.
+        let second = poll_once_in(&handle, asking.access_token());
+        let _ = done.send((first, second));
+    });
+    // A deadlock would keep this thread waiting forever: give up after a generous minute.
+    let (first, second) = outcome
+        .recv_timeout(Duration::from_secs(60))
+        .expect("access_token() returned instead of deadlocking on the renewal slot");
+    for answer in [first, second] {
+        match answer {
+            std::task::Poll::Ready(Err(Error::Interrupted { .. })) => {}
+            other => panic!("expected an interrupted renewal, got {other:?}"),
+        }
+    }
+    assert_eq!(requests(&server_runtime, &server), 0);
+
+    let token = current_thread()
+        .block_on(client.access_token())
+        .expect("the next runtime renews: the dropped renewal left the slot free");
+    assert_eq!(token.expose_secret(), "token-1");
 }
 
 #[test]

@@ -2,26 +2,118 @@
 //! `access_token()`, the app token's and each session's. It asks its [`Renewer`] for a new
 //! token and never sees how one is obtained.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Weak;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tracing::Instrument;
 
 use super::*;
 use crate::clock::Clock;
-use crate::telemetry::{LocalHits, Renewal as Reason, Telemetry};
+use crate::telemetry::{HitCounter, Renewal as Reason, Telemetry};
 
 /// How long a failed renewal ahead of expiry waits before the next attempt, while the cached
 /// token is still valid and keeps being served.
 pub(crate) const BACKGROUND_RETRY: Duration = Duration::from_secs(5);
 
-/// A token in the cache, with the response fields of the answer it came in.
+/// A token in the cache, with the response fields of the answer it came in, and the copies of
+/// the token that threads hand out.
 pub(crate) struct Cached {
     pub(crate) token: Token,
     pub(crate) fields: Map<String, Value>,
+    /// One slot per shard of threads: a thread clones the copy of its shard, so threads of
+    /// different shards never write the same reference count, and handing out the cached
+    /// token scales with cores. Copies are made on first use and die with this entry.
+    shards: Box<[Shard]>,
+    /// Where the hits counted in the shards go (the client's cache-hit counter).
+    hits: HitCounter,
+}
+
+/// One shard's copy of the token and its count of cache hits not yet added to the counter, in
+/// a cache line of its own (128 bytes: two lines on processors that fetch pairs).
+#[repr(align(128))]
+struct Shard {
+    copy: OnceLock<Token>,
+    /// Hits since the last flush.
+    pending: AtomicU64,
+    /// Nanoseconds after the token was issued (on the client's clock) from which the next hit
+    /// adds what is pending; 0 until the first hit, so a first hit counts at once.
+    flush_after: AtomicU64,
+}
+
+impl Cached {
+    /// A cache entry for `token`, counting its hits for `telemetry`.
+    pub(crate) fn new(token: Token, fields: Map<String, Value>, telemetry: &Telemetry) -> Self {
+        Cached {
+            token,
+            fields,
+            shards: (0..shard_count())
+                .map(|_| Shard {
+                    copy: OnceLock::new(),
+                    pending: AtomicU64::new(0),
+                    flush_after: AtomicU64::new(0),
+                })
+                .collect(),
+            hits: telemetry.hit_counter(),
+        }
+    }
+
+    /// The token as this thread hands it out: its shard's copy, with the hit counted. Hits are
+    /// added to the metrics counter at most once a second per shard (a shard's first hit after
+    /// a quiet second at once), and what is pending when the entry is replaced is added then,
+    /// so threads answering from the cache never write one shared counter on every call.
+    #[inline]
+    fn hand_out(&self, now: Instant) -> Token {
+        let shard = &self.shards[thread_shard() % self.shards.len()];
+        let token = shard.copy.get_or_init(|| self.token.private_copy()).clone();
+        if HitCounter::COUNTS {
+            shard.pending.fetch_add(1, Ordering::Relaxed);
+            let at = now.saturating_duration_since(self.token.issued_at());
+            let at = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+            if at >= shard.flush_after.load(Ordering::Relaxed) {
+                shard
+                    .flush_after
+                    .store(at.saturating_add(1_000_000_000), Ordering::Relaxed);
+                self.hits.add(shard.pending.swap(0, Ordering::Relaxed));
+            }
+        }
+        token
+    }
+}
+
+impl Drop for Cached {
+    fn drop(&mut self) {
+        let pending: u64 = self
+            .shards
+            .iter_mut()
+            .map(|s| std::mem::take(s.pending.get_mut()))
+            .sum();
+        if pending > 0 {
+            self.hits.add(pending);
+        }
+    }
+}
+
+/// How many shards a cached token has: one per core the process may run on, at most 64.
+fn shard_count() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .clamp(1, 64)
+    })
+}
+
+/// This thread's shard number: threads are numbered as they first ask, so the threads of a
+/// pool land in different shards.
+#[inline]
+fn thread_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SHARD.with(|s| *s)
 }
 
 /// What a renewal publishes to its waiters: nothing yet, or its result.
@@ -45,10 +137,6 @@ pub(crate) struct Renewal {
 /// One cached token: read lock-free, replaced by one renewal at a time.
 pub(crate) struct TokenCell {
     current: ArcSwapOption<Cached>,
-    /// Changes whenever `current` does, so threads know their fast-path copy is stale.
-    generation: AtomicU64,
-    /// Whether time is the operating system's clock, so the fast path may use the coarse clock.
-    system_clock: bool,
     renewal: Mutex<Renewal>,
     /// Whether the last token was dropped because an API refused it, so the renewal that
     /// follows says so.
@@ -56,12 +144,10 @@ pub(crate) struct TokenCell {
 }
 
 impl TokenCell {
-    /// An empty cache, on the system clock or not.
-    pub(crate) fn new(system_clock: bool) -> Self {
+    /// An empty cache.
+    pub(crate) fn new() -> Self {
         TokenCell {
             current: ArcSwapOption::empty(),
-            generation: AtomicU64::new(0),
-            system_clock,
             renewal: Mutex::new(Renewal::default()),
             refused: AtomicBool::new(false),
         }
@@ -75,13 +161,11 @@ impl TokenCell {
     /// Replaces the cached token.
     pub(crate) fn set(&self, cached: Arc<Cached>) {
         self.current.store(Some(cached));
-        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Drops the cached token, whatever it is.
     pub(crate) fn clear(&self) {
         self.current.store(None);
-        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Drops `token` if it is still the current one; a token that was already replaced is left
@@ -90,7 +174,6 @@ impl TokenCell {
         let current = self.current.load();
         if current.as_ref().is_some_and(|c| c.token.same_as(token)) {
             let _ = self.current.compare_and_swap(&*current, None);
-            self.generation.fetch_add(1, Ordering::Release);
             self.refused.store(true, Ordering::Relaxed);
             return true;
         }
@@ -146,97 +229,6 @@ impl Drop for SlotGuard {
     }
 }
 
-/// How long before its refresh point the fast path stops handing out a token: many times the
-/// coarse clock's resolution (one kernel tick, 1 to 10 ms), so the fast path never serves a
-/// token past the point where the precise path would start renewing it.
-const COARSE_SLACK: Duration = Duration::from_millis(50);
-
-/// A fresh token as one thread hands it out: its own copy, the cache generation it was taken
-/// from, and until when (on the coarse clock) it may be handed out without a closer look.
-struct Fast {
-    cell: Weak<TokenCell>,
-    generation: u64,
-    until: coarsetime::Instant,
-    token: Token,
-    /// This thread's hits of the cache, counted without touching shared memory.
-    hits: LocalHits,
-}
-
-thread_local! {
-    /// This thread's fast-path entries, one per cache it used recently.
-    static FAST: RefCell<Vec<Fast>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The coarse monotonic clock: the kernel's last tick, read without a system call or a
-/// hardware counter, and without writing shared memory (so every core can read it at once).
-fn coarse_now() -> coarsetime::Instant {
-    coarsetime::Instant::now_without_cache_update()
-}
-
-/// This thread's copy of `cell`'s cached token, if the cache has not changed since
-/// (`generation`) and the token is still well before its refresh point.
-fn fast_lookup(cell: &Arc<TokenCell>, generation: u64) -> Option<Token> {
-    FAST.with(|fast| {
-        let mut fast = fast.borrow_mut();
-        let entry = fast
-            .iter_mut()
-            .find(|e| std::ptr::eq(e.cell.as_ptr(), Arc::as_ptr(cell)))?;
-        let now = coarse_now();
-        if entry.generation != generation || now >= entry.until {
-            return None;
-        }
-        entry.hits.hit(now);
-        Some(entry.token.clone())
-    })
-}
-
-/// `cached`'s token as a copy private to this thread: handing it out touches no memory other
-/// threads write, so `access_token()` scales with cores. With the system clock, the copy is
-/// also remembered for the fast path until shortly before `fresh_for` runs out. The `Weak`
-/// keeps the cache's address from being reused while its entry is listed.
-fn thread_copy(
-    cell: &Arc<TokenCell>,
-    telemetry: &Telemetry,
-    generation: u64,
-    cached: &Cached,
-    fresh_for: Duration,
-) -> Token {
-    let until = match fresh_for.checked_sub(COARSE_SLACK) {
-        Some(left) if cell.system_clock => {
-            let millis = u64::try_from(left.as_millis()).unwrap_or(u64::MAX / 2);
-            coarse_now() + coarsetime::Duration::from_millis(millis)
-        }
-        _ => coarse_now(),
-    };
-    FAST.with(|fast| {
-        let mut fast = fast.borrow_mut();
-        if let Some(entry) = fast
-            .iter_mut()
-            .find(|e| std::ptr::eq(e.cell.as_ptr(), Arc::as_ptr(cell)))
-        {
-            if !entry.token.same_as(&cached.token) {
-                entry.token = cached.token.private_copy();
-            }
-            entry.generation = generation;
-            entry.until = until;
-            return entry.token.clone();
-        }
-        fast.retain(|e| e.cell.strong_count() > 0);
-        if fast.len() >= 32 {
-            fast.remove(0);
-        }
-        let token = cached.token.private_copy();
-        fast.push(Fast {
-            cell: Arc::downgrade(cell),
-            generation,
-            until,
-            token: token.clone(),
-            hits: telemetry.local_hits(),
-        });
-        token
-    })
-}
-
 /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result of
 /// the one renewal in flight. Between the refresh point and expiry the cached token is returned
 /// at once and renewal runs in the background.
@@ -255,61 +247,43 @@ pub(crate) async fn unexpired<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Erro
     }
 }
 
-/// The cached token if it can be handed out now: first from this thread's fast-path entry (no
-/// shared memory written, no precise clock read), else from the shared cache. In the renewal
-/// window it is still handed out, and one background renewal starts.
+/// The cached token if it can be handed out now: one clock reading and one lock-free load.
+/// In the renewal window it is still handed out, and one background renewal starts.
 pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
-    let cell = owner.cell();
-    let generation = cell.generation.load(Ordering::Acquire);
-    if cell.system_clock
-        && let Some(token) = fast_lookup(cell, generation)
-    {
-        return Some(token);
-    }
-    let guard = cell.current.load();
+    let guard = owner.cell().current.load();
     let cached = guard.as_ref()?;
     let now = owner.clock().now();
     if now < cached.token.refresh_at() {
-        let fresh_for = cached.token.refresh_at() - now;
-        owner.telemetry().cache_hit();
-        return Some(thread_copy(
-            cell,
-            owner.telemetry(),
-            generation,
-            cached,
-            fresh_for,
-        ));
+        return Some(cached.hand_out(now));
     }
     if now < cached.token.expires_at() {
+        let token = cached.hand_out(now);
+        drop(guard);
         renew_in_background(owner, now);
-        owner.telemetry().cache_hit();
-        return Some(thread_copy(
-            cell,
-            owner.telemetry(),
-            generation,
-            cached,
-            Duration::ZERO,
-        ));
+        return Some(token);
     }
     None
 }
 
 fn renew_in_background<R: Renewer>(owner: &R, now: Instant) {
-    let Ok(mut renewal) = owner.cell().renewal.try_lock() else {
-        return; // someone else is deciding right now
+    let claim = {
+        let Ok(mut renewal) = owner.cell().renewal.try_lock() else {
+            return; // someone else is deciding right now
+        };
+        if renewal.running.is_some() || renewal.not_before.is_some_and(|t| now < t) {
+            return;
+        }
+        claim(&mut renewal)
     };
-    if renewal.running.is_some() || renewal.not_before.is_some_and(|t| now < t) {
-        return;
-    }
-    if let Ok(rx) = start(owner, &mut renewal, Reason::AheadOfExpiry) {
-        drop(rx);
-    }
+    // Started with the lock released: a runtime that is shutting down drops the task at once,
+    // and the task's guard takes the lock to free the slot.
+    let _ = launch(owner, claim, Reason::AheadOfExpiry);
 }
 
 /// Waits for the renewal in flight, starting one if there is none.
 pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error> {
     let cell = owner.cell();
-    let mut rx = {
+    let (mut rx, start) = {
         let mut renewal = cell.renewal.lock().unwrap_or_else(PoisonError::into_inner);
         // A renewal may have finished between the caller's look at the cache and this lock.
         if let Some(c) = cell.current.load_full()
@@ -319,7 +293,9 @@ pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error>
         }
         match &renewal.running {
             // A renewal whose task is gone without an outcome is dead: start anew.
-            Some((_, rx)) if rx.has_changed().is_ok() || rx.borrow().is_some() => rx.clone(),
+            Some((_, rx)) if rx.has_changed().is_ok() || rx.borrow().is_some() => {
+                (rx.clone(), None)
+            }
             _ => {
                 let reason = if cell.refused.swap(false, Ordering::Relaxed) {
                     Reason::Unauthorized
@@ -328,10 +304,16 @@ pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error>
                 } else {
                     Reason::First
                 };
-                start(owner, &mut renewal, reason)?
+                let claim = claim(&mut renewal);
+                (claim.rx.clone(), Some((claim, reason)))
             }
         }
     };
+    // Nothing runs under the slot's lock but bookkeeping: the task is made and spawned after
+    // it is released, so no drop code (the task's guard, the owner's clones) can take it again.
+    if let Some((claim, reason)) = start {
+        launch(owner, claim, reason)?;
+    }
     let interrupted = || Error::Interrupted {
         provider: owner.title(),
     };
@@ -341,42 +323,65 @@ pub(crate) async fn renewed<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Error>
     }
 }
 
-/// Starts the one renewal, in its own task so that callers giving up never stop it.
-fn start<R: Renewer>(
-    owner: &R,
-    renewal: &mut Renewal,
-    reason: Reason,
-) -> Result<watch::Receiver<Outcome>, Error> {
-    owner.can_renew()?;
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))?;
+/// A renewal slot taken under the lock: its number and the channel its outcome goes out on.
+struct Claim {
+    number: u64,
+    tx: watch::Sender<Outcome>,
+    rx: watch::Receiver<Outcome>,
+}
+
+/// Takes the renewal slot: from now on callers wait on this renewal.
+fn claim(renewal: &mut Renewal) -> Claim {
     let (tx, rx) = watch::channel(None);
     let number = renewal.next;
     renewal.next = renewal.next.wrapping_add(1);
     renewal.running = Some((number, rx.clone()));
-    let owner = owner.clone();
-    // Made here, not inside the task, so that a task dropped before it first runs frees the
-    // slot too.
+    Claim { number, tx, rx }
+}
+
+/// Starts the claimed renewal in its own task, so that callers giving up never stop it. Must
+/// be called without the slot's lock held. When it cannot start (a configuration error, no
+/// runtime), its waiters get the error and the slot is freed.
+fn launch<R: Renewer>(owner: &R, claim: Claim, reason: Reason) -> Result<(), Error> {
+    let Claim { number, tx, rx } = claim;
+    // Made before anything can fail, so that every way out frees the slot: an error here, a
+    // task dropped before it first runs (its runtime shutting down), a panic.
     let guard = SlotGuard {
         cell: Arc::clone(owner.cell()),
         renewal: number,
     };
+    let ready = owner.can_renew().and_then(|()| {
+        tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::config("tokenspec clients must be used inside a Tokio runtime"))
+    });
+    let runtime = match ready {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            drop(guard);
+            let _ = tx.send(Some(Err(e.clone())));
+            drop(rx);
+            return Err(e);
+        }
+    };
+    drop(rx);
+    let owner = owner.clone();
     let work = owner.renew();
     let span = owner.telemetry().renewal_span(reason, owner.is_session());
     let task = async move {
         let cell = owner.cell();
         let result = work
             .await
-            .map(|(token, fields)| Arc::new(Cached { token, fields }));
+            .map(|(token, fields)| Arc::new(Cached::new(token, fields, owner.telemetry())));
         if let Ok(cached) = &result {
             cell.set(Arc::clone(cached));
         }
+        let not_before = result
+            .is_err()
+            .then(|| owner.clock().now() + BACKGROUND_RETRY);
         cell.renewal
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .not_before = result
-            .is_err()
-            .then(|| owner.clock().now() + BACKGROUND_RETRY);
+            .not_before = not_before;
         drop(guard);
         match &result {
             Ok(c) => tracing::debug!(
@@ -395,7 +400,7 @@ fn start<R: Renewer>(
         let _ = tx.send(Some(result));
     };
     runtime.spawn(task.instrument(span));
-    Ok(rx)
+    Ok(())
 }
 
 impl TokenClient {

@@ -215,7 +215,6 @@ impl TokenClient {
         }
         let base = base_url(provider, template, values, settings.base_url.as_deref())?;
         let settings_refresh = settings.refresh_token.clone();
-        let system_clock = settings.clock.is_system_clock();
         let store_key = store_key(
             provider,
             &base,
@@ -360,7 +359,7 @@ impl TokenClient {
                 margin,
                 retry,
                 redactor: ArcSwap::from_pointee(Redactor::new(secrets)),
-                cell: Arc::new(TokenCell::new(system_clock)),
+                cell: Arc::new(TokenCell::new()),
                 validator,
                 authorization_server,
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),

@@ -101,7 +101,10 @@ impl TokenClient {
         };
         let session = self.register(&key, refresh.clone());
         session.keep(&token, &fields, refresh.as_ref(), None).await;
-        session.state.cell.set(Arc::new(Cached { token, fields }));
+        session
+            .state
+            .cell
+            .set(Arc::new(Cached::new(token, fields, &self.inner.telemetry)));
         Ok(session)
     }
 
@@ -142,7 +145,9 @@ impl TokenClient {
         let state = sessions.entry(key.to_owned()).or_insert_with(|| {
             let state = self.new_state(key, refresh);
             if let Some((token, fields)) = self.adopt_unless(&stored, &state.rejected) {
-                state.cell.set(Arc::new(Cached { token, fields }));
+                state
+                    .cell
+                    .set(Arc::new(Cached::new(token, fields, &self.inner.telemetry)));
             }
             Arc::new(state)
         });
@@ -168,7 +173,7 @@ impl TokenClient {
         SessionState {
             key: key.to_owned(),
             store_key: self.session_store_key(key),
-            cell: Arc::new(TokenCell::new(self.inner.settings.clock.is_system_clock())),
+            cell: Arc::new(TokenCell::new()),
             refresh_token: ArcSwapOption::new(refresh.map(Arc::new)),
             rejected: Mutex::new(None),
         }
