@@ -34,6 +34,8 @@ impl TokenClient {
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
+        // One secret for every attempt, and the redactor that knows it.
+        let keys = inner.credentials.load_full();
         let redactor = {
             let extra: Vec<String> = call
                 .iter()
@@ -45,9 +47,9 @@ impl TokenClient {
                 })
                 .collect();
             if extra.is_empty() {
-                Redactor::clone(&inner.redactor.load())
+                keys.redactor.clone()
             } else {
-                inner.redactor.load().with(extra)
+                keys.redactor.with(extra)
             }
         };
         let policy = inner.retry;
@@ -70,7 +72,9 @@ impl TokenClient {
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             let sent = Instant::now();
             status.store(0, Ordering::Relaxed);
-            let result = self.attempt(flow, call, extra, &redactor, &status).await;
+            let result = self
+                .attempt(flow, call, extra, &keys.credentials, &redactor, &status)
+                .await;
             telemetry.attempt(
                 attempt,
                 status_now(),
@@ -123,13 +127,15 @@ impl TokenClient {
         flow: &'static Flow,
         call: &[Option<ParamValue>],
         extra: &[Extra],
+        credentials: &Credentials,
         redactor: &Redactor,
         status_seen: &AtomicU16,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
         let http = inner.http.client()?;
-        let request = self.build_request(&http, flow, call, extra, inner.settings.clock.wall())?;
+        let now = inner.settings.clock.wall();
+        let request = self.build_request(&http, flow, call, extra, credentials, now)?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
         let answer = self.send_to_server(&http, request).await?;
@@ -168,6 +174,7 @@ impl TokenClient {
         flow: &'static Flow,
         call: &[Option<ParamValue>],
         extra: &[Extra],
+        credentials: &Credentials,
         now: std::time::SystemTime,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let inner = &self.inner;
@@ -177,7 +184,7 @@ impl TokenClient {
             flow,
             client_auth::Proof {
                 auth: self.client_auth(flow),
-                credentials: &inner.credentials.load(),
+                credentials,
                 now,
             },
             &inner.config,

@@ -72,9 +72,10 @@ struct Inner {
     telemetry: crate::telemetry::Telemetry,
     http: Arc<Http>,
     base: Url,
-    /// Replaced whole when the application replaces the secret; each request takes the
-    /// current one.
-    credentials: ArcSwap<Credentials>,
+    /// The credentials and the redactor that scrubs them, replaced together when the
+    /// application replaces the secret; each token request takes them once, so every attempt
+    /// of it sends the secret its redactor knows.
+    credentials: ArcSwap<Keys>,
     config: Vec<Option<ParamValue>>,
     /// The headers API calls carry besides the token's, made once from the spec and settings.
     api_headers: reqwest::header::HeaderMap,
@@ -84,9 +85,11 @@ struct Inner {
     settings: Settings,
     margin: Duration,
     retry: RetryPolicy,
-    /// Grows when the secret is replaced: answers to requests sent with the old one are still
-    /// scrubbed of it.
-    redactor: ArcSwap<Redactor>,
+    /// The secret settings (API keys in headers or parameters), scrubbed whatever the client
+    /// secret is.
+    fixed_secrets: Redactor,
+    /// Serializes replacements of the client secret.
+    replacing: Mutex<()>,
     /// The client's own token.
     cell: Arc<TokenCell>,
     validator: Option<IdTokenValidator>,
@@ -106,7 +109,7 @@ impl fmt::Debug for TokenClient {
         f.debug_struct("TokenClient")
             .field("provider", &self.inner.provider.name)
             .field("base_url", &self.inner.base.as_str())
-            .field("client_id", &self.inner.credentials.load().id)
+            .field("client_id", &self.inner.credentials.load().credentials.id)
             .field("client_secret", &"[REDACTED]")
             .field("has_token", &self.inner.cell.current().is_some())
             .finish()
@@ -131,6 +134,14 @@ fn effective_client_auth(
 
 /// Every form a client secret can take on the wire or in an answer echoing it: as is,
 /// form-encoded, and inside each encoding of Basic credentials.
+/// The client's credentials and what scrubs them from servers' answers: the secret settings,
+/// this secret, and the one it replaced (answers to requests sent with that one are still
+/// scrubbed of it). Two client secrets at most, however often the secret is replaced.
+pub(crate) struct Keys {
+    pub(crate) credentials: Credentials,
+    pub(crate) redactor: Redactor,
+}
+
 fn secret_forms(id: &str, secret: &SecretString) -> Vec<String> {
     let mut forms = vec![secret.expose_secret().to_owned()];
     forms.push(url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect());
@@ -297,13 +308,13 @@ impl TokenClient {
             roots: crate::tls::root_certificates(&settings.root_certificates)?,
         })?);
         let api_headers = crate::request::api_headers(provider, &config)?;
-        let mut secrets = secret_forms(&id, &secret);
+        let mut fixed = Vec::new();
         // Secret settings (an API key sent in a header or a parameter) are scrubbed from what
         // servers answer too.
         for value in config.iter().flatten() {
             if let ParamValue::Secret(s) = value {
-                secrets.push(s.expose_secret().to_owned());
-                secrets.push(
+                fixed.push(s.expose_secret().to_owned());
+                fixed.push(
                     url::form_urlencoded::byte_serialize(s.expose_secret().as_bytes()).collect(),
                 );
             }
@@ -344,6 +355,7 @@ impl TokenClient {
         let margin = settings
             .refresh_margin
             .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));
+        let fixed_secrets = Redactor::new(fixed);
         Ok(TokenClient {
             inner: Arc::new(Inner {
                 provider,
@@ -351,14 +363,19 @@ impl TokenClient {
                 telemetry: crate::telemetry::Telemetry::new(provider.name, environment),
                 http,
                 base,
-                credentials: ArcSwap::from_pointee(credentials),
+                credentials: ArcSwap::from_pointee(Keys {
+                    redactor: fixed_secrets
+                        .with(secret_forms(&credentials.id, &credentials.secret)),
+                    credentials,
+                }),
                 config,
                 api_headers,
                 header: ArcSwapOption::empty(),
                 settings,
                 margin,
                 retry,
-                redactor: ArcSwap::from_pointee(Redactor::new(secrets)),
+                fixed_secrets,
+                replacing: Mutex::new(()),
                 cell: Arc::new(TokenCell::new()),
                 validator,
                 authorization_server,
@@ -393,18 +410,28 @@ impl TokenClient {
     /// unused.
     pub fn replace_client_secret(&self, secret: impl Into<SecretString>) {
         let secret: SecretString = secret.into();
+        let _one_at_a_time = self
+            .inner
+            .replacing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let current = self.inner.credentials.load_full();
-        let forms = secret_forms(&current.id, &secret);
-        self.inner
-            .redactor
-            .rcu(|redactor| redactor.with(forms.iter().cloned()));
+        let id = &current.credentials.id;
+        let redactor = self.inner.fixed_secrets.with(
+            secret_forms(id, &current.credentials.secret)
+                .into_iter()
+                .chain(secret_forms(id, &secret)),
+        );
         if let Some(validator) = &self.inner.validator {
             validator.replace_client_secret(secret.clone());
         }
-        self.inner.credentials.store(Arc::new(Credentials {
-            id: current.id.clone(),
-            secret,
-            key: current.key.clone(),
+        self.inner.credentials.store(Arc::new(Keys {
+            credentials: Credentials {
+                id: id.clone(),
+                secret,
+                key: current.credentials.key.clone(),
+            },
+            redactor,
         }));
         tracing::info!(
             target: "tokenspec",

@@ -177,7 +177,7 @@ impl TokenClient {
         };
         crate::PendingAuthorization::new(
             &endpoint,
-            &self.inner.credentials.load().id,
+            &self.inner.credentials.load().credentials.id,
             redirect_uri,
             scope,
             provider.openid.is_some(),

@@ -99,13 +99,14 @@ impl TokenClient {
             Some(ParamValue::Secret(SecretString::from(token.to_owned()))),
             Some(ParamValue::Text(hint.to_owned())),
         ];
+        let keys = inner.credentials.load_full();
         let request = request::build(
             &http,
             &endpoint,
             &REVOCATION,
             crate::client_auth::Proof {
                 auth: self.client_auth(auth_flow),
-                credentials: &inner.credentials.load(),
+                credentials: &keys.credentials,
                 now: inner.settings.clock.wall(),
             },
             &[],
@@ -116,7 +117,7 @@ impl TokenClient {
         if (200..300).contains(&answer.status) {
             return Ok(());
         }
-        let redactor = inner.redactor.load().with([token.to_owned()]);
+        let redactor = keys.redactor.with([token.to_owned()]);
         Err(response::refusal(
             provider,
             answer.status,

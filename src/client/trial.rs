@@ -100,9 +100,10 @@ impl TokenClient {
                 value,
             })
             .collect();
+        let keys = inner.credentials.load_full();
         let built = inner.http.client().and_then(|http| {
             let request = self
-                .build_request(&http, flow, &values, &extra, sent_at)?
+                .build_request(&http, flow, &values, &extra, &keys.credentials, sent_at)?
                 .build()
                 .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
             Ok((http, request))
@@ -148,7 +149,7 @@ impl TokenClient {
                     _ => None,
                 })
                 .collect();
-            inner.redactor.load().with(secrets)
+            keys.redactor.with(secrets)
         };
         trial.outcome = response::interpret(
             provider,
