@@ -9,6 +9,11 @@
 use std::fmt;
 use std::time::Duration;
 
+/// The longest TTL sent to Redis: a century. Redis refuses an expiry past its clock's range
+/// (`invalid expire time`), so a longer TTL (`Duration::MAX` for "until deleted") is sent as
+/// this one.
+const MAX_TTL_MS: u128 = 100 * 365 * 24 * 3600 * 1000;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -181,7 +186,7 @@ impl TokenStore for RedisStore {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let sealed = self.seal(key, token)?;
-            let ms = ttl.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+            let ms = ttl.as_millis().clamp(1, MAX_TTL_MS) as u64;
             self.run::<()>(
                 redis::cmd("SET")
                     .arg(key)
@@ -201,7 +206,7 @@ impl TokenStore for RedisStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let ms = ttl.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+            let ms = ttl.as_millis().clamp(1, MAX_TTL_MS) as u64;
             let set: Option<String> = self
                 .run(
                     redis::cmd("SET")

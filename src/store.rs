@@ -9,8 +9,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::clock::{Clock, SystemClock};
 
 use secrecy::SecretString;
 
@@ -130,10 +132,87 @@ pub enum StoreFallback {
 }
 
 /// Tokens shared between the clients of one process.
-#[derive(Debug, Default)]
+///
+/// Its memory follows what it holds: expired tokens and locks are swept out as new ones come
+/// in (a sweep whenever the map has doubled since the last, so each write costs O(1) amortized),
+/// and the maps give memory back when they shrink to a quarter of what they once held. A TTL
+/// too long to represent (`Duration::MAX`) means "until deleted".
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, (StoredToken, Instant)>>,
-    locks: Mutex<HashMap<String, (String, Instant)>>,
+    entries: Mutex<Swept<StoredToken>>,
+    locks: Mutex<Swept<String>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("entries", &lock(&self.entries).map.len())
+            .field("locks", &lock(&self.locks).map.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_clock(Arc::new(SystemClock))
+    }
+}
+
+/// A map whose entries expire: each value with the instant it stops being valid (`None`:
+/// never).
+struct Swept<T> {
+    map: HashMap<String, (T, Option<Instant>)>,
+    /// The size at which the next insertion sweeps out expired entries.
+    sweep_at: usize,
+}
+
+/// The smallest map that is swept or shrunk: below it, sweeping costs more than it frees.
+const SWEEP_FLOOR: usize = 64;
+
+impl<T> Swept<T> {
+    fn new() -> Self {
+        Swept {
+            map: HashMap::new(),
+            sweep_at: SWEEP_FLOOR,
+        }
+    }
+
+    fn get(&self, key: &str, now: Instant) -> Option<&T> {
+        self.map
+            .get(key)
+            .filter(|(_, until)| until.is_none_or(|u| now < u))
+            .map(|(value, _)| value)
+    }
+
+    fn insert(&mut self, key: &str, value: T, now: Instant, ttl: Duration) {
+        if self.map.len() >= self.sweep_at {
+            self.map
+                .retain(|_, (_, until)| until.is_none_or(|u| now < u));
+            self.sweep_at = (self.map.len() * 2).max(SWEEP_FLOOR);
+            self.shrink();
+        }
+        self.map
+            .insert(key.to_owned(), (value, now.checked_add(ttl)));
+    }
+
+    fn remove(&mut self, key: &str) {
+        if self.map.remove(key).is_some() {
+            self.shrink();
+        }
+    }
+
+    /// Gives memory back once the map holds under a quarter of what it has room for.
+    fn shrink(&mut self) {
+        let len = self.map.len();
+        if self.map.capacity() > SWEEP_FLOOR && len < self.map.capacity() / 4 {
+            self.map.shrink_to((len * 2).max(SWEEP_FLOOR));
+            self.sweep_at = self.sweep_at.min((len * 2).max(SWEEP_FLOOR));
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl MemoryStore {
@@ -141,16 +220,33 @@ impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore::default()
     }
+
+    /// An empty store whose entries expire by `clock` (the clock given to the clients that
+    /// use it, such as a [`crate::clock::ManualClock`] in tests).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        MemoryStore {
+            entries: Mutex::new(Swept::new()),
+            locks: Mutex::new(Swept::new()),
+            clock,
+        }
+    }
+
+    /// How many tokens it holds, expired ones not yet swept out included.
+    pub fn len(&self) -> usize {
+        lock(&self.entries).map.len()
+    }
+
+    /// Whether it holds no token.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl TokenStore for MemoryStore {
     fn load<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<StoredToken>> {
         Box::pin(async move {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            Ok(entries
-                .get(key)
-                .filter(|(_, until)| Instant::now() < *until)
-                .map(|(t, _)| t.clone()))
+            let now = self.clock.now();
+            Ok(lock(&self.entries).get(key, now).cloned())
         })
     }
 
@@ -161,8 +257,8 @@ impl TokenStore for MemoryStore {
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.insert(key.to_owned(), (token.clone(), Instant::now() + ttl));
+            let now = self.clock.now();
+            lock(&self.entries).insert(key, token.clone(), now, ttl);
             Ok(())
         })
     }
@@ -174,12 +270,11 @@ impl TokenStore for MemoryStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-            let free = locks
-                .get(key)
-                .is_none_or(|(_, until)| Instant::now() >= *until);
+            let now = self.clock.now();
+            let mut locks = lock(&self.locks);
+            let free = locks.get(key, now).is_none();
             if free {
-                locks.insert(key.to_owned(), (fence.to_owned(), Instant::now() + ttl));
+                locks.insert(key, fence.to_owned(), now, ttl);
             }
             Ok(free)
         })
@@ -187,8 +282,12 @@ impl TokenStore for MemoryStore {
 
     fn unlock<'a>(&'a self, key: &'a str, fence: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-            if locks.get(key).is_some_and(|(holder, _)| holder == fence) {
+            let mut locks = lock(&self.locks);
+            if locks
+                .map
+                .get(key)
+                .is_some_and(|(holder, _)| holder == fence)
+            {
                 locks.remove(key);
             }
             Ok(())
@@ -197,9 +296,73 @@ impl TokenStore for MemoryStore {
 
     fn delete<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.remove(key);
+            lock(&self.entries).remove(key);
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn token() -> StoredToken {
+        StoredToken::new(SecretString::from("t"), 0, 1, serde_json::Map::new())
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn a_ttl_too_long_to_represent_keeps_the_token_and_the_lock_until_deleted() {
+        let store = MemoryStore::new();
+        block_on(async {
+            store.save("k", &token(), Duration::MAX).await.unwrap();
+            assert!(store.load("k").await.unwrap().is_some());
+            assert!(store.try_lock("k", "f", Duration::MAX).await.unwrap());
+            assert!(!store.try_lock("k", "g", Duration::MAX).await.unwrap());
+            store.unlock("k", "f").await.unwrap();
+            assert!(store.try_lock("k", "g", Duration::MAX).await.unwrap());
+        });
+    }
+
+    #[test]
+    fn expired_tokens_are_swept_out_and_the_map_gives_memory_back() {
+        let clock = ManualClock::new();
+        let store = MemoryStore::with_clock(Arc::new(clock.clone()));
+        block_on(async {
+            for round in 0..10 {
+                for i in 0..1000 {
+                    let key = format!("{round}-{i}");
+                    store
+                        .save(&key, &token(), Duration::from_secs(60))
+                        .await
+                        .unwrap();
+                }
+                clock.advance(Duration::from_secs(61));
+            }
+            assert!(
+                store.len() <= 2 * 1000 + SWEEP_FLOOR,
+                "10,000 tokens saved, 1,000 alive at a time, {} kept",
+                store.len()
+            );
+            assert!(
+                store.load("9-0").await.unwrap().is_none(),
+                "expired by the clock"
+            );
+            for i in 0..1000 {
+                store.delete(&format!("9-{i}")).await.unwrap();
+            }
+            let capacity = lock(&store.entries).map.capacity();
+            assert!(
+                capacity <= 4 * 1000,
+                "capacity {capacity} after deleting all but a few"
+            );
+        });
     }
 }
