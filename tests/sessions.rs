@@ -470,6 +470,60 @@ async fn ending_a_session_forgets_it_in_the_client_and_the_store() {
     assert_eq!(error.ended_session(), Some("user-8"));
 }
 
+#[tokio::test]
+async fn without_a_store_memory_lets_go_of_sessions_no_handle_holds_once_idle_past_their_ttl() {
+    let f = Fixture::new(Rotating::default()).await;
+    let client = f.client(Settings::default().session_ttl(Duration::from_secs(3600)));
+    let held = client.restore_session("held", RefreshToken::from("rt-held".to_owned()));
+    for i in 0..200 {
+        drop(client.restore_session(format!("user-{i}"), RefreshToken::from(format!("rt-{i}"))));
+    }
+    // Within the TTL every session stays: memory is the only place they live.
+    assert_eq!(client.session_count(), 201);
+    assert!(client.session("user-0").await.unwrap().is_some());
+    f.clock.advance(Duration::from_secs(3601));
+    for i in 0..300 {
+        drop(client.restore_session(format!("later-{i}"), RefreshToken::from(format!("rt-l{i}"))));
+    }
+    assert!(
+        client.session_count() <= 301,
+        "the 200 idle sessions were let go, {} held",
+        client.session_count()
+    );
+    assert!(client.session("user-0").await.unwrap().is_none());
+    assert!(
+        client.session("held").await.unwrap().is_some(),
+        "a session a handle holds is never let go"
+    );
+    drop(held);
+}
+
+#[tokio::test]
+async fn with_a_store_memory_lets_go_of_expired_sessions_and_finds_them_again_in_the_store() {
+    let f = Fixture::new(Rotating::default()).await;
+    let store = Arc::new(MemoryStore::with_clock(Arc::new(f.clock.clone())));
+    let client = f.client(Settings::default().store(store.clone()));
+    for i in 0..100 {
+        f.connect(&client, &format!("user-{i}")).await;
+    }
+    assert_eq!(client.session_count(), 100);
+    f.expire(); // every access token expired; the store keeps the sessions for 90 days
+    for i in 0..100 {
+        drop(client.restore_session(format!("later-{i}"), RefreshToken::from(format!("rt-l{i}"))));
+    }
+    assert!(
+        client.session_count() <= 100,
+        "the expired, stored sessions were let go: {} held",
+        client.session_count()
+    );
+    let back = client
+        .session("user-7")
+        .await
+        .unwrap()
+        .expect("found again in the store");
+    assert!(back.access_token().await.is_ok(), "and refreshes from it");
+}
+
 /// A store that holds something no version of tokenspec wrote.
 struct Corrupted;
 

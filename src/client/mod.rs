@@ -101,7 +101,7 @@ struct Inner {
     /// Fingerprint of the last token an API rejected, never to be adopted from the store again.
     rejected: Mutex<Option<[u8; 32]>>,
     /// The users' sessions this client holds, by the application's key.
-    sessions: session::Registry,
+    sessions: Mutex<session::Registry>,
 }
 
 impl fmt::Debug for TokenClient {

@@ -4,6 +4,7 @@
 //! losing a rotation to a sibling process.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::cache::{self, Cached, RenewFuture, Renewer, TokenCell};
 use super::*;
@@ -18,10 +19,110 @@ pub(super) struct SessionState {
     refresh_token: ArcSwapOption<RefreshToken>,
     /// Fingerprint of the last access token an API rejected, never to be adopted again.
     rejected: Mutex<Option<[u8; 32]>>,
+    /// When this process took the session up (on the client's clock).
+    since: Instant,
+    /// Whether the client's store holds the session's newest state, so memory may let it go.
+    persisted: AtomicBool,
 }
 
-/// The sessions a client holds in memory, by the application's key.
-pub(super) type Registry = Mutex<HashMap<String, Arc<SessionState>>>;
+impl SessionState {
+    /// Whether memory may let this session go: no handle holds it outside the registry, and
+    /// either it has been idle past `session_ttl` (the provider's refresh-token idle lifetime,
+    /// after which the store drops it too), or the store holds it and its access token has
+    /// expired (memory would save no round trip).
+    fn evictable(self: &Arc<Self>, now: Instant, session_ttl: Duration) -> bool {
+        if Arc::strong_count(self) > 1 {
+            return false;
+        }
+        let cached = self.cell.current();
+        let last = cached
+            .as_ref()
+            .map_or(self.since, |c| c.token.issued_at().max(self.since));
+        let idle = now.saturating_duration_since(last) >= session_ttl;
+        let expired = cached.is_none_or(|c| now >= c.token.expires_at());
+        idle || (expired && self.persisted.load(Ordering::Acquire))
+    }
+}
+
+/// The sessions a client holds in memory, by the application's key. Sessions nothing needs are
+/// swept out as new ones come in (see [`SessionState::evictable`]; a sweep whenever the map has
+/// doubled since the last, O(1) amortized per session), and the map gives memory back when it
+/// shrinks to a quarter of its room, so memory follows the sessions in use, not every session
+/// ever started.
+pub(super) struct Registry {
+    map: HashMap<String, Arc<SessionState>>,
+    sweep_at: usize,
+}
+
+/// The smallest registry that is swept or shrunk.
+const SWEEP_FLOOR: usize = 64;
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            map: HashMap::new(),
+            sweep_at: SWEEP_FLOOR,
+        }
+    }
+}
+
+impl Registry {
+    fn get(&self, key: &str) -> Option<&Arc<SessionState>> {
+        self.map.get(key)
+    }
+
+    /// The session of `key`, made by `make` if there is none; may sweep first.
+    fn get_or_insert_with(
+        &mut self,
+        key: &str,
+        now: Instant,
+        session_ttl: Duration,
+        make: impl FnOnce() -> Arc<SessionState>,
+    ) -> Arc<SessionState> {
+        if let Some(state) = self.map.get(key) {
+            return Arc::clone(state);
+        }
+        self.sweep(now, session_ttl);
+        Arc::clone(self.map.entry(key.to_owned()).or_insert_with(make))
+    }
+
+    /// Registers `state`, replacing any session of its key; may sweep first.
+    fn insert(&mut self, state: Arc<SessionState>, now: Instant, session_ttl: Duration) {
+        self.sweep(now, session_ttl);
+        self.map.insert(state.key.clone(), state);
+    }
+
+    /// Forgets `state` if it is still the registered session of its key.
+    fn remove(&mut self, state: &Arc<SessionState>) {
+        if self
+            .map
+            .get(&state.key)
+            .is_some_and(|s| Arc::ptr_eq(s, state))
+        {
+            self.map.remove(&state.key);
+            self.shrink();
+        }
+    }
+
+    fn sweep(&mut self, now: Instant, session_ttl: Duration) {
+        if self.map.len() < self.sweep_at {
+            return;
+        }
+        self.map
+            .retain(|_, state| !state.evictable(now, session_ttl));
+        self.sweep_at = (self.map.len() * 2).max(SWEEP_FLOOR);
+        self.shrink();
+    }
+
+    /// Gives memory back once the map holds under a quarter of what it has room for.
+    fn shrink(&mut self) {
+        let len = self.map.len();
+        if self.map.capacity() > SWEEP_FLOOR && len < self.map.capacity() / 4 {
+            self.map.shrink_to((len * 2).max(SWEEP_FLOOR));
+            self.sweep_at = self.sweep_at.min((len * 2).max(SWEEP_FLOOR));
+        }
+    }
+}
 
 /// One user's tokens at the provider, obtained through [`TokenClient::start_session`] (a code
 /// exchange), [`TokenClient::restore_session`] (a refresh token kept elsewhere) or
@@ -140,29 +241,34 @@ impl TokenClient {
             .refresh_token
             .as_ref()
             .map(|r| RefreshToken::from(r.expose_secret().to_owned()));
-        let mut sessions = self.sessions();
+        let now = self.inner.settings.clock.now();
         // Another task may have loaded it meanwhile: keep one state per key.
-        let state = sessions.entry(key.to_owned()).or_insert_with(|| {
-            let state = self.new_state(key, refresh);
-            if let Some((token, fields)) = self.adopt_unless(&stored, &state.rejected) {
-                state
-                    .cell
-                    .set(Arc::new(Cached::new(token, fields, &self.inner.telemetry)));
-            }
-            Arc::new(state)
-        });
+        let state =
+            self.sessions()
+                .get_or_insert_with(key, now, self.inner.settings.session_ttl, || {
+                    let state = self.new_state(key, refresh);
+                    state.persisted.store(true, Ordering::Release);
+                    if let Some((token, fields)) = self.adopt_unless(&stored, &state.rejected) {
+                        state
+                            .cell
+                            .set(Arc::new(Cached::new(token, fields, &self.inner.telemetry)));
+                    }
+                    Arc::new(state)
+                });
         Ok(Some(Session {
             client: self.clone(),
-            state: Arc::clone(state),
+            state,
         }))
     }
 
-    /// How many sessions this client holds in memory.
+    /// How many sessions this client holds in memory. Sessions no handle holds are let go once
+    /// idle past [`Settings::session_ttl`], or, with a store, once their access token expired
+    /// (the store keeps them, and [`TokenClient::session`] finds them there).
     pub fn session_count(&self) -> usize {
-        self.sessions().len()
+        self.sessions().map.len()
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SessionState>>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.inner
             .sessions
             .lock()
@@ -176,12 +282,16 @@ impl TokenClient {
             cell: Arc::new(TokenCell::new()),
             refresh_token: ArcSwapOption::new(refresh.map(Arc::new)),
             rejected: Mutex::new(None),
+            since: self.inner.settings.clock.now(),
+            persisted: AtomicBool::new(false),
         }
     }
 
     fn register(&self, key: &str, refresh: Option<RefreshToken>) -> Session {
         let state = Arc::new(self.new_state(key, refresh));
-        self.sessions().insert(key.to_owned(), Arc::clone(&state));
+        let now = self.inner.settings.clock.now();
+        self.sessions()
+            .insert(Arc::clone(&state), now, self.inner.settings.session_ttl);
         Session {
             client: self.clone(),
             state,
@@ -307,13 +417,7 @@ impl Session {
 
     /// Drops this session from the client's memory, if it is still the registered one.
     fn forget(&self) {
-        let mut sessions = self.client.sessions();
-        if sessions
-            .get(&self.state.key)
-            .is_some_and(|s| Arc::ptr_eq(s, &self.state))
-        {
-            sessions.remove(&self.state.key);
-        }
+        self.client.sessions().remove(&self.state);
         self.state.refresh_token.store(None);
     }
 
@@ -341,10 +445,11 @@ impl Session {
             let stored = self.client.to_stored(token, fields).with_refresh_token(
                 refresh.map(|r| SecretString::from(r.expose_secret().to_owned())),
             );
-            if let Err(e) = store
+            let saved = store
                 .save(&self.state.store_key, &stored, settings.session_ttl)
-                .await
-            {
+                .await;
+            self.state.persisted.store(saved.is_ok(), Ordering::Release);
+            if let Err(e) = saved {
                 tracing::warn!(provider = self.client.inner.provider.name, error = %e, "could not write the session to the store; this process alone holds its newest refresh token");
             }
         }
