@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
 use base64::Engine as _;
@@ -351,6 +351,8 @@ impl IdTokenValidator {
         validation.set_issuer(&[self.config.issuer.as_str()]);
         validation.set_audience(&[self.config.client_id.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // `exp` and `iat` are checked below against the client's clock, not the system's.
+        validation.validate_exp = false;
         validation.leeway = self.config.leeway.as_secs();
         let data =
             jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation).map_err(|e| {
@@ -373,10 +375,18 @@ impl IdTokenValidator {
                 })
             })?;
         let claims = data.claims;
-        let now = SystemTime::now()
+        // Both times on the client's clock (the one its tokens are timed with), with the same
+        // leeway either way.
+        let now = self
+            .clock
+            .wall()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if claims.iat > now + self.config.leeway.as_secs() as i64 {
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let leeway = i64::try_from(self.config.leeway.as_secs()).unwrap_or(i64::MAX);
+        if claims.exp.saturating_add(leeway) < now {
+            return Err(fail(IdTokenError::Expired));
+        }
+        if claims.iat > now.saturating_add(leeway) {
             return Err(fail(IdTokenError::BadIssueTime));
         }
         if claims.aud.len() > 1 && claims.azp.as_deref() != Some(self.config.client_id.as_str()) {

@@ -440,6 +440,52 @@ async fn forged_and_invalid_id_tokens_are_refused_each_for_its_reason() {
 }
 
 #[tokio::test]
+async fn id_token_times_are_checked_on_the_clients_clock() {
+    let op = start();
+    let on_the_system_clock = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());
+    let ahead = tokenspec::clock::ManualClock::new();
+    ahead.advance(std::time::Duration::from_secs(2 * 3600));
+    let two_hours_ahead = client(
+        &op,
+        BASIC,
+        BASIC_ID,
+        BASIC_SECRET,
+        Settings::default().clock(ahead),
+    );
+    let validate = |client: &TokenClient, token: String| {
+        let client = client.clone();
+        async move {
+            client
+                .validate_id_token(&token.into(), Some("expected-nonce"))
+                .await
+        }
+    };
+    // Issued an hour from now: not yet issued for the system clock, issued an hour ago for a
+    // clock two hours ahead.
+    let later = op.text("/test/forge/issued-in-an-hour").await;
+    assert!(matches!(
+        refused(
+            validate(&on_the_system_clock, later.clone())
+                .await
+                .unwrap_err()
+        ),
+        IdTokenError::BadIssueTime
+    ));
+    validate(&two_hours_ahead, later)
+        .await
+        .expect("iat is checked on the client's clock");
+    // Valid for ten minutes from now: expired for a clock two hours ahead.
+    let valid = op.text("/test/forge/valid").await;
+    validate(&on_the_system_clock, valid.clone())
+        .await
+        .expect("valid now");
+    assert!(matches!(
+        refused(validate(&two_hours_ahead, valid).await.unwrap_err()),
+        IdTokenError::Expired
+    ));
+}
+
+#[tokio::test]
 async fn an_unknown_key_id_refreshes_the_jwks_once_per_interval() {
     let op = start();
     let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());

@@ -254,6 +254,7 @@ provider.use(async (ctx, next) => {
     case 'multi-aud-no-azp': token = await sign(rsa, { ...claims, aud: ['basic-client', 'someone-else'] }); break;
     case 'wrong-iss': token = await sign(rsa, { ...claims, iss: 'http://127.0.0.1:1' }); break;
     case 'expired': token = await sign(rsa, { ...claims, iat: now - 7200, exp: now - 3600 }); break;
+    case 'issued-in-an-hour': token = await sign(rsa, { ...claims, iat: now + 3600, exp: now + 7200 }); break;
     case 'wrong-nonce': token = await sign(rsa, { ...claims, nonce: 'another-nonce' }); break;
     case 'alg-none': {
       const enc = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
