@@ -225,6 +225,10 @@ impl Error {
     /// `temporarily_unavailable`, but never a rejection of the credentials or the grant.
     pub fn is_transient(&self) -> bool {
         match self {
+            Error::Transport {
+                kind: TransportKind::CertificateRefused,
+                ..
+            } => false,
             Error::Transport { .. } | Error::Interrupted { .. } => true,
             Error::Rejected {
                 status, rejection, ..
@@ -301,6 +305,10 @@ pub enum TransportKind {
     Body,
     /// Anything else in the HTTP stack.
     Other,
+    /// The server refused the client certificate during the TLS handshake (an alert such as
+    /// `bad_certificate`, `unknown_ca`, `certificate_expired` or `certificate_required`): a
+    /// rejected credential, never retried.
+    CertificateRefused,
 }
 
 impl fmt::Display for TransportKind {
@@ -310,6 +318,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Timeout => "no complete answer within the deadline (raise `Settings::timeout` if the provider is slow)",
             TransportKind::Body => "the connection broke while the answer was read",
             TransportKind::Other => "HTTP error",
+            TransportKind::CertificateRefused => "the server refused the client certificate in the TLS handshake (is it the certificate the provider registered for this client, issued by a CA it trusts, and unexpired?)",
         })
     }
 }

@@ -262,7 +262,9 @@ impl Fault {
 
 /// What kind of failure a reqwest error is.
 pub(crate) fn kind(e: &reqwest::Error) -> TransportKind {
-    if e.is_timeout() {
+    if certificate_refused(e) {
+        TransportKind::CertificateRefused
+    } else if e.is_timeout() {
         TransportKind::Timeout
     } else if e.is_connect() {
         TransportKind::Connect
@@ -271,6 +273,36 @@ pub(crate) fn kind(e: &reqwest::Error) -> TransportKind {
     } else {
         TransportKind::Other
     }
+}
+
+/// Whether the server ended the TLS handshake with an alert saying it does not accept the
+/// client's certificate (RFC 8446 §6.2): none sent where one is required, one it cannot verify,
+/// revoked, expired, or not allowed in. Sending the same certificate again cannot succeed.
+fn certificate_refused(e: &reqwest::Error) -> bool {
+    use rustls::AlertDescription as A;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        let tls = s.downcast_ref::<rustls::Error>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::AlertReceived(alert)) = tls {
+            return matches!(
+                alert,
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+            );
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// What went wrong under a reqwest error, without the URL its own message carries (the URL can

@@ -155,6 +155,40 @@ async fn a_hundred_renewals_reuse_one_tls_connection() {
 }
 
 #[tokio::test]
+async fn a_certificate_the_server_refuses_is_a_rejected_credential_and_never_retried() {
+    let pki = Pki::new("Efí test CA");
+    let server = TlsServer::start(&pki, true, |_: &Seen| (200, "{}".into())).await;
+    // Issued by a CA the provider does not trust, as a certificate registered elsewhere is.
+    let stranger = Pki::new("Another CA").client("efi-application");
+    // Efí's spec retries transient failures (three attempts).
+    let client = efi_builder(&server, &pki, Some(identity(&stranger)))
+        .build()
+        .unwrap();
+    let error = client.access_token().await.unwrap_err();
+    match error.runtime() {
+        tokenspec::Error::Transport { kind, .. } => {
+            assert_eq!(
+                *kind,
+                tokenspec::TransportKind::CertificateRefused,
+                "{error}"
+            );
+        }
+        other => panic!("expected a refused certificate, got {other}"),
+    }
+    assert!(!error.runtime().is_transient());
+    assert!(
+        error.to_string().contains("refused the client certificate"),
+        "{error}"
+    );
+    assert_eq!(
+        server.refused(),
+        1,
+        "one handshake: the same certificate is not sent again"
+    );
+    assert_eq!(server.handshakes(), 0);
+}
+
+#[tokio::test]
 async fn a_provider_that_wants_a_certificate_refuses_to_build_without_one() {
     let pki = Pki::new("Efí test CA");
     let server = TlsServer::start(&pki, true, |_: &Seen| (200, "{}".into())).await;
