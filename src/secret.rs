@@ -160,7 +160,19 @@ impl Token {
         self.inner.refresh_at
     }
 
-    /// Its whole lifetime, as the provider told it.
+    /// How long it is valid, counted from when the request that produced it was sent
+    /// ([`Token::issued_at`]) to when it expires ([`Token::expires_at`]):
+    ///
+    /// - `expires_in` (or a lifetime the spec states): that many seconds, as the provider told
+    ///   it;
+    /// - an absolute expiry time or a JWT `exp`: the time left until then on the client's wall
+    ///   clock when the request was sent, so a token the provider issued a minute before it
+    ///   answered (or that a cache handed out half-used) shows what was left, not its original
+    ///   lifetime; an expiry already past is zero;
+    /// - a provider that tells none (`expiry: never`): ten years, the longest believed;
+    ///   such a token lives until an API refuses it.
+    ///
+    /// Lifetimes longer than ten years are cut to ten years.
     pub fn lifetime(&self) -> Duration {
         self.inner.expires_at - self.inner.issued_at
     }

@@ -492,6 +492,30 @@ async fn expiry_comes_from_the_jwt_exp_claim_or_a_fixed_lifetime() {
 }
 
 #[tokio::test]
+async fn an_absolute_expirys_lifetime_is_the_time_left_when_the_request_was_sent() {
+    let jwt_exp = Expiry::JwtExp {
+        path: &["access_token"],
+    };
+    // Issued an hour ago for an hour and ten minutes: ten minutes are left, and that is the
+    // lifetime (not the seventy minutes it was issued for).
+    let half_used = jwt(json!({"sub": "s", "iat": unix_now() - 3600, "exp": unix_now() + 600}));
+    assert!(near(
+        lifetime_of(jwt_exp, json!({"access_token": half_used}))
+            .await
+            .unwrap(),
+        600
+    ));
+    let gone = jwt(json!({"sub": "s", "exp": unix_now() - 60}));
+    assert_eq!(
+        lifetime_of(jwt_exp, json!({"access_token": gone}))
+            .await
+            .unwrap(),
+        Duration::ZERO,
+        "an expiry already past is no time left"
+    );
+}
+
+#[tokio::test]
 async fn a_token_that_never_expires_is_kept_until_an_api_refuses_it() {
     let server = MockServer::start().await;
     let counter = Arc::new(AtomicUsize::new(0));
