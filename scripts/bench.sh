@@ -3,7 +3,7 @@
 # runtime and generator figures (benches/tokenspec.rs), then the compile cost of providers.
 #   bash scripts/bench.sh            # everything (about 10 minutes on 2 cores)
 #   bash scripts/bench.sh hot fetch  # only some runtime sections (hot, stampede, fetch,
-#                                    # generator, memory, fleet, sessions, assertions, mtls,
+#                                    # generator, memory, lifetimes, fleet, sessions, assertions, mtls,
 #                                    # integrations)
 #   bash scripts/bench.sh compile    # only the compile-cost builds
 #   bash scripts/bench.sh consumer   # only the cold build of a crate depending on one provider

@@ -37,7 +37,7 @@ struct Shard {
     copy: OnceLock<Token>,
     /// Hits since the last flush.
     pending: AtomicU64,
-    /// Nanoseconds after the token was issued (on the client's clock) from which the next hit
+    /// The second after the token was issued (on the client's clock) from which the next hit
     /// adds what is pending; 0 until the first hit, so a first hit counts at once.
     flush_after: AtomicU64,
 }
@@ -65,16 +65,17 @@ impl Cached {
     /// so threads answering from the cache never write one shared counter on every call.
     #[inline]
     fn hand_out(&self, now: Instant) -> Token {
-        let shard = &self.shards[thread_shard() % self.shards.len()];
+        // The shard count is a power of two: a mask, not a division.
+        let shard = &self.shards[thread_shard() & (self.shards.len() - 1)];
         let token = shard.copy.get_or_init(|| self.token.private_copy()).clone();
         if HitCounter::COUNTS {
             shard.pending.fetch_add(1, Ordering::Relaxed);
-            let at = now.saturating_duration_since(self.token.issued_at());
-            let at = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
-            if at >= shard.flush_after.load(Ordering::Relaxed) {
-                shard
-                    .flush_after
-                    .store(at.saturating_add(1_000_000_000), Ordering::Relaxed);
+            // Whole seconds since the token was issued: a field read, no division.
+            let second = now
+                .saturating_duration_since(self.token.issued_at())
+                .as_secs();
+            if second >= shard.flush_after.load(Ordering::Relaxed) {
+                shard.flush_after.store(second + 1, Ordering::Relaxed);
                 self.hits.add(shard.pending.swap(0, Ordering::Relaxed));
             }
         }
@@ -95,13 +96,15 @@ impl Drop for Cached {
     }
 }
 
-/// How many shards a cached token has: one per core the process may run on, at most 64.
+/// How many shards a cached token has: one per core the process may run on, rounded up to a
+/// power of two, at most 64.
 fn shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
             .clamp(1, 64)
+            .next_power_of_two()
     })
 }
 
@@ -236,7 +239,9 @@ pub(crate) async fn access_token<R: Renewer>(owner: &R) -> Result<Token, Error> 
     if let Some(token) = fresh(owner) {
         return Ok(token);
     }
-    Ok(renewed(owner).await?.token.clone())
+    // Boxed, so this future stays a few words: every cached call creates and moves it, and an
+    // inline renewal state would be copied on each of them.
+    Ok(Box::pin(renewed(owner)).await?.token.clone())
 }
 
 /// The cached token and its fields while unexpired, else those of a renewal.
@@ -249,6 +254,7 @@ pub(crate) async fn unexpired<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Erro
 
 /// The cached token if it can be handed out now: one clock reading and one lock-free load.
 /// In the renewal window it is still handed out, and one background renewal starts.
+#[inline]
 pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
     let guard = owner.cell().current.load();
     let cached = guard.as_ref()?;
