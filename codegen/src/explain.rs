@@ -234,7 +234,7 @@ pub fn explain(p: &Provider) -> String {
             );
         }
         let mut lines = vec![format!("curl -X {method}")];
-        if crate::emit::wants_certificate(p) {
+        if crate::surface::When::Certificate.holds(p) {
             lines.push("--cert client.pem --key client.key".into());
         }
         if let Some(kind) = f.client_auth.certificate {

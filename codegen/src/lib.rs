@@ -33,6 +33,7 @@ pub mod naming;
 #[cfg(feature = "cli")]
 pub mod review;
 pub mod spec;
+pub mod surface;
 pub mod validate;
 
 use std::fmt;

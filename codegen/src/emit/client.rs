@@ -5,6 +5,7 @@ use super::text::{Source, string};
 use super::types::escape;
 use crate::ir::{self, ParamType, Provider};
 use crate::spec::AssertionSpec;
+use crate::surface::{When, code_slot, refresh_flow, session_flow};
 
 const OK: &str = "::std::result::Result::Ok";
 const SOME: &str = "::std::option::Option::Some";
@@ -139,29 +140,8 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
     }
     s.close("}");
 
-    let auths = || {
-        p.flows
-            .iter()
-            .map(|f| &f.client_auth)
-            .chain(&p.client_auth_choices)
-    };
-    let signs_with_key = auths()
-        .any(|a| matches!(a.assertion, Some((AssertionSpec::PrivateKeyJwt, ..))))
-        || p.flows
-            .iter()
-            .filter_map(|f| f.assertion.as_ref())
-            .any(ir::GrantAssertion::signs_with_key);
-    // Whether some method sends the secret or signs with it (a JWT-bearer grant without
-    // `client_auth` sends no client credentials).
-    let needs_secret = auths().any(|a| {
-        a.basic.is_some()
-            || !a.params.is_empty()
-            || matches!(a.assertion, Some((AssertionSpec::ClientSecretJwt, ..)))
-    }) || p
-        .flows
-        .iter()
-        .filter_map(|f| f.assertion.as_ref())
-        .any(|a| !a.signs_with_key());
+    let needs_secret = When::SendsSecret.holds(p);
+    let signs_with_key = When::SignsWithKey.holds(p);
     if needs_secret {
         // With the setters that read the secret from the environment or a file.
         s.line("::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);");
@@ -175,7 +155,7 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
             "Sets the client secret the provider issued. Required; never printed."
         } else if signs_with_key {
             "Not needed: this provider authenticates the client by its key ([`Self::client_key`])."
-        } else if wants_certificate(p) {
+        } else if When::Certificate.holds(p) {
             "Not needed: this provider authenticates the client by its certificate\n\
              ([`Self::client_identity`])."
         } else {
@@ -185,7 +165,7 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
         "client_secret: impl ::std::convert::Into<::tokenspec::SecretString>",
         "client_secret(client_secret)",
     );
-    if sends_users(p) {
+    if When::SendsUsers.holds(p) {
         settings_setter(
             s,
             "Where the provider sends users back after they log in and consent: this\n\
@@ -221,8 +201,7 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
             "client_key(key)",
         );
     }
-    let certificate = wants_certificate(p);
-    if certificate {
+    if When::Certificate.holds(p) {
         settings_setter(
             s,
             "The client certificate and key presented in every TLS handshake (mutual TLS): the\n\
@@ -472,7 +451,7 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
         }
         s.close("}");
     }
-    if p.authorization.is_some() || p.openid.as_ref().is_some_and(ir::OpenId::issuer_is_url) {
+    if When::AuthorizationRequest.holds(p) {
         let nonce = if p.openid.is_some() {
             ", a `nonce`"
         } else {
@@ -492,7 +471,7 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
             "authorization_request(scope)",
         );
     }
-    if p.openid.is_some() {
+    if When::OpenId.holds(p) {
         runtime_method(
             s,
             "Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is\n\
@@ -507,7 +486,7 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
         );
     }
     sessions(p, s);
-    if wants_certificate(p) {
+    if When::Certificate.holds(p) {
         runtime_method(
             s,
             "An HTTP client for the provider's API that presents the client certificate (mutual\n\
@@ -520,20 +499,6 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
         );
     }
     s.close("}");
-}
-
-/// The per-call slot of an authorization-code flow's `code`: the exchange takes it as an
-/// `AuthorizationCode`, which carries the PKCE verifier, redirect URI and nonce of its
-/// authorization request to the runtime.
-fn code_slot(f: &ir::Flow) -> Option<usize> {
-    (f.grant == ir::Grant::AuthorizationCode)
-        .then(|| {
-            f.params.iter().find_map(|param| match param.source {
-                ir::ParamSource::Call(i) if param.wire == "code" => Some(i),
-                _ => None,
-            })
-        })
-        .flatten()
 }
 
 /// The arguments of a per-call flow's method.
@@ -584,20 +549,11 @@ fn call_values(s: &mut Source, p: &Provider, f: &ir::Flow) {
 /// restore one from a kept refresh token. They renew through the spec's refresh grant, if it
 /// has one.
 fn sessions(p: &Provider, s: &mut Source) {
-    let refresh = p.renew_with.or_else(|| {
-        p.flows
-            .iter()
-            .position(|f| f.grant == ir::Grant::RefreshToken)
-    });
-    let Some((index, f, code)) = p
-        .flows
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.cached)
-        .find_map(|(i, f)| code_slot(f).map(|c| (i, f, &f.call_params[c].ident)))
-    else {
+    let refresh = refresh_flow(p);
+    let Some((index, f, code)) = session_flow(p) else {
         return;
     };
+    let code = &f.call_params[code].ident;
     let renewal = match refresh {
         Some(r) => format!(
             "The session renews itself through the `{}` flow; with a store\n\
@@ -639,7 +595,7 @@ fn sessions(p: &Provider, s: &mut Source) {
         "::std::option::Option<::tokenspec::Session>",
         "session(key)",
     );
-    if refresh.is_some() {
+    if When::RestoreSession.holds(p) {
         s.doc(
             "The session `key` from a refresh token the application kept in its own database;\n\
              the first `access_token()` refreshes.",
@@ -656,25 +612,6 @@ fn sessions(p: &Provider, s: &mut Source) {
         s.line("self.runtime.restore_session(key, refresh_token)");
         s.close("}");
     }
-}
-
-/// Whether the client needs a certificate: an environment wants mutual TLS, or a method
-/// authenticates the client by its certificate (RFC 8705).
-pub(crate) fn wants_certificate(p: &Provider) -> bool {
-    p.environments.iter().any(|e| e.client_certificate)
-        || p.flows
-            .iter()
-            .map(|f| &f.client_auth)
-            .chain(&p.client_auth_choices)
-            .any(|a| a.certificate.is_some())
-}
-
-/// Whether the spec sends users to the provider (an authorization endpoint, or a code
-/// exchange), so the builder takes the redirect URI they come back to.
-fn sends_users(p: &Provider) -> bool {
-    p.openid.is_some()
-        || p.authorization.is_some()
-        || p.flows.iter().any(|f| code_slot(f).is_some())
 }
 
 /// For a spec listing several client authentication methods: the enum of them, which the

@@ -1,7 +1,6 @@
 //! IR → Rust source. Emitters trust the IR; each file here owns one concept of the output.
 
 mod client;
-pub(crate) use client::wants_certificate;
 mod descriptor;
 mod text;
 mod types;
@@ -125,7 +124,7 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
             f.client_auth.id_param
         ));
     }
-    if client::wants_certificate(p) {
+    if crate::surface::When::Certificate.holds(p) {
         lines.push("- mutual TLS: the builder's `client_identity` in the handshake".into());
     }
     if let Some((kind, algorithm, audience)) = &f.client_auth.assertion {

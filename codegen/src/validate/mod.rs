@@ -6,6 +6,7 @@ use crate::diagnostics::{Diagnostic, Severity, YamlPath};
 use crate::ir::{self, Body, FieldType, Grant, Literal, Location, Method, ParamSource, ParamType};
 use crate::naming::{Names, camel_ident, snake_ident};
 use crate::spec::*;
+use crate::surface::{Owner, generated_methods};
 
 mod environments;
 mod errors;
@@ -43,6 +44,8 @@ pub fn validate(
 #[derive(Default)]
 struct Cx {
     diagnostics: Vec<Diagnostic>,
+    /// Each builder setting's identifier and where the spec names it.
+    settings_at: Vec<(String, YamlPath)>,
 }
 
 fn root() -> YamlPath {
@@ -155,25 +158,7 @@ impl Cx {
         let mut config_params: Vec<ir::ConfigParam> = Vec::new();
         let mut type_names =
             Names::reserved(RESERVED_TYPES, "a type every generated module defines");
-        let mut methods = Names::reserved(
-            &[
-                "builder",
-                "access_token",
-                "authorize",
-                "invalidate",
-                "send",
-                "token_response",
-                "provider",
-                "runtime",
-                "authorization_request",
-                "validate_id_token",
-                "start_session",
-                "session",
-                "restore_session",
-                "http_client",
-            ],
-            "a method every generated client has",
-        );
+        let mut methods = Names::default();
         let mut flows = Vec::new();
         if spec.flows.is_empty() {
             self.error(
@@ -196,7 +181,14 @@ impl Cx {
             if !built.cached
                 && let Err(previous) = methods.claim(&built.method_ident, flow_name)
             {
-                self.error(&at, format!("flow `{flow_name}` would generate method `{}`, which clashes with {previous}", built.method_ident), "rename the flow");
+                self.error(
+                    &at,
+                    format!(
+                        "flows `{previous}` and `{flow_name}` would both generate method `{}`",
+                        built.method_ident
+                    ),
+                    "rename one of them",
+                );
             }
             flows.push(built);
         }
@@ -228,7 +220,7 @@ impl Cx {
         let renew_with = self.renew_with(spec, &flows, cached.first().copied());
         let errors = self.errors(spec, &mut type_names);
         let error_answer = self.error_answer(spec.error_answer.as_ref());
-        ir::Provider {
+        let provider = ir::Provider {
             file: file.to_owned(),
             module,
             title: spec.title.trim().to_owned(),
@@ -253,6 +245,44 @@ impl Cx {
             enums,
             errors,
             error_answer,
+        };
+        self.generated_name_clashes(&provider);
+        provider
+    }
+
+    /// Refuses a per-call flow or a builder setting named like a method the module generated
+    /// from this spec defines on the same type (`surface::GENERATED_NAMES`): two inherent
+    /// methods of one name do not compile. A name that clashes only with a method this spec
+    /// does not generate is fine.
+    fn generated_name_clashes(&mut self, provider: &ir::Provider) {
+        let client: Vec<&str> = generated_methods(provider, Owner::Client).collect();
+        for flow in provider.flows.iter().filter(|f| !f.cached) {
+            if client.contains(&flow.method_ident.as_str()) {
+                let at = root().key("flows").key(&flow.name);
+                self.error(
+                    &at,
+                    format!(
+                        "flow `{}` would generate method `Client::{}`, which this spec's client already has",
+                        flow.name, flow.method_ident
+                    ),
+                    format!("rename the flow, e.g. `{}_token`", flow.method_ident),
+                );
+            }
+        }
+        let builder: Vec<&str> = generated_methods(provider, Owner::Builder).collect();
+        let settings = std::mem::take(&mut self.settings_at);
+        let mut seen = Vec::new();
+        for (ident, at) in settings {
+            if builder.contains(&ident.as_str()) && !seen.contains(&ident) {
+                self.error(
+                    &at,
+                    format!(
+                        "builder setting `{ident}` would generate `ClientBuilder::{ident}`, which this spec's builder already has"
+                    ),
+                    format!("set `rust_name:` to another name, e.g. `{ident}_param`"),
+                );
+                seen.push(ident);
+            }
         }
     }
 

@@ -99,26 +99,13 @@ impl Cx {
                     }
                     return ParamSource::Config(i);
                 }
-                const BUILTIN: &[&str] = &[
-                    "environment",
-                    "client_id",
-                    "client_secret",
-                    "http_client",
-                    "base_url",
-                    "timeout",
-                    "refresh_margin",
-                    "clock",
-                    "build",
-                    "max_body_bytes",
-                    "settings",
-                    "redirect_uri",
-                    "client_auth_method",
-                    "client_key",
-                    "client_identity",
-                ];
-                if BUILTIN.contains(&ident.as_str()) {
-                    self.error(at, format!("builder setting `{ident}` clashes with a setter every client builder has"), "set `rust_name:` to another name");
-                }
+                // Where the setting's name is written, for a clash with a generated setter.
+                let named_at = if param.rust_name.is_some() {
+                    at.key("rust_name")
+                } else {
+                    at.clone()
+                };
+                self.settings_at.push((ident.clone(), named_at));
                 config_params.push(ir::ConfigParam {
                     wire: wire.to_owned(),
                     ident,
