@@ -1,7 +1,8 @@
 //! `check` passing implies `cargo build` passing: random specs, named with Rust keywords and
 //! with every name the generated code uses itself, are checked; the modules of those `check`
 //! accepts are compiled together in one scratch crate against this repository's runtime, under
-//! `deny(warnings)`.
+//! `deny(warnings)`. A spec quoting code in every documented place has its module's doctests
+//! run (there must be none).
 //!
 //! One batch per run, without shrinking (each attempt would be a `cargo check`). The seed is
 //! printed on failure; `TOKENSPEC_SPEC_SEED=<seed>` replays it, `TOKENSPEC_SPECS=<n>` changes
@@ -549,18 +550,18 @@ fn seed() -> u64 {
         })
 }
 
-/// A scratch crate that depends on this repository's runtime and declares `modules`.
-fn scratch_crate(root: &Path, modules: &[(String, String)]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("random-specs");
+/// A scratch crate `name` that depends on this repository's runtime and declares `modules`.
+fn scratch_crate(name: &str, root: &Path, modules: &[(String, String)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let src = dir.join("src");
     let _ = std::fs::remove_dir_all(&src);
     std::fs::create_dir_all(&src).expect("scratch crate folder");
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"random-specs\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\ntokenspec = {{ path = {:?}, default-features = false }}\n\n[workspace]\n",
-            root.display().to_string()
+            "[package]\nname = {name:?}\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\ntokenspec = {{ path = {root:?}, default-features = false }}\n\n[workspace]\n",
+            root = root.display().to_string()
         ),
     )
     .expect("scratch Cargo.toml");
@@ -573,6 +574,115 @@ fn scratch_crate(root: &Path, modules: &[(String, String)]) -> PathBuf {
     }
     std::fs::write(src.join("lib.rs"), lib).expect("lib.rs");
     dir
+}
+
+/// Runs cargo in a scratch crate; every scratch crate shares one target folder, so the runtime
+/// is compiled once for all of them.
+fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("scratch-target"),
+        )
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTDOCFLAGS")
+        .output()
+        .expect("cargo runs")
+}
+
+/// A spec whose text quotes code in every place spec text reaches documentation: fenced
+/// blocks with and without a language, a tilde fence, an indented block. Each would be a
+/// doctest that fails in the user's crate (JSON is no Rust, and the Rust is for another crate).
+const QUOTES_CODE: &str = r#"title: Quotes
+description: |
+  The token endpoint answers:
+
+  ```json
+  {"access_token": "abc", "expires_in": 3600}
+  ```
+
+  ```
+  curl -X POST https://auth.quotes.example/token
+  ```
+
+  ```rust
+  let client = other_crate::Client::new();
+  ```
+
+  ~~~
+  not_rust!
+  ~~~
+
+  Or with curl:
+
+      curl --user id:secret https://auth.quotes.example/token
+environments:
+  production:
+    url: https://auth.quotes.example
+    doc: |
+      Production.
+
+      ```
+      undefined_function();
+      ```
+client_auth: { basic: raw }
+flows:
+  client_credentials:
+    grant: client_credentials
+    doc: |
+      The app token.
+
+      ```rust
+      assert!(false);
+      ```
+    path: /token
+    params:
+      grant_type: { value: client_credentials }
+      region:
+        default: eu
+        doc: |
+          Where.
+
+              panic!("indented");
+    response:
+      fields:
+        tenant:
+          path: tenant
+          doc: "```panic!()```"
+    expiry: { expires_in: expires_in }
+errors:
+  - name: Suspended
+    code: suspended
+    doc: |
+      Suspended.
+
+      ```
+      compile_error!("no");
+      ```
+"#;
+
+#[test]
+fn code_quoted_in_spec_text_is_no_doctest_of_the_generated_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let checked = tokenspec_codegen::check_source("specs/quotes.yaml", QUOTES_CODE);
+    let provider = checked.provider.unwrap_or_else(|| {
+        panic!(
+            "the spec quoting code passes check:\n{}",
+            tokenspec_codegen::diagnostics::render(&[checked.diagnostics])
+        )
+    });
+    let source = tokenspec_codegen::emit::provider_source(&provider);
+    let dir = scratch_crate("quoted-code", &root, &[("quotes".into(), source)]);
+    let result = cargo(&dir, &["test", "--doc", "--offline"]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success() && !stdout.contains("test src/"),
+        "the generated module's documentation has doctests; crate in {}:\n{stdout}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
 
 #[test]
@@ -627,14 +737,11 @@ fn specs_that_pass_check_generate_modules_that_compile() {
         .iter()
         .map(|m| (m.module.clone(), m.source.clone()))
         .collect();
-    let dir = scratch_crate(&root, &modules);
-    let result = Command::new(env!("CARGO"))
-        .args(["check", "--offline", "--quiet", "--message-format=short"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
+    let dir = scratch_crate("random-specs", &root, &modules);
+    let result = cargo(
+        &dir,
+        &["check", "--offline", "--quiet", "--message-format=short"],
+    );
     assert!(
         result.status.success(),
         "seed {seed} (replay with TOKENSPEC_SPEC_SEED={seed}): {} specs passed check, but their modules do not compile; specs in {}, crate in {}:\n{}",

@@ -87,7 +87,7 @@ impl Source {
     }
 
     fn doc_lines(&mut self, text: &str, comment: &str, attribute: &str) {
-        for line in text.lines() {
+        for line in code_blocks_as_text(text) {
             let line = line.trim_end();
             if line.is_empty() {
                 self.line(comment);
@@ -105,6 +105,58 @@ impl Source {
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+/// The lines of Markdown `text` with every code block marked `text`, as prost-build does:
+/// rustdoc runs a code block of a doc comment as a doctest, so an example a spec author
+/// quotes (a JSON answer, a curl command, or Rust written for another crate) would fail in
+/// the crate that compiles the generated module. A fence keeps its indentation and length and
+/// loses its language; an indented code block (four spaces after a blank line) is fenced.
+pub(crate) fn code_blocks_as_text(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // The open fence's character and length; whether an indented block is open.
+    let mut fence: Option<(char, usize)> = None;
+    let mut indented = false;
+    let mut after_blank = true;
+    for line in text.lines() {
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        let blank = line.trim().is_empty();
+        let run = |c: char| body.chars().take_while(|&b| b == c).count();
+        if let Some((c, len)) = fence {
+            if indent < 4 && run(c) >= len && body.trim_start_matches(c).trim().is_empty() {
+                fence = None;
+            }
+            out.push(line.to_owned());
+        } else if indented && (blank || indent >= 4 || line.starts_with('\t')) {
+            out.push(line.to_owned());
+        } else {
+            if indented {
+                out.push("```".to_owned());
+                indented = false;
+            }
+            let opening = ['`', '~']
+                .into_iter()
+                .map(|c| (c, run(c)))
+                .find(|&(c, len)| len >= 3 && !(c == '`' && body[len..].contains('`')));
+            if let (true, Some((c, len))) = (indent < 4, opening) {
+                fence = Some((c, len));
+                let marker: String = std::iter::repeat_n(c, len).collect();
+                out.push(format!("{}{marker}text", &line[..indent]));
+            } else if after_blank && !blank && (indent >= 4 || line.starts_with('\t')) {
+                indented = true;
+                out.push("```text".to_owned());
+                out.push(line.to_owned());
+            } else {
+                out.push(line.to_owned());
+            }
+        }
+        after_blank = blank;
+    }
+    if indented {
+        out.push("```".to_owned());
+    }
+    out
 }
 
 /// `text` as a Rust string literal.
@@ -140,6 +192,23 @@ mod tests {
             s.finish(),
             "/// first line\n///\n#[doc = \" / starts with a slash\"]\n#[doc = \" bare\\rreturn\"]\n"
         );
+    }
+
+    #[test]
+    fn code_blocks_in_spec_text_become_text_blocks_rustdoc_does_not_run() {
+        let text = "Answer:\n\n```json\n{\"a\": [1]}\n```\n\n  ~~~~\n  let x = 1;\n  ~~~~\n\n```\nfn main() {}\n````\n";
+        assert_eq!(
+            code_blocks_as_text(text).join("\n"),
+            "Answer:\n\n```text\n{\"a\": [1]}\n```\n\n  ~~~~text\n  let x = 1;\n  ~~~~\n\n```text\nfn main() {}\n````"
+        );
+        let indented = "Run:\n\n    cargo run\n    --release\n\nThen more.\n\n    last";
+        assert_eq!(
+            code_blocks_as_text(indented).join("\n"),
+            "Run:\n\n```text\n    cargo run\n    --release\n\n```\nThen more.\n\n```text\n    last\n```"
+        );
+        // Inline code and a list item's continuation are no blocks.
+        let plain = "Use ```a``` inline.\n- item\n    continued";
+        assert_eq!(code_blocks_as_text(plain).join("\n"), plain);
     }
 
     #[test]
