@@ -1,8 +1,8 @@
 //! `check` passing implies `cargo build` passing: random specs, named with Rust keywords and
 //! with every name the generated code uses itself, are checked; the modules of those `check`
 //! accepts are compiled together in one scratch crate against this repository's runtime, under
-//! `deny(warnings)`. A spec quoting code in every documented place has its module's doctests
-//! run (there must be none).
+//! `deny(warnings)`. The fuzz target's corpus is compiled the same way, and a spec quoting code
+//! in every documented place has its module's doctests run (there must be none).
 //!
 //! One batch per run, without shrinking (each attempt would be a `cargo check`). The seed is
 //! printed on failure; `TOKENSPEC_SPEC_SEED=<seed>` replays it, `TOKENSPEC_SPECS=<n>` changes
@@ -680,6 +680,57 @@ fn code_quoted_in_spec_text_is_no_doctest_of_the_generated_module() {
     assert!(
         result.status.success() && !stdout.contains("test src/"),
         "the generated module's documentation has doctests; crate in {}:\n{stdout}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+/// The `spec_to_code` fuzz target parses what every input `check` accepts with syn (a
+/// compile per input would be too slow for libFuzzer); this replays its corpus (the checked-in
+/// seeds and whatever local fuzzing added) and compiles the module of every entry `check`
+/// accepts, all in one scratch crate, under `deny(warnings)`.
+#[test]
+fn fuzz_corpus_specs_that_pass_check_generate_modules_that_compile() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let corpus = root.join("fuzz/corpus/spec_to_code");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .expect("the fuzz corpus of spec_to_code")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    let mut modules: Vec<(String, String)> = Vec::new();
+    for path in &entries {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        // The target takes inputs as UTF-8 text only.
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
+        let checked = tokenspec_codegen::check_source("specs/fuzz.yaml", &text);
+        if let Some(provider) = checked.provider {
+            let source = tokenspec_codegen::emit::provider_source(&provider);
+            if !modules.iter().any(|(_, s)| *s == source) {
+                modules.push((format!("corpus_{:04}", modules.len()), source));
+            }
+        }
+    }
+    assert!(
+        !modules.is_empty(),
+        "the corpus in {} holds specs check accepts (its seeds are shipped specs)",
+        corpus.display()
+    );
+    let dir = scratch_crate("fuzz-corpus", &root, &modules);
+    let result = cargo(
+        &dir,
+        &["check", "--offline", "--quiet", "--message-format=short"],
+    );
+    assert!(
+        result.status.success(),
+        "{} fuzz corpus entries passed check, but their modules do not compile; crate in {}:\n{}",
+        modules.len(),
         dir.display(),
         String::from_utf8_lossy(&result.stderr)
     );
