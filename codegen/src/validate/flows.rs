@@ -34,16 +34,7 @@ impl Cx {
                 );
             }
         }
-        if !flow.path.starts_with('/') || flow.path.contains(['?', '#', '{', '}']) {
-            self.error(
-                &at.key("path"),
-                format!(
-                    "path `{}` must start with `/` and carry no query, fragment or placeholder",
-                    flow.path
-                ),
-                "e.g. `/oauth/token`; put query parameters under `params:` with `in: query`",
-            );
-        }
+        self.url_path(&flow.path, &at.key("path"), "the environment's base URL");
         let body = flow.body.unwrap_or(Body::Form);
         let method = flow.method.unwrap_or(Method::Post);
         if method == Method::Get && body != Body::None {
@@ -315,6 +306,9 @@ impl Cx {
                 "give the seconds from `iat` to `exp`: more than 0, at most a day (most providers take at most 3600)",
             );
         }
+        if let Some(audience) = &spec.audience {
+            self.without_user_info(audience, &aat.key("audience"));
+        }
         if spec.audience.as_ref().is_some_and(|a| a.trim().is_empty()) {
             self.error(
                 &aat.key("audience"),
@@ -391,6 +385,9 @@ impl Cx {
                     format!("`{algorithm}` cannot sign this kind of assertion"),
                     format!("use {}", allowed.join(", ")),
                 );
+            }
+            if let Some(audience) = &spec.audience {
+                self.without_user_info(audience, &cat.key("audience"));
             }
             if spec.audience.as_ref().is_some_and(|a| a.trim().is_empty()) {
                 self.error(

@@ -99,6 +99,7 @@ impl Cx {
             );
         }
         if let Some(docs) = &spec.docs
+            && self.without_user_info(docs, &root().key("docs"))
             && !docs.starts_with("https://")
             && !docs.starts_with("http://")
         {

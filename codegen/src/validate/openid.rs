@@ -44,12 +44,8 @@ impl Cx {
             ("jwks_path", &spec.jwks_path),
             ("authorization_path", &spec.authorization_path),
         ] {
-            if path.as_ref().is_some_and(|p| !p.starts_with('/')) {
-                self.error(
-                    &at.key(key),
-                    "the path must start with `/`",
-                    "it is appended to the issuer",
-                );
+            if let Some(path) = path {
+                self.url_path(path, &at.key(key), "the issuer");
             }
         }
         match &spec.issuer {
@@ -71,11 +67,7 @@ impl Cx {
         let section = spec.revocation.as_ref()?;
         let at = root().key("revocation");
         match &section.path {
-            Some(path) if !path.starts_with('/') => self.error(
-                &at.key("path"),
-                "the path must start with `/`",
-                "it is appended to the base URL",
-            ),
+            Some(path) => self.url_path(path, &at.key("path"), "the base URL"),
             None if spec.authorization.is_none() && spec.openid.is_none() => self.error(
                 &at,
                 "no revocation path, and no server metadata to find the endpoint in",
@@ -94,14 +86,8 @@ impl Cx {
     ) -> Option<ir::Authorization> {
         let section = spec.authorization.as_ref()?;
         let at = root().key("authorization");
-        if let Some(path) = &section.path
-            && !path.starts_with('/')
-        {
-            self.error(
-                &at.key("path"),
-                "the path must start with `/`",
-                "it is appended to the issuer",
-            );
+        if let Some(path) = &section.path {
+            self.url_path(path, &at.key("path"), "the issuer");
         }
         if let Some(openid) = &spec.openid {
             // An issuer that is a name says nothing about where users log in: then this

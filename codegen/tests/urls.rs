@@ -1,0 +1,124 @@
+//! `check` refuses every base URL the runtime's `build()` refuses, before any code is
+//! generated: each URL below goes to `check` as a spec's environment, and to the runtime
+//! through the descriptor `try` builds (`live::descriptor`), as a generated builder would
+//! hand it over.
+
+use tokenspec::{Settings, TokenClient};
+use tokenspec_codegen::check_source;
+
+/// A spec whose only environment is `url`; `{tenant}` is its placeholder when it has one.
+fn spec(url: &str) -> String {
+    format!(
+        "title: Urls\nenvironments:\n  production: {url:?}\nclient_auth: {{ basic: raw }}\nflows:\n  client_credentials:\n    grant: client_credentials\n    path: /token\n    params:\n      grant_type: {{ value: client_credentials }}\n    expiry: {{ expires_in: expires_in }}\n"
+    )
+}
+
+/// Whether `build()` refuses `url` as the base URL template, its placeholder filled with a
+/// plain value.
+fn runtime_refuses(url: &str) -> Option<String> {
+    let valid = check_source("specs/urls.yaml", &spec("https://auth.example.com"));
+    let provider = valid
+        .provider
+        .expect("the spec passes check with a good URL");
+    let descriptor = tokenspec_codegen::live::descriptor::descriptor(&provider);
+    let values: &[(&str, &str)] = if url.contains("{tenant}") {
+        &[("tenant", "acme")]
+    } else {
+        &[]
+    };
+    let settings = Settings::default().client_id("id").client_secret("secret");
+    TokenClient::new_in_environment(descriptor, settings, "production", url, values, vec![])
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// URLs the runtime refuses and `check` must refuse too.
+const REFUSED: &[&str] = &[
+    "https://auth.example.com:65536",
+    "https://auth.example.com:99999/v1",
+    "https://auth.example.com:-1",
+    "https://auth.example.com:https",
+    "https://user:hunter2@auth.example.com",
+    "https://user@auth.example.com/v1",
+    "https://:hunter2@{tenant}.example.com",
+    "https://{tenant}.example.com:70000",
+    "https://auth.exa<mple.com",
+    "https://auth.example.com^",
+    "https://auth|example.com",
+    "https://[::1",
+    "https://[fe80::zz]/",
+    "https://",
+    "ftp://auth.example.com",
+    "https://auth.example.com/v1?x=1",
+    "https://auth.example.com/#top",
+    "http://auth.example.com",
+];
+
+/// URLs both accept.
+const ACCEPTED: &[&str] = &[
+    "https://auth.example.com",
+    "https://auth.example.com:8443/v1",
+    "https://auth.example.com:65535",
+    "https://auth.example.com:/v1",
+    "https://{tenant}.auth.example.com/oauth",
+    "https://auth.example.com/{tenant}/v2",
+    "https://[2001:db8::1]:443",
+    "https://auth_server.example.com",
+    "https://auth.exämple.com",
+];
+
+/// URLs `check` refuses though the runtime would take them: plain http to a loopback test
+/// server needs `allow_insecure_http` in a spec, where it is meant for production.
+/// `https:///token` is read by the runtime as the host `token`, which is no spec author's
+/// intent.
+const CHECK_STRICTER: &[&str] = &[
+    "http://localhost:8080",
+    "http://127.0.0.1",
+    "https:///token",
+];
+
+#[test]
+fn check_refuses_every_base_url_the_runtime_refuses() {
+    let mut wrong = Vec::new();
+    for url in REFUSED.iter().chain(ACCEPTED).chain(CHECK_STRICTER) {
+        let checked = check_source("specs/urls.yaml", &spec(url));
+        let check_refuses = checked.provider.is_none();
+        let runtime = runtime_refuses(url);
+        if runtime.is_some() != REFUSED.contains(url) {
+            wrong.push(format!("the runtime on {url:?}: {runtime:?}"));
+        }
+        if check_refuses == ACCEPTED.contains(url) {
+            wrong.push(format!(
+                "check on {url:?} (the runtime says {runtime:?}):\n{}",
+                tokenspec_codegen::diagnostics::render(&[checked.diagnostics])
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_password_in_a_url_is_refused_and_never_repeated() {
+    let refused = [
+        spec("https://user:hunter2@auth.example.com"),
+        spec("https://auth.example.com").replace(
+            "title: Urls\n",
+            "title: Urls\ndocs: https://reader:hunter2@docs.example.com/oauth\n",
+        ),
+        spec("https://auth.example.com").replace(
+            "client_auth: { basic: raw }",
+            "client_auth: { assertion: private_key_jwt, audience: \"https://me:hunter2@auth.example.com\" }",
+        ),
+    ];
+    for text in refused {
+        let checked = check_source("specs/urls.yaml", &text);
+        assert!(checked.provider.is_none(), "refused:\n{text}");
+        for d in &checked.diagnostics.diagnostics {
+            assert!(
+                !d.message.contains("hunter2")
+                    && !d.help.as_deref().unwrap_or("").contains("hunter2"),
+                "{d:?}"
+            );
+        }
+    }
+}
