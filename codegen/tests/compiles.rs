@@ -484,7 +484,8 @@ impl Spec {
                 quoted(self.environments[0].0)
             );
         }
-        if self.certificate {
+        // Certificate client authentication needs an environment that asks for the certificate.
+        if self.certificate || self.client_auth == 5 {
             out.push_str("client_certificate: true\n");
         }
         out.push_str(match self.client_auth {

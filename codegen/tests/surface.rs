@@ -179,7 +179,7 @@ flows:
 /// header; or the client certificate as the only credential.
 const FEW: [&str; 2] = [
     "title: Few\nenvironments:\n  production: https://auth.acme.test\nclient_auth: { basic: raw }\nflows:\n",
-    "title: Few\nenvironments:\n  production: https://auth.acme.test\nclient_auth: { certificate: tls_client_auth }\nflows:\n",
+    "title: Few\nenvironments:\n  production: https://auth.acme.test\nclient_auth: { certificate: tls_client_auth }\nclient_certificate: true\nflows:\n",
 ];
 
 /// `base` with one more per-call flow called `flow`, which declares a builder setting

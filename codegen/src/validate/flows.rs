@@ -175,6 +175,20 @@ impl Cx {
                 && v == "password"
             {
                 self.error(&pat.key("value"), "the resource-owner password grant is refused", "it hands users' passwords to your backend and is removed by OAuth 2.1; use authorization_code or client_credentials");
+            } else if let ParamSource::Fixed(Literal::Str(v)) = &source
+                && wire == "grant_type"
+            {
+                self.grant_type(flow.grant, v, &pat.key("value"));
+            }
+            if flow.grant == Grant::RefreshToken
+                && wire == "refresh_token"
+                && matches!(source, ParamSource::Fixed(_))
+            {
+                self.error(
+                    &pat.key("value"),
+                    "a refresh_token flow sends the refresh token it is given, not a fixed value",
+                    "write `refresh_token: { from: call, type: secret }`; a refresh token written in a spec would be a secret in the generated code",
+                );
             }
             params.push(ir::Param {
                 wire: wire.clone(),
@@ -250,6 +264,54 @@ impl Cx {
             expiry,
             cached,
             assertion,
+        }
+    }
+
+    /// A fixed `grant_type` that names another grant than the flow's `grant:` would be sent
+    /// with the wrong handling (no code exchange, no refresh-token rotation, a cached token
+    /// that is no client's own). A provider's own grant type (Zoom's `account_credentials`)
+    /// names none.
+    fn grant_type(&mut self, grant: Grant, value: &str, at: &YamlPath) {
+        const GRANTS: [(Grant, &str, &str); 4] = [
+            (
+                Grant::ClientCredentials,
+                "client_credentials",
+                "client_credentials",
+            ),
+            (
+                Grant::AuthorizationCode,
+                "authorization_code",
+                "authorization_code",
+            ),
+            (Grant::RefreshToken, "refresh_token", "refresh_token"),
+            (Grant::JwtBearer, "jwt_bearer", JWT_BEARER_GRANT),
+        ];
+        let Some((said, said_name, _)) = GRANTS.iter().find(|(.., wire)| *wire == value) else {
+            return;
+        };
+        // The JWT-bearer grant type is checked with the flow's other JWT rules, and a custom
+        // flow may send client_credentials (with a per-call scope, say).
+        let fine = *said == grant
+            || grant == Grant::JwtBearer
+            || (grant == Grant::Custom && *said == Grant::ClientCredentials);
+        if !fine {
+            let own = GRANTS.iter().find(|(g, ..)| *g == grant);
+            let help = match own {
+                Some((_, _, wire)) => format!(
+                    "send `grant_type: {{ value: {wire} }}`, or set `grant: {said_name}` if the flow is that grant"
+                ),
+                None => format!(
+                    "set `grant: {said_name}`: tokenspec then handles the flow as that grant"
+                ),
+            };
+            self.error(
+                at,
+                format!(
+                    "`grant_type: {value}` names the {said_name} grant, but the flow says `grant: {}`",
+                    own.map_or("custom", |(_, name, _)| name)
+                ),
+                help,
+            );
         }
     }
 
@@ -341,7 +403,17 @@ impl Cx {
                 certificate: None,
             };
         };
-        if spec.certificate.is_some() {
+        if let Some(kind) = spec.certificate {
+            if !self.certificate_wanted {
+                self.error(
+                    &cat.key("certificate"),
+                    format!(
+                        "`{}` authenticates the client by its certificate, but no environment asks for one",
+                        kind.name()
+                    ),
+                    "set `client_certificate: true` (on the spec, or on the environments that take the certificate) so the builder takes `.client_identity(..)`",
+                );
+            }
             if spec.assertion.is_some() || spec.basic.is_some() || !spec.params.is_empty() {
                 self.error(
                     cat,
@@ -442,12 +514,25 @@ impl Cx {
             .clone()
             .unwrap_or_else(|| "client_secret".into());
         if params.contains(&Location::Header) {
-            for name in [&id_param, &secret_param] {
+            for (key, name) in [("id_param", &id_param), ("secret_param", &secret_param)] {
+                let named = spec.id_param.is_some() && key == "id_param"
+                    || spec.secret_param.is_some() && key == "secret_param";
+                let kat = if named {
+                    cat.key(key)
+                } else {
+                    cat.key("params")
+                };
                 if let Some(why) = header_name_problem(name) {
                     self.error(
-                        &cat.key("params"),
+                        &kat,
                         format!("the credentials go in headers, but `{name}` cannot name one: {why}"),
                         "set `id_param` and `secret_param` to the header names the provider documents",
+                    );
+                } else if let Some(why) = header_set_by_request(name, spec.basic.is_some()) {
+                    self.error(
+                        &kat,
+                        format!("the credentials go in headers, but the `{name}` header {why}"),
+                        "set `id_param` and `secret_param` to the header names the provider documents, e.g. `X-Client-Id`",
                     );
                 }
             }
@@ -606,6 +691,24 @@ pub(super) fn header_name_problem(name: &str) -> Option<&'static str> {
         .then_some("a header name is letters, digits and the symbols ! # $ % & ' * + - . ^ _ | ~ and backtick, with no space")
 }
 
+/// Why a token request cannot carry its own `name` header, if it cannot: the body sets
+/// `Content-Type` and `Content-Length`, the URL `Host`, the HTTP client the framing, and
+/// Basic authentication (`basic`) `Authorization`.
+fn header_set_by_request(name: &str, basic: bool) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if ["content-type", "content-length"].contains(&lower.as_str()) {
+        Some("is set from the request's body")
+    } else if lower == "host" {
+        Some("is set from the URL")
+    } else if ["transfer-encoding", "connection"].contains(&lower.as_str()) {
+        Some("is set by the HTTP client")
+    } else if basic && lower == "authorization" {
+        Some("carries the Basic credentials (`basic:`)")
+    } else {
+        None
+    }
+}
+
 impl Cx {
     /// A parameter sent as a header of the token request: a valid name, not one the request
     /// sets itself, and a fixed value a header can carry.
@@ -623,17 +726,7 @@ impl Cx {
                 "write the header's name as the provider documents it, e.g. `X-Api-Key`",
             );
         }
-        let lower = wire.to_ascii_lowercase();
-        if [
-            "content-type",
-            "content-length",
-            "host",
-            "transfer-encoding",
-            "connection",
-        ]
-        .contains(&lower.as_str())
-            || (basic && lower == "authorization")
-        {
+        if header_set_by_request(wire, basic).is_some() {
             self.error(
                 at,
                 format!("the `{wire}` header is set by tokenspec or the HTTP client"),

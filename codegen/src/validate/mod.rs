@@ -46,6 +46,8 @@ struct Cx {
     diagnostics: Vec<Diagnostic>,
     /// Each builder setting's identifier and where the spec names it.
     settings_at: Vec<(String, YamlPath)>,
+    /// Whether some environment wants the client certificate (mutual TLS).
+    certificate_wanted: bool,
 }
 
 fn root() -> YamlPath {
@@ -111,6 +113,7 @@ impl Cx {
         }
 
         let environments = self.environments(spec);
+        self.certificate_wanted = environments.iter().any(|e| e.client_certificate);
         let default_environment = match &spec.default_environment {
             None => None,
             Some(wanted) => {
@@ -420,6 +423,13 @@ impl Cx {
         let mut headers = Vec::new();
         for (name, param) in &spec.api_headers {
             let at = root().key("api_headers").key(name);
+            if param.location.is_some() {
+                self.error(
+                    &at.key("in"),
+                    format!("`in:` means nothing for `{name}`: every API header goes in a header"),
+                    "remove it",
+                );
+            }
             self.header_param(name, param, &at, false);
             let lower = name.to_ascii_lowercase();
             if seen.contains(&lower) {

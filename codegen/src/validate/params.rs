@@ -21,6 +21,9 @@ impl Cx {
                 ("default", param.default.is_some()),
                 ("type", param.ty.is_some()),
                 ("required", param.required.is_some()),
+                ("separator", param.separator.is_some()),
+                ("rust_name", param.rust_name.is_some()),
+                ("type_name", param.type_name.is_some()),
             ] {
                 if set {
                     self.error(
@@ -127,13 +130,29 @@ impl Cx {
         enums: &mut Vec<ir::EnumType>,
         type_names: &mut Names,
     ) -> ParamType {
+        let scalar = match &param.ty {
+            None | Some(ParamTypeSpec::Scalar(ScalarTypeSpec::String)) => Some(ParamType::String),
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Integer)) => Some(ParamType::Integer),
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Boolean)) => Some(ParamType::Boolean),
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Secret)) => Some(ParamType::Secret),
+            Some(ParamTypeSpec::Enum { .. } | ParamTypeSpec::Set { .. }) => None,
+        };
+        if let Some(scalar) = scalar {
+            if let Some(name) = &param.type_name {
+                self.error(
+                    &at.key("type_name"),
+                    format!(
+                        "`type_name: {name}` names a generated enum, but `{wire}` is no enum or set"
+                    ),
+                    "remove it, or make the type `{ enum: [..] }` or `{ set: [..] }`",
+                );
+            }
+            return scalar;
+        }
         let (values, set) = match &param.ty {
-            None | Some(ParamTypeSpec::Scalar(ScalarTypeSpec::String)) => return ParamType::String,
-            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Integer)) => return ParamType::Integer,
-            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Boolean)) => return ParamType::Boolean,
-            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Secret)) => return ParamType::Secret,
             Some(ParamTypeSpec::Enum { values }) => (values, false),
             Some(ParamTypeSpec::Set { set }) => (set, true),
+            _ => return ParamType::String,
         };
         let tat = at.key("type");
         let ident = camel_ident(param.type_name.as_deref().unwrap_or(wire));
