@@ -200,6 +200,8 @@ pub fn closest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -
 #[derive(Debug, Default)]
 pub struct SourceMap {
     spans: BTreeMap<YamlPath, (usize, usize)>,
+    /// The scalar value at a path (a mapping's value or a list's item): its span and text.
+    values: BTreeMap<YamlPath, (usize, usize, String)>,
 }
 
 enum Frame {
@@ -212,6 +214,7 @@ impl SourceMap {
     /// syntax error itself, with its own position.
     pub fn new(source: &str) -> Self {
         let mut spans = BTreeMap::new();
+        let mut values = BTreeMap::new();
         let mut stack: Vec<Frame> = Vec::new();
         let mut path = YamlPath::root();
         let char_to_byte: Vec<usize> = source
@@ -265,6 +268,11 @@ impl SourceMap {
             };
             let mut item = path.clone();
             item.0.push(segment.clone());
+            if let Event::Scalar(ref text, ..) = event {
+                values
+                    .entry(item.clone())
+                    .or_insert((range.0, range.1, text.to_string()));
+            }
             spans.entry(item).or_insert(range);
             if is_start {
                 path.0.push(segment);
@@ -277,16 +285,43 @@ impl SourceMap {
             }
         }
         // The root container was pushed with an empty key; strip it from every recorded path.
-        let spans = spans
-            .into_iter()
-            .map(|(mut p, r)| {
-                if p.0.first() == Some(&Segment::Key(String::new())) {
-                    p.0.remove(0);
-                }
-                (p, r)
-            })
-            .collect();
-        SourceMap { spans }
+        fn unrooted<T>(found: BTreeMap<YamlPath, T>) -> BTreeMap<YamlPath, T> {
+            found
+                .into_iter()
+                .map(|(mut p, r)| {
+                    if p.0.first() == Some(&Segment::Key(String::new())) {
+                        p.0.remove(0);
+                    }
+                    (p, r)
+                })
+                .collect()
+        }
+        SourceMap {
+            spans: unrooted(spans),
+            values: unrooted(values),
+        }
+    }
+
+    /// The span of the scalar value at `path`, when the document writes one there and `said`
+    /// quotes it in backticks: a diagnostic about a value points at the value, not its key.
+    pub fn quoted_value(&self, path: &YamlPath, said: &str) -> Option<(usize, usize)> {
+        let (start, end, text) = self.values.get(path)?;
+        (!text.is_empty() && said.contains(&format!("`{text}`"))).then_some((*start, *end))
+    }
+
+    /// Where the span starting at `start` of the key or value at `path` ends, if `start`
+    /// begins either.
+    fn end_of(&self, path: &YamlPath, start: usize) -> Option<usize> {
+        let key = self
+            .locate(path)
+            .filter(|(s, _)| *s == start)
+            .map(|(_, e)| e);
+        key.or_else(|| {
+            self.values
+                .get(path)
+                .filter(|(s, ..)| *s == start)
+                .map(|(_, e, _)| *e)
+        })
     }
 
     /// The byte span of `path`, or of its closest ancestor that the document spells out.
@@ -332,7 +367,11 @@ impl FileDiagnostics {
         };
         for d in &mut diagnostics {
             if d.offset.is_none() {
-                d.offset = map.locate(&d.path).map(|(start, _)| start);
+                let said = format!("{} {}", d.message, d.help.as_deref().unwrap_or(""));
+                d.offset = map
+                    .quoted_value(&d.path, &said)
+                    .or_else(|| map.locate(&d.path))
+                    .map(|(start, _)| start);
             }
         }
         diagnostics.sort_by_key(|d| (d.offset.unwrap_or(0), d.severity));
@@ -368,9 +407,8 @@ pub fn render(files: &[FileDiagnostics]) -> String {
             let mut report = Report::new(severity).with_message(&d.message);
             let span = d.offset.map(|start| {
                 let end = map
-                    .locate(&d.path)
-                    .filter(|(s, _)| *s == start)
-                    .map_or_else(|| token_end(&file.source, start), |(_, e)| e);
+                    .end_of(&d.path, start)
+                    .unwrap_or_else(|| token_end(&file.source, start));
                 start..end.max(start)
             });
             let mut notes = vec![format!("at `{}`", d.path)];

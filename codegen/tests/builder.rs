@@ -80,7 +80,8 @@ fn a_broken_spec_fails_with_every_problem_named_by_file_and_line() {
         .unwrap_err();
     let text = err.to_string();
     let shown = specs.to_string_lossy().replace('\\', "/");
-    assert!(text.contains(&format!("{shown}/one.yaml:3:3")), "{text}");
+    // The label is on the plain-http URL itself.
+    assert!(text.contains(&format!("{shown}/one.yaml:3:9")), "{text}");
     assert!(text.contains("the spec has no flows"), "{text}");
     assert!(
         text.contains(&format!("{shown}/two.yaml:2:1"))
