@@ -156,6 +156,142 @@ impl Diagnostic {
     }
 }
 
+/// Says a serde error in the words of the spec: what the key holds, what it takes, and the
+/// nearest value or key it takes, instead of serde's "invalid type: sequence, expected a map".
+/// The key is the last key of the diagnostic's path. Messages in the spec's words are left
+/// as they are.
+pub fn in_plain_words(mut d: Diagnostic) -> Diagnostic {
+    let message = d.message.clone();
+    // An unknown key or variant is named in the message; the key it is under is its parent.
+    let unknown = message
+        .starts_with("unknown ")
+        .then(|| message.split('`').nth(1))
+        .flatten();
+    let key = d
+        .path
+        .0
+        .iter()
+        .rev()
+        .filter_map(|s| match s {
+            Segment::Key(k) => Some(k.clone()),
+            Segment::Index(_) => None,
+        })
+        .find(|k| Some(k.as_str()) != unknown);
+    let named = |what: &str| match &key {
+        Some(k) => format!("`{k}` {what}"),
+        None => format!("the spec {what}"),
+    };
+    if let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        let (takes, example) = expected_in_words(expected);
+        d.message = named(&format!(
+            "is {}, but it takes {takes}",
+            found_in_words(found)
+        ));
+        d.help = Some(example);
+    } else if message.starts_with("unknown variant `") {
+        let found = message.split('`').nth(1).unwrap_or_default().to_owned();
+        d.help = did_you_mean(&message);
+        d.message = named(&format!("cannot be `{found}`"));
+    } else if message.starts_with("unknown field `") {
+        let found = message.split('`').nth(1).unwrap_or_default().to_owned();
+        d.help = did_you_mean(&message);
+        d.message = match &key {
+            Some(parent) => format!("`{found}` is not a key of `{parent}`"),
+            None => format!("`{found}` is not a top-level key"),
+        };
+    } else if let Some(field) = message.strip_prefix("missing field ") {
+        let field = field.trim_matches('`');
+        d.message = match &key {
+            Some(parent) => format!("`{parent}` has no `{field}`, which it needs"),
+            None => format!("the spec has no `{field}`, which it needs"),
+        };
+        d.help = Some(format!(
+            "add `{field}:` here; docs/spec-format.md describes every key"
+        ));
+        // Serde points inside the mapping, at its first key: the mapping's own key is where
+        // the missing one belongs.
+        if !d.path.0.is_empty() {
+            d.offset = None;
+        }
+    } else if let Some(rest) = message.strip_prefix("invalid length ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        d.message = named(&format!("holds {found} items, but it takes {expected}"));
+    }
+    // Whatever serde said that is not rewritten above still never names a Rust type.
+    for (rust, words) in [
+        ("expected struct ", "expected a mapping: "),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected u32", "expected a whole number of 0 or more"),
+        ("expected u16", "expected a whole number of 0 or more"),
+        ("expected i64", "expected a whole number"),
+    ] {
+        d.message = d.message.replace(rust, words);
+    }
+    d
+}
+
+/// What serde found, as the spec's author wrote it: `string "maybe"` is the text `maybe`.
+fn found_in_words(found: &str) -> String {
+    let quoted = |s: &str| s.trim_matches(['"', '`']).to_owned();
+    if let Some(text) = found.strip_prefix("string ") {
+        format!("the text `{}`", quoted(text))
+    } else if let Some(n) = found
+        .strip_prefix("integer ")
+        .or_else(|| found.strip_prefix("floating point "))
+    {
+        format!("the number {}", quoted(n))
+    } else if let Some(b) = found.strip_prefix("boolean ") {
+        format!("`{}`", quoted(b))
+    } else {
+        match found {
+            "sequence" => "a list".to_owned(),
+            "map" => "a mapping".to_owned(),
+            "unit value" | "null" => "empty".to_owned(),
+            other => other.to_owned(),
+        }
+    }
+}
+
+/// What serde expected, in the spec's words, with an example of it.
+fn expected_in_words(expected: &str) -> (String, String) {
+    let pair = |takes: &str, example: &str| (takes.to_owned(), example.to_owned());
+    match expected {
+        "a boolean" => pair("`true` or `false`", "write `true` or `false`, unquoted"),
+        "u64" | "u32" | "u16" | "u8" | "usize" => pair(
+            "a whole number of 0 or more",
+            "write digits only, e.g. `60`",
+        ),
+        "i64" | "i32" => pair("a whole number", "write digits only, e.g. `60`"),
+        "f64" | "f32" => pair("a number", "e.g. `1.5`"),
+        "a sequence" => pair(
+            "a list",
+            "write the items as `[a, b]`, or one per line after `- `",
+        ),
+        "a map" => pair(
+            "a mapping of names to values",
+            "write one `name: value` per line, indented under the key",
+        ),
+        "a string" | "a borrowed string" | "a string or a list of strings" => {
+            pair("text", "quote it if YAML reads it otherwise: `\"...\"`")
+        }
+        other => match other.strip_prefix("struct ") {
+            Some(_) => pair(
+                "a mapping of its keys",
+                "write its keys indented under it; docs/spec-format.md lists them",
+            ),
+            None => pair(
+                other.trim_start_matches("a ").trim_start_matches("an "),
+                "docs/spec-format.md describes every key",
+            ),
+        },
+    }
+}
+
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (and "unknown variant"), names the
 /// closest expected word, or lists them all.
 fn did_you_mean(message: &str) -> Option<String> {
@@ -175,7 +311,7 @@ fn did_you_mean(message: &str) -> Option<String> {
     }
     match closest(found, expected.iter().copied()) {
         Some(best) => Some(format!("did you mean `{best}`?")),
-        None => Some(format!("expected one of: {}", expected.join(", "))),
+        None => Some(format!("use one of: {}", expected.join(", "))),
     }
 }
 
@@ -307,6 +443,21 @@ impl SourceMap {
     pub fn quoted_value(&self, path: &YamlPath, said: &str) -> Option<(usize, usize)> {
         let (start, end, text) = self.values.get(path)?;
         (!text.is_empty() && said.contains(&format!("`{text}`"))).then_some((*start, *end))
+    }
+
+    /// The deepest path whose key or scalar value starts at byte `offset`.
+    pub fn path_at(&self, offset: usize) -> Option<YamlPath> {
+        let keys = self
+            .spans
+            .iter()
+            .filter(|(_, (start, _))| *start == offset)
+            .map(|(p, _)| p);
+        let values = self
+            .values
+            .iter()
+            .filter(|(_, (start, ..))| *start == offset)
+            .map(|(p, _)| p);
+        keys.chain(values).max_by_key(|p| p.0.len()).cloned()
     }
 
     /// Where the span starting at `start` of the key or value at `path` ends, if `start`
@@ -477,6 +628,6 @@ mod tests {
             Some("did you mean `expires_in`?")
         );
         let msg = "unknown field `zzzz`, expected `a` or `b`";
-        assert_eq!(did_you_mean(msg).as_deref(), Some("expected one of: a, b"));
+        assert_eq!(did_you_mean(msg).as_deref(), Some("use one of: a, b"));
     }
 }

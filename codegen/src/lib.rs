@@ -156,11 +156,128 @@ fn load(source: &str) -> Result<spec::Spec, Vec<Diagnostic>> {
         let first = Diagnostic::from_yaml_error(&e);
         let more = shape_errors(source);
         let found = if more.len() > 1 { more } else { vec![first] };
+        let map = diagnostics::SourceMap::new(source);
         found
             .into_iter()
-            .map(|d| in_users_words(source, d))
+            .flat_map(|d| {
+                if d.message.ends_with("untagged enum ClientAuthChoice") {
+                    let forms = client_auth_forms(source);
+                    if !forms.is_empty() {
+                        return forms;
+                    }
+                }
+                vec![in_users_words(source, d)]
+            })
+            .map(|mut d| {
+                // Serde's path can stop short of the key at fault (an unknown variant inside a
+                // flow is reported at the flow): the key or value at the position is the one.
+                if let Some(at) = d.offset.and_then(|o| map.path_at(o))
+                    && at.0.starts_with(&d.path.0)
+                    && !d.message.starts_with("missing field")
+                {
+                    d.path = at;
+                }
+                diagnostics::in_plain_words(d)
+            })
             .collect()
     })
+}
+
+/// What is wrong with each `client_auth` (the spec's and each flow's) that is neither of its
+/// two forms, said in the form its author meant: a list (a sequence) of methods, or one
+/// method (a mapping); anything else is neither.
+fn client_auth_forms(source: &str) -> Vec<Diagnostic> {
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(source) else {
+        return Vec::new();
+    };
+    let mut places = vec![(
+        YamlPath::root().key("client_auth"),
+        document.get("client_auth"),
+    )];
+    if let Some(flows) = document
+        .get("flows")
+        .and_then(serde_yaml::Value::as_mapping)
+    {
+        for (name, flow) in flows {
+            if let Some(name) = name.as_str() {
+                let at = YamlPath::root().key("flows").key(name).key("client_auth");
+                places.push((at, flow.get("client_auth")));
+            }
+        }
+    }
+    let map = diagnostics::SourceMap::new(source);
+    let mut found = Vec::new();
+    for (at, value) in places {
+        let Some(value) = value else { continue };
+        if serde_yaml::from_value::<spec::ClientAuthChoice>(value.clone()).is_ok() {
+            continue;
+        }
+        let method = |item: &serde_yaml::Value, at: &YamlPath, form: &str| {
+            let e = serde_yaml::from_value::<spec::ClientAuthSpec>(item.clone()).err()?;
+            // Every key of a method is optional: the first key that fails alone is the one
+            // at fault, so the message names it.
+            let alone = item.as_mapping().and_then(|keys| {
+                keys.iter().find_map(|(key, value)| {
+                    let mut one = serde_yaml::Mapping::new();
+                    one.insert(key.clone(), value.clone());
+                    let e = serde_yaml::from_value::<spec::ClientAuthSpec>(
+                        serde_yaml::Value::Mapping(one),
+                    )
+                    .err()?;
+                    Some((key.as_str().map(str::to_owned), e))
+                })
+            });
+            let (key, e) = alone.unwrap_or((None, e));
+            // An unknown key is named in the message; any other is the key that failed alone.
+            let prefix = match key.filter(|_| !e.to_string().starts_with("unknown field")) {
+                Some(key) => at.key(&key),
+                None => at.clone(),
+            };
+            let d = diagnostics::in_plain_words(placed(source, &map, &prefix, &e));
+            Some(Diagnostic {
+                message: format!("{form}: {}", d.message),
+                ..d
+            })
+        };
+        match value {
+            serde_yaml::Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let iat = at.index(i);
+                    if item.is_mapping() {
+                        found.extend(method(
+                            item,
+                            &iat,
+                            &format!(
+                                "`client_auth` is a list of methods, and method {} is wrong",
+                                i + 1
+                            ),
+                        ));
+                    } else {
+                        let written = item.as_str().map_or("this".into(), |t| format!("`{t}`"));
+                        found.push(Diagnostic::error(&iat, format!("`client_auth` is a list of methods, and item {} ({written}) is no method", i + 1)).help(
+                            "in the list form each method is a mapping: `- { basic: raw }`, `- { params: [body] }`; for one method, write the mapping alone: `client_auth: { basic: raw }`",
+                        ));
+                    }
+                }
+            }
+            serde_yaml::Value::Mapping(_) => {
+                found.extend(method(
+                    value,
+                    &at,
+                    "`client_auth` is one method, and it is wrong",
+                ));
+            }
+            _ => {
+                let written = value
+                    .as_str()
+                    .map_or(String::new(), |t| format!(" (`{t}`)"));
+                found.push(Diagnostic::error(&at, format!("`client_auth`{written} is neither one method nor a list of methods")).help(
+                    "one method is a mapping, `client_auth: { basic: raw }`; several are a list of them, `client_auth: [{ basic: percent }, { params: [body] }]`",
+                ));
+            }
+        }
+    }
+    found
 }
 
 /// The written forms of the spec's values that can take more than one shape, for messages that
@@ -278,21 +395,7 @@ fn shape_errors(source: &str) -> Vec<Diagnostic> {
     };
     let mut found = Vec::new();
     let map = diagnostics::SourceMap::new(source);
-    let at = |prefix: &YamlPath, e: &serde_yaml::Error| {
-        let mut d = Diagnostic::from_yaml_error(e);
-        let mut path = prefix.clone();
-        path.0.append(&mut d.path.0);
-        d.path = path;
-        // An unknown key or value is named in the message: point at it, after the section's start.
-        let from = map.locate(&d.path).map_or(0, |(start, _)| start);
-        d.offset = d
-            .message
-            .starts_with("unknown")
-            .then(|| d.message.split('`').nth(1))
-            .flatten()
-            .and_then(|word| find_word(source, from, word));
-        d
-    };
+    let at = |prefix: &YamlPath, e: &serde_yaml::Error| placed(source, &map, prefix, e);
     if let Some(flows) = document
         .get_mut("flows")
         .and_then(serde_yaml::Value::as_mapping_mut)
@@ -309,6 +412,29 @@ fn shape_errors(source: &str) -> Vec<Diagnostic> {
         found.push(at(&YamlPath::root(), &e));
     }
     found
+}
+
+/// The diagnostic of serde error `e` from reading the value at `prefix` on its own: its path
+/// under `prefix`, and an unknown key or value, which the message names, found after the
+/// section's start.
+fn placed(
+    source: &str,
+    map: &diagnostics::SourceMap,
+    prefix: &YamlPath,
+    e: &serde_yaml::Error,
+) -> Diagnostic {
+    let mut d = Diagnostic::from_yaml_error(e);
+    let mut path = prefix.clone();
+    path.0.append(&mut d.path.0);
+    d.path = path;
+    let from = map.locate(&d.path).map_or(0, |(start, _)| start);
+    d.offset = d
+        .message
+        .starts_with("unknown")
+        .then(|| d.message.split('`').nth(1))
+        .flatten()
+        .and_then(|word| find_word(source, from, word));
+    d
 }
 
 /// Byte offset of `word` as a whole YAML word at or after `from`.

@@ -259,10 +259,30 @@ impl Cx {
                 ),
                 ParamType::Set(..) => "a list of the declared values, or `all`".to_owned(),
             };
+            let written = match value {
+                serde_yaml::Value::String(text) => format!("`{text}`"),
+                serde_yaml::Value::Number(n) => format!("`{n}`"),
+                serde_yaml::Value::Bool(b) => format!("`{b}`"),
+                serde_yaml::Value::Sequence(_) => "a list".to_owned(),
+                serde_yaml::Value::Mapping(_) => "a mapping".to_owned(),
+                _ => "empty".to_owned(),
+            };
+            // An enum's or set's value written slightly wrong: name the one it resembles.
+            let nearest = match (ty, value) {
+                (ParamType::Enum(e) | ParamType::Set(e, _), serde_yaml::Value::String(text)) => {
+                    enums.get(*e).and_then(|t| {
+                        crate::diagnostics::closest(text, t.values.iter().map(|v| v.0.as_str()))
+                    })
+                }
+                _ => None,
+            };
             self.error(
                 at,
-                "default does not match the parameter's type",
-                format!("expected {expected}"),
+                format!("the default {written} does not fit the parameter's type"),
+                match nearest {
+                    Some(best) => format!("did you mean `{best}`? The default is {expected}"),
+                    None => format!("the default is {expected}"),
+                },
             );
         }
         ok
