@@ -90,10 +90,13 @@ impl Cx {
             self.host_and_port(url, authority(rest), at);
         }
         if url.contains('?') || url.contains('#') {
+            let base = url.split(['?', '#']).next().unwrap_or(url);
             self.error(
                 at,
-                "a base URL cannot carry a query or fragment",
-                "put query parameters under the flow's `params:` with `in: query`",
+                format!("`{url}` carries a query or fragment, which a base URL cannot"),
+                format!(
+                    "write `{base}`, and put query parameters under the flow's `params:` with `in: query`"
+                ),
             );
         }
         let mut placeholders = Vec::new();

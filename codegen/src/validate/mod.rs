@@ -202,16 +202,17 @@ impl Cx {
             .filter(|(_, f)| f.cached)
             .map(|(i, _)| i)
             .collect();
-        if cached.len() > 1 {
-            let names: Vec<&str> = cached.iter().map(|i| flows[*i].name.as_str()).collect();
-            self.error(
-                &root().key("flows"),
-                format!(
-                    "flows {} all fetch the client's own token; only one can back `access_token()`",
-                    names.join(", ")
-                ),
-                "keep one client_credentials flow, or give the others a `from: call` parameter",
-            );
+        if let Some((first, others)) = cached.split_first() {
+            for other in others {
+                self.error(
+                    &root().key("flows").key(&flows[*other].name),
+                    format!(
+                        "flow `{}` fetches the client's own token too, as `{}` does; only one can back `access_token()`",
+                        flows[*other].name, flows[*first].name
+                    ),
+                    "keep one cached flow, or give this one a `from: call` parameter",
+                );
+            }
         }
 
         let api_headers = self.api_headers(
