@@ -1,7 +1,7 @@
-//! `check` refuses every base URL the runtime's `build()` refuses, before any code is
-//! generated: each URL below goes to `check` as a spec's environment, and to the runtime
-//! through the descriptor `try` builds (`live::descriptor`), as a generated builder would
-//! hand it over.
+//! `check` refuses every base URL and issuer the runtime's `build()` refuses, before any code
+//! is generated: each URL below goes to `check` as a spec's environment (or OpenID issuer), and
+//! to the runtime through the descriptor `try` builds (`live::descriptor`), as a generated
+//! builder would hand it over.
 
 use tokenspec::{Settings, TokenClient};
 use tokenspec_codegen::check_source;
@@ -13,21 +13,43 @@ fn spec(url: &str) -> String {
     )
 }
 
-/// Whether `build()` refuses `url` as the base URL template, its placeholder filled with a
-/// plain value.
-fn runtime_refuses(url: &str) -> Option<String> {
-    let valid = check_source("specs/urls.yaml", &spec("https://auth.example.com"));
+/// The spec of [`spec`] with `issuer` as its OpenID issuer, in an environment with the
+/// `{tenant}` placeholder the issuer may use.
+fn issuer_spec(issuer: &str) -> String {
+    spec("https://{tenant}.example.com").replace(
+        "title: Urls\n",
+        &format!("title: Urls\nopenid:\n  issuer: {issuer:?}\n  algorithms: [RS256]\n"),
+    )
+}
+
+/// Whether `build()` refuses `url` as the base URL template (or, with `issuer`, as the
+/// OpenID issuer), its placeholder filled with a plain value.
+fn runtime_refuses(url: &str, issuer: bool) -> Option<String> {
+    let valid = if issuer {
+        issuer_spec("https://{tenant}.example.com")
+    } else {
+        spec("https://auth.example.com")
+    };
+    let valid = check_source("specs/urls.yaml", &valid);
     let provider = valid
         .provider
         .expect("the spec passes check with a good URL");
-    let descriptor = tokenspec_codegen::live::descriptor::descriptor(&provider);
-    let values: &[(&str, &str)] = if url.contains("{tenant}") {
+    let mut descriptor = tokenspec_codegen::live::descriptor::descriptor(&provider).clone();
+    let template = if issuer {
+        let openid = descriptor.openid.as_mut().expect("the spec has openid");
+        openid.issuer = Some(Box::leak(url.to_owned().into_boxed_str()));
+        "https://{tenant}.example.com"
+    } else {
+        url
+    };
+    let descriptor = Box::leak(Box::new(descriptor));
+    let values: &[(&str, &str)] = if template.contains("{tenant}") || url.contains("{tenant}") {
         &[("tenant", "acme")]
     } else {
         &[]
     };
     let settings = Settings::default().client_id("id").client_secret("secret");
-    TokenClient::new_in_environment(descriptor, settings, "production", url, values, vec![])
+    TokenClient::new_in_environment(descriptor, settings, "production", template, values, vec![])
         .err()
         .map(|e| e.to_string())
 }
@@ -77,13 +99,14 @@ const CHECK_STRICTER: &[&str] = &[
     "https:///token",
 ];
 
-#[test]
-fn check_refuses_every_base_url_the_runtime_refuses() {
+/// Every URL of the lists whose verdicts differ from what they say, as `check` on the spec
+/// `spec` makes of it and the runtime (`issuer`: as the issuer) decides.
+fn disagreements(spec: impl Fn(&str) -> String, issuer: bool) -> Vec<String> {
     let mut wrong = Vec::new();
     for url in REFUSED.iter().chain(ACCEPTED).chain(CHECK_STRICTER) {
         let checked = check_source("specs/urls.yaml", &spec(url));
         let check_refuses = checked.provider.is_none();
-        let runtime = runtime_refuses(url);
+        let runtime = runtime_refuses(url, issuer);
         if runtime.is_some() != REFUSED.contains(url) {
             wrong.push(format!("the runtime on {url:?}: {runtime:?}"));
         }
@@ -94,6 +117,18 @@ fn check_refuses_every_base_url_the_runtime_refuses() {
             ));
         }
     }
+    wrong
+}
+
+#[test]
+fn check_refuses_every_base_url_the_runtime_refuses() {
+    let wrong = disagreements(spec, false);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn check_refuses_every_issuer_the_runtime_refuses() {
+    let wrong = disagreements(issuer_spec, true);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
