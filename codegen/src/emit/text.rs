@@ -111,8 +111,18 @@ impl Source {
 /// rustdoc runs a code block of a doc comment as a doctest, so an example a spec author
 /// quotes (a JSON answer, a curl command, or Rust written for another crate) would fail in
 /// the crate that compiles the generated module. A fence keeps its indentation and length and
-/// loses its language; an indented code block (four spaces after a blank line) is fenced.
+/// loses its language; an indented code block (four spaces after a blank line) is fenced; a
+/// fence left open is closed, so it cannot swallow the documentation written after it.
 pub(crate) fn code_blocks_as_text(text: &str) -> Vec<String> {
+    code_blocks(text)
+        .into_iter()
+        .map(|(line, _)| line)
+        .collect()
+}
+
+/// [`code_blocks_as_text`], each line with whether it belongs to a code block (its fences
+/// included), where Markdown is not interpreted.
+pub(crate) fn code_blocks(text: &str) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     // The open fence's character and length; whether an indented block is open.
     let mut fence: Option<(char, usize)> = None;
@@ -127,12 +137,12 @@ pub(crate) fn code_blocks_as_text(text: &str) -> Vec<String> {
             if indent < 4 && run(c) >= len && body.trim_start_matches(c).trim().is_empty() {
                 fence = None;
             }
-            out.push(line.to_owned());
+            out.push((line.to_owned(), true));
         } else if indented && (blank || indent >= 4 || line.starts_with('\t')) {
-            out.push(line.to_owned());
+            out.push((line.to_owned(), true));
         } else {
             if indented {
-                out.push("```".to_owned());
+                out.push(("```".to_owned(), true));
                 indented = false;
             }
             let opening = ['`', '~']
@@ -142,19 +152,22 @@ pub(crate) fn code_blocks_as_text(text: &str) -> Vec<String> {
             if let (true, Some((c, len))) = (indent < 4, opening) {
                 fence = Some((c, len));
                 let marker: String = std::iter::repeat_n(c, len).collect();
-                out.push(format!("{}{marker}text", &line[..indent]));
+                out.push((format!("{}{marker}text", &line[..indent]), true));
             } else if after_blank && !blank && (indent >= 4 || line.starts_with('\t')) {
                 indented = true;
-                out.push("```text".to_owned());
-                out.push(line.to_owned());
+                out.push(("```text".to_owned(), true));
+                out.push((line.to_owned(), true));
             } else {
-                out.push(line.to_owned());
+                out.push((line.to_owned(), false));
             }
         }
         after_blank = blank;
     }
     if indented {
-        out.push("```".to_owned());
+        out.push(("```".to_owned(), true));
+    }
+    if let Some((c, len)) = fence {
+        out.push((std::iter::repeat_n(c, len).collect(), true));
     }
     out
 }
@@ -209,6 +222,11 @@ mod tests {
         // Inline code and a list item's continuation are no blocks.
         let plain = "Use ```a``` inline.\n- item\n    continued";
         assert_eq!(code_blocks_as_text(plain).join("\n"), plain);
+        // A fence left open ends with the text, not with the documentation after it.
+        assert_eq!(
+            code_blocks_as_text("```\nopen").join("\n"),
+            "```text\nopen\n```"
+        );
     }
 
     #[test]

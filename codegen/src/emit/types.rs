@@ -15,8 +15,30 @@ pub(crate) fn code_bare_urls(text: &str) -> String {
 }
 
 /// Text for rustdoc: bare URLs in code and, with `brackets`, brackets and angle brackets outside
-/// code escaped.
+/// code escaped. Code blocks are left as written (and marked `text`): rustdoc shows them
+/// verbatim, so an escape there would show.
 fn escape_with(text: &str, brackets: bool) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut prose: Vec<String> = Vec::new();
+    for (line, in_block) in super::text::code_blocks(text) {
+        if in_block {
+            if !prose.is_empty() {
+                out.push(escape_prose(&prose.join("\n"), brackets));
+                prose.clear();
+            }
+            out.push(line);
+        } else {
+            prose.push(line);
+        }
+    }
+    if !prose.is_empty() {
+        out.push(escape_prose(&prose.join("\n"), brackets));
+    }
+    out.join("\n")
+}
+
+/// [`escape_with`] for text outside code blocks; inline code spans are left as written.
+fn escape_prose(text: &str, brackets: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_code = false;
     let mut rest = text;
@@ -358,4 +380,18 @@ pub(super) fn error(p: &Provider, s: &mut Source) {
     s.list(&every, ",");
     s.list(&documented, "");
     s.close(");");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_blocks_are_shown_as_written_and_the_prose_around_them_escaped() {
+        let doc = "See [x] at https://a.example.\n\n~~~~\nlet a = [1]; // <b>\n~~~~\n\n    indented [y]\n\nAfter <z>.";
+        assert_eq!(
+            escape(doc),
+            "See \\[x\\] at `https://a.example`.\n\n~~~~text\nlet a = [1]; // <b>\n~~~~\n\n```text\n    indented [y]\n\n```\nAfter \\<z\\>."
+        );
+    }
 }
