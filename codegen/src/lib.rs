@@ -135,16 +135,60 @@ pub fn check_source(file: &str, source: &str) -> Checked {
         .unwrap_or("provider");
     let (provider, diagnostics) = match load(source) {
         Err(diagnostics) => (None, diagnostics),
-        Ok(spec) => match validate::validate(&spec, stem, file) {
-            Ok((provider, warnings)) => (Some(provider), warnings),
-            Err(diagnostics) => (None, diagnostics),
-        },
+        Ok(spec) => {
+            let passwords = user_info_anywhere(source);
+            match validate::validate(&spec, stem, file) {
+                Ok((provider, warnings)) if passwords.is_empty() => (Some(provider), warnings),
+                Ok((_, warnings)) => (None, [passwords, warnings].concat()),
+                Err(diagnostics) => (None, [passwords, diagnostics].concat()),
+            }
+        }
     };
     Checked {
         file: file.to_owned(),
         provider,
         diagnostics: FileDiagnostics::new(file.to_owned(), source.to_owned(), diagnostics),
     }
+}
+
+/// Every value of the spec holding a URL with user info (`https://user:password@host`), in a
+/// description, a doc, a message to match, anywhere: spec text reaches the generated code, and
+/// a password must not. Its messages never repeat the URL.
+fn user_info_anywhere(source: &str) -> Vec<Diagnostic> {
+    // Most specs have none: only those that do are read again.
+    if !validate::carries_user_info(source) {
+        return Vec::new();
+    }
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(source) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut stack = vec![(YamlPath::root(), &document)];
+    while let Some((at, value)) = stack.pop() {
+        match value {
+            serde_yaml::Value::String(text) if validate::carries_user_info(text) => {
+                found.push(
+                    Diagnostic::error(
+                        &at,
+                        "the URL carries user info (a name or password before `@`)",
+                    )
+                    .help("remove it: a password in a spec would reach the generated code"),
+                );
+            }
+            serde_yaml::Value::Sequence(items) => {
+                stack.extend(items.iter().enumerate().map(|(i, v)| (at.index(i), v)));
+            }
+            serde_yaml::Value::Mapping(entries) => {
+                for (key, v) in entries {
+                    if let Some(key) = key.as_str() {
+                        stack.push((at.key(key), v));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 fn load(source: &str) -> Result<spec::Spec, Vec<Diagnostic>> {

@@ -141,6 +141,10 @@ fn a_password_in_a_url_is_refused_and_never_repeated() {
             "title: Urls\ndocs: https://reader:hunter2@docs.example.com/oauth\n",
         ),
         spec("https://auth.example.com").replace(
+            "title: Urls\n",
+            "title: Urls\ndescription: |\n  Credentials as in https://demo:hunter2@auth.example.com/token.\n",
+        ),
+        spec("https://auth.example.com").replace(
             "client_auth: { basic: raw }",
             "client_auth: { assertion: private_key_jwt, audience: \"https://me:hunter2@auth.example.com\" }",
         ),

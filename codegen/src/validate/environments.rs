@@ -141,9 +141,7 @@ impl Cx {
     /// Refuses a URL with user info (`https://user:password@host`) where the spec's text
     /// reaches generated code (a `docs:` link, an assertion's audience); `true` if it has none.
     pub(super) fn without_user_info(&mut self, text: &str, at: &YamlPath) -> bool {
-        let found = text
-            .split_once("://")
-            .is_some_and(|(_, rest)| authority(rest).contains('@'));
+        let found = carries_user_info(text);
         if found {
             self.error(
                 at,
@@ -247,6 +245,12 @@ impl Cx {
             }
         }
     }
+}
+
+/// Whether any URL in `text` carries user info (`https://user:password@host`).
+pub(crate) fn carries_user_info(text: &str) -> bool {
+    text.match_indices("://")
+        .any(|(i, _)| authority(&text[i + 3..]).contains('@'))
 }
 
 /// The authority of what follows a URL's `scheme://`: up to its path, query or fragment.

@@ -9,6 +9,7 @@ use crate::spec::*;
 use crate::surface::{Owner, generated_methods};
 
 mod environments;
+pub(crate) use environments::carries_user_info;
 mod errors;
 mod flows;
 mod openid;
