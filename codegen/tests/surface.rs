@@ -71,12 +71,16 @@ fn impl_methods(source: &str, ty: &str) -> BTreeSet<String> {
     found
 }
 
-/// Every shipped spec and the gallery of broken ones that `check` accepts after all are
-/// valid specs here: the specs folder, the example crate's own specs.
+/// Every shipped spec: the specs folder and the example crates' own specs, as file name and
+/// text.
 fn shipped_specs() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut specs = Vec::new();
-    for dir in ["specs", "examples/own-specs/specs"] {
+    for dir in [
+        "specs",
+        "examples/own-specs/specs",
+        "examples/web-sessions/specs",
+    ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
