@@ -245,3 +245,25 @@ fn a_flow_or_setting_named_like_a_generated_method_is_refused_only_where_the_mod
         );
     }
 }
+
+#[test]
+fn a_type_named_like_the_client_auth_enum_is_refused_only_where_the_module_has_it() {
+    let enum_named = |base: &str| {
+        base.replace(
+            "      thing: { from: call }\n",
+            "      thing: { from: call }\n      kind: { type: { enum: [a, b] }, type_name: ClientAuthMethod, default: a }\n",
+        )
+    };
+    // A list of methods generates `ClientAuthMethod`.
+    let listed = enum_named(&with_flow(EVERYTHING, "other_call", "some_setting"));
+    let checked = check_source("specs/everything.yaml", &listed);
+    assert!(checked.provider.is_none(), "refused:\n{listed}");
+    // One method generates no such enum.
+    let single = enum_named(&with_flow(FEW[0], "other_call", "some_setting"));
+    let checked = check_source("specs/few.yaml", &single);
+    assert!(
+        checked.provider.is_some(),
+        "allowed:\n{}",
+        tokenspec_codegen::diagnostics::render(&[checked.diagnostics])
+    );
+}

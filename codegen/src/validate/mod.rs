@@ -21,7 +21,6 @@ pub(crate) use response::shown;
 const RESERVED_TYPES: &[&str] = &[
     "Client",
     "ClientBuilder",
-    "ClientAuthMethod",
     "Environment",
     "Error",
     "PROVIDER",
@@ -163,6 +162,13 @@ impl Cx {
         let mut config_params: Vec<ir::ConfigParam> = Vec::new();
         let mut type_names =
             Names::reserved(RESERVED_TYPES, "a type every generated module defines");
+        if !client_auth_choices.is_empty() {
+            // The enum the builder's `client_auth_method` takes, for a list of methods only.
+            let _ = type_names.claim(
+                "ClientAuthMethod",
+                "the enum of this spec's client authentication methods",
+            );
+        }
         let mut methods = Names::default();
         let mut flows = Vec::new();
         if spec.flows.is_empty() {
