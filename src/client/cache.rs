@@ -235,13 +235,46 @@ impl Drop for SlotGuard {
 /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result of
 /// the one renewal in flight. Between the refresh point and expiry the cached token is returned
 /// at once and renewal runs in the background.
-pub(crate) async fn access_token<R: Renewer>(owner: &R) -> Result<Token, Error> {
-    if let Some(token) = fresh(owner) {
-        return Ok(token);
+pub(crate) fn access_token<R: Renewer>(owner: &R) -> AccessToken<'_, R> {
+    AccessToken {
+        owner,
+        renewal: None,
     }
-    // Boxed, so this future stays a few words: every cached call creates and moves it, and an
-    // inline renewal state would be copied on each of them.
-    Ok(Box::pin(renewed(owner)).await?.token.clone())
+}
+
+/// The future of [`access_token`]: a cached call is one poll that reads the cache, with no
+/// state machine around it; only a call that has to wait holds a (boxed) renewal.
+pub(crate) struct AccessToken<'a, R> {
+    owner: &'a R,
+    renewal: Option<Waiting<'a>>,
+}
+
+/// A caller's wait for the renewal in flight.
+type Waiting<'a> = Pin<Box<dyn Future<Output = Result<Arc<Cached>, Error>> + Send + 'a>>;
+
+impl<R: Renewer> Future for AccessToken<'_, R> {
+    type Output = Result<Token, Error>;
+
+    #[inline]
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        let renewal = match &mut this.renewal {
+            Some(renewal) => renewal,
+            None => {
+                if let Some(token) = fresh(this.owner) {
+                    return std::task::Poll::Ready(Ok(token));
+                }
+                this.renewal.insert(Box::pin(renewed(this.owner)))
+            }
+        };
+        renewal
+            .as_mut()
+            .poll(cx)
+            .map(|result| result.map(|cached| cached.token.clone()))
+    }
 }
 
 /// The cached token and its fields while unexpired, else those of a renewal.
@@ -413,8 +446,8 @@ impl TokenClient {
     /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result
     /// of the one renewal in flight. Between the refresh point and expiry the cached token is
     /// returned at once and renewal runs in the background.
-    pub async fn access_token(&self) -> Result<Token, Error> {
-        access_token(self).await
+    pub fn access_token(&self) -> impl Future<Output = Result<Token, Error>> + Send + '_ {
+        access_token(self)
     }
 
     /// The cached token with the typed fields of the answer it came in.

@@ -320,8 +320,10 @@ impl Session {
 
     /// A valid access token for this user: the cached one while fresh (no I/O, no lock),
     /// otherwise the result of the one refresh in flight.
-    pub async fn access_token(&self) -> Result<Token, Error> {
-        cache::access_token(self).await
+    pub fn access_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Token, Error>> + Send + '_ {
+        cache::access_token(self)
     }
 
     /// The scope the provider granted, as its latest answer says (RFC 6749 §5.1: an answer
