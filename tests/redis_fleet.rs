@@ -378,3 +378,34 @@ async fn a_provider_that_invalidates_earlier_tokens_is_served_by_the_whole_fleet
         "no member fetched a token of its own"
     );
 }
+
+#[tokio::test]
+async fn a_ttl_too_long_for_redis_keeps_the_token_and_the_lock_instead_of_failing() {
+    use tokenspec::store::{StoredToken, TokenStore};
+    let redis = Redis::start();
+    let store = RedisStore::new(&redis.url(), KEY).unwrap();
+    let token = StoredToken::new(
+        "long-lived".to_owned().into(),
+        0,
+        u64::MAX,
+        serde_json::Map::new(),
+    );
+    store
+        .save("forever", &token, Duration::MAX)
+        .await
+        .expect("Duration::MAX is saved (as a century), not refused by Redis");
+    let loaded = store.load("forever").await.unwrap().expect("still there");
+    assert_eq!(loaded.expires_at_ms, u64::MAX);
+    assert!(
+        store
+            .try_lock("forever", "fence", Duration::MAX)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lock("forever", "other", Duration::MAX)
+            .await
+            .unwrap()
+    );
+}
