@@ -13,9 +13,8 @@ pub trait Clock: Send + Sync + 'static {
     /// Wall-clock now.
     fn wall(&self) -> SystemTime;
 
-    /// Whether `now()` is the operating system's monotonic clock. tokenspec no longer reads
-    /// it (the cached path asks `now()` whatever the clock); it stays so that clocks which
-    /// answer it keep compiling.
+    /// Whether `now()` is the operating system's monotonic clock (`Instant::now()`). Then the
+    /// cached path reads `Instant::now()` itself, without a call through the trait object.
     fn is_system_clock(&self) -> bool {
         false
     }

@@ -22,17 +22,19 @@ pub(crate) const BACKGROUND_RETRY: Duration = Duration::from_secs(5);
 pub(crate) struct Cached {
     pub(crate) token: Token,
     pub(crate) fields: Map<String, Value>,
-    /// One slot per shard of threads: a thread clones the copy of its shard, so threads of
-    /// different shards never write the same reference count, and handing out the cached
-    /// token scales with cores. Copies are made on first use and die with this entry.
+    /// One slot per shard of threads: a thread clones the copy of its shard (shard 0 hands out
+    /// `token` itself), so threads of different shards never write the same reference count,
+    /// and handing out the cached token scales with cores. Copies are made on first use and
+    /// die with this entry.
     shards: Box<[Shard]>,
     /// Where the hits counted in the shards go (the client's cache-hit counter).
     hits: HitCounter,
 }
 
 /// One shard's copy of the token and its count of cache hits not yet added to the counter, in
-/// a cache line of its own (128 bytes: two lines on processors that fetch pairs).
-#[repr(align(128))]
+/// a cache line of its own. (The copies' reference counts live in their own allocations, made
+/// by the thread that first asks.)
+#[repr(align(64))]
 struct Shard {
     copy: OnceLock<Token>,
     /// Hits since the last flush.
@@ -66,8 +68,13 @@ impl Cached {
     #[inline]
     fn hand_out(&self, now: Instant) -> Token {
         // The shard count is a power of two: a mask, not a division.
-        let shard = &self.shards[thread_shard() & (self.shards.len() - 1)];
-        let token = shard.copy.get_or_init(|| self.token.private_copy()).clone();
+        let index = thread_shard() & (self.shards.len() - 1);
+        let shard = &self.shards[index];
+        let token = if index == 0 {
+            self.token.clone()
+        } else {
+            shard.copy.get_or_init(|| self.token.private_copy()).clone()
+        };
         if HitCounter::COUNTS {
             shard.pending.fetch_add(1, Ordering::Relaxed);
             // Whole seconds since the token was issued: a field read, no division.
@@ -193,6 +200,10 @@ pub(crate) trait Renewer: Clone + Send + Sync + 'static {
     fn title(&self) -> &'static str;
     /// The clock tokens are timed with.
     fn clock(&self) -> &dyn Clock;
+    /// Now on that clock (the cached path's one reading).
+    fn now(&self) -> Instant {
+        self.clock().now()
+    }
     /// Fails when this owner cannot renew at all (a configuration error), before any task starts.
     fn can_renew(&self) -> Result<(), Error>;
     /// One renewal: a new token, however it is obtained.
@@ -291,7 +302,7 @@ pub(crate) async fn unexpired<R: Renewer>(owner: &R) -> Result<Arc<Cached>, Erro
 pub(crate) fn fresh<R: Renewer>(owner: &R) -> Option<Token> {
     let guard = owner.cell().current.load();
     let cached = guard.as_ref()?;
-    let now = owner.clock().now();
+    let now = owner.now();
     if now < cached.token.refresh_at() {
         return Some(cached.hand_out(now));
     }

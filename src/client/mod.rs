@@ -92,6 +92,9 @@ struct Inner {
     replacing: Mutex<()>,
     /// The client's own token.
     cell: Arc<TokenCell>,
+    /// Whether `settings.clock` is the system's monotonic clock, which the cached path then
+    /// reads without an indirect call.
+    system_clock: bool,
     validator: Option<IdTokenValidator>,
     /// The authorization server of a spec with `authorization:` and no `openid:`.
     authorization_server: Option<crate::metadata::Metadata>,
@@ -102,6 +105,18 @@ struct Inner {
     rejected: Mutex<Option<[u8; 32]>>,
     /// The users' sessions this client holds, by the application's key.
     sessions: Mutex<session::Registry>,
+}
+
+impl Inner {
+    /// Now on the client's monotonic clock.
+    #[inline]
+    fn now(&self) -> Instant {
+        if self.system_clock {
+            Instant::now()
+        } else {
+            self.settings.clock.now()
+        }
+    }
 }
 
 impl fmt::Debug for TokenClient {
@@ -356,6 +371,7 @@ impl TokenClient {
             .refresh_margin
             .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));
         let fixed_secrets = Redactor::new(fixed);
+        let system_clock = settings.clock.is_system_clock();
         Ok(TokenClient {
             inner: Arc::new(Inner {
                 provider,
@@ -377,6 +393,7 @@ impl TokenClient {
                 fixed_secrets,
                 replacing: Mutex::new(()),
                 cell: Arc::new(TokenCell::new()),
+                system_clock,
                 validator,
                 authorization_server,
                 refresh_token: ArcSwapOption::new(settings_refresh.map(Arc::new)),
@@ -604,6 +621,11 @@ impl Renewer for TokenClient {
 
     fn clock(&self) -> &dyn crate::clock::Clock {
         &*self.inner.settings.clock
+    }
+
+    #[inline]
+    fn now(&self) -> Instant {
+        self.inner.now()
     }
 
     fn can_renew(&self) -> Result<(), Error> {

@@ -664,6 +664,11 @@ impl Renewer for Session {
         &*self.client.inner.settings.clock
     }
 
+    #[inline]
+    fn now(&self) -> Instant {
+        self.client.inner.now()
+    }
+
     fn can_renew(&self) -> Result<(), Error> {
         Ok(())
     }
