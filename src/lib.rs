@@ -38,6 +38,7 @@ extern crate self as tokenspec;
 mod assertion;
 mod authorization;
 mod authorizer;
+mod bounded;
 mod client;
 mod client_auth;
 pub mod clock;

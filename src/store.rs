@@ -5,13 +5,13 @@
 //! [`MemoryStore`] shares tokens between clients of one process; [`crate::redis_store::RedisStore`]
 //! (cargo feature `redis`) between processes.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::bounded::Bounded;
 use crate::clock::{Clock, SystemClock};
 
 use secrecy::SecretString;
@@ -158,25 +158,10 @@ impl Default for MemoryStore {
     }
 }
 
-/// A map whose entries expire: each value with the instant it stops being valid (`None`:
-/// never).
-struct Swept<T> {
-    map: HashMap<String, (T, Option<Instant>)>,
-    /// The size at which the next insertion sweeps out expired entries.
-    sweep_at: usize,
-}
+/// Values that expire: each with the instant it stops being valid (`None`: never).
+type Swept<T> = Bounded<(T, Option<Instant>)>;
 
-/// The smallest map that is swept or shrunk: below it, sweeping costs more than it frees.
-const SWEEP_FLOOR: usize = 64;
-
-impl<T> Swept<T> {
-    fn new() -> Self {
-        Swept {
-            map: HashMap::new(),
-            sweep_at: SWEEP_FLOOR,
-        }
-    }
-
+impl<T> Bounded<(T, Option<Instant>)> {
     fn get(&self, key: &str, now: Instant) -> Option<&T> {
         self.map
             .get(key)
@@ -185,29 +170,9 @@ impl<T> Swept<T> {
     }
 
     fn insert(&mut self, key: &str, value: T, now: Instant, ttl: Duration) {
-        if self.map.len() >= self.sweep_at {
-            self.map
-                .retain(|_, (_, until)| until.is_none_or(|u| now < u));
-            self.sweep_at = (self.map.len() * 2).max(SWEEP_FLOOR);
-            self.shrink();
-        }
+        self.sweep(|(_, until)| until.is_none_or(|u| now < u));
         self.map
             .insert(key.to_owned(), (value, now.checked_add(ttl)));
-    }
-
-    fn remove(&mut self, key: &str) {
-        if self.map.remove(key).is_some() {
-            self.shrink();
-        }
-    }
-
-    /// Gives memory back once the map holds under a quarter of what it has room for.
-    fn shrink(&mut self) {
-        let len = self.map.len();
-        if self.map.capacity() > SWEEP_FLOOR && len < self.map.capacity() / 4 {
-            self.map.shrink_to((len * 2).max(SWEEP_FLOOR));
-            self.sweep_at = self.sweep_at.min((len * 2).max(SWEEP_FLOOR));
-        }
     }
 }
 
@@ -225,8 +190,8 @@ impl MemoryStore {
     /// use it, such as a [`crate::clock::ManualClock`] in tests).
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         MemoryStore {
-            entries: Mutex::new(Swept::new()),
-            locks: Mutex::new(Swept::new()),
+            entries: Mutex::new(Swept::default()),
+            locks: Mutex::new(Swept::default()),
             clock,
         }
     }
@@ -347,7 +312,7 @@ mod tests {
                 clock.advance(Duration::from_secs(61));
             }
             assert!(
-                store.len() <= 2 * 1000 + SWEEP_FLOOR,
+                store.len() <= 2 * 1000 + crate::bounded::SWEEP_FLOOR,
                 "10,000 tokens saved, 1,000 alive at a time, {} kept",
                 store.len()
             );

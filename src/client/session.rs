@@ -3,11 +3,11 @@
 //! cache, persisted in the client's store before a new access token is handed out, and never
 //! losing a rotation to a sibling process.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::cache::{self, Cached, RenewFuture, Renewer, TokenCell};
 use super::*;
+use crate::bounded::Bounded;
 
 /// One user's state, shared by every handle of the session in this process. It holds no
 /// reference to the client, so the client's registry of sessions makes no reference cycle.
@@ -49,26 +49,16 @@ impl SessionState {
 /// doubled since the last, O(1) amortized per session), and the map gives memory back when it
 /// shrinks to a quarter of its room, so memory follows the sessions in use, not every session
 /// ever started.
-pub(super) struct Registry {
-    map: HashMap<String, Arc<SessionState>>,
-    sweep_at: usize,
-}
-
-/// The smallest registry that is swept or shrunk.
-const SWEEP_FLOOR: usize = 64;
-
-impl Default for Registry {
-    fn default() -> Self {
-        Registry {
-            map: HashMap::new(),
-            sweep_at: SWEEP_FLOOR,
-        }
-    }
-}
+#[derive(Default)]
+pub(super) struct Registry(Bounded<Arc<SessionState>>);
 
 impl Registry {
     fn get(&self, key: &str) -> Option<&Arc<SessionState>> {
-        self.map.get(key)
+        self.0.map.get(key)
+    }
+
+    fn len(&self) -> usize {
+        self.0.map.len()
     }
 
     /// The session of `key`, made by `make` if there is none; may sweep first.
@@ -79,47 +69,23 @@ impl Registry {
         session_ttl: Duration,
         make: impl FnOnce() -> Arc<SessionState>,
     ) -> Arc<SessionState> {
-        if let Some(state) = self.map.get(key) {
+        if let Some(state) = self.0.map.get(key) {
             return Arc::clone(state);
         }
-        self.sweep(now, session_ttl);
-        Arc::clone(self.map.entry(key.to_owned()).or_insert_with(make))
+        self.0.sweep(|state| !state.evictable(now, session_ttl));
+        Arc::clone(self.0.map.entry(key.to_owned()).or_insert_with(make))
     }
 
     /// Registers `state`, replacing any session of its key; may sweep first.
     fn insert(&mut self, state: Arc<SessionState>, now: Instant, session_ttl: Duration) {
-        self.sweep(now, session_ttl);
-        self.map.insert(state.key.clone(), state);
+        self.0.sweep(|state| !state.evictable(now, session_ttl));
+        self.0.map.insert(state.key.clone(), state);
     }
 
     /// Forgets `state` if it is still the registered session of its key.
     fn remove(&mut self, state: &Arc<SessionState>) {
-        if self
-            .map
-            .get(&state.key)
-            .is_some_and(|s| Arc::ptr_eq(s, state))
-        {
-            self.map.remove(&state.key);
-            self.shrink();
-        }
-    }
-
-    fn sweep(&mut self, now: Instant, session_ttl: Duration) {
-        if self.map.len() < self.sweep_at {
-            return;
-        }
-        self.map
-            .retain(|_, state| !state.evictable(now, session_ttl));
-        self.sweep_at = (self.map.len() * 2).max(SWEEP_FLOOR);
-        self.shrink();
-    }
-
-    /// Gives memory back once the map holds under a quarter of what it has room for.
-    fn shrink(&mut self) {
-        let len = self.map.len();
-        if self.map.capacity() > SWEEP_FLOOR && len < self.map.capacity() / 4 {
-            self.map.shrink_to((len * 2).max(SWEEP_FLOOR));
-            self.sweep_at = self.sweep_at.min((len * 2).max(SWEEP_FLOOR));
+        if self.get(&state.key).is_some_and(|s| Arc::ptr_eq(s, state)) {
+            self.0.remove(&state.key);
         }
     }
 }
@@ -265,7 +231,7 @@ impl TokenClient {
     /// idle past [`Settings::session_ttl`], or, with a store, once their access token expired
     /// (the store keeps them, and [`TokenClient::session`] finds them there).
     pub fn session_count(&self) -> usize {
-        self.sessions().map.len()
+        self.sessions().len()
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, Registry> {
