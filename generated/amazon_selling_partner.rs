@@ -18,7 +18,7 @@
 //! Provider documentation: <https://github.com/amzn/selling-partner-api-docs/blob/main/guides/en-US/developer-guide/SellingPartnerApiDeveloperGuide.md#step-1-request-a-login-with-amazon-access-token>
 //!
 //! Generated from `specs/amazon_selling_partner.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -237,8 +237,8 @@ impl Client {
     /// - `POST <base URL>/auth/o2/token`
     /// - form body (`application/x-www-form-urlencoded`): `client_id`, `client_secret`, `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `x-amz-access-token: <token>` with a valid token to an API request.
     pub async fn authorize(

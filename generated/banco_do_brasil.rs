@@ -18,7 +18,7 @@
 //! Provider documentation: <https://github.com/ruby-banco-brasil/bb-oauth/blob/main/docs/DefaultApi.md>
 //!
 //! Generated from `specs/banco_do_brasil.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -159,8 +159,8 @@ impl Client {
     /// - `Authorization: Basic base64(client_id:client_secret)`
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

@@ -15,7 +15,7 @@
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
 //! Generated from `specs/bfluence.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -150,8 +150,8 @@ impl Client {
     /// - `POST <base URL>/auth/token`
     /// - JSON body (`application/json`): `client_id`, `client_secret`
     /// - lifetime: the `exp` claim of the JWT in `access_token`
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developers.celcoin.com.br/docs/obtendo-acesso-%C3%A0s-apis>
 //!
 //! Generated from `specs/celcoin.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -171,8 +171,8 @@ impl Client {
     /// - mutual TLS: the builder's `client_identity` in the handshake
     /// - multipart body (`multipart/form-data`): `client_id`, `client_secret`, `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

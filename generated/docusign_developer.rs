@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developers.docusign.com/platform/auth/jwt-get-token>
 //!
 //! Generated from `specs/docusign_developer.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -176,8 +176,8 @@ impl Client {
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
     /// - claims of the assertion: `scope` (from the builder's `scopes`), `sub` (from the builder's `user_id`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://fb-apidocs.pages.dev/en/security/token.html>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -230,8 +230,8 @@ impl Client {
     /// - `POST <base URL>/api/token`
     /// - query string: `client_id`, `client_secret`, `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `AccessToken: <token>` with a valid token to an API request.
     pub async fn authorize(

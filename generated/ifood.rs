@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developer.ifood.com.br/pt-BR/docs/guides/authentication>
 //!
 //! Generated from `specs/ifood.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -181,8 +181,8 @@ impl Client {
     /// - `POST <base URL>/authentication/v1.0/oauth/token`
     /// - form body (`application/x-www-form-urlencoded`): `clientId`, `clientSecret`, `grantType=client_credentials`
     /// - lifetime: `expiresIn` seconds, 21600 s when absent
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

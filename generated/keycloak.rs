@@ -18,7 +18,7 @@
 //! Provider documentation: <https://www.keycloak.org/docs/latest/server_admin/#_service_accounts>
 //!
 //! Generated from `specs/keycloak.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -193,8 +193,8 @@ impl Client {
     /// - `Authorization: Basic base64(pct(client_id):pct(client_secret))` (everything outside RFC 3986's unreserved set percent-encoded)
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

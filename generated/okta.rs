@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/>
 //!
 //! Generated from `specs/okta.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -210,8 +210,8 @@ impl Client {
     /// - a client assertion (RFC 7523): a JWT signed RS256 with the client's key (the builder's `client_key`), `iss` = `sub` = the client id, `aud` = the token endpoint's URL, sent as `client_assertion` with `client_assertion_type` and `client_id`
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developers.onelogin.com/api-docs/2/oauth20-tokens/generate-tokens-2>
 //!
 //! Generated from `specs/onelogin.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -177,8 +177,8 @@ impl Client {
     /// - `Authorization: Basic base64(client_id:client_secret)`
     /// - JSON body (`application/json`): `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds, 36000 s when absent
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developers-business.picpay.com/payment-link/en/docs/sandbox/api/token>
 //!
 //! Generated from `specs/picpay.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -179,8 +179,8 @@ impl Client {
     /// - `POST <base URL>/oauth2/token`
     /// - JSON body (`application/json`): `client_id`, `client_secret`, `grant_type=client_credentials`
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

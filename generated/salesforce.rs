@@ -18,7 +18,7 @@
 //! Provider documentation: <https://help.salesforce.com/apex/HTViewHelpDoc?id=xcloud.remoteaccess_oauth_client_credentials_flow.htm>
 //!
 //! Generated from `specs/salesforce.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -188,8 +188,8 @@ impl Client {
     /// - `POST <base URL>/services/oauth2/token`
     /// - form body (`application/x-www-form-urlencoded`): `client_id`, `client_secret`, `grant_type=client_credentials`
     /// - lifetime: none: kept until an API refuses it (401)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

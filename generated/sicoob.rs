@@ -20,7 +20,7 @@
 //! Provider documentation: <https://github.com/Suporte-APIs-Sicoob/apis-python/blob/169eaa1b1feb8b49ac65deee4060a7d89170b166/api-pix/requisicao_token.py>
 //!
 //! Generated from `specs/sicoob.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -254,8 +254,8 @@ impl Client {
     /// - mutual TLS: the builder's `client_identity` in the handshake
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` and `client_id: <the builder's api_client_id>` with a valid token to an API request.
     pub async fn authorize(

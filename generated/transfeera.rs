@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.transfeera.dev/reference/autentica%C3%A7%C3%A3o>
 //!
 //! Generated from `specs/transfeera.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -162,8 +162,8 @@ impl Client {
     /// - JSON body (`application/json`): `client_id`, `client_secret`, `grant_type=client_credentials`
     /// - headers: `User-Agent` (from the builder's `user_agent`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` and `User-Agent: <the builder's user_agent>` with a valid token to an API request.
     pub async fn authorize(

@@ -20,7 +20,7 @@
 //! Provider documentation: <https://developer.walmart.com/us-marketplace/docs/get-an-access-token>
 //!
 //! Generated from `specs/walmart_marketplace.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -229,8 +229,8 @@ impl Client {
     /// - form body (`application/x-www-form-urlencoded`): `grant_type=client_credentials`
     /// - headers: `WM_QOS.CORRELATION_ID` (from the builder's `wm_qos_correlation_id`), `WM_SVC.NAME` (from the builder's `wm_svc_name`)
     /// - lifetime: `expires_in` seconds (number or numeric string)
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `WM_SEC.ACCESS_TOKEN: <token>` and `WM_QOS.CORRELATION_ID: <the builder's wm_qos_correlation_id>` and `WM_SVC.NAME: <the builder's wm_svc_name>` with a valid token to an API request.
     pub async fn authorize(

@@ -17,7 +17,7 @@
 //! Provider documentation: <https://developer.xero.com/faq/custom-integration>
 //!
 //! Generated from `specs/xero.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -187,8 +187,8 @@ impl Client {
     /// - `POST <base URL>/connect/token`
     /// - form body (`application/x-www-form-urlencoded`): `client_id`, `client_secret`, `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
     /// - lifetime: `expires_in` seconds, 1800 s when absent
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

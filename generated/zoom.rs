@@ -17,7 +17,7 @@
 //! Provider documentation: <https://developers.zoom.us/docs/rooms/oauth/>
 //!
 //! Generated from `specs/zoom.yaml`.
-::tokenspec::__private::contract!(8, "0.1.0");
+::tokenspec::__private::contract!(9, "0.1.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -161,8 +161,8 @@ impl Client {
     /// - `Authorization: Basic base64(client_id:client_secret)`
     /// - query string: `account_id` (from the builder's `account_id`), `grant_type=account_credentials`
     /// - lifetime: `expires_in` seconds, 3600 s when absent
-    pub async fn access_token(&self) -> ::std::result::Result<::tokenspec::Token, Error> {
-        ::std::result::Result::Ok(self.runtime.access_token().await?)
+    pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
+        ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
     /// Adds `Authorization: Bearer <token>` with a valid token to an API request.
     pub async fn authorize(

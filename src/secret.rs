@@ -198,6 +198,50 @@ impl fmt::Debug for Token {
     }
 }
 
+/// A future of an access token: what `access_token()` returns, on a generated client (with the
+/// provider's `Error`), a [`crate::TokenClient`] or a [`crate::Session`]. Await it; any future
+/// with that output is one.
+pub trait TokenFuture<E = Error>: std::future::Future<Output = Result<Token, E>> + Send {}
+
+impl<F, E> TokenFuture<E> for F where F: std::future::Future<Output = Result<Token, E>> + Send {}
+
+/// A runtime future whose error becomes the provider's `Error`: what a generated
+/// `access_token()` returns, so a cached call is one poll of the runtime's future with no state
+/// machine of the generated module's own around it.
+#[must_use = "futures do nothing unless awaited"]
+pub struct ErrInto<F, E> {
+    inner: F,
+    error: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<F, E> ErrInto<F, E> {
+    /// Wraps `inner`, whose errors become `E`.
+    pub fn new(inner: F) -> Self {
+        ErrInto {
+            inner,
+            error: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<F, T, E> std::future::Future for ErrInto<F, E>
+where
+    F: std::future::Future<Output = Result<T, crate::Error>> + Unpin,
+    E: From<crate::Error>,
+{
+    type Output = Result<T, E>;
+
+    #[inline]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.get_mut().inner)
+            .poll(cx)
+            .map(|result| result.map_err(E::from))
+    }
+}
+
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

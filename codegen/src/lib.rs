@@ -57,7 +57,7 @@ pub const INDEX_FILE: &str = "tokenspec_providers.rs";
 /// generator writes for (`tokenspec::__private::CONTRACT`). Generated modules state it, so a
 /// module compiled against a runtime of another contract fails with a message saying which
 /// releases to align.
-pub const CONTRACT: u32 = 8;
+pub const CONTRACT: u32 = 9;
 
 /// What went wrong generating code.
 #[derive(Debug)]

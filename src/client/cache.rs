@@ -457,7 +457,7 @@ impl TokenClient {
     /// A valid access token: the cached one while fresh (no I/O, no lock), otherwise the result
     /// of the one renewal in flight. Between the refresh point and expiry the cached token is
     /// returned at once and renewal runs in the background.
-    pub fn access_token(&self) -> impl Future<Output = Result<Token, Error>> + Send + '_ {
+    pub fn access_token(&self) -> impl crate::TokenFuture + Unpin + '_ {
         access_token(self)
     }
 

@@ -286,9 +286,7 @@ impl Session {
 
     /// A valid access token for this user: the cached one while fresh (no I/O, no lock),
     /// otherwise the result of the one refresh in flight.
-    pub fn access_token(
-        &self,
-    ) -> impl std::future::Future<Output = Result<Token, Error>> + Send + '_ {
+    pub fn access_token(&self) -> impl crate::TokenFuture + Unpin + '_ {
         cache::access_token(self)
     }
 

@@ -384,18 +384,19 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
     s.open("impl Client {");
     if let Some(f) = p.cached_flow.map(|i| &p.flows[i]) {
         let header = super::quoted_api_headers(p);
-        runtime_method(
-            s,
-            &format!(
-                "Returns a valid access token: the cached one while it is fresh, otherwise a new one from\n\
-                 this request, sent once however many tasks ask at the same time:\n\n{}",
-                request_summary(p, f).join("\n")
-            ),
-            "pub async fn access_token",
-            &[],
-            "::tokenspec::Token",
-            "access_token()",
+        s.doc(&format!(
+            "Returns a valid access token: the cached one while it is fresh, otherwise a new one from\n\
+             this request, sent once however many tasks ask at the same time:\n\n{}",
+            request_summary(p, f).join("\n")
+        ));
+        // The runtime's future itself, its error made this module's: a cached call is one poll.
+        s.signature(
+            "pub fn access_token",
+            &["&self".to_owned()],
+            "-> impl ::tokenspec::TokenFuture<Error> + '_",
         );
+        s.line("::tokenspec::__private::ErrInto::new(self.runtime.access_token())");
+        s.close("}");
         runtime_method(
             s,
             &format!("Adds {header} with a valid token to an API request."),
