@@ -143,6 +143,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_encodings_agree_on_letters_digits_and_dash_dot_underscore_and_differ_on_tilde_and_star()
+    {
+        let decoded = |encoding, secret: &str| {
+            let header = basic_header(encoding, "id", secret);
+            let bytes = STANDARD
+                .decode(header.trim_start_matches("Basic "))
+                .expect("base64");
+            String::from_utf8(bytes).expect("UTF-8")
+        };
+        let all = [
+            BasicEncoding::Raw,
+            BasicEncoding::Rfc6749,
+            BasicEncoding::Percent,
+        ];
+        for encoding in all {
+            assert_eq!(decoded(encoding, "aZ09-._"), "id:aZ09-._");
+        }
+        assert_eq!(decoded(BasicEncoding::Raw, "~*"), "id:~*");
+        assert_eq!(decoded(BasicEncoding::Percent, "~*"), "id:~%2A");
+        assert_eq!(decoded(BasicEncoding::Rfc6749, "~*"), "id:%7E*");
+    }
+
     /// The hostile pair: a `:` and a `+` in the id; `&`, `=`, `/`, `+`, a space and non-ASCII in
     /// the secret.
     const HOSTILE: (&str, &str) = ("cli:ent+id", "s3cr&t=/+ é");
