@@ -473,6 +473,31 @@ fn a_redirect_to_a_login_page_is_named_as_one() {
 }
 
 #[test]
+fn a_redirect_to_another_port_names_the_port_and_writes_no_fix() {
+    let base = stand_in(|_, _| {
+        Answer(
+            307,
+            vec![("location", "https://127.0.0.1:8443/token".into())],
+            String::new(),
+        )
+    });
+    let file = write_spec("redirect_port", &spec(BASIC, STANDARD_FLOW));
+    let before = std::fs::read_to_string(&file).unwrap();
+    let run = try_spec(&file, &base, SECRET, &["--fix"]);
+    assert!(
+        run.out
+            .contains("redirected (HTTP 307) to https://127.0.0.1:8443/token"),
+        "{}",
+        run.out
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "no environment URL is rewritten to a port the server did not name"
+    );
+}
+
+#[test]
 fn an_html_page_with_published_metadata_gets_the_token_endpoint_path() {
     let base = stand_in(|r, own| match r.path.as_str() {
         "/.well-known/oauth-authorization-server" => json(

@@ -365,10 +365,12 @@ fn redirect(cx: &Context<'_>, status: u16) -> Finding {
             ),
         );
     };
+    // The port too: a redirect to another port of the same host is another server.
     let shown = format!(
-        "{}://{}{}",
+        "{}://{}{}{}",
         target.scheme(),
         target.host_str().unwrap_or(""),
+        target.port().map(|p| format!(":{p}")).unwrap_or_default(),
         target.path()
     );
     let message = format!(
@@ -384,6 +386,8 @@ fn redirect(cx: &Context<'_>, status: u16) -> Finding {
     if target.host_str() == asked.host_str()
         && asked.scheme() == "http"
         && target.scheme() == "https"
+        // Only the scheme changes in the fix below: offered when the port stays the same.
+        && target.port() == asked.port()
     {
         // Plain http to https: the environment URL is the one to change.
         let url = cx
