@@ -57,10 +57,11 @@ enum Command {
         specs: PathBuf,
     },
     /// Runs one flow of a spec against the live provider and says whether the answer fits
-    /// the spec; when it does not, prints the YAML change that makes it fit (`--fix` writes it).
+    /// the spec; when it does not, prints the YAML change that makes it fit (`--fix` writes it;
+    /// a change it cannot be sure of is printed as a candidate and never written).
     /// Credentials come from $CLIENT_ID and $CLIENT_SECRET; nothing secret is printed.
     #[command(
-        after_help = "Examples:\n  CLIENT_ID=... CLIENT_SECRET=... tokenspec-codegen try acme\n  tokenspec-codegen try specs/acme.yaml --env sandbox --param host=api.acme.example\n  tokenspec-codegen try acme --flow exchange_code --param code=XYZ --param redirect_uri=https://app.example/cb\n  tokenspec-codegen try acme --fix\n\nExit codes: 0 the spec works; 1 the answer does not fit the spec; 2 the provider refused\nthe request or could not be reached; 3 the command or the spec cannot be used.\nPlain http:// reaches loopback only, unless --allow-insecure-http."
+        after_help = "Examples:\n  CLIENT_ID=... CLIENT_SECRET=... tokenspec-codegen try acme\n  tokenspec-codegen try specs/acme.yaml --env sandbox --param host=api.acme.example\n  tokenspec-codegen try acme --flow exchange_code --param code=XYZ --param redirect_uri=https://app.example/cb\n  tokenspec-codegen try acme --fix\n\nExit codes: 0 the spec works; 1 the spec is wrong (the change is printed, --fix writes\nit); 2 the provider refused these credentials or could not be reached, and the spec may\nbe right (a candidate change is printed, never written); 3 the command or the spec cannot\nbe used.\nPlain http:// reaches loopback only, unless --allow-insecure-http."
     )]
     Try {
         /// Provider name (looked up in the specs folder) or a spec file.

@@ -208,6 +208,38 @@ fn wrong_then_fixed(
     written
 }
 
+/// A refusal `try` cannot tell apart from wrong credentials: it exits 2 and prints the placement
+/// `change` as a candidate, `--fix` leaves the spec as it is, and the spec with the candidate
+/// applied by hand (`applied`) works.
+fn refused_with_a_candidate(name: &str, text: &str, base: &str, change: &str, applied: &str) {
+    let file = write_spec(name, text);
+    let first = try_spec(&file, base, SECRET, &[]);
+    assert_eq!(first.exit, 2, "{name}: exit code\n{}", first.out);
+    assert!(
+        first
+            .out
+            .contains("candidate change (not written by --fix)")
+            && first.out.contains(change),
+        "{name}: expected the candidate\n{change}\nin\n{}",
+        first.out
+    );
+    let before = std::fs::read_to_string(&file).expect("spec");
+    let fixed = try_spec(&file, base, SECRET, &["--fix"]);
+    assert_eq!(fixed.exit, 2, "{name}: exit code with --fix\n{}", fixed.out);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("spec"),
+        before,
+        "{name}: --fix wrote a candidate"
+    );
+    let by_hand = write_spec(&format!("{name}_applied"), applied);
+    let after = try_spec(&by_hand, base, SECRET, &[]);
+    assert_eq!(
+        after.exit, 0,
+        "{name}: the candidate does not work\n{}",
+        after.out
+    );
+}
+
 fn token_answer(extra: serde_json::Value) -> serde_json::Value {
     let mut answer = serde_json::json!({"token_type": "Bearer"});
     if let (Some(a), Some(b)) = (answer.as_object_mut(), extra.as_object()) {
@@ -397,13 +429,12 @@ fn basic_credentials_refused_suggest_the_form_body_and_never_retry_by_themselves
         1,
         "try sent the secret twice"
     );
-    wrong_then_fixed(
+    refused_with_a_candidate(
         "basic_refused",
         &spec(BASIC, STANDARD_FLOW),
         &base,
-        SECRET,
-        2,
         "```yaml\nclient_auth:\n  params: [body]\n```",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
     );
 }
 
@@ -419,13 +450,46 @@ fn body_credentials_refused_suggest_the_basic_header() {
             json(401, serde_json::json!({"error": "invalid_client"}))
         }
     });
-    wrong_then_fixed(
+    refused_with_a_candidate(
         "body_refused",
         &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
         &base,
-        SECRET,
-        2,
         "```yaml\nclient_auth:\n  basic: raw\n```",
+        &spec(BASIC, STANDARD_FLOW),
+    );
+}
+
+#[test]
+fn fix_with_a_mistyped_secret_leaves_a_correct_spec_unchanged() {
+    // The spec is right (Basic); the user typed the secret wrong.
+    let base = stand_in(|r, _| {
+        if basic_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(
+                401,
+                serde_json::json!({"error": "invalid_client", "error_description": "client authentication failed"}),
+            )
+        }
+    });
+    let file = write_spec("mistyped_secret", &spec(BASIC, STANDARD_FLOW));
+    let before = std::fs::read_to_string(&file).unwrap();
+    let run = try_spec(&file, &base, "s3cr3t-value-mistyped", &["--fix"]);
+    assert_eq!(run.exit, 2, "refused: the spec may be right\n{}", run.out);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "--fix rewrote a correct spec after a refusal\n{}",
+        run.out
+    );
+    assert!(run.out.contains("--fix wrote nothing"), "{}", run.out);
+    assert_eq!(
+        try_spec(&file, &base, SECRET, &[]).exit,
+        0,
+        "the untouched spec works with the right secret"
     );
 }
 

@@ -32,6 +32,10 @@ pub struct Finding {
     pub message: String,
     /// The change to the spec, when one is known.
     pub edits: Vec<Edit>,
+    /// Whether the change is only a candidate: what was seen has another explanation too (a
+    /// refusal that a wrong secret explains as well as a wrong placement). `--fix` never writes
+    /// a candidate; it is printed with its evidence for the user to apply.
+    pub candidate: bool,
 }
 
 impl Finding {
@@ -40,11 +44,20 @@ impl Finding {
             weight,
             message: message.into(),
             edits: Vec::new(),
+            candidate: false,
         }
     }
 
+    /// A change `try` is sure of: `--fix` writes it.
     fn fix(mut self, edit: Edit) -> Self {
         self.edits.push(edit);
+        self
+    }
+
+    /// A change that may be the right one, or not: printed, never written.
+    fn candidate(mut self, edit: Edit) -> Self {
+        self.edits.push(edit);
+        self.candidate = true;
         self
     }
 }
@@ -670,10 +683,10 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
     Finding::new(
         Weight::Refused,
         format!(
-            "the provider refused the client's credentials, sent {now}: {said}. If $CLIENT_ID and $CLIENT_SECRET are right, the provider may want them {suggestion}; `try` never resends the secret elsewhere by itself: apply the change (`--fix`) and try again"
+            "the provider refused the client's credentials, sent {now}: {said}. A wrong $CLIENT_ID or $CLIENT_SECRET is answered the same way; if they are right, the provider may want them {suggestion}. `try` never resends the secret elsewhere by itself, and `--fix` does not write this candidate: apply it yourself and try again"
         ),
     )
-    .fix(Edit {
+    .candidate(Edit {
         path: path.iter().map(|s| (*s).to_owned()).collect(),
         value,
     })

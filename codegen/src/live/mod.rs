@@ -170,7 +170,12 @@ pub fn run(options: &Options) -> Report {
             _ => "refused: the provider did not issue a token",
         }
     );
-    let edits: Vec<crate::edit::Edit> = findings.iter().flat_map(|f| f.edits.clone()).collect();
+    // Only changes `try` is sure of are written; candidates are shown for the user to weigh.
+    let edits: Vec<crate::edit::Edit> = findings
+        .iter()
+        .filter(|f| !f.candidate)
+        .flat_map(|f| f.edits.clone())
+        .collect();
     for f in &findings {
         let label = match f.weight {
             Weight::Note => "note",
@@ -179,15 +184,26 @@ pub fn run(options: &Options) -> Report {
         };
         let _ = writeln!(out, "- {label}: {}", masker.text(&f.message));
         if !f.edits.is_empty() {
+            let what = if f.candidate {
+                "candidate change (not written by --fix)"
+            } else {
+                "change"
+            };
             let _ = writeln!(
                 out,
-                "  change in {shown}:\n```yaml\n{}```",
+                "  {what} in {shown}:\n```yaml\n{}```",
                 crate::edit::as_yaml(&f.edits)
             );
         }
     }
+    let candidates = findings.iter().any(|f| f.candidate);
     if options.fix && !edits.is_empty() {
         fix(&mut out, &options.spec, &shown, &source, &edits);
+    } else if options.fix && candidates {
+        let _ = writeln!(
+            out,
+            "\n--fix wrote nothing: the only change above is a candidate, which `try` cannot tell apart from wrong credentials."
+        );
     } else if !edits.is_empty() {
         let _ = writeln!(
             out,
