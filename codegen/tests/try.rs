@@ -627,6 +627,35 @@ fn an_error_answer_shaped_otherwise_gets_error_answer_paths() {
 }
 
 #[test]
+fn a_message_under_reason_as_zoom_words_it_gets_error_answer_message() {
+    let base = stand_in(|r, _| {
+        if basic_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(
+                400,
+                serde_json::json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
+            )
+        }
+    });
+    let written = wrong_then_fixed(
+        "error_reason",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        "wrong-secret",
+        1,
+        "```yaml\nerror_answer:\n  message: reason\n```",
+    );
+    assert!(
+        written.contains("error_answer:\n  message: reason\n"),
+        "{written}"
+    );
+}
+
+#[test]
 fn a_successful_status_that_says_it_failed_gets_failed_when() {
     let base = stand_in(|r, _| {
         if basic_ok(r) {

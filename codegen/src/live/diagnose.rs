@@ -227,6 +227,9 @@ const MESSAGE_NAMES: &[&str] = &[
     "description",
     "detail",
     "msg",
+    "errormsg",
+    // Zoom's token endpoint: `{"reason": "Invalid client_id or client_secret", "error": ...}`.
+    "reason",
 ];
 
 impl Context<'_> {
