@@ -680,6 +680,11 @@ fn a_successful_status_that_says_it_failed_gets_failed_when() {
     );
     // `message` is where the runtime looks by default: nothing to add for it.
     assert!(!written.contains("  message:"), "{written}");
+    // With the spec fixed, the same refusal is the provider's: exit 2, nothing more to change.
+    let file = write_spec("failed_when_fixed", &written);
+    let again = try_spec(&file, &base, "wrong-secret", &[]);
+    assert_eq!(again.exit, 2, "{}", again.out);
+    assert!(again.out.contains("invalid credentials"), "{}", again.out);
 }
 
 #[test]

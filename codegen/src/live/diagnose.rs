@@ -338,7 +338,11 @@ pub fn diagnose(cx: &Context<'_>) -> Vec<Finding> {
         ));
         return findings;
     };
-    if !(200..300).contains(&status) {
+    // A 2xx the spec reads as a failure (its `error_answer.failed_when` matched) is a refusal
+    // like any error status: the spec already says how the provider refuses.
+    let failure_read = matches!(cx.trial.outcome, Err(tokenspec::Error::Rejected { .. }))
+        && cx.provider.error_answer.failed_when.is_some();
+    if !(200..300).contains(&status) || failure_read {
         findings.extend(error_shape(cx, &json));
         findings.push(refusal(cx, status, &json));
         return findings;
