@@ -459,6 +459,95 @@ fn body_credentials_refused_suggest_the_basic_header() {
     );
 }
 
+/// A server that reads the client's credentials from the form body only, and says so in
+/// `status` / `answer` when they are elsewhere.
+fn body_only(status: u16, answer: serde_json::Value) -> String {
+    stand_in(move |r, _| {
+        if body_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(status, answer.clone())
+        }
+    })
+}
+
+#[test]
+fn entras_wording_for_credentials_outside_the_body_is_a_sure_placement_change() {
+    let base = body_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.\r\nTrace ID: 0\r\nCorrelation ID: 0", "error_codes": [7000218]}),
+    );
+    let written = wrong_then_fixed(
+        "entra_body",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "```yaml\nclient_auth:\n  params: [body]\n```",
+    );
+    assert!(written.contains("params: [body]"), "{written}");
+}
+
+#[test]
+fn keycloaks_400_secret_not_provided_is_read_as_a_placement_problem() {
+    let base = body_only(
+        400,
+        serde_json::json!({"error": "unauthorized_client", "error_description": "Client secret not provided in request"}),
+    );
+    wrong_then_fixed(
+        "keycloak_not_provided",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "```yaml\nclient_auth:\n  params: [body]\n```",
+    );
+}
+
+#[test]
+fn an_invalid_request_saying_the_auth_mechanism_does_not_match_moves_credentials_to_basic() {
+    let base = stand_in(|r, _| {
+        if basic_ok(r) {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        } else {
+            json(
+                400,
+                serde_json::json!({"error": "invalid_request", "error_description": "client authentication failed (the registered client token_endpoint_auth_method does not match the provided auth mechanism)"}),
+            )
+        }
+    });
+    wrong_then_fixed(
+        "oidc_provider_mechanism",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "```yaml\nclient_auth:\n  basic: raw\n```",
+    );
+}
+
+#[test]
+fn words_naming_where_the_credentials_already_are_stay_a_candidate() {
+    // The server says it wants the body, and the spec already sends the body: a wrong secret.
+    let base = body_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "Use client_secret_post"}),
+    );
+    let file = write_spec(
+        "already_body",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+    );
+    let run = try_spec(&file, &base, "wrong-secret", &["--fix"]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    assert!(run.out.contains("--fix wrote nothing"), "{}", run.out);
+}
+
 #[test]
 fn fix_with_a_mistyped_secret_leaves_a_correct_spec_unchanged() {
     // The spec is right (Basic); the user typed the secret wrong.

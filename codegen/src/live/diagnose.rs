@@ -633,7 +633,8 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
     } else {
         code
     };
-    let credentials = status == 401 || code == "invalid_client";
+    let told = told_placement(json);
+    let credentials = status == 401 || code == "invalid_client" || told.is_some();
     let auth = &cx.flow.client_auth;
     let plain_secret = auth.assertion.is_none() && auth.certificate.is_none();
     if !(credentials && plain_secret) {
@@ -687,16 +688,97 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
             ),
         );
     };
+    let edit = Edit {
+        path: path.iter().map(|s| (*s).to_owned()).collect(),
+        value,
+    };
+    let sending_basic = auth.basic.is_some();
+    // The server's own words name where it looks: that is evidence a wrong secret cannot give,
+    // so the change is sure (exit 1, `--fix` writes it), unless they name where the credentials
+    // already are.
+    if let Some((placement, words)) = told
+        && match placement {
+            Told::Body => sending_basic,
+            Told::Basic => !sending_basic,
+            Told::NotWhereRead => true,
+        }
+    {
+        return Finding::new(
+            Weight::Mismatch,
+            format!(
+                "the provider says it did not find the client's credentials where they were sent ({now}): \"{words}\". It wants them {suggestion}"
+            ),
+        )
+        .fix(edit);
+    }
     Finding::new(
         Weight::Refused,
         format!(
             "the provider refused the client's credentials, sent {now}: {said}. A wrong $CLIENT_ID or $CLIENT_SECRET is answered the same way; if they are right, the provider may want them {suggestion}. `try` never resends the secret elsewhere by itself, and `--fix` does not write this candidate: apply it yourself and try again"
         ),
     )
-    .candidate(Edit {
-        path: path.iter().map(|s| (*s).to_owned()).collect(),
-        value,
-    })
+    .candidate(edit)
+}
+
+/// Where an error answer's own words say the server looks for the client's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Told {
+    /// In the request body (`client_secret_post`).
+    Body,
+    /// In the Basic header (`client_secret_basic`).
+    Basic,
+    /// Not where they were sent: the server found no credentials, or another method than the
+    /// one it has registered for the client.
+    NotWhereRead,
+}
+
+/// What real token servers say when credentials are not where they look, lower-cased (each
+/// tested in codegen/tests/try.rs against a stand-in using its wording):
+/// - Microsoft Entra: "AADSTS7000218: The request body must contain the following parameter:
+///   'client_assertion' or 'client_secret'";
+/// - Keycloak: "Client secret not provided in request" (`unauthorized_client`, HTTP 400);
+/// - node-oidc-provider: "no client authentication mechanism provided" and "the registered
+///   client token_endpoint_auth_method does not match the provided auth mechanism";
+/// - any server naming the RFC 7591 method it wants (`client_secret_post`,
+///   `client_secret_basic`) or the Authorization header.
+const TOLD: &[(&str, Told)] = &[
+    ("request body must contain", Told::Body),
+    ("client_secret_post", Told::Body),
+    ("client_secret_basic", Told::Basic),
+    ("authorization header", Told::Basic),
+    ("http basic", Told::Basic),
+    ("client secret not provided", Told::NotWhereRead),
+    (
+        "no client authentication mechanism provided",
+        Told::NotWhereRead,
+    ),
+    (
+        "does not match the provided auth mechanism",
+        Told::NotWhereRead,
+    ),
+];
+
+/// The placement an error answer's description names, with the words that name it.
+fn told_placement(json: &Value) -> Option<(Told, String)> {
+    let text = [
+        "error_description",
+        "message",
+        "error_message",
+        "detail",
+        "reason",
+    ]
+    .iter()
+    .find_map(|k| json.get(k).and_then(Value::as_str))?;
+    let lower = text.to_ascii_lowercase();
+    let (_, told) = TOLD.iter().find(|(words, _)| lower.contains(words))?;
+    let shown: String = text
+        .lines()
+        .next()
+        .unwrap_or(text)
+        .chars()
+        .take(160)
+        .collect();
+    Some((*told, shown))
 }
 
 /// A 2xx answer that says it failed (`"success": false`), which the spec does not read as one.
