@@ -507,9 +507,14 @@ fn rejection(
                 None => text(o.get("error")),
             };
             rejection.code = code.filter(|c| c.len() <= 64 && !c.contains(' '));
+            // Without a message path, the places RFC 6749 and common servers use, as for an
+            // answer with no `error_answer` at all: a spec that moves only the code keeps the
+            // message.
             rejection.description = match shape.message {
                 Some(path) => text(at(json, path)),
-                None => text(o.get("error_description")),
+                None => text(o.get("error_description"))
+                    .or_else(|| text(o.get("message")))
+                    .or_else(|| text(o.get("error_message"))),
             };
         }
         Some(Value::Object(o)) => {

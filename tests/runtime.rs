@@ -1001,6 +1001,26 @@ async fn error_answers_not_shaped_like_rfc_6749_keep_their_code_and_message() {
 }
 
 #[tokio::test]
+async fn an_error_answer_with_only_a_code_path_keeps_the_message_where_servers_put_it() {
+    // `error_answer: { code: code }`: the message stays where the runtime looks by default.
+    let code_only = ErrorAnswer {
+        code: Some(&["code"]),
+        message: None,
+        failed_when: None,
+    };
+    let e = with_error_answer(
+        code_only,
+        vec![],
+        401,
+        json!({"code": 124, "message": "Invalid access token."}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Some("124"));
+    assert!(e.to_string().contains("Invalid access token."), "{e}");
+}
+
+#[tokio::test]
 async fn a_successful_answer_that_says_it_failed_is_an_error() {
     // `error_answer: { message: reason, failed_when: { path: ok, equals: false } }`.
     let flagged = ErrorAnswer {
