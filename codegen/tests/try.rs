@@ -549,6 +549,51 @@ fn words_naming_where_the_credentials_already_are_stay_a_candidate() {
 }
 
 #[test]
+fn a_secret_whose_basic_encodings_differ_gets_another_encoding_before_another_placement() {
+    // A server that decodes Basic credentials with form rules, as RFC 6749 §2.3.1 says: a `+`
+    // sent raw reads as a space, so the raw encoding of this secret is refused.
+    const PLUS_SECRET: &str = "s3cr3t+value never printed";
+    let form_decoded = |part: &str| -> String {
+        url::form_urlencoded::parse(format!("v={part}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let base = stand_in(move |r, _| match r.basic() {
+        Some((id, secret)) if form_decoded(&id) == ID && form_decoded(&secret) == PLUS_SECRET => {
+            json(
+                200,
+                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+            )
+        }
+        _ => json(401, serde_json::json!({"error": "invalid_client"})),
+    });
+    let file = write_spec("encoding_first", &spec(BASIC, STANDARD_FLOW));
+    let before = std::fs::read_to_string(&file).unwrap();
+    let run = try_spec(&file, &base, PLUS_SECRET, &["--fix"]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    assert!(
+        run.out.contains("candidate change (not written by --fix)")
+            && run
+                .out
+                .contains("```yaml\nclient_auth:\n  basic: percent\n```"),
+        "the encoding is the candidate, not the placement\n{}",
+        run.out
+    );
+    assert!(!run.out.contains("params: [body]"), "{}", run.out);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    let by_hand = write_spec(
+        "encoding_first_applied",
+        &spec("client_auth:\n  basic: percent", STANDARD_FLOW),
+    );
+    assert_eq!(
+        try_spec(&by_hand, &base, PLUS_SECRET, &[]).exit,
+        0,
+        "the candidate encoding works"
+    );
+}
+
+#[test]
 fn fix_with_a_mistyped_secret_leaves_a_correct_spec_unchanged() {
     // The spec is right (Basic); the user typed the secret wrong.
     let base = stand_in(|r, _| {

@@ -76,6 +76,16 @@ pub struct Context<'a> {
     pub trial: &'a Trial,
     /// The token endpoint the server's metadata names, when it publishes any.
     pub discovered_token_endpoint: Option<String>,
+    /// Whether the client id or secret has characters the three Basic encodings write
+    /// differently (the values themselves never reach the diagnosis).
+    pub basic_encodings_differ: bool,
+}
+
+/// Whether `raw`, `rfc6749` and `percent` Basic credentials differ for `text`: anything but
+/// ASCII letters, digits and `- . _` is written differently by at least one of them.
+pub fn basic_encodings_differ(text: &str) -> bool {
+    text.chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
 }
 
 /// Lower case without `_` and `-`: `expiresIn`, `expires_in` and `Expires-In` are one name.
@@ -710,6 +720,29 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
             ),
         )
         .fix(edit);
+    }
+    // Credentials whose Basic encodings differ: another encoding is the likelier cause than
+    // another placement, and is tried first.
+    if let Some(encoding) = auth.basic
+        && cx.basic_encodings_differ
+    {
+        let (now, other) = match encoding {
+            ir::BasicEncoding::Raw => ("raw", "percent"),
+            ir::BasicEncoding::Percent => ("percent", "raw"),
+            ir::BasicEncoding::Rfc6749 => ("rfc6749", "percent"),
+        };
+        // (Reached only for credentials in the Basic header alone: see the placement above.)
+        let value = vec![("basic", yaml_str(other))];
+        return Finding::new(
+            Weight::Refused,
+            format!(
+                "the provider refused the client's credentials, sent in the Basic header encoded `{now}`: {said}. The id or secret has characters the Basic encodings (`raw`, `percent`, `rfc6749`) write differently, and servers decode them differently: if $CLIENT_ID and $CLIENT_SECRET are right, try another encoding before another placement. `--fix` does not write this candidate: apply it yourself and try again"
+            ),
+        )
+        .candidate(Edit {
+            path: edit.path,
+            value: yaml_map(value),
+        });
     }
     Finding::new(
         Weight::Refused,

@@ -151,6 +151,10 @@ pub fn run(options: &Options) -> Report {
         environment: &environment,
         trial: &trial,
         discovered_token_endpoint: discovered,
+        basic_encodings_differ: [&options.client_id, &options.client_secret]
+            .into_iter()
+            .flatten()
+            .any(|s| diagnose::basic_encodings_differ(s)),
     };
     let findings = diagnose::diagnose(&cx);
     let worst = findings.iter().map(|f| f.weight).max();
