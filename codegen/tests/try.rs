@@ -459,11 +459,11 @@ fn body_credentials_refused_suggest_the_basic_header() {
     );
 }
 
-/// A server that reads the client's credentials from the form body only, and says so in
-/// `status` / `answer` when they are elsewhere.
-fn body_only(status: u16, answer: serde_json::Value) -> String {
+/// A server that issues a token when `accepts` the request, and answers `status` / `answer`
+/// otherwise.
+fn accepting(accepts: fn(&Request) -> bool, status: u16, answer: serde_json::Value) -> String {
     stand_in(move |r, _| {
-        if body_ok(r) {
+        if accepts(r) {
             json(
                 200,
                 serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
@@ -472,6 +472,16 @@ fn body_only(status: u16, answer: serde_json::Value) -> String {
             json(status, answer.clone())
         }
     })
+}
+
+/// A server that reads the client's credentials from the form body only.
+fn body_only(status: u16, answer: serde_json::Value) -> String {
+    accepting(body_ok, status, answer)
+}
+
+/// A server that reads the client's credentials from the Basic header only.
+fn basic_only(status: u16, answer: serde_json::Value) -> String {
+    accepting(basic_ok, status, answer)
 }
 
 #[test]
@@ -509,19 +519,10 @@ fn keycloaks_400_secret_not_provided_is_read_as_a_placement_problem() {
 
 #[test]
 fn an_invalid_request_saying_the_auth_mechanism_does_not_match_moves_credentials_to_basic() {
-    let base = stand_in(|r, _| {
-        if basic_ok(r) {
-            json(
-                200,
-                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
-            )
-        } else {
-            json(
-                400,
-                serde_json::json!({"error": "invalid_request", "error_description": "client authentication failed (the registered client token_endpoint_auth_method does not match the provided auth mechanism)"}),
-            )
-        }
-    });
+    let base = basic_only(
+        400,
+        serde_json::json!({"error": "invalid_request", "error_description": "client authentication failed (the registered client token_endpoint_auth_method does not match the provided auth mechanism)"}),
+    );
     wrong_then_fixed(
         "oidc_provider_mechanism",
         &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
@@ -596,19 +597,10 @@ fn a_secret_whose_basic_encodings_differ_gets_another_encoding_before_another_pl
 #[test]
 fn fix_with_a_mistyped_secret_leaves_a_correct_spec_unchanged() {
     // The spec is right (Basic); the user typed the secret wrong.
-    let base = stand_in(|r, _| {
-        if basic_ok(r) {
-            json(
-                200,
-                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
-            )
-        } else {
-            json(
-                401,
-                serde_json::json!({"error": "invalid_client", "error_description": "client authentication failed"}),
-            )
-        }
-    });
+    let base = basic_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "client authentication failed"}),
+    );
     let file = write_spec("mistyped_secret", &spec(BASIC, STANDARD_FLOW));
     let before = std::fs::read_to_string(&file).unwrap();
     let run = try_spec(&file, &base, "s3cr3t-value-mistyped", &["--fix"]);
@@ -733,19 +725,10 @@ fn an_html_page_with_published_metadata_gets_the_token_endpoint_path() {
 
 #[test]
 fn an_error_answer_shaped_otherwise_gets_error_answer_paths() {
-    let base = stand_in(|r, _| {
-        if basic_ok(r) {
-            json(
-                200,
-                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
-            )
-        } else {
-            json(
-                400,
-                serde_json::json!({"error": {"code": "AUTH_FAILED", "message": "bad credentials"}}),
-            )
-        }
-    });
+    let base = basic_only(
+        400,
+        serde_json::json!({"error": {"code": "AUTH_FAILED", "message": "bad credentials"}}),
+    );
     let written = wrong_then_fixed(
         "error_shape",
         &spec(BASIC, STANDARD_FLOW),
@@ -762,19 +745,10 @@ fn an_error_answer_shaped_otherwise_gets_error_answer_paths() {
 
 #[test]
 fn a_message_under_reason_as_zoom_words_it_gets_error_answer_message() {
-    let base = stand_in(|r, _| {
-        if basic_ok(r) {
-            json(
-                200,
-                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
-            )
-        } else {
-            json(
-                400,
-                serde_json::json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
-            )
-        }
-    });
+    let base = basic_only(
+        400,
+        serde_json::json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
+    );
     let written = wrong_then_fixed(
         "error_reason",
         &spec(BASIC, STANDARD_FLOW),
