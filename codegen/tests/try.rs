@@ -534,6 +534,114 @@ fn an_invalid_request_saying_the_auth_mechanism_does_not_match_moves_credentials
 }
 
 #[test]
+fn spring_authorization_servers_authentication_method_refusal_moves_credentials_to_basic() {
+    // ClientSecretAuthenticationProvider: the client is not registered for the method used.
+    let base = basic_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "Client authentication failed: authentication_method", "error_uri": "https://datatracker.ietf.org/doc/html/rfc6749#section-3.2.1"}),
+    );
+    wrong_then_fixed(
+        "spring_method",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+        &base,
+        SECRET,
+        1,
+        "```yaml\nclient_auth:\n  basic: raw\n```",
+    );
+}
+
+#[test]
+fn spring_authorization_servers_wrong_secret_refusal_stays_a_candidate() {
+    // "…: client_secret" is Spring's answer to a secret that does not match: no placement.
+    let base = basic_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "Client authentication failed: client_secret"}),
+    );
+    let file = write_spec("spring_secret", &spec(BASIC, STANDARD_FLOW));
+    let before = std::fs::read_to_string(&file).unwrap();
+    let run = try_spec(&file, &base, "wrong-secret", &["--fix"]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    assert!(run.out.contains("--fix wrote nothing"), "{}", run.out);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
+
+#[test]
+fn authlibs_bare_invalid_client_is_a_placement_candidate_never_written() {
+    // Authlib's ClientAuthentication raises InvalidClientError with no description (401 when
+    // it takes client_secret_basic): nothing tells a wrong secret from a wrong placement.
+    let base = body_only(401, serde_json::json!({"error": "invalid_client"}));
+    refused_with_a_candidate(
+        "authlib_bare",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        "```yaml\nclient_auth:\n  params: [body]\n```",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+    );
+}
+
+#[test]
+fn oktas_generic_refusal_is_a_placement_candidate_never_written() {
+    let base = basic_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "Client authentication failed. Either the client or the client credentials are invalid."}),
+    );
+    refused_with_a_candidate(
+        "okta_generic",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+        &base,
+        "```yaml\nclient_auth:\n  basic: raw\n```",
+        &spec(BASIC, STANDARD_FLOW),
+    );
+}
+
+#[test]
+fn oktas_private_key_jwt_requirement_becomes_an_assertion_and_asks_for_the_key() {
+    // Okta's org authorization server refuses every client secret for this grant.
+    let base = stand_in(|_, _| {
+        json(
+            400,
+            serde_json::json!({"error": "invalid_client", "error_description": "Client Credentials requests to the Org Authorization Server must use the private_key_jwt token_endpoint_auth_method."}),
+        )
+    });
+    let file = write_spec("okta_private_key_jwt", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, SECRET, &["--fix"]);
+    assert_eq!(run.exit, 1, "{}", run.out);
+    assert!(
+        run.out
+            .contains("```yaml\nclient_auth:\n  assertion: private_key_jwt\n```")
+            && run.out.contains("pass `--key FILE`")
+            && run.out.contains("`check` passes"),
+        "{}",
+        run.out
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("assertion: private_key_jwt"), "{written}");
+    let next = try_spec(&file, &base, SECRET, &[]);
+    assert_eq!(next.exit, 3, "{}", next.out);
+    assert!(
+        next.out.contains("pass --key FILE"),
+        "the next step names the key\n{}",
+        next.out
+    );
+}
+
+#[test]
+fn words_naming_several_methods_tell_nothing_and_stay_a_candidate() {
+    // A server listing what it supports names no single placement.
+    let base = body_only(
+        401,
+        serde_json::json!({"error": "invalid_client", "error_description": "supported: client_secret_basic, client_secret_post"}),
+    );
+    refused_with_a_candidate(
+        "several_methods",
+        &spec(BASIC, STANDARD_FLOW),
+        &base,
+        "```yaml\nclient_auth:\n  params: [body]\n```",
+        &spec("client_auth:\n  params: [body]", STANDARD_FLOW),
+    );
+}
+
+#[test]
 fn words_naming_where_the_credentials_already_are_stay_a_candidate() {
     // The server says it wants the body, and the spec already sends the body: a wrong secret.
     let base = body_only(

@@ -678,6 +678,23 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
         }
         yaml_map(pairs)
     };
+    if let Some((Told::Assertion(kind), words)) = &told {
+        return Finding::new(
+            Weight::Mismatch,
+            format!(
+                "the provider says it wants a signed client assertion, not the secret: \"{words}\". With `assertion: {kind}` the client signs one for each request{}",
+                if *kind == "private_key_jwt" {
+                    "; then pass `--key FILE`, the PEM private key whose public key is registered at the provider"
+                } else {
+                    " with the secret"
+                }
+            ),
+        )
+        .fix(Edit {
+            path: path.iter().map(|s| (*s).to_owned()).collect(),
+            value: yaml_map(vec![("assertion", yaml_str(kind))]),
+        });
+    }
     let (value, now, suggestion) = if auth.basic.is_some() && auth.params.is_empty() {
         (
             names(vec![("params", Yaml::Sequence(vec![yaml_str("body")]))]),
@@ -711,6 +728,7 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
             Told::Body => sending_basic,
             Told::Basic => !sending_basic,
             Told::NotWhereRead => true,
+            Told::Assertion(_) => false,
         }
     {
         return Finding::new(
@@ -763,6 +781,9 @@ enum Told {
     /// Not where they were sent: the server found no credentials, or another method than the
     /// one it has registered for the client.
     NotWhereRead,
+    /// Not as a secret at all: a signed client assertion of this kind (RFC 7523), named as
+    /// the spec writes it (`private_key_jwt`, `client_secret_jwt`).
+    Assertion(&'static str),
 }
 
 /// What real token servers say when credentials are not where they look, lower-cased (each
@@ -772,14 +793,27 @@ enum Told {
 /// - Keycloak: "Client secret not provided in request" (`unauthorized_client`, HTTP 400);
 /// - node-oidc-provider: "no client authentication mechanism provided" and "the registered
 ///   client token_endpoint_auth_method does not match the provided auth mechanism";
+/// - Spring Authorization Server: "Client authentication failed: authentication_method"
+///   (`ClientSecretAuthenticationProvider`, when the client is not registered for the method
+///   used; "…: client_secret" is a wrong secret and names no placement);
+/// - Okta: "Client Credentials requests to the Org Authorization Server must use the
+///   private_key_jwt token_endpoint_auth_method" (Okta's support article of that title);
 /// - any server naming the RFC 7591 method it wants (`client_secret_post`,
-///   `client_secret_basic`) or the Authorization header.
+///   `client_secret_basic`, `private_key_jwt`, `client_secret_jwt`) or the Authorization
+///   header.
+///
+/// Authlib answers a bare `invalid_client` and Okta's other refusals ("Client authentication
+/// failed. Either the client or the client credentials are invalid.", "The client secret
+/// supplied for a confidential client is invalid.") say nothing of where: a wrong secret
+/// reads the same, so those stay candidates.
 const TOLD: &[(&str, Told)] = &[
     ("request body must contain", Told::Body),
     ("client_secret_post", Told::Body),
     ("client_secret_basic", Told::Basic),
     ("authorization header", Told::Basic),
     ("http basic", Told::Basic),
+    ("private_key_jwt", Told::Assertion("private_key_jwt")),
+    ("client_secret_jwt", Told::Assertion("client_secret_jwt")),
     ("client secret not provided", Told::NotWhereRead),
     (
         "no client authentication mechanism provided",
@@ -789,21 +823,34 @@ const TOLD: &[(&str, Told)] = &[
         "does not match the provided auth mechanism",
         Told::NotWhereRead,
     ),
+    (
+        "client authentication failed: authentication_method",
+        Told::NotWhereRead,
+    ),
 ];
 
-/// The placement an error answer's description names, with the words that name it.
+/// The placement an error answer's description names, with the words that name it. Words
+/// that name several (a list of the methods a server supports) tell nothing.
 fn told_placement(json: &Value) -> Option<(Told, String)> {
     let text = [
         "error_description",
         "message",
         "error_message",
+        "errorSummary",
         "detail",
         "reason",
     ]
     .iter()
     .find_map(|k| json.get(k).and_then(Value::as_str))?;
     let lower = text.to_ascii_lowercase();
-    let (_, told) = TOLD.iter().find(|(words, _)| lower.contains(words))?;
+    let mut named = TOLD
+        .iter()
+        .filter(|(words, _)| lower.contains(words))
+        .map(|(_, told)| *told);
+    let told = named.next()?;
+    if named.any(|other| other != told) {
+        return None;
+    }
     let shown: String = text
         .lines()
         .next()
@@ -811,7 +858,7 @@ fn told_placement(json: &Value) -> Option<(Told, String)> {
         .chars()
         .take(160)
         .collect();
-    Some((*told, shown))
+    Some((told, shown))
 }
 
 /// A 2xx answer that says it failed (`"success": false`), which the spec does not read as one.

@@ -506,6 +506,19 @@ pub fn prepare(
     if let Some(path) = &o.key_file {
         let key = tokenspec::ClientKey::from_pem_file(path).map_err(|e| e.to_string())?;
         settings = settings.client_key(key);
+    } else if f
+        .client_auth
+        .assertion
+        .as_ref()
+        .is_some_and(|(kind, _, _)| *kind == crate::spec::AssertionSpec::PrivateKeyJwt)
+        || f.assertion
+            .as_ref()
+            .is_some_and(ir::GrantAssertion::signs_with_key)
+    {
+        return Err(format!(
+            "flow `{}` signs a JWT with the client's private key: pass --key FILE, the PEM private key whose public key the provider has registered",
+            f.name
+        ));
     }
     match (&o.cert_file, &o.cert_key_file) {
         (Some(cert), Some(key)) => {
