@@ -116,7 +116,7 @@ const OUTSIDE_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `Authorization: Basic …` for the given encoding.
-pub(crate) fn basic_header(encoding: BasicEncoding, id: &str, secret: &str) -> String {
+pub fn basic_header(encoding: BasicEncoding, id: &str, secret: &str) -> String {
     let pair = match encoding {
         BasicEncoding::Raw => format!("{id}:{secret}"),
         BasicEncoding::Rfc6749 => {

@@ -90,6 +90,9 @@ pub use reqwest;
 /// tokenspec-codegen wrote may use it.
 #[doc(hidden)]
 pub mod __private {
+    /// The `Authorization: Basic …` value the runtime sends for an id and secret in an
+    /// encoding, for tools that compare encodings (`tokenspec-codegen try --probe`).
+    pub use crate::client_auth::basic_header;
     pub use crate::descriptor;
     pub use crate::request::ParamValue;
     /// How the runtime finds tokens in text nobody parsed, for tools that mask them the same

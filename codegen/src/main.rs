@@ -61,7 +61,7 @@ enum Command {
     /// a change it cannot be sure of is printed as a candidate and never written).
     /// Credentials come from $CLIENT_ID and $CLIENT_SECRET; nothing secret is printed.
     #[command(
-        after_help = "Examples:\n  CLIENT_ID=... CLIENT_SECRET=... tokenspec-codegen try acme\n  tokenspec-codegen try specs/acme.yaml --env sandbox --param host=api.acme.example\n  tokenspec-codegen try acme --flow exchange_code --param code=XYZ --param redirect_uri=https://app.example/cb\n  tokenspec-codegen try acme --fix\n\nExit codes: 0 the spec works; 1 the spec is wrong (the change is printed, --fix writes\nit); 2 the provider refused these credentials or could not be reached, and the spec may\nbe right (a candidate change is printed, never written); 3 the command or the spec cannot\nbe used.\nPlain http:// reaches loopback only, unless --allow-insecure-http."
+        after_help = "Examples:\n  CLIENT_ID=... CLIENT_SECRET=... tokenspec-codegen try acme\n  tokenspec-codegen try specs/acme.yaml --env sandbox --param host=api.acme.example\n  tokenspec-codegen try acme --flow exchange_code --param code=XYZ --param redirect_uri=https://app.example/cb\n  tokenspec-codegen try acme --fix\n  tokenspec-codegen try acme --probe --fix   # also try the other Basic encodings\n\nExit codes: 0 the spec works; 1 the spec is wrong (the change is printed, --fix writes\nit); 2 the provider refused these credentials or could not be reached, and the spec may\nbe right (a candidate change is printed, never written); 3 the command or the spec cannot\nbe used.\nPlain http:// reaches loopback only, unless --allow-insecure-http."
     )]
     Try {
         /// Provider name (looked up in the specs folder) or a spec file.
@@ -99,6 +99,12 @@ enum Command {
         /// Write the suggested change into the spec (comments and layout kept) and check it.
         #[arg(long)]
         fix: bool,
+        /// When Basic credentials are refused and the id or secret has characters the Basic
+        /// encodings write differently, send the request again to the same endpoint in each
+        /// other encoding, every attempt shown; one the provider accepts is a sure change.
+        /// Never another host or placement.
+        #[arg(long)]
+        probe: bool,
     },
     /// Prints, in Markdown for a pull request, what changes on the wire for every spec that
     /// differs between two revisions, with the `explain` diff and the generated diff's size.
@@ -177,6 +183,7 @@ fn main() -> ExitCode {
             ca,
             allow_insecure_http,
             fix,
+            probe,
         } => {
             let report = tokenspec_codegen::live::run(&tokenspec_codegen::live::Options {
                 spec: spec_path(&name, &specs),
@@ -194,6 +201,7 @@ fn main() -> ExitCode {
                 ca_file: ca,
                 allow_insecure_http,
                 fix,
+                probe,
             });
             print!("{}", report.text);
             Ok(ExitCode::from(report.exit))

@@ -373,6 +373,20 @@ pub enum BasicEncodingSpec {
     Percent,
 }
 
+impl BasicEncodingSpec {
+    /// Every encoding, in the order `try --probe` sends them.
+    pub const ALL: [Self; 3] = [Self::Percent, Self::Rfc6749, Self::Raw];
+
+    /// The name a spec writes (`basic: percent`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Rfc6749 => "rfc6749",
+            Self::Percent => "percent",
+        }
+    }
+}
+
 /// Where a parameter goes in the token request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 
@@ -657,26 +657,55 @@ fn words_naming_where_the_credentials_already_are_stay_a_candidate() {
     assert!(run.out.contains("--fix wrote nothing"), "{}", run.out);
 }
 
-#[test]
-fn a_secret_whose_basic_encodings_differ_gets_another_encoding_before_another_placement() {
-    // A server that decodes Basic credentials with form rules, as RFC 6749 §2.3.1 says: a `+`
-    // sent raw reads as a space, so the raw encoding of this secret is refused.
-    const PLUS_SECRET: &str = "s3cr3t+value never printed";
+/// A secret the Basic encodings write three ways: `+` and a space.
+const PLUS_SECRET: &str = "s3cr3t+value never printed";
+
+/// What a stand-in saw of one request: its path, its Basic credentials as sent (before any
+/// decoding) and whether the form body carried a secret.
+type Seen = Arc<Mutex<Vec<(String, Option<(String, String)>, bool)>>>;
+
+/// A stand-in answering with `handler` that records every request it gets.
+fn recording(handler: impl Fn(&Request) -> Answer + Send + Sync + 'static) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let base = stand_in(move |r, _| {
+        record
+            .lock()
+            .unwrap()
+            .push((r.path.clone(), r.basic(), r.form("client_secret").is_some()));
+        handler(r)
+    });
+    (base, seen)
+}
+
+fn issued() -> Answer {
+    json(
+        200,
+        serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
+    )
+}
+
+/// A server that decodes Basic credentials with form rules, as RFC 6749 §2.3.1 says (a `+`
+/// sent raw reads as a space, so the raw encoding of [`PLUS_SECRET`] is refused), and reads
+/// nothing from the body.
+fn form_decoding_basic() -> (String, Seen) {
     let form_decoded = |part: &str| -> String {
         url::form_urlencoded::parse(format!("v={part}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    let base = stand_in(move |r, _| match r.basic() {
+    recording(move |r| match r.basic() {
         Some((id, secret)) if form_decoded(&id) == ID && form_decoded(&secret) == PLUS_SECRET => {
-            json(
-                200,
-                serde_json::json!({"access_token": TOKEN, "expires_in": 3600}),
-            )
+            issued()
         }
         _ => json(401, serde_json::json!({"error": "invalid_client"})),
-    });
+    })
+}
+
+#[test]
+fn a_secret_whose_basic_encodings_differ_gets_another_encoding_before_another_placement() {
+    let (base, seen) = form_decoding_basic();
     let file = write_spec("encoding_first", &spec(BASIC, STANDARD_FLOW));
     let before = std::fs::read_to_string(&file).unwrap();
     let run = try_spec(&file, &base, PLUS_SECRET, &["--fix"]);
@@ -691,6 +720,11 @@ fn a_secret_whose_basic_encodings_differ_gets_another_encoding_before_another_pl
     );
     assert!(!run.out.contains("params: [body]"), "{}", run.out);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "without --probe, one request"
+    );
     let by_hand = write_spec(
         "encoding_first_applied",
         &spec("client_auth:\n  basic: percent", STANDARD_FLOW),
@@ -700,6 +734,102 @@ fn a_secret_whose_basic_encodings_differ_gets_another_encoding_before_another_pl
         0,
         "the candidate encoding works"
     );
+}
+
+#[test]
+fn probe_sends_the_other_encodings_to_the_same_endpoint_and_fix_writes_the_one_accepted() {
+    let (base, seen) = form_decoding_basic();
+    let file = write_spec("probe_finds", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, PLUS_SECRET, &["--probe", "--fix"]);
+    assert_eq!(run.exit, 1, "the spec's encoding is wrong\n{}", run.out);
+    assert!(
+        run.out
+            .contains(&format!("- `basic: percent`: POST {base}/token → HTTP 200")),
+        "each attempt is shown\n{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("accepted them when `--probe` sent them encoded `percent`"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("`check` passes"), "{}", run.out);
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("basic: percent"), "{written}");
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(
+        requests.len(),
+        2,
+        "it stops at the first encoding accepted: {requests:?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|(path, basic, in_body)| path == "/token" && basic.is_some() && !in_body),
+        "only the encoding changed, never the endpoint or the placement: {requests:?}"
+    );
+    assert_eq!(try_spec(&file, &base, PLUS_SECRET, &[]).exit, 0);
+}
+
+#[test]
+fn probe_that_no_encoding_satisfies_leaves_the_placement_a_candidate_and_the_spec_unchanged() {
+    // The server reads the body only: no Basic encoding can satisfy it.
+    let (base, seen) = recording(|r| {
+        if r.form("client_id").as_deref() == Some(ID)
+            && r.form("client_secret").as_deref() == Some(PLUS_SECRET)
+        {
+            issued()
+        } else {
+            json(401, serde_json::json!({"error": "invalid_client"}))
+        }
+    });
+    let file = write_spec("probe_refused", &spec(BASIC, STANDARD_FLOW));
+    let before = std::fs::read_to_string(&file).unwrap();
+    let run = try_spec(&file, &base, PLUS_SECRET, &["--probe", "--fix"]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    for encoding in ["percent", "rfc6749"] {
+        assert!(
+            run.out.contains(&format!(
+                "- `basic: {encoding}`: POST {base}/token → HTTP 401"
+            )),
+            "the {encoding} attempt is shown\n{}",
+            run.out
+        );
+    }
+    assert!(
+        run.out
+            .contains("each was refused: the encoding is not the cause")
+            && run.out.contains("candidate change (not written by --fix)")
+            && run.out.contains("params: [body]"),
+        "{}",
+        run.out
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|(_, basic, in_body)| basic.is_some() && !in_body),
+        "--probe never moved the secret to the body: {requests:?}"
+    );
+}
+
+#[test]
+fn probe_with_credentials_every_encoding_writes_alike_sends_nothing_more() {
+    let (base, seen) = recording(|_| json(401, serde_json::json!({"error": "invalid_client"})));
+    let file = write_spec("probe_alike", &spec(BASIC, STANDARD_FLOW));
+    let run = try_spec(&file, &base, SECRET, &["--probe"]);
+    assert_eq!(run.exit, 2, "{}", run.out);
+    assert!(
+        run.out.contains(
+            "nothing to probe: every Basic encoding writes these credentials the same way"
+        ),
+        "{}",
+        run.out
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[test]

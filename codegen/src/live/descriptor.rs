@@ -86,13 +86,18 @@ fn assertion(
     }
 }
 
+/// The runtime's name for a Basic encoding.
+pub fn basic_encoding(b: ir::BasicEncoding) -> d::BasicEncoding {
+    match b {
+        ir::BasicEncoding::Raw => d::BasicEncoding::Raw,
+        ir::BasicEncoding::Rfc6749 => d::BasicEncoding::Rfc6749,
+        ir::BasicEncoding::Percent => d::BasicEncoding::Percent,
+    }
+}
+
 fn client_auth(a: &ir::ClientAuth) -> d::ClientAuth {
     d::ClientAuth {
-        basic: a.basic.map(|b| match b {
-            ir::BasicEncoding::Raw => d::BasicEncoding::Raw,
-            ir::BasicEncoding::Rfc6749 => d::BasicEncoding::Rfc6749,
-            ir::BasicEncoding::Percent => d::BasicEncoding::Percent,
-        }),
+        basic: a.basic.map(basic_encoding),
         params: slice(a.params.iter().map(|l| location(*l)).collect()),
         id_param: text(&a.id_param),
         secret_param: text(&a.secret_param),

@@ -79,6 +79,16 @@ pub struct Context<'a> {
     /// Whether the client id or secret has characters the three Basic encodings write
     /// differently (the values themselves never reach the diagnosis).
     pub basic_encodings_differ: bool,
+    /// What `--probe` saw, when it ran: the other Basic encodings sent to the same endpoint.
+    pub probed: Option<Probed>,
+}
+
+/// The other Basic encodings `try --probe` sent to the same endpoint, in order, and whether
+/// the provider issued a token for each (it stops at the first that works).
+#[derive(Debug, Clone, Default)]
+pub struct Probed {
+    /// Each encoding sent, and whether it was answered with a token.
+    pub attempts: Vec<(ir::BasicEncoding, bool)>,
 }
 
 /// Whether `raw`, `rfc6749` and `percent` Basic credentials differ for `text`: anything but
@@ -741,31 +751,65 @@ fn refusal(cx: &Context<'_>, status: u16, json: &Value) -> Finding {
     }
     // Credentials whose Basic encodings differ: another encoding is the likelier cause than
     // another placement, and is tried first.
+    let mut probed_note = String::new();
     if let Some(encoding) = auth.basic
         && cx.basic_encodings_differ
     {
-        let (now, other) = match encoding {
-            ir::BasicEncoding::Raw => ("raw", "percent"),
-            ir::BasicEncoding::Percent => ("percent", "raw"),
-            ir::BasicEncoding::Rfc6749 => ("rfc6749", "percent"),
-        };
+        let now = encoding.name();
         // (Reached only for credentials in the Basic header alone: see the placement above.)
-        let value = vec![("basic", yaml_str(other))];
-        return Finding::new(
-            Weight::Refused,
-            format!(
-                "the provider refused the client's credentials, sent in the Basic header encoded `{now}`: {said}. The id or secret has characters the Basic encodings (`raw`, `percent`, `rfc6749`) write differently, and servers decode them differently: if $CLIENT_ID and $CLIENT_SECRET are right, try another encoding before another placement. `--fix` does not write this candidate: apply it yourself and try again"
-            ),
-        )
-        .candidate(Edit {
-            path: edit.path,
-            value: yaml_map(value),
-        });
+        let with_encoding = |e: ir::BasicEncoding| Edit {
+            path: edit.path.clone(),
+            value: yaml_map(vec![("basic", yaml_str(e.name()))]),
+        };
+        match &cx.probed {
+            None => {
+                let other = match encoding {
+                    ir::BasicEncoding::Raw | ir::BasicEncoding::Rfc6749 => {
+                        ir::BasicEncoding::Percent
+                    }
+                    ir::BasicEncoding::Percent => ir::BasicEncoding::Raw,
+                };
+                return Finding::new(
+                    Weight::Refused,
+                    format!(
+                        "the provider refused the client's credentials, sent in the Basic header encoded `{now}`: {said}. The id or secret has characters the Basic encodings (`raw`, `percent`, `rfc6749`) write differently, and servers decode them differently: if $CLIENT_ID and $CLIENT_SECRET are right, try another encoding before another placement (`--probe` sends the other encodings to this endpoint and shows each answer). `--fix` does not write this candidate: apply it yourself and try again"
+                    ),
+                )
+                .candidate(with_encoding(other));
+            }
+            Some(probed) => {
+                let tried: Vec<String> = probed
+                    .attempts
+                    .iter()
+                    .map(|(e, _)| format!("`{}`", e.name()))
+                    .collect();
+                if let Some((worked, _)) = probed.attempts.iter().find(|(_, ok)| *ok) {
+                    // The same credentials, the same endpoint, only the encoding changed: the
+                    // provider's token settles it.
+                    return Finding::new(
+                        Weight::Mismatch,
+                        format!(
+                            "the provider refused the client's credentials in the Basic header encoded `{now}` ({said}), and accepted them when `--probe` sent them encoded `{}`: the spec names the wrong encoding",
+                            worked.name()
+                        ),
+                    )
+                    .fix(with_encoding(*worked));
+                }
+                probed_note = if tried.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " `--probe` sent them encoded {} too, and each was refused: the encoding is not the cause.",
+                        tried.join(" and ")
+                    )
+                };
+            }
+        }
     }
     Finding::new(
         Weight::Refused,
         format!(
-            "the provider refused the client's credentials, sent {now}: {said}. A wrong $CLIENT_ID or $CLIENT_SECRET is answered the same way; if they are right, the provider may want them {suggestion}. `try` never resends the secret elsewhere by itself, and `--fix` does not write this candidate: apply it yourself and try again"
+            "the provider refused the client's credentials, sent {now}: {said}.{probed_note} A wrong $CLIENT_ID or $CLIENT_SECRET is answered the same way; if they are right, the provider may want them {suggestion}. `try` never resends the secret elsewhere by itself, and `--fix` does not write this candidate: apply it yourself and try again"
         ),
     )
     .candidate(edit)

@@ -52,6 +52,9 @@ pub struct Options {
     pub allow_insecure_http: bool,
     /// Write the suggested change into the spec.
     pub fix: bool,
+    /// After a refusal of Basic credentials whose encodings differ, try the other encodings
+    /// against the same endpoint (`--probe`).
+    pub probe: bool,
 }
 
 /// What `try` printed and how it ends.
@@ -144,6 +147,14 @@ pub fn run(options: &Options) -> Report {
     show_request(&mut out, &trial, &masker, flow);
     show_answer(&mut out, &trial, &masker);
     show_parsed(&mut out, &trial, flow);
+    let probed = options
+        .probe
+        .then(|| {
+            probe(
+                &runtime, &provider, options, &prepared, &trial, &masker, &mut out,
+            )
+        })
+        .flatten();
     let cx = diagnose::Context {
         provider: &provider,
         flow,
@@ -155,6 +166,7 @@ pub fn run(options: &Options) -> Report {
             .into_iter()
             .flatten()
             .any(|s| diagnose::basic_encodings_differ(s)),
+        probed,
     };
     let findings = diagnose::diagnose(&cx);
     let worst = findings.iter().map(|f| f.weight).max();
@@ -215,6 +227,102 @@ pub fn run(options: &Options) -> Report {
         );
     }
     Report { text: out, exit }
+}
+
+/// `--probe`: after the provider refused Basic credentials, the flow's request again to the
+/// same endpoint in each other Basic encoding that writes these credentials differently,
+/// until one is answered with a token. Each attempt is shown. Nothing else changes: not the
+/// host, not the placement, not the values.
+fn probe(
+    runtime: &tokio::runtime::Runtime,
+    provider: &ir::Provider,
+    options: &Options,
+    prepared: &Prepared,
+    trial: &Trial,
+    masker: &mask::Masker,
+    out: &mut String,
+) -> Option<diagnose::Probed> {
+    let _ = writeln!(out, "\n## Probe");
+    let flow = &provider.flows[prepared.flow];
+    let auth = &flow.client_auth;
+    let why_not = match (auth.basic, &trial.answer, &trial.outcome) {
+        (_, _, Ok(_)) => Some("nothing to probe: the provider issued a token"),
+        (_, None, _) => Some("nothing to probe: the provider did not answer"),
+        (None, _, _) => Some(
+            "nothing to probe: the spec sends the credentials as parameters, and `--probe` tries Basic encodings only (it never moves credentials elsewhere)",
+        ),
+        _ if auth.assertion.is_some() || auth.certificate.is_some() => {
+            Some("nothing to probe: the client authenticates with an assertion or a certificate")
+        }
+        (Some(_), Some(a), Err(_)) if !(400..500).contains(&a.status) => {
+            Some("nothing to probe: the provider did not refuse the request (no 4xx answer)")
+        }
+        _ => None,
+    };
+    if let Some(why) = why_not {
+        let _ = writeln!(out, "{why}");
+        return None;
+    }
+    let current = auth.basic?;
+    let id = options.client_id.as_deref().unwrap_or_default();
+    let secret = options.client_secret.as_deref().unwrap_or_default();
+    let header = |e: ir::BasicEncoding| {
+        tokenspec::__private::basic_header(descriptor::basic_encoding(e), id, secret)
+    };
+    let mut sent = vec![header(current)];
+    let mut probed = diagnose::Probed::default();
+    for encoding in ir::BasicEncoding::ALL {
+        let this = header(encoding);
+        if sent.contains(&this) {
+            continue;
+        }
+        sent.push(this);
+        let mut other = provider.clone();
+        other.flows[prepared.flow].client_auth.basic = Some(encoding);
+        let attempt = match prepare(&other, options, None) {
+            Ok(p) => runtime.block_on(p.client.trial(p.flow, p.call, p.extra)),
+            Err(e) => {
+                let _ = writeln!(out, "- `basic: {}`: not sent: {e}", encoding.name());
+                continue;
+            }
+        };
+        // A 2xx answer accepted the credentials, whether or not its token fits the spec yet
+        // (what does not fit is the next `try`'s finding).
+        let worked = attempt
+            .answer
+            .as_ref()
+            .is_some_and(|a| (200..300).contains(&a.status));
+        let answered = match (&attempt.answer, &attempt.outcome) {
+            (Some(a), Ok(_)) => format!("HTTP {}, a token", a.status),
+            (Some(a), Err(_)) if worked => format!("HTTP {}, accepted", a.status),
+            (Some(a), Err(e)) => format!("HTTP {}, refused: {}", a.status, e.chain()),
+            (None, Err(e)) => format!("not answered: {}", e.chain()),
+            (None, Ok(_)) => "a token".to_owned(),
+        };
+        let target = attempt.request.as_ref().map_or(String::new(), |r| {
+            let mut url = r.url.clone();
+            url.set_query(None);
+            format!("{} {} ", r.method, url)
+        });
+        let _ = writeln!(
+            out,
+            "- `basic: {}`: {}→ {}",
+            encoding.name(),
+            masker.text(&target),
+            masker.text(&answered)
+        );
+        probed.attempts.push((encoding, worked));
+        if worked {
+            break;
+        }
+    }
+    if probed.attempts.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing to probe: every Basic encoding writes these credentials the same way"
+        );
+    }
+    Some(probed)
 }
 
 /// Writes `edits` into the spec when the result passes `check`.
