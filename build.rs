@@ -40,7 +40,7 @@ fn checked_in() {
         modules.iter().filter(|(m, _)| included(m)).collect();
     for (module, path) in &enabled {
         index.push_str(&format!(
-            "#[path = {:?}]\npub mod {module};\n",
+            "#[cfg(feature = {module:?})]\n#[path = {:?}]\npub mod {module};\n",
             path.to_string_lossy()
         ));
     }

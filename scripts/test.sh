@@ -32,6 +32,9 @@ cargo deny --log-level error check licenses bans sources
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
+# Both crates package, and each builds from its package alone: the generator against the
+# runtime's package (cargo's local registry overlay), as `cargo publish` would in that order.
+cargo package -p tokenspec -p tokenspec-codegen --allow-dirty --quiet
 # One feature set for every example, so the library is built once for all of them.
 for example in efi faciconnect fanbase bs2 bfluence google_service_account middleware tower operations; do
   cargo run -q --example "$example" --features pkcs12,reqwest-middleware,tower,metrics >/dev/null

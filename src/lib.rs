@@ -31,6 +31,7 @@
 //! `tokenspec` target, and counted through the `metrics` facade with feature `metrics`
 //! (docs/observability.md).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated modules name the runtime `::tokenspec`, as they do in any other crate.
 extern crate self as tokenspec;

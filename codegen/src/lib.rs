@@ -18,6 +18,7 @@
 //! and in the crate, `include!(concat!(env!("OUT_DIR"), "/tokenspec_providers.rs"));` declares
 //! one module per spec. The crate must depend on `tokenspec` (the runtime).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod diagnostics;
 mod docs;
