@@ -24,17 +24,22 @@ static LIVE: AtomicIsize = AtomicIsize::new(0);
 /// Counting only while the memory section runs: a shared counter would slow every other figure.
 static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+// SAFETY: every call goes to the system allocator with the caller's own arguments; the
+// counters beside it touch no memory the allocator hands out.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         }
+        // SAFETY: `layout` is the caller's, as `GlobalAlloc::alloc` requires.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         }
+        // SAFETY: `ptr` was allocated by `System` with `layout`, as the caller guarantees.
         unsafe { System.dealloc(ptr, layout) }
     }
 }

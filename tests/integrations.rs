@@ -526,6 +526,7 @@ async fn the_client_secret_is_read_from_a_docker_secret_file_without_its_trailin
 }
 
 #[tokio::test]
+#[allow(unsafe_code)] // `std::env::set_var` is unsafe since edition 2024
 async fn the_client_secret_is_read_from_an_environment_variable() {
     let (server, issuer, _api) = servers().await;
     // SAFETY: this test alone reads or writes this variable.
@@ -677,6 +678,7 @@ fn plain_http() -> reqwest::Client {
 }
 
 #[test]
+#[allow(unsafe_code)] // `std::env::set_var` is unsafe since edition 2024
 fn keys_and_certificates_load_from_pem_in_environment_variables() {
     let certified = rcgen::generate_simple_self_signed(vec!["client.example".to_owned()]).unwrap();
     let key = certified.signing_key.serialize_pem();
