@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html>
 //!
 //! Generated from `specs/amazon_cognito.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

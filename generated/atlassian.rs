@@ -10,7 +10,7 @@
 //! Provider documentation: <https://developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens>
 //!
 //! Generated from `specs/atlassian.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -17,7 +17,7 @@
 //! Provider documentation: <https://aps.autodesk.com/en/docs/oauth/v2/tutorials/get-2-legged-token>
 //!
 //! Generated from `specs/autodesk_platform_services.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

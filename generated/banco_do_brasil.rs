@@ -18,7 +18,7 @@
 //! Provider documentation: <https://github.com/ruby-banco-brasil/bb-oauth/blob/main/docs/DefaultApi.md>
 //!
 //! Generated from `specs/banco_do_brasil.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -15,7 +15,7 @@
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
 //! Generated from `specs/bfluence.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

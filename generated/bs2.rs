@@ -18,7 +18,7 @@
 //! Provider documentation: <https://devs.bs2.com/reference/post_auth-oauth-v2-token-1>
 //!
 //! Generated from `specs/bs2.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

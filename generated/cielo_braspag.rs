@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.cielo.com.br/gateway-en/reference/authentication>
 //!
 //! Generated from `specs/cielo_braspag.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

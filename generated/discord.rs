@@ -18,7 +18,7 @@
 //! Provider documentation: <https://discord.com/developers/docs/topics/oauth2>
 //!
 //! Generated from `specs/discord.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

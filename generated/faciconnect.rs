@@ -16,7 +16,7 @@
 //! Provider documentation: <https://docs.faciconnect.com/api-reference/authentication/obter-access-token>
 //!
 //! Generated from `specs/faciconnect.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -16,7 +16,7 @@
 //! Provider documentation: <https://fb-apidocs.pages.dev/en/security/token.html>
 //!
 //! Generated from `specs/fanbase.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://github.com/Getnet-Brasil/payment-magento/blob/07f78e9aa7d2f024e6edb185e745a915d4bc9ac5/Gateway/Http/Api.php>
 //!
 //! Generated from `specs/getnet.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

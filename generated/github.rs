@@ -11,7 +11,7 @@
 //! Provider documentation: <https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps>
 //!
 //! Generated from `specs/github.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Default, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

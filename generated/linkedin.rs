@@ -17,7 +17,7 @@
 //! Provider documentation: <https://learn.microsoft.com/linkedin/shared/authentication/client-credentials-flow>
 //!
 //! Generated from `specs/linkedin.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -11,7 +11,7 @@
 //! Provider documentation: <https://developers.mercadolibre.com.ar/devsite/authorization-and-token-best-practices>
 //!
 //! Generated from `specs/mercado_livre.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -17,7 +17,7 @@
 //! Provider documentation: <https://mercadopago.com.br/developers/pt/reference/oauth/_oauth_token/post>
 //!
 //! Generated from `specs/mercado_pago.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

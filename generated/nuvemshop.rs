@@ -11,7 +11,7 @@
 //! Provider documentation: <https://github.com/TiendaNube/api-docs/blob/master/resources/authentication.md>
 //!
 //! Generated from `specs/nuvemshop.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/>
 //!
 //! Generated from `specs/okta.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

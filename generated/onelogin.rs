@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developers.onelogin.com/api-docs/2/oauth20-tokens/generate-tokens-2>
 //!
 //! Generated from `specs/onelogin.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developers-business.picpay.com/payment-link/en/docs/sandbox/api/token>
 //!
 //! Generated from `specs/picpay.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -14,7 +14,7 @@
 //! Provider documentation: <https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/>
 //!
 //! Generated from `specs/pinterest.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://github.com/reddit-archive/reddit/wiki/OAuth2>
 //!
 //! Generated from `specs/reddit.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -19,7 +19,7 @@
 //! Provider documentation: <https://shopify.dev/docs/apps/build/authentication-authorization/client-secrets>
 //!
 //! Generated from `specs/shopify.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -20,7 +20,7 @@
 //! Provider documentation: <https://github.com/Suporte-APIs-Sicoob/apis-python/blob/169eaa1b1feb8b49ac65deee4060a7d89170b166/api-pix/requisicao_token.py>
 //!
 //! Generated from `specs/sicoob.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -18,7 +18,7 @@
 //! Provider documentation: <https://developer.spotify.com/documentation/web-api/tutorials/client-credentials-flow>
 //!
 //! Generated from `specs/spotify.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

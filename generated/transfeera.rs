@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.transfeera.dev/reference/autentica%C3%A7%C3%A3o>
 //!
 //! Generated from `specs/transfeera.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

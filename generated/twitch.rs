@@ -17,7 +17,7 @@
 //! Provider documentation: <https://dev.twitch.tv/docs/authentication/getting-tokens-oauth/>
 //!
 //! Generated from `specs/twitch.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

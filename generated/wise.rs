@@ -20,7 +20,7 @@
 //! Provider documentation: <https://docs.wise.com/guides/developer/auth-and-security/client-credentials-token>
 //!
 //! Generated from `specs/wise.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

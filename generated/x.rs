@@ -18,7 +18,7 @@
 //! Provider documentation: <https://docs.x.com/fundamentals/authentication/oauth-2-0/application-only>
 //!
 //! Generated from `specs/x.yaml`.
-::tokenspec::__private::contract!(9, "0.1.0");
+::tokenspec::__private::contract!("0.2", "0.2.0");
 /// Where token requests go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

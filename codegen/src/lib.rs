@@ -54,11 +54,19 @@ pub fn schema() -> String {
 /// Name of the index file [`Builder::generate`] writes next to the modules.
 pub const INDEX_FILE: &str = "tokenspec_providers.rs";
 
-/// The version of the contract between generated code and the `tokenspec` runtime that this
-/// generator writes for (`tokenspec::__private::CONTRACT`). Generated modules state it, so a
-/// module compiled against a runtime of another contract fails with a message saying which
-/// releases to align.
-pub const CONTRACT: u32 = 9;
+/// The release series of a version (`0.2` for every 0.2.x, `1` for every 1.x): the contract
+/// between generated code and the `tokenspec` runtime. Generated modules state this
+/// generator's series, and the runtime accepts only its own (`tokenspec::__private::CONTRACT`,
+/// which the runtime's build script derives by the same rule from the same workspace version).
+pub(crate) fn series(version: &str) -> &str {
+    let mut dots = version.match_indices('.').map(|(i, _)| i);
+    let end = if version.starts_with("0.") {
+        dots.nth(1)
+    } else {
+        dots.next()
+    };
+    &version[..end.unwrap_or(version.len())]
+}
 
 /// What went wrong generating code.
 #[derive(Debug)]
@@ -863,5 +871,25 @@ impl Builder {
         }
         write_if_changed(&out_dir.join(INDEX_FILE), &index)?;
         Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_release_series_is_what_semver_lets_differ_only_compatibly() {
+        assert_eq!(super::series("0.2.0"), "0.2");
+        assert_eq!(super::series("0.2.17"), "0.2");
+        assert_eq!(super::series("0.10.1-rc.1"), "0.10");
+        assert_eq!(super::series("1.4.2"), "1");
+        assert_eq!(super::series("12.0.0"), "12");
+    }
+
+    #[test]
+    fn the_generator_writes_the_series_the_runtime_accepts() {
+        assert_eq!(
+            super::series(env!("CARGO_PKG_VERSION")),
+            tokenspec::__private::CONTRACT
+        );
     }
 }

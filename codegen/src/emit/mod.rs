@@ -32,7 +32,7 @@ fn module_head(p: &Provider, s: &mut text::Source) {
     s.inner_doc(&module_doc(p));
     s.line(format_args!(
         "::tokenspec::__private::contract!({}, {});",
-        crate::CONTRACT,
+        text::string(crate::series(env!("CARGO_PKG_VERSION"))),
         text::string(env!("CARGO_PKG_VERSION"))
     ));
     types::environment(p, s);
