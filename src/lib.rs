@@ -33,7 +33,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Generated modules name the runtime `::tokenspec`, as they do in any other crate.
+// Generated modules name the runtime `::tokenspec`, as they do in any other crate (unused in a
+// build without providers).
+#[allow(unused_extern_crates)]
 extern crate self as tokenspec;
 
 mod assertion;

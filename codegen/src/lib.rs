@@ -39,6 +39,7 @@ pub mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use diagnostics::{Diagnostic, FileDiagnostics, YamlPath};
 
@@ -619,7 +620,7 @@ pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Er
 fn generate_some(
     files: &[PathBuf],
     display_dir: &str,
-    include: Option<fn(&str) -> bool>,
+    include: Option<&ModuleFilter>,
 ) -> Result<Output, Error> {
     let display = |path: &PathBuf| {
         let name = path
@@ -753,13 +754,31 @@ pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
 /// Writes one `<module>.rs` per spec and an index, [`INDEX_FILE`], into `OUT_DIR` (or
 /// [`Builder::out_dir`]), and prints the `cargo:rerun-if-changed` lines Cargo needs to rerun the
 /// build script when a spec is added, changed or removed.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Builder {
     specs_dir: Option<PathBuf>,
     out_dir: Option<PathBuf>,
-    include: Option<fn(&str) -> bool>,
+    include: Option<Arc<ModuleFilter>>,
     module_attributes: Vec<String>,
     quiet: bool,
+}
+
+/// Which modules a [`Builder`] generates, by module name.
+type ModuleFilter = dyn Fn(&str) -> bool + Send + Sync;
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("specs_dir", &self.specs_dir)
+            .field("out_dir", &self.out_dir)
+            .field(
+                "include_modules",
+                &self.include.as_ref().map(|_| "(filter)"),
+            )
+            .field("module_attributes", &self.module_attributes)
+            .field("quiet", &self.quiet)
+            .finish()
+    }
 }
 
 impl Builder {
@@ -782,8 +801,11 @@ impl Builder {
 
     /// Reads, generates and declares only the specs whose module (their file stem) `include`
     /// accepts; tokenspec uses it for per-provider cargo features.
-    pub fn include_modules(mut self, include: fn(&str) -> bool) -> Self {
-        self.include = Some(include);
+    pub fn include_modules(
+        mut self,
+        include: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.include = Some(Arc::new(include));
         self
     }
 
@@ -830,7 +852,7 @@ impl Builder {
         // Specs of excluded modules are not even read: with one provider enabled, the build costs
         // the same however many specs exist. (Modules are matched by file stem here.) Cargo reruns
         // this script anyway when features change, and the folder line catches added files.
-        if let Some(include) = self.include {
+        if let Some(include) = &self.include {
             files.retain(|f| {
                 f.file_stem()
                     .and_then(|s| s.to_str())
@@ -843,7 +865,7 @@ impl Builder {
             }
         }
         let display_dir = specs_dir.to_string_lossy().replace('\\', "/");
-        let output = generate_some(&files, &display_dir, self.include)?;
+        let output = generate_some(&files, &display_dir, self.include.as_deref())?;
         if !self.quiet {
             for line in output.warnings.lines().filter(|l| !l.trim().is_empty()) {
                 println!("cargo:warning={line}");
