@@ -35,6 +35,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 # Both crates package, and each builds from its package alone: the generator against the
 # runtime's package (cargo's local registry overlay), as `cargo publish` would in that order.
 cargo package -p tokenspec -p tokenspec-codegen --allow-dirty --quiet
+# The public API against the last release (installs cargo-semver-checks if needed).
+bash scripts/semver.sh
 # One feature set for every example, so the library is built once for all of them.
 for example in efi faciconnect fanbase bs2 bfluence google_service_account middleware tower operations; do
   cargo run -q --example "$example" --features pkcs12,reqwest-middleware,tower,metrics >/dev/null
