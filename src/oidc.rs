@@ -14,7 +14,7 @@ use arc_swap::ArcSwapOption;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
@@ -64,6 +64,108 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
         OneOrMany::One(a) => vec![a],
         OneOrMany::Many(a) => a,
     })
+}
+
+/// Declares [`Algorithm`] from one list, so its names, its variants and their mapping to the
+/// signing library cannot drift apart.
+macro_rules! algorithms {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// A JWS signature algorithm an ID token may be signed with (RFC 7518 §3.1), by its
+        /// `alg` name. `none` is not one: unsigned tokens are always refused.
+        ///
+        /// tokenspec's own type, so the signing library behind it can change without changing
+        /// this API; new algorithms may be added in minor releases.
+        ///
+        /// ```
+        /// use tokenspec::oidc::Algorithm;
+        ///
+        /// assert_eq!("ES256".parse::<Algorithm>(), Ok(Algorithm::ES256));
+        /// assert_eq!(Algorithm::EdDSA.to_string(), "EdDSA");
+        /// assert!("none".parse::<Algorithm>().is_err());
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Algorithm {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Algorithm {
+            /// Every algorithm this version knows.
+            const ALL: &[Algorithm] = &[$(Algorithm::$name),*];
+
+            /// Its `alg` name (`RS256`, `EdDSA`, …).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Algorithm::$name => stringify!($name),)*
+                }
+            }
+
+            /// The signing library's name for it.
+            fn jwt(self) -> jsonwebtoken::Algorithm {
+                match self {
+                    $(Algorithm::$name => jsonwebtoken::Algorithm::$name,)*
+                }
+            }
+        }
+    };
+}
+
+algorithms! {
+    /// HMAC with SHA-256, keyed by the client secret.
+    HS256,
+    /// HMAC with SHA-384, keyed by the client secret.
+    HS384,
+    /// HMAC with SHA-512, keyed by the client secret.
+    HS512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// RSASSA-PSS with SHA-384.
+    PS384,
+    /// RSASSA-PSS with SHA-512.
+    PS512,
+    /// ECDSA with P-256 and SHA-256.
+    ES256,
+    /// ECDSA with P-384 and SHA-384.
+    ES384,
+    /// EdDSA (Ed25519).
+    EdDSA,
+}
+
+impl Algorithm {
+    /// Ours for the signing library's, if this version knows it.
+    fn from_jwt(alg: jsonwebtoken::Algorithm) -> Option<Algorithm> {
+        Algorithm::ALL.iter().copied().find(|a| a.jwt() == alg)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An `alg` name that is not an algorithm tokenspec validates with (`none` never is).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a signature algorithm tokenspec accepts")]
+pub struct UnknownAlgorithm(String);
+
+impl std::str::FromStr for Algorithm {
+    type Err = UnknownAlgorithm;
+
+    /// Parses an `alg` name exactly as RFC 7518 writes it (`RS256`, `EdDSA`).
+    fn from_str(name: &str) -> Result<Self, UnknownAlgorithm> {
+        Algorithm::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == name)
+            .ok_or_else(|| UnknownAlgorithm(name.to_owned()))
+    }
 }
 
 /// Where and how to validate a provider's ID tokens.
@@ -325,21 +427,21 @@ impl IdTokenValidator {
                 fail(IdTokenError::Malformed(text))
             }
         })?;
-        if !self.config.algorithms.contains(&header.alg) {
+        let allowed = Algorithm::from_jwt(header.alg);
+        let Some(alg) = allowed.filter(|a| self.config.algorithms.contains(a)) else {
             return Err(fail(IdTokenError::AlgorithmNotAllowed(format!(
                 "{:?}",
                 header.alg
             ))));
-        }
-        let key = match header.alg {
+        };
+        let key = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
                 let replaced = self.replaced_secret.load_full();
                 match replaced.as_deref().or(self.config.client_secret.as_ref()) {
                     Some(secret) => DecodingKey::from_secret(secret.expose_secret().as_bytes()),
                     None => {
                         return Err(fail(IdTokenError::AlgorithmNotAllowed(format!(
-                            "{:?} without a client secret",
-                            header.alg
+                            "{alg} without a client secret"
                         ))));
                     }
                 }
@@ -347,7 +449,7 @@ impl IdTokenValidator {
             // Only the JWKS is trusted: header.jwk, jku, x5u and x5c are never looked at.
             alg => self.key(header.kid.as_deref(), alg).await?,
         };
-        let mut validation = Validation::new(header.alg);
+        let mut validation = Validation::new(alg.jwt());
         validation.set_issuer(&[self.config.issuer.as_str()]);
         validation.set_audience(&[self.config.client_id.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -437,6 +539,7 @@ fn peek_claim(token: &str, name: &str) -> Option<String> {
 }
 
 /// Parses an algorithm name from a spec (`RS256`, `ES256`, `HS256`, …); `none` is not one.
+/// The same as `name.parse::<Algorithm>().ok()`.
 pub fn algorithm(name: &str) -> Option<Algorithm> {
     name.parse().ok()
 }
@@ -449,5 +552,21 @@ mod tests {
     fn none_is_not_an_algorithm() {
         assert_eq!(algorithm("RS256"), Some(Algorithm::RS256));
         assert_eq!(algorithm("none"), None);
+        assert_eq!(
+            algorithm("rs256"),
+            None,
+            "names are case-sensitive, as RFC 7518 writes them"
+        );
+    }
+
+    #[test]
+    fn every_algorithm_is_the_signing_librarys_of_the_same_name_and_back() {
+        assert_eq!(Algorithm::ALL.len(), 12);
+        for &alg in Algorithm::ALL {
+            let theirs: jsonwebtoken::Algorithm = alg.as_str().parse().unwrap();
+            assert_eq!(alg.jwt(), theirs, "{alg}");
+            assert_eq!(Algorithm::from_jwt(theirs), Some(alg));
+            assert_eq!(alg.as_str().parse::<Algorithm>(), Ok(alg));
+        }
     }
 }
