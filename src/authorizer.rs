@@ -1,5 +1,6 @@
 //! One handle on "whoever holds the token" for the HTTP stack integrations: a generated client,
-//! a [`TokenClient`] or a user's [`Session`], each of which renews its own token.
+//! a [`TokenClient`] or a user's [`Session`], each of which renews its own token. It is their
+//! [`TokenSource`].
 
 use std::fmt;
 
@@ -8,10 +9,11 @@ use http::HeaderMap;
 use crate::client::{Session, TokenClient};
 use crate::error::Error;
 use crate::secret::Token;
+use crate::source::{BoxTokenFuture, TokenSource};
 
 /// Puts a provider's token on API requests: the token of a generated client (its app token), of
-/// a [`TokenClient`], or of one user's [`Session`]. The reqwest-middleware and tower
-/// integrations take one; so can your own.
+/// a [`TokenClient`], or of one user's [`Session`]. It is the [`TokenSource`] of each, which the
+/// reqwest-middleware and tower integrations' `new(&client)` make; your own code can use it too.
 ///
 /// Every generated client with a token of its own converts into one (`Authorizer::from(&client)`),
 /// as do [`TokenClient`] and [`Session`]. Cheap to clone: clones share the token cache of what
@@ -122,5 +124,20 @@ impl From<Session> for Authorizer {
 impl From<&Session> for Authorizer {
     fn from(session: &Session) -> Self {
         Authorizer::from(session.clone())
+    }
+}
+
+/// The provider's header and `401` rule, as [`Authorizer`]'s own methods of the same names.
+impl TokenSource for Authorizer {
+    fn access_token(&self) -> BoxTokenFuture<'_> {
+        Box::pin(Authorizer::access_token(self))
+    }
+
+    fn apply(&self, token: &Token, headers: &mut HeaderMap) -> Result<(), Error> {
+        Authorizer::apply(self, token, headers)
+    }
+
+    fn refused(&self, token: &Token) {
+        Authorizer::refused(self, token);
     }
 }

@@ -131,6 +131,17 @@ pub enum Error {
         /// Provider title.
         provider: &'static str,
     },
+    /// A [`crate::TokenSource`] of the application's own could not give a token (made with
+    /// [`Error::token_source`] or [`Error::token_source_caused_by`]).
+    #[error("the token source failed: {message}")]
+    #[non_exhaustive]
+    TokenSource {
+        /// What failed, in the source's words.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        cause: Option<Cause>,
+    },
 }
 
 fn colon(detail: &str) -> String {
@@ -202,6 +213,32 @@ impl Error {
     /// A configuration error.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
+    }
+
+    /// The failure of a [`crate::TokenSource`] of your own, saying what failed. Never put a
+    /// token or secret in `message`: errors are logged.
+    ///
+    /// ```
+    /// let error = tokenspec::Error::token_source("the sidecar is not running");
+    /// assert_eq!(error.to_string(), "the token source failed: the sidecar is not running");
+    /// ```
+    pub fn token_source(message: impl Into<String>) -> Self {
+        Error::TokenSource {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// The failure of a [`crate::TokenSource`] of your own, saying what failed, with the error
+    /// that caused it (its `source()`). Neither may hold a token or secret: errors are logged.
+    pub fn token_source_caused_by(
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::TokenSource {
+            message: message.into(),
+            cause: Some(Cause::new(cause)),
+        }
     }
 
     /// The key of the session this error ended, if it is [`Error::SessionEnded`]: the user to

@@ -25,9 +25,10 @@
 //! # }
 //! ```
 //!
-//! HTTP stacks take any client's token through an [`Authorizer`]: a reqwest-middleware
-//! `TokenMiddleware` (feature `reqwest-middleware`) and a tower `TokenLayer` for hyper, tonic
-//! and other `http::Request` services (feature `tower`). Token traffic is traced under the
+//! HTTP stacks take tokens from a [`TokenSource`]: any client's, through an [`Authorizer`], or
+//! one of your own. The integrations are a reqwest-middleware `TokenMiddleware` (feature
+//! `reqwest-middleware`) and a tower `TokenLayer` for hyper, tonic and other `http::Request`
+//! services (feature `tower`). Token traffic is traced under the
 //! `tokenspec` target, and counted through the `metrics` facade with feature `metrics`
 //! (docs/observability.md).
 #![deny(missing_docs)]
@@ -62,6 +63,7 @@ mod request;
 mod response;
 mod secret;
 mod settings;
+mod source;
 pub mod store;
 mod telemetry;
 mod tls;
@@ -83,6 +85,7 @@ pub use settings::{
     DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_TTL, DEFAULT_TIMEOUT, RefreshHook,
     RetryPolicy, SessionHook, Settings,
 };
+pub use source::{BoxTokenFuture, TokenSource};
 
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.
 pub use reqwest;
@@ -181,7 +184,7 @@ pub mod fuzz {
         let flow = &provider.flows[flow % provider.flows.len()];
         crate::response::interpret(provider, flow, status, body, now, &redactor).map(|parsed| {
             let start = std::time::Instant::now();
-            let token = crate::Token::new(
+            let token = crate::Token::with_margin(
                 parsed.token,
                 start,
                 parsed.lifetime,

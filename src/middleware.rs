@@ -15,12 +15,16 @@
 //! # }
 //! ```
 
+use std::sync::Arc;
+
 use reqwest_middleware::{Middleware, Next};
 
-use crate::Authorizer;
+use crate::source::authorize;
+use crate::{Authorizer, TokenSource};
 
 /// Authorizes every request of a [`reqwest_middleware::ClientWithMiddleware`] with the token of
-/// a generated client, a [`crate::TokenClient`] or a user's [`crate::Session`].
+/// a generated client, a [`crate::TokenClient`], a user's [`crate::Session`], or a
+/// [`TokenSource`] of your own.
 ///
 /// Each request gets the provider's header (and the other headers its spec gives API calls)
 /// with a valid token: the cached one while fresh, else the one renewal in flight, shared with
@@ -36,16 +40,21 @@ use crate::Authorizer;
 /// token current at the time; tracing middleware (reqwest-tracing) can go anywhere.
 #[derive(Clone, Debug)]
 pub struct TokenMiddleware {
-    authorizer: Authorizer,
+    source: Arc<dyn TokenSource>,
 }
 
 impl TokenMiddleware {
     /// Authorizes requests with `holder`'s token: `&client` for a generated client's app token,
     /// or a [`crate::TokenClient`], a [`crate::Session`], an [`Authorizer`].
     pub fn new(holder: impl Into<Authorizer>) -> Self {
-        TokenMiddleware {
-            authorizer: holder.into(),
-        }
+        TokenMiddleware::from_source(Arc::new(holder.into()))
+    }
+
+    /// Authorizes requests with the tokens of `source`, such as one of your own
+    /// (`TokenMiddleware::from_source(Arc::new(my_source))`): its header on each request, and
+    /// [`TokenSource::refused`] told of each token an API answers `401` to.
+    pub fn from_source(source: Arc<dyn TokenSource>) -> Self {
+        TokenMiddleware { source }
     }
 }
 
@@ -57,9 +66,7 @@ impl Middleware for TokenMiddleware {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let token = self
-            .authorizer
-            .authorize(request.headers_mut())
+        let token = authorize(&*self.source, request.headers_mut())
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         let again = request.try_clone();
@@ -67,13 +74,12 @@ impl Middleware for TokenMiddleware {
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        self.authorizer.refused(&token);
+        self.source.refused(&token);
         let Some(mut again) = again else {
             return Ok(response);
         };
         drop(response);
-        self.authorizer
-            .authorize(again.headers_mut())
+        authorize(&*self.source, again.headers_mut())
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         next.run(again, extensions).await

@@ -662,7 +662,7 @@ mod properties {
         fn token_timing_is_ordered_for_any_lifetime_and_margin(secs in any::<u64>(), nanos in 0u32..1_000_000_000, margin in any::<u64>()) {
             let lifetime = Duration::new(secs, nanos).min(MAX_LIFETIME);
             let now = Instant::now();
-            let token = crate::Token::new(SecretString::from("t"), now, lifetime, Duration::from_secs(margin));
+            let token = crate::Token::with_margin(SecretString::from("t"), now, lifetime, Duration::from_secs(margin));
             prop_assert!(token.issued_at() <= token.refresh_at() && token.refresh_at() <= token.expires_at());
             prop_assert!(token.refresh_at() - token.issued_at() >= lifetime / 2, "never renews before half the lifetime");
         }

@@ -100,7 +100,28 @@ struct TokenInner {
 }
 
 impl Token {
-    pub(crate) fn new(
+    /// A token of your own, for a [`crate::TokenSource`] you write (a token from a sidecar, a
+    /// secret manager, another library, a fixed token in tests): `value` is the token text,
+    /// valid for `lifetime` from `issued_at` (`Instant::now()` when you just got it).
+    ///
+    /// Nothing renews it ahead of time, so [`Token::refresh_at`] is its expiry. Lifetimes longer
+    /// than ten years are cut to ten years. Like every token, its `Debug` never shows the text.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let token = tokenspec::Token::new("from-the-sidecar", Instant::now(), Duration::from_secs(300));
+    /// assert_eq!(token.expose_secret(), "from-the-sidecar");
+    /// assert_eq!(token.lifetime(), Duration::from_secs(300));
+    /// assert!(!format!("{token:?}").contains("from-the-sidecar"));
+    /// ```
+    pub fn new(value: impl Into<SecretString>, issued_at: Instant, lifetime: Duration) -> Self {
+        let lifetime = lifetime.min(crate::response::MAX_LIFETIME);
+        Token::with_margin(value.into(), issued_at, lifetime, Duration::ZERO)
+    }
+
+    /// A token from a token request sent at `issued_at`, renewed `margin` before it expires.
+    pub(crate) fn with_margin(
         secret: SecretString,
         issued_at: Instant,
         lifetime: Duration,

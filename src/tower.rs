@@ -19,6 +19,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -26,7 +27,8 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::Authorizer;
+use crate::source::authorize;
+use crate::{Authorizer, TokenSource};
 
 /// The error of a [`TokenService`]: the wrapped service's, or a [`crate::Error`] when no token
 /// could be had (downcast to tell them apart). It is the error type tower's own middleware and
@@ -34,19 +36,25 @@ use crate::Authorizer;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Wraps a service in a [`TokenService`], which authorizes each request with the token of a
-/// generated client, a [`crate::TokenClient`] or a user's [`crate::Session`].
+/// generated client, a [`crate::TokenClient`], a user's [`crate::Session`], or a
+/// [`TokenSource`] of your own.
 #[derive(Clone, Debug)]
 pub struct TokenLayer {
-    authorizer: Authorizer,
+    source: Arc<dyn TokenSource>,
 }
 
 impl TokenLayer {
     /// Authorizes requests with `holder`'s token: `&client` for a generated client's app token,
     /// or a [`crate::TokenClient`], a [`crate::Session`], an [`Authorizer`].
     pub fn new(holder: impl Into<Authorizer>) -> Self {
-        TokenLayer {
-            authorizer: holder.into(),
-        }
+        TokenLayer::from_source(Arc::new(holder.into()))
+    }
+
+    /// Authorizes requests with the tokens of `source`, such as one of your own
+    /// (`TokenLayer::from_source(Arc::new(my_source))`): its header on each request, and
+    /// [`TokenSource::refused`] told of each token an API refuses.
+    pub fn from_source(source: Arc<dyn TokenSource>) -> Self {
+        TokenLayer { source }
     }
 }
 
@@ -56,7 +64,7 @@ impl<S> Layer<S> for TokenLayer {
     fn layer(&self, inner: S) -> TokenService<S> {
         TokenService {
             inner,
-            authorizer: self.authorizer.clone(),
+            source: Arc::clone(&self.source),
         }
     }
 }
@@ -78,7 +86,7 @@ impl<S> Layer<S> for TokenLayer {
 #[derive(Clone, Debug)]
 pub struct TokenService<S> {
     inner: S,
-    authorizer: Authorizer,
+    source: Arc<dyn TokenSource>,
 }
 
 impl<S> TokenService<S> {
@@ -118,11 +126,11 @@ where
         // The service made ready by `poll_ready` takes this request; its clone stays for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let authorizer = self.authorizer.clone();
+        let source = Arc::clone(&self.source);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             let again = replay(&body).map(|body| copy(&parts, body));
-            let token = authorizer.authorize(&mut parts.headers).await?;
+            let token = authorize(&*source, &mut parts.headers).await?;
             let response = inner
                 .call(http::Request::from_parts(parts, body))
                 .await
@@ -130,12 +138,12 @@ where
             if !refuses_token(response.status(), response.headers()) {
                 return Ok(response);
             }
-            authorizer.refused(&token);
+            source.refused(&token);
             let Some(mut again) = again else {
                 return Ok(response);
             };
             drop(response);
-            authorizer.authorize(again.headers_mut()).await?;
+            authorize(&*source, again.headers_mut()).await?;
             std::future::poll_fn(|cx| inner.poll_ready(cx))
                 .await
                 .map_err(Into::into)?;

@@ -7,12 +7,13 @@
 
 mod support;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use support::stack::{Api, BS2_TOKEN_PATH, Issuer, bs2_client};
-use tokenspec::Authorizer;
 use tokenspec::middleware::TokenMiddleware;
 use tokenspec::tower::TokenLayer;
+use tokenspec::{Authorizer, BoxTokenFuture, Error, Token, TokenSource};
 use tower_layer::Layer;
 use wiremock::MockServer;
 
@@ -27,8 +28,13 @@ async fn servers() -> (MockServer, Issuer, Api) {
 }
 
 fn stack(client: &tokenspec::bs2::Client) -> reqwest_middleware::ClientWithMiddleware {
+    stack_with(TokenMiddleware::new(client))
+}
+
+/// A middleware stack of `middleware` alone.
+fn stack_with(middleware: TokenMiddleware) -> reqwest_middleware::ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(plain_http())
-        .with(TokenMiddleware::new(client))
+        .with(middleware)
         .build()
 }
 
@@ -187,6 +193,195 @@ async fn a_token_error_comes_back_as_the_middleware_error_with_the_runtime_error
     assert!(!format!("{error:?} {error}").contains("secret-1"));
 }
 
+/// Where the sidecar of [`Sidecar`] hands out tokens on the test server.
+const SIDECAR_PATH: &str = "/sidecar/token";
+
+/// A token source of the application's own, as a user writes one: a sidecar (the `Issuer` at
+/// [`SIDECAR_PATH`]) hands out tokens, kept until they expire or an API refuses one. It records
+/// the tokens it was told were refused.
+#[derive(Debug)]
+struct Sidecar {
+    http: reqwest::Client,
+    url: String,
+    cached: Mutex<Option<Token>>,
+    refused: Mutex<Vec<Token>>,
+}
+
+impl Sidecar {
+    fn at(server: &MockServer, path: &str) -> Arc<Sidecar> {
+        Arc::new(Sidecar {
+            http: plain_http(),
+            url: format!("{}{path}", server.uri()),
+            cached: Mutex::default(),
+            refused: Mutex::default(),
+        })
+    }
+
+    fn refused(&self) -> Vec<String> {
+        let refused = self.refused.lock().unwrap();
+        refused
+            .iter()
+            .map(|t| t.expose_secret().to_owned())
+            .collect()
+    }
+}
+
+impl TokenSource for Sidecar {
+    fn access_token(&self) -> BoxTokenFuture<'_> {
+        Box::pin(async move {
+            let cached = self.cached.lock().unwrap().clone();
+            if let Some(token) = cached.filter(|t| Instant::now() < t.expires_at()) {
+                return Ok(token);
+            }
+            let asked = Instant::now();
+            let answer = async {
+                let answer = self.http.post(&self.url).send().await?;
+                answer.error_for_status()?.json::<serde_json::Value>().await
+            };
+            let answer = answer
+                .await
+                .map_err(|e| Error::token_source_caused_by("the sidecar gave no token", e))?;
+            let (Some(value), Some(lifetime)) = (
+                answer["access_token"].as_str(),
+                answer["expires_in"].as_u64(),
+            ) else {
+                return Err(Error::token_source("the sidecar's answer has no token"));
+            };
+            let token = Token::new(value.to_owned(), asked, Duration::from_secs(lifetime));
+            *self.cached.lock().unwrap() = Some(token.clone());
+            Ok(token)
+        })
+    }
+
+    fn refused(&self, token: &Token) {
+        self.refused.lock().unwrap().push(token.clone());
+        let mut cached = self.cached.lock().unwrap();
+        if cached.as_ref().is_some_and(|c| c.same_as(token)) {
+            *cached = None;
+        }
+    }
+}
+
+/// A token server whose sidecar path issues `tok-N`, the API, and a [`Sidecar`] source on it.
+async fn sidecar_servers() -> (MockServer, Issuer, Api, Arc<Sidecar>) {
+    let server = MockServer::start().await;
+    let issuer = Issuer::new(300);
+    issuer.mount(&server, SIDECAR_PATH).await;
+    let api = Api::default();
+    api.mount(&server).await;
+    let sidecar = Sidecar::at(&server, SIDECAR_PATH);
+    (server, issuer, api, sidecar)
+}
+
+#[tokio::test]
+async fn the_middleware_takes_a_users_own_token_source_and_tells_it_of_a_401() {
+    let (server, issuer, api, sidecar) = sidecar_servers().await;
+    api.refuse("tok-1");
+    let middleware = TokenMiddleware::from_source(sidecar.clone());
+    let http = stack_with(middleware.clone());
+    let cob = format!("{}/api/cob", server.uri());
+    let refused_then_sent_again = http.post(&cob).body("payload").send().await.unwrap();
+    assert_eq!(refused_then_sent_again.status(), 200);
+    let pix = http.get(format!("{}/api/pix", server.uri())).send();
+    assert_eq!(pix.await.unwrap().status(), 200);
+    assert_eq!(
+        api.seen(),
+        pairs(&[
+            ("Bearer tok-1", "payload"),
+            ("Bearer tok-2", "payload"),
+            ("Bearer tok-2", "")
+        ]),
+        "the source's token as a Bearer header; refused, the request sent once more with the next"
+    );
+    assert_eq!(sidecar.refused(), vec!["tok-1".to_owned()]);
+    assert_eq!(issuer.count(), 2, "the source's own cache served the third");
+    let shown = format!("{middleware:?}");
+    assert!(
+        shown.contains("Sidecar") && !shown.contains("tok-"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn the_tower_layer_takes_a_users_own_token_source_and_tells_it_of_a_401() {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let (server, issuer, api, sidecar) = sidecar_servers().await;
+    api.refuse("tok-1");
+    let hyper = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    let mut service = TokenLayer::from_source(sidecar.clone()).layer(hyper);
+    let request = http::Request::post(format!("{}/api/cob", server.uri()))
+        .body(Full::new(bytes::Bytes::from_static(b"payload")))
+        .unwrap();
+    let answer = call(&mut service, request).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        api.seen(),
+        pairs(&[("Bearer tok-1", "payload"), ("Bearer tok-2", "payload")])
+    );
+    assert_eq!(sidecar.refused(), vec!["tok-1".to_owned()]);
+    assert_eq!(issuer.count(), 2);
+    assert!(!format!("{service:?}").contains("tok-"));
+}
+
+/// A source that puts its token in a header of its own (`X-Api-Key`), not `Authorization`.
+#[derive(Debug)]
+struct ApiKey(Arc<Sidecar>);
+
+impl TokenSource for ApiKey {
+    fn access_token(&self) -> BoxTokenFuture<'_> {
+        self.0.access_token()
+    }
+
+    fn apply(&self, token: &Token, headers: &mut http::HeaderMap) -> Result<(), Error> {
+        let value = http::HeaderValue::try_from(token.expose_secret())
+            .map_err(|_| Error::token_source("the token cannot go in a header"))?;
+        headers.insert("x-api-key", value);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_token_source_puts_its_token_in_its_own_header_instead_of_a_bearer_one() {
+    use wiremock::matchers::{header, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let (server, _issuer, _api, sidecar) = sidecar_servers().await;
+    Mock::given(path("/keyed"))
+        .and(header("x-api-key", "tok-1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let http = stack_with(TokenMiddleware::from_source(Arc::new(ApiKey(sidecar))));
+    let request = http.get(format!("{}/keyed", server.uri())).send();
+    assert_eq!(request.await.unwrap().status(), 200);
+    let sent = server.received_requests().await.unwrap();
+    let keyed = sent.iter().find(|r| r.url.path() == "/keyed").unwrap();
+    assert!(!keyed.headers.contains_key("authorization"));
+}
+
+#[tokio::test]
+async fn a_token_sources_failure_reaches_the_caller_as_a_tokenspec_error_and_sends_nothing() {
+    let (server, _issuer, api, _sidecar) = sidecar_servers().await;
+    let broken = Sidecar::at(&server, "/sidecar/missing");
+    let http = stack_with(TokenMiddleware::from_source(broken));
+    let pix = http.get(format!("{}/api/pix", server.uri())).send();
+    let error = pix.await.unwrap_err();
+    let reqwest_middleware::Error::Middleware(inner) = &error else {
+        panic!("a middleware error, got {error:?}");
+    };
+    let runtime = inner.downcast_ref::<Error>().expect("a tokenspec error");
+    assert!(matches!(runtime, Error::TokenSource { .. }), "{runtime:?}");
+    let chain = runtime.chain().to_string();
+    assert!(
+        chain.starts_with("the token source failed: the sidecar gave no token: ")
+            && chain.contains("404"),
+        "{chain}"
+    );
+    assert!(api.seen().is_empty(), "no API request without a token");
+}
+
 /// A Discord client with `secret` against `server`, whose token endpoint `issuer` serves, and a
 /// user's session restored from the refresh token `rt-0`.
 #[cfg(feature = "discord")]
@@ -297,7 +492,6 @@ async fn the_tower_layer_authorizes_a_hyper_client_and_retries_once_on_401() {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
-    use tower_service::Service;
 
     let (server, issuer, api) = servers().await;
     api.refuse("tok-1");
@@ -307,10 +501,7 @@ async fn the_tower_layer_authorizes_a_hyper_client_and_retries_once_on_401() {
     let request = http::Request::post(format!("{}/api/cob", server.uri()))
         .body(Full::new(bytes::Bytes::from_static(b"payload")))
         .unwrap();
-    std::future::poll_fn(|cx| service.poll_ready(cx))
-        .await
-        .unwrap();
-    let answer = service.call(request).await.unwrap();
+    let answer = call(&mut service, request).await;
     assert_eq!(answer.status(), 200);
     let body = answer.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"ok");
@@ -670,6 +861,18 @@ async fn errors_after_a_secret_replacement_scrub_the_old_secret_and_the_new() {
     let text = format!("{error} {error:?}");
     assert!(!text.contains("old-secret"), "{text}");
     assert!(!text.contains("new-secret"), "{text}");
+}
+
+/// Sends `request` through `service` once it is ready, as a tower caller does.
+async fn call<S, B>(service: &mut S, request: http::Request<B>) -> S::Response
+where
+    S: tower_service::Service<http::Request<B>>,
+    S::Error: std::fmt::Debug,
+{
+    std::future::poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .unwrap();
+    service.call(request).await.unwrap()
 }
 
 /// The HTTP client applications get from tokenspec (rustls with its crypto provider).

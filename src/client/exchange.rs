@@ -163,7 +163,7 @@ impl TokenClient {
             }
             Err(e) => return Err(e),
         };
-        let token = Token::new(parsed.token, sent, parsed.lifetime, inner.margin);
+        let token = Token::with_margin(parsed.token, sent, parsed.lifetime, inner.margin);
         Ok((token, parsed.fields))
     }
 

@@ -171,7 +171,7 @@ impl TokenClient {
         let lifetime =
             Duration::from_millis(stored.expires_at_ms.saturating_sub(stored.issued_at_ms));
         let issued = now.checked_sub(age).unwrap_or(now);
-        let token = Token::new(
+        let token = Token::with_margin(
             stored.access_token.clone(),
             issued,
             lifetime,
