@@ -27,6 +27,14 @@ async fn servers() -> (MockServer, Issuer, Api) {
     (server, issuer, api)
 }
 
+/// [`servers`] whose API refuses `tok-1`, and a Bs2 client of their token endpoint.
+async fn first_token_refused() -> (MockServer, Issuer, Api, tokenspec::bs2::Client) {
+    let (server, issuer, api) = servers().await;
+    api.refuse("tok-1");
+    let client = bs2_client(&server, "secret-1");
+    (server, issuer, api, client)
+}
+
 fn stack(client: &tokenspec::bs2::Client) -> reqwest_middleware::ClientWithMiddleware {
     stack_with(TokenMiddleware::new(client))
 }
@@ -70,9 +78,7 @@ async fn the_middleware_authorizes_every_request_with_one_cached_token() {
 
 #[tokio::test]
 async fn the_middleware_renews_and_retries_once_when_the_api_refuses_the_token() {
-    let (server, issuer, api) = servers().await;
-    api.refuse("tok-1");
-    let client = bs2_client(&server, "secret-1");
+    let (server, issuer, api, client) = first_token_refused().await;
     let answer = stack(&client)
         .post(format!("{}/api/cob", server.uri()))
         .body("payload")
@@ -106,9 +112,7 @@ async fn the_middleware_returns_a_second_401_as_it_is() {
 
 #[tokio::test]
 async fn the_middleware_does_not_replay_a_streaming_body_but_drops_its_refused_token() {
-    let (server, issuer, api) = servers().await;
-    api.refuse("tok-1");
-    let client = bs2_client(&server, "secret-1");
+    let (server, issuer, api, client) = first_token_refused().await;
     let http = stack(&client);
     let stream = reqwest::Body::wrap(http_body_util::Full::new(bytes::Bytes::from_static(
         b"streamed",
@@ -312,9 +316,7 @@ async fn the_tower_layer_takes_a_users_own_token_source_and_tells_it_of_a_401() 
     api.refuse("tok-1");
     let hyper = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
     let mut service = TokenLayer::from_source(sidecar.clone()).layer(hyper);
-    let request = http::Request::post(format!("{}/api/cob", server.uri()))
-        .body(Full::new(bytes::Bytes::from_static(b"payload")))
-        .unwrap();
+    let request = post_cob(&server, Full::new(bytes::Bytes::from_static(b"payload")));
     let answer = call(&mut service, request).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
@@ -493,14 +495,10 @@ async fn the_tower_layer_authorizes_a_hyper_client_and_retries_once_on_401() {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
 
-    let (server, issuer, api) = servers().await;
-    api.refuse("tok-1");
-    let client = bs2_client(&server, "secret-1");
+    let (server, issuer, api, client) = first_token_refused().await;
     let hyper = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
     let mut service = TokenLayer::new(&client).layer(hyper);
-    let request = http::Request::post(format!("{}/api/cob", server.uri()))
-        .body(Full::new(bytes::Bytes::from_static(b"payload")))
-        .unwrap();
+    let request = post_cob(&server, Full::new(bytes::Bytes::from_static(b"payload")));
     let answer = call(&mut service, request).await;
     assert_eq!(answer.status(), 200);
     let body = answer.into_body().collect().await.unwrap().to_bytes();
@@ -508,6 +506,106 @@ async fn the_tower_layer_authorizes_a_hyper_client_and_retries_once_on_401() {
     assert_eq!(
         api.seen(),
         pairs(&[("Bearer tok-1", "payload"), ("Bearer tok-2", "payload")])
+    );
+    assert_eq!(issuer.count(), 2);
+}
+
+/// A body type of the application's own: bytes it holds, or chunks it streams (which nothing
+/// can copy without consuming them). Empty by default.
+#[derive(Debug)]
+enum Payload {
+    Held(bytes::Bytes),
+    Chunks(std::collections::VecDeque<bytes::Bytes>),
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Held(bytes::Bytes::new())
+    }
+}
+
+impl http_body::Body for Payload {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let next = match self.get_mut() {
+            Payload::Held(bytes) => (!bytes.is_empty()).then(|| std::mem::take(bytes)),
+            Payload::Chunks(chunks) => chunks.pop_front(),
+        };
+        std::task::Poll::Ready(next.map(|bytes| Ok(http_body::Frame::data(bytes))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Payload::Held(bytes) => http_body::SizeHint::with_exact(bytes.len() as u64),
+            Payload::Chunks(_) => http_body::SizeHint::default(),
+        }
+    }
+}
+
+/// The application's replay hook: what it holds is copied, a stream never is.
+fn replay_payload(body: &Payload) -> Option<Payload> {
+    match body {
+        Payload::Held(bytes) => Some(Payload::Held(bytes.clone())),
+        Payload::Chunks(_) => None,
+    }
+}
+
+/// A hyper client of [`Payload`]s behind a token layer replaying with [`replay_payload`], its
+/// type named as an application's struct field would name it.
+type PayloadService = tokenspec::tower::TokenService<
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Payload>,
+    fn(&Payload) -> Option<Payload>,
+>;
+
+fn payload_service(client: &tokenspec::bs2::Client) -> PayloadService {
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Payload>();
+    let replay: fn(&Payload) -> Option<Payload> = replay_payload;
+    TokenLayer::new(client).replay(replay).layer(hyper)
+}
+
+#[tokio::test]
+async fn the_tower_layer_replays_an_applications_own_body_type_through_its_hook() {
+    let (server, issuer, api, client) = first_token_refused().await;
+    let mut service = payload_service(&client);
+    let held = Payload::Held(bytes::Bytes::from_static(b"payload"));
+    let request = post_cob(&server, held);
+    let answer = call(&mut service, request).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        api.seen(),
+        pairs(&[("Bearer tok-1", "payload"), ("Bearer tok-2", "payload")]),
+        "the hook's copy sent again with the new token"
+    );
+    assert_eq!(issuer.count(), 2);
+    assert!(
+        format!("{service:?}").contains("fn(&"),
+        "the hook shows by type"
+    );
+}
+
+#[tokio::test]
+async fn the_tower_layer_returns_a_stream_bodys_401_without_replaying_it_and_drops_the_token() {
+    let (server, issuer, api, client) = first_token_refused().await;
+    let mut service = payload_service(&client);
+    let chunks = [b"str".as_slice(), b"eamed"].map(bytes::Bytes::from_static);
+    let request = post_cob(&server, Payload::Chunks(chunks.into()));
+    let answer = call(&mut service, request).await;
+    assert_eq!(answer.status(), 401, "a stream cannot be sent twice");
+    assert_eq!(issuer.count(), 1);
+    let next = http::Request::get(format!("{}/api/pix", server.uri()))
+        .body(Payload::default())
+        .unwrap();
+    assert_eq!(call(&mut service, next).await.status(), 200);
+    assert_eq!(
+        api.seen(),
+        pairs(&[("Bearer tok-1", "streamed"), ("Bearer tok-2", "")]),
+        "the stream went out once, whole; the refused token was dropped"
     );
     assert_eq!(issuer.count(), 2);
 }
@@ -861,6 +959,13 @@ async fn errors_after_a_secret_replacement_scrub_the_old_secret_and_the_new() {
     let text = format!("{error} {error:?}");
     assert!(!text.contains("old-secret"), "{text}");
     assert!(!text.contains("new-secret"), "{text}");
+}
+
+/// A POST of `body` to the API's `/api/cob` on `server`, for a tower service.
+fn post_cob<B>(server: &MockServer, body: B) -> http::Request<B> {
+    http::Request::post(format!("{}/api/cob", server.uri()))
+        .body(body)
+        .unwrap()
 }
 
 /// Sends `request` through `service` once it is ready, as a tower caller does.
