@@ -49,7 +49,7 @@ fn include_modules_and_module_attributes_shape_the_index() {
         .quiet()
         // A filter may capture its state, as one built from the enabled cargo features does.
         .include_modules({
-            let excluded = vec!["other".to_owned()];
+            let excluded = ["other".to_owned()];
             move |m: &str| !excluded.iter().any(|e| e == m)
         })
         .module_attribute("#[deny(warnings)]")
