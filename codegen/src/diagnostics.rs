@@ -14,6 +14,7 @@ use saphyr_parser::{Event, Parser};
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Severity {
     /// Generation goes on; the user should look.
     Warning,
@@ -532,6 +533,28 @@ impl FileDiagnostics {
             source,
             diagnostics,
         }
+    }
+
+    /// Each diagnostic as the public [`crate::Problem`], with its line and column.
+    pub fn problems(&self) -> Vec<crate::Problem> {
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let (line, column) = d
+                    .offset
+                    .map(|o| line_col(&self.source, o))
+                    .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+                crate::Problem {
+                    severity: d.severity,
+                    message: d.message.clone(),
+                    help: d.help.clone(),
+                    file: self.file.clone(),
+                    path: d.path.to_string(),
+                    line,
+                    column,
+                }
+            })
+            .collect()
     }
 
     /// Whether any diagnostic is an error.

@@ -20,22 +20,41 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The modules below are the generator's insides, public only for its command line, its tests
+// and the fuzz targets, which are other crates. They are hidden from the documentation and
+// carry no compatibility promise (cargo-semver-checks skips them); the API is what the crate
+// root documents: `Builder`, `check_source`, `check_file`, `schema`, and their output and
+// error types.
+#[doc(hidden)]
 pub mod diagnostics;
 mod docs;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod edit;
+#[doc(hidden)]
 pub mod emit;
+#[doc(hidden)]
 pub mod explain;
+#[doc(hidden)]
 pub mod ir;
+#[doc(hidden)]
 pub mod limits;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod live;
+#[doc(hidden)]
 pub mod naming;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod review;
+#[doc(hidden)]
 pub mod spec;
+#[doc(hidden)]
 pub mod surface;
+#[doc(hidden)]
 pub mod validate;
+
+pub use diagnostics::Severity;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -69,11 +88,38 @@ pub(crate) fn series(version: &str) -> &str {
     &version[..end.unwrap_or(version.len())]
 }
 
+/// One problem found in a spec: what, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// An error (nothing is generated for the spec) or a warning.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// The spec file, as named to the user (`specs/acme.yaml`).
+    pub file: String,
+    /// Where in the spec, as keys and indices (`flows.client_credentials.expiry`); empty for
+    /// the whole document.
+    pub path: String,
+    /// The 1-based line, when the spot is in the file.
+    pub line: Option<usize>,
+    /// The 1-based column, when the spot is in the file.
+    pub column: Option<usize>,
+}
+
 /// What went wrong generating code.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
-    /// One or more specs have errors; the text renders each with its file, line and fix.
-    Specs(String),
+    /// One or more specs have errors.
+    Specs {
+        /// Every problem of every spec (warnings included), in file and position order.
+        problems: Vec<Problem>,
+        /// The same, rendered with source snippets, as `Display` prints them.
+        rendered: String,
+    },
     /// A file or folder could not be read or written.
     Io {
         /// What was being done.
@@ -90,12 +136,16 @@ pub enum Error {
         /// The two spec files.
         files: (String, String),
     },
+    /// The provider catalog (`PROVIDERS.md`) could not be rendered.
+    Catalog(String),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Specs(rendered) => write!(f, "tokenspec: invalid provider spec\n\n{rendered}"),
+            Error::Specs { rendered, .. } => {
+                write!(f, "tokenspec: invalid provider spec\n\n{rendered}")
+            }
             Error::Io {
                 action,
                 path,
@@ -110,6 +160,9 @@ impl fmt::Display for Error {
                 "tokenspec: {} and {} would both generate module `{module}`; rename one of them",
                 files.0, files.1
             ),
+            Error::Catalog(why) => {
+                write!(f, "tokenspec: could not render the provider catalog: {why}")
+            }
         }
     }
 }
@@ -123,15 +176,39 @@ impl std::error::Error for Error {
     }
 }
 
-/// One spec's result: its IR, or its diagnostics.
+/// One spec's result: whether it is valid, and every problem found in it.
 #[derive(Debug)]
 pub struct Checked {
     /// File name as shown to users.
     pub file: String,
-    /// The provider, if the spec has no errors.
+    /// The provider, if the spec has no errors (the generator's insides).
+    #[doc(hidden)]
     pub provider: Option<ir::Provider>,
-    /// Every problem found, positioned and sorted.
+    /// Every problem found, positioned and sorted (the generator's insides).
+    #[doc(hidden)]
     pub diagnostics: FileDiagnostics,
+}
+
+impl Checked {
+    /// Whether the spec has no errors: code would be generated from it.
+    pub fn is_valid(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// Every problem found (errors and warnings), in position order.
+    pub fn problems(&self) -> Vec<Problem> {
+        self.diagnostics.problems()
+    }
+
+    /// The problems rendered with source snippets, as `check` prints them; empty when there
+    /// are none.
+    pub fn render(&self) -> String {
+        if self.diagnostics.diagnostics.is_empty() {
+            String::new()
+        } else {
+            diagnostics::render(std::slice::from_ref(&self.diagnostics))
+        }
+    }
 }
 
 /// Checks one spec given as text. `file` is how the file is named in messages and in the
@@ -556,6 +633,7 @@ pub fn check_file(path: &Path, display: &str) -> Result<Checked, Error> {
 }
 
 /// The `.yaml` / `.yml` files of a folder, sorted by name.
+#[doc(hidden)]
 pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
         action: "list",
@@ -585,6 +663,7 @@ pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// A generated provider module.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GeneratedModule {
     /// Rust module name.
     pub module: String,
@@ -596,6 +675,7 @@ pub struct GeneratedModule {
 
 /// Everything generated from a folder of specs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Output {
     /// One module per spec, sorted by module name.
     pub modules: Vec<GeneratedModule>,
@@ -605,12 +685,14 @@ pub struct Output {
     pub warnings: String,
     /// Every spec file read.
     pub spec_files: Vec<PathBuf>,
-    /// The IR of every provider, sorted like `modules`.
+    /// The IR of every provider, sorted like `modules` (the generator's insides).
+    #[doc(hidden)]
     pub providers: Vec<ir::Provider>,
 }
 
 /// Checks and generates every spec in `files`, naming each `<display_dir>/<file name>` in
 /// messages and headers. All problems of all files are reported together.
+#[doc(hidden)]
 pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Error> {
     generate_some(files, display_dir, None)
 }
@@ -644,7 +726,10 @@ fn generate_some(
         .map(|c| c.diagnostics.clone())
         .collect();
     if said.iter().any(FileDiagnostics::has_errors) {
-        return Err(Error::Specs(diagnostics::render(&said)));
+        return Err(Error::Specs {
+            problems: said.iter().flat_map(FileDiagnostics::problems).collect(),
+            rendered: diagnostics::render(&said),
+        });
     }
     let warnings = diagnostics::render(&said);
     let stable = stable_dir(Path::new(display_dir));
@@ -679,8 +764,7 @@ fn generate_some(
         spec: p.file.clone(),
         source: emit::provider_source(p),
     });
-    let catalog = docs::catalog(&providers)
-        .map_err(|e| Error::Specs(format!("could not render the provider catalog: {e}")))?;
+    let catalog = docs::catalog(&providers).map_err(|e| Error::Catalog(e.to_string()))?;
     Ok(Output {
         modules,
         catalog,
@@ -737,6 +821,7 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
 
 /// Writes `contents` to `path` unless it already holds exactly that, so unchanged output keeps
 /// its timestamp and does not trigger rebuilds.
+#[doc(hidden)]
 pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
     if std::fs::read(path).ok().as_deref() == Some(contents.as_bytes()) {
         return Ok(false);

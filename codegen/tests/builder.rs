@@ -95,6 +95,67 @@ fn a_broken_spec_fails_with_every_problem_named_by_file_and_line() {
 }
 
 #[test]
+fn a_broken_specs_problems_are_data_a_build_script_can_read() {
+    let specs = temp_dir("broken-data");
+    std::fs::write(
+        specs.join("one.yaml"),
+        "title: One\nenvironments:\n  prod: http://x\nflows: {}\n",
+    )
+    .expect("write");
+    let err = tokenspec_codegen::Builder::new()
+        .specs_dir(&specs)
+        .out_dir(temp_dir("broken-data-out"))
+        .quiet()
+        .generate()
+        .unwrap_err();
+    let tokenspec_codegen::Error::Specs { problems, rendered } = &err else {
+        panic!("not a spec error: {err}");
+    };
+    let shown = specs.to_string_lossy().replace('\\', "/");
+    let http = problems
+        .iter()
+        .find(|p| p.path == "environments.prod")
+        .unwrap_or_else(|| panic!("no problem at the URL: {problems:#?}"));
+    assert_eq!(http.severity, tokenspec_codegen::Severity::Error);
+    assert_eq!(http.file, format!("{shown}/one.yaml"));
+    assert_eq!((http.line, http.column), (Some(3), Some(9)));
+    assert!(
+        problems.iter().any(|p| p.message.contains("no flows")),
+        "{problems:#?}"
+    );
+    assert!(rendered.contains("one.yaml:3:9"), "{rendered}");
+}
+
+#[test]
+fn check_source_says_whether_a_spec_is_valid_and_lists_its_problems() {
+    let bs2 =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/bs2.yaml"))
+            .expect("bs2 spec");
+    let good = tokenspec_codegen::check_source("specs/bs2.yaml", &bs2);
+    assert!(good.is_valid(), "{}", good.render());
+    assert!(
+        good.problems()
+            .iter()
+            .all(|p| p.severity != tokenspec_codegen::Severity::Error)
+    );
+    let bad = tokenspec_codegen::check_source("specs/bad.yaml", "title: Bad\nenvironment: {}\n");
+    assert!(!bad.is_valid());
+    let problems = bad.problems();
+    assert!(
+        problems.iter().any(|p| p.line == Some(2)
+            && p.help
+                .as_deref()
+                .is_some_and(|h| h.contains("environments"))),
+        "{problems:#?}"
+    );
+    assert!(
+        bad.render().contains("specs/bad.yaml:2:1"),
+        "{}",
+        bad.render()
+    );
+}
+
+#[test]
 fn two_specs_naming_the_same_module_are_refused() {
     let specs = temp_dir("dup");
     let bs2 =
