@@ -77,7 +77,7 @@ fn checked_in() {
         ));
     }
     // Every enabled provider's descriptor, for tools and the catalog's table-driven tests.
-    index.push_str("/// The descriptor of every provider module compiled in.\n#[doc(hidden)]\npub static __PROVIDERS: &[&crate::descriptor::Provider] = &[");
+    index.push_str("/// The descriptor of every provider module compiled in.\n#[doc(hidden)]\npub static __PROVIDERS: &[&crate::descriptor::Embedded] = &[");
     for (module, _) in &enabled {
         index.push_str(&format!("&{module}::PROVIDER, "));
     }

@@ -419,7 +419,10 @@ fn fetch_overhead(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
         ours.push(rt.block_on(async {
             let start = Instant::now();
             for _ in 0..rounds {
-                let r = runtime.request::<()>(0, vec![]).await.expect("token");
+                let r = runtime
+                    .request::<()>("client_credentials", vec![])
+                    .await
+                    .expect("token");
                 std::hint::black_box(r);
             }
             start.elapsed().as_nanos() as f64 / rounds as f64
@@ -610,7 +613,8 @@ fn fleet(rows: &mut Vec<Row>) {
                         settings = settings.store(Arc::new(store));
                     }
                     tokenspec::TokenClient::new(
-                        &tokenspec::faciconnect::PROVIDER,
+                        tokenspec::__private::read(&tokenspec::faciconnect::PROVIDER)
+                            .expect("the module's data reads"),
                         settings,
                         "https://unused.invalid",
                         &[],
@@ -686,30 +690,12 @@ fn session_client_provider() -> tokenspec::__private::descriptor::Provider {
     Provider {
         name: "bench",
         title: "Bench",
-        docs: None,
-        allow_insecure_http: false,
-        refresh_margin_secs: 60,
         retry: Retry {
             attempts: 1,
             initial_backoff_ms: 1,
             max_backoff_ms: 1,
         },
-        openid: None,
-        authorization: None,
-        client_auth_choices: &[],
-        revocation: None,
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[],
-        cached_flow: None,
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        ..Provider::DEFAULT
     }
 }
 
@@ -726,16 +712,11 @@ fn session_client_with(base: &str, settings: tokenspec::Settings) -> tokenspec::
         Flow {
             name: grant_type,
             grant,
-            method: Method::Post,
             path: "/token",
-            body: Body::Form,
             client_auth: ClientAuth {
+                name: "client_secret_basic",
                 basic: Some(BasicEncoding::Raw),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
+                ..ClientAuth::NONE
             },
             params: Box::leak(Box::new([
                 Param {
@@ -753,12 +734,7 @@ fn session_client_with(base: &str, settings: tokenspec::Settings) -> tokenspec::
                 name: param,
                 required: true,
             }])),
-            access_token: &[&["access_token"]],
-            fields: &[],
-            expiry: Expiry::ExpiresIn {
-                path: &["expires_in"],
-                when_absent: None,
-            },
+            ..Flow::DEFAULT
         }
     }
     let mut provider = session_client_provider().clone();
@@ -928,23 +904,14 @@ fn authenticating_client(
     use tokenspec::__private::descriptor::*;
     let flow = Flow {
         name: "client_credentials",
-        grant: Grant::ClientCredentials,
-        method: Method::Post,
         path: "/token",
-        body: Body::Form,
         client_auth: auth,
         params: &[Param {
             name: "grant_type",
             location: Location::Body,
             source: Source::Fixed(Literal::Text("client_credentials")),
         }],
-        call_params: &[],
-        access_token: &[&["access_token"]],
-        fields: &[],
-        expiry: Expiry::ExpiresIn {
-            path: &["expires_in"],
-            when_absent: None,
-        },
+        ..Flow::DEFAULT
     };
     let mut provider = session_client_provider().clone();
     provider.flows = Box::leak(Box::new([flow]));
@@ -969,14 +936,12 @@ fn authenticating_client(
 fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     use tokenspec::__private::descriptor::*;
     let basic = ClientAuth {
+        name: "client_secret_basic",
         basic: Some(BasicEncoding::Raw),
-        params: &[],
-        id_param: "client_id",
-        secret_param: "client_secret",
-        assertion: None,
-        certificate: false,
+        ..ClientAuth::NONE
     };
     let signed = |signer, algorithm| ClientAuth {
+        name: "signed_assertion",
         basic: None,
         assertion: Some(Assertion {
             signer,
@@ -1039,7 +1004,10 @@ fn assertions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
                 taken.push(rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..rounds {
-                        let r = client.request::<()>(0, vec![]).await.expect("token");
+                        let r = client
+                            .request::<()>("client_credentials", vec![])
+                            .await
+                            .expect("token");
                         std::hint::black_box(r);
                     }
                     start.elapsed().as_nanos() as f64 / rounds as f64
@@ -1076,12 +1044,9 @@ fn mtls(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let mutual = rt.block_on(tls_server::TlsServer::start(&pki, true, answer));
     let plain = rt.block_on(tls_server::TlsServer::start(&pki, false, answer));
     let basic = ClientAuth {
+        name: "client_secret_basic",
         basic: Some(BasicEncoding::Raw),
-        params: &[],
-        id_param: "client_id",
-        secret_param: "client_secret",
-        assertion: None,
-        certificate: false,
+        ..ClientAuth::NONE
     };
     let identity =
         tokenspec::ClientIdentity::from_pem(&issued.cert_pem, &issued.key_pem).expect("identity");
@@ -1097,7 +1062,10 @@ fn mtls(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
             taken.push(rt.block_on(async {
                 let start = Instant::now();
                 for _ in 0..rounds {
-                    let r = client.request::<()>(0, vec![]).await.expect("token");
+                    let r = client
+                        .request::<()>("client_credentials", vec![])
+                        .await
+                        .expect("token");
                     std::hint::black_box(r);
                 }
                 start.elapsed().as_nanos() as f64 / rounds as f64
@@ -1151,7 +1119,7 @@ fn sessions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let users = session_client(&base);
     let session = rt
         .block_on(users.start_session(
-            0,
+            "authorization_code",
             "user-1",
             tokenspec::AuthorizationCode::external("code"),
             vec![],
@@ -1182,7 +1150,7 @@ fn sessions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     let count = 100_000;
     let memory_users = session_client(&base);
     rt.block_on(memory_users.start_session(
-        0,
+        "authorization_code",
         "warm-up",
         tokenspec::AuthorizationCode::external("code"),
         vec![],

@@ -119,6 +119,16 @@ pub enum ClientAuthMethod {
     /// Sends the credentials in the `Authorization: Basic` header (id and secret percent-encoded).
     ClientSecretBasic,
 }
+impl ClientAuthMethod {
+    /// The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how
+    /// the runtime finds it in the provider's descriptor.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
 #[must_use]
@@ -141,7 +151,7 @@ impl ClientBuilder {
     /// Chooses how the client authenticates (default [`ClientAuthMethod::ClientSecretPost`]):
     /// every flow without its own `client_auth` uses it.
     pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
-        self.settings = self.settings.client_auth_choice(method as usize);
+        self.settings = self.settings.client_auth_choice(method.name());
         self
     }
     /// The Identifier of the API the token is for (from the API's settings tab) (`audience`). Required.
@@ -166,7 +176,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -208,108 +218,87 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "auth0",
-        title: "Auth0 Authentication API",
-        docs: Some("https://auth0.com/docs/get-started/authentication-and-authorization-flow/client-credentials-flow/call-your-api-using-the-client-credentials-flow"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[
-            ClientAuth {
-                basic: None,
-                params: &[Location::Body],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-            ClientAuth {
-                basic: Some(BasicEncoding::Percent),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-        ],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/oauth/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "audience",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                    Param {
-                        name: "organization",
-                        location: Location::Body,
-                        source: Source::Config(1usize),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "audience",
-                required: true,
-            },
-            Slot {
-                name: "organization",
-                required: false,
-            },
-        ],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "auth0",
+  "title": "Auth0 Authentication API",
+  "docs": "https://auth0.com/docs/get-started/authentication-and-authorization-flow/client-credentials-flow/call-your-api-using-the-client-credentials-flow",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "client_auth_choices": [
+    {
+      "name": "client_secret_post",
+      "params": ["body"],
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    },
+    {
+      "name": "client_secret_basic",
+      "basic": "percent",
+      "id_param": "client_id",
+      "secret_param": "client_secret"
     }
-};
+  ],
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/oauth/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "audience",
+          "location": "body",
+          "source": {"config": 0}
+        },
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        },
+        {
+          "name": "organization",
+          "location": "body",
+          "source": {"config": 1}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    }
+  ],
+  "cached_flow": 0,
+  "config": [
+    {
+      "name": "audience",
+      "required": true
+    },
+    {"name": "organization"}
+  ]
+}"#,
+    );

@@ -186,7 +186,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -228,110 +228,93 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "box_api",
-        title: "Box Client Credentials Grant",
-        docs: Some("https://developer.box.com/guides/authentication/client-credentials/"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "box_api",
+  "title": "Box Client Credentials Grant",
+  "docs": "https://developer.box.com/guides/authentication/client-credentials/",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "box_subject_id",
+          "location": "body",
+          "source": {"config": 0}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "box_subject_type",
+          "location": "body",
+          "source": {"config": 1}
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "box_subject_id",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "box_subject_type",
-                        location: Location::Body,
-                        source: Source::Config(1usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "issued_token_type",
-                        paths: &[&["issued_token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "restricted_to",
-                        paths: &[&["restricted_to"]],
-                        kind: FieldKind::Json,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "box_subject_id",
-                required: true,
-            },
-            Slot {
-                name: "box_subject_type",
-                required: true,
-            },
-        ],
-        errors: &[
-            KnownError {
-                name: "GrantCredentialsInvalid",
-                message: Some("Grant credentials are invalid"),
-                code: Some("invalid_grant"),
-                status: None,
-            },
-        ],
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "issued_token_type",
+          "paths": [["issued_token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "restricted_to",
+          "paths": [["restricted_to"]],
+          "kind": "json"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
     }
-};
+  ],
+  "cached_flow": 0,
+  "config": [
+    {
+      "name": "box_subject_id",
+      "required": true
+    },
+    {
+      "name": "box_subject_type",
+      "required": true
+    }
+  ],
+  "errors": [
+    {
+      "name": "GrantCredentialsInvalid",
+      "message": "Grant credentials are invalid",
+      "code": "invalid_grant"
+    }
+  ]
+}"#,
+    );

@@ -130,6 +130,16 @@ pub enum ClientAuthMethod {
     /// Sends the credentials in the `Authorization: Basic` header (id and secret as given) and `client_id` and `client_secret` in the body.
     ClientSecretBasicAndPost,
 }
+impl ClientAuthMethod {
+    /// The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how
+    /// the runtime finds it in the provider's descriptor.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretBasicAndPost => "client_secret_basic_and_post",
+        }
+    }
+}
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
 #[must_use]
@@ -157,7 +167,7 @@ impl ClientBuilder {
     /// Chooses how the client authenticates (default [`ClientAuthMethod::ClientSecretBasic`]):
     /// every flow without its own `client_auth` uses it.
     pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
-        self.settings = self.settings.client_auth_choice(method as usize);
+        self.settings = self.settings.client_auth_choice(method.name());
         self
     }
     /// Checks the configuration and makes the client. No request is sent yet.
@@ -167,7 +177,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -204,7 +214,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.exchange_code(0usize, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.exchange_code("exchange_code", code, values).await?)
     }
     /// Renews the access token; the answer carries a new refresh token, which must be stored.
     ///
@@ -224,7 +234,7 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(1usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("refresh", values).await?)
     }
     /// A new authorization request for a user to follow (fresh `state` and PKCE
     /// challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the
@@ -249,7 +259,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.start_session(0usize, key, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.start_session("exchange_code", key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -269,160 +279,135 @@ impl Client {
         self.runtime.restore_session(key, refresh_token)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "conta_azul",
-        title: "Conta Azul",
-        docs: Some("https://developers.contaazul.com/changecode"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: Some(Authorization {
-            issuer: Some("https://auth.contaazul.com"),
-            path: Some("/oauth2/authorize"),
-        }),
-        revocation: None,
-        client_auth_choices: &[
-            ClientAuth {
-                basic: Some(BasicEncoding::Raw),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-            ClientAuth {
-                basic: Some(BasicEncoding::Raw),
-                params: &[Location::Body],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-        ],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "exchange_code",
-                grant: Grant::AuthorizationCode,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "code",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "code",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-            Flow {
-                name: "refresh",
-                grant: Grant::RefreshToken,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("refresh_token")),
-                    },
-                    Param {
-                        name: "refresh_token",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "refresh_token",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: None,
-        renew_with: None,
-        config: &[],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "conta_azul",
+  "title": "Conta Azul",
+  "docs": "https://developers.contaazul.com/changecode",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "authorization": {
+    "issuer": "https://auth.contaazul.com",
+    "path": "/oauth2/authorize"
+  },
+  "client_auth_choices": [
+    {
+      "name": "client_secret_basic",
+      "basic": "raw",
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    },
+    {
+      "name": "client_secret_basic_and_post",
+      "basic": "raw",
+      "params": ["body"],
+      "id_param": "client_id",
+      "secret_param": "client_secret"
     }
-};
+  ],
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "exchange_code",
+      "grant": "authorization_code",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "code",
+          "location": "body",
+          "source": {"call": 0}
+        },
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "authorization_code"}}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "code",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    },
+    {
+      "name": "refresh",
+      "grant": "refresh_token",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "refresh_token"}}
+        },
+        {
+          "name": "refresh_token",
+          "location": "body",
+          "source": {"call": 0}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "refresh_token",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    }
+  ]
+}"#,
+    );

@@ -207,7 +207,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -271,7 +271,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.exchange_code(1usize, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.exchange_code("exchange_code", code, values).await?)
     }
     /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is
     /// the authorization request's, when one was sent.
@@ -294,7 +294,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.start_session(1usize, key, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.start_session("exchange_code", key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -305,185 +305,148 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.session(key).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "fanbase",
-        title: "Fanbase",
-        docs: Some("https://fb-apidocs.pages.dev/en/security/token.html"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: Some(OpenId {
-            issuer: Some("fanbase"),
-            algorithms: &["HS256"],
-            jwks_path: None,
-            authorization_path: None,
-            leeway_secs: 60u64,
-        }),
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "fanbase",
+  "title": "Fanbase",
+  "docs": "https://fb-apidocs.pages.dev/en/security/token.html",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "openid": {
+    "issuer": "fanbase",
+    "algorithms": ["HS256"],
+    "leeway_secs": 60
+  },
+  "api_header": {
+    "name": "AccessToken",
+    "prefix": "",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/api/token",
+      "body": "none",
+      "client_auth": {
+        "name": "client_secret_query",
+        "params": ["query"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "query",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
         },
-        api_header: ApiHeader {
-            name: "AccessToken",
-            prefix: "",
-            suffix: "",
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/api/token",
-                body: Body::None,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Query],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Query,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-            Flow {
-                name: "exchange_code",
-                grant: Grant::AuthorizationCode,
-                method: Method::Post,
-                path: "/api/token/v2",
-                body: Body::None,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Query],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "code",
-                        location: Location::Query,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Query,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "code",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "id_token",
-                        paths: &[&["id_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[],
-        errors: &[
-            KnownError {
-                name: "MissingParameter",
-                message: Some("The request is missing a parameter"),
-                code: None,
-                status: None,
-            },
-            KnownError {
-                name: "InvalidClientId",
-                message: Some("The informed Client ID is invalid"),
-                code: None,
-                status: None,
-            },
-            KnownError {
-                name: "ClientSecretMismatch",
-                message: Some("The informed Client Secret does not match the correct secret"),
-                code: None,
-                status: None,
-            },
-            KnownError {
-                name: "InvalidAuthorizationCode",
-                message: Some("The informed authorization code is invalid"),
-                code: None,
-                status: None,
-            },
-            KnownError {
-                name: "InvalidGrantType",
-                message: Some("The informed Grant Type is invalid or not implemented"),
-                code: None,
-                status: None,
-            },
-        ],
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    },
+    {
+      "name": "exchange_code",
+      "grant": "authorization_code",
+      "method": "post",
+      "path": "/api/token/v2",
+      "body": "none",
+      "client_auth": {
+        "name": "client_secret_query",
+        "params": ["query"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "code",
+          "location": "query",
+          "source": {"call": 0}
+        },
+        {
+          "name": "grant_type",
+          "location": "query",
+          "source": {"fixed": {"text": "authorization_code"}}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "code",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "id_token",
+          "paths": [["id_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
     }
-};
+  ],
+  "cached_flow": 0,
+  "errors": [
+    {
+      "name": "MissingParameter",
+      "message": "The request is missing a parameter"
+    },
+    {
+      "name": "InvalidClientId",
+      "message": "The informed Client ID is invalid"
+    },
+    {
+      "name": "ClientSecretMismatch",
+      "message": "The informed Client Secret does not match the correct secret"
+    },
+    {
+      "name": "InvalidAuthorizationCode",
+      "message": "The informed authorization code is invalid"
+    },
+    {
+      "name": "InvalidGrantType",
+      "message": "The informed Grant Type is invalid or not implemented"
+    }
+  ]
+}"#,
+    );

@@ -136,7 +136,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -179,70 +179,59 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "getnet",
-        title: "Getnet API (Plataforma Digital)",
-        docs: Some("https://github.com/Getnet-Brasil/payment-magento/blob/07f78e9aa7d2f024e6edb185e745a915d4bc9ac5/Gateway/Http/Api.php"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "getnet",
+  "title": "Getnet API (Plataforma Digital)",
+  "docs": "https://github.com/Getnet-Brasil/payment-magento/blob/07f78e9aa7d2f024e6edb185e745a915d4bc9ac5/Gateway/Http/Api.php",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/auth/oauth/v2/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/auth/oauth/v2/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                    Param {
-                        name: "scope",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("oob")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: Some(3600u64),
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        {
+          "name": "scope",
+          "location": "body",
+          "source": {"fixed": {"text": "oob"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "expiry": {
+        "expires_in": {
+          "path": ["expires_in"],
+          "when_absent": 3600
+        }
+      }
     }
-};
+  ],
+  "cached_flow": 0
+}"#,
+    );

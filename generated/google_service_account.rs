@@ -149,7 +149,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -193,96 +193,79 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "google_service_account",
-        title: "Google service account",
-        docs: Some("https://developers.google.com/identity/protocols/oauth2/service-account"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "google_service_account",
+  "title": "Google service account",
+  "docs": "https://developers.google.com/identity/protocols/oauth2/service-account",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "service_account",
+      "grant": {
+        "jwt_bearer": {
+          "signer": "private_key",
+          "algorithm": "RS256",
+          "audience": "https://oauth2.googleapis.com/token",
+          "lifetime_secs": 60
+        }
+      },
+      "method": "post",
+      "path": "/token",
+      "body": "form",
+      "client_auth": {
+        "name": "none",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "urn:ietf:params:oauth:grant-type:jwt-bearer"}}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "scope",
+          "location": "assertion",
+          "source": {"config": 0}
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "service_account",
-                grant: Grant::JwtBearer(Assertion {
-                    signer: Signer::PrivateKey,
-                    algorithm: "RS256",
-                    audience: Some("https://oauth2.googleapis.com/token"),
-                    lifetime_secs: 60u64,
-                }),
-                method: Method::Post,
-                path: "/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("urn:ietf:params:oauth:grant-type:jwt-bearer")),
-                    },
-                    Param {
-                        name: "scope",
-                        location: Location::Assertion,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "sub",
-                        location: Location::Assertion,
-                        source: Source::Config(1usize),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "scopes",
-                required: true,
-            },
-            Slot {
-                name: "subject",
-                required: false,
-            },
-        ],
-        errors: &[],
+        {
+          "name": "sub",
+          "location": "assertion",
+          "source": {"config": 1}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
     }
-};
+  ],
+  "cached_flow": 0,
+  "config": [
+    {
+      "name": "scopes",
+      "required": true
+    },
+    {"name": "subject"}
+  ]
+}"#,
+    );

@@ -168,7 +168,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -204,7 +204,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.exchange_code(0usize, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.exchange_code("exchange_code", code, values).await?)
     }
     /// Gets a new access token with the refresh token.
     ///
@@ -223,7 +223,7 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(1usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("refresh", values).await?)
     }
     /// A new authorization request for a user to follow (fresh `state` and PKCE
     /// challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the
@@ -248,7 +248,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.start_session(0usize, key, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.start_session("exchange_code", key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -268,179 +268,160 @@ impl Client {
         self.runtime.restore_session(key, refresh_token)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "hubspot",
-        title: "HubSpot OAuth (v3)",
-        docs: Some("https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: Some(Authorization {
-            issuer: Some("https://app.hubspot.com"),
-            path: Some("/oauth/authorize"),
-        }),
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "hubspot",
+  "title": "HubSpot OAuth (v3)",
+  "docs": "https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "authorization": {
+    "issuer": "https://app.hubspot.com",
+    "path": "/oauth/authorize"
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "exchange_code",
+      "grant": "authorization_code",
+      "method": "post",
+      "path": "/oauth/v3/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "code",
+          "location": "body",
+          "source": {"call": 0}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "authorization_code"}}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "code",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"], ["accessToken"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"], ["tokenType"]],
+          "kind": "text"
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "exchange_code",
-                grant: Grant::AuthorizationCode,
-                method: Method::Post,
-                path: "/oauth/v3/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "code",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "code",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"], &["accessToken"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"], &["tokenType"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "hub_id",
-                        paths: &[&["hub_id"], &["hubId"]],
-                        kind: FieldKind::Integer,
-                        required: false,
-                    },
-                    Field {
-                        key: "scopes",
-                        paths: &[&["scopes"]],
-                        kind: FieldKind::Json,
-                        required: false,
-                    },
-                    Field {
-                        key: "user_id",
-                        paths: &[&["user_id"], &["userId"]],
-                        kind: FieldKind::Integer,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: Some(1800u64),
-                },
-            },
-            Flow {
-                name: "refresh",
-                grant: Grant::RefreshToken,
-                method: Method::Post,
-                path: "/oauth/v3/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("refresh_token")),
-                    },
-                    Param {
-                        name: "refresh_token",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "refresh_token",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"], &["accessToken"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"], &["tokenType"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "hub_id",
-                        paths: &[&["hub_id"], &["hubId"]],
-                        kind: FieldKind::Integer,
-                        required: false,
-                    },
-                    Field {
-                        key: "scopes",
-                        paths: &[&["scopes"]],
-                        kind: FieldKind::Json,
-                        required: false,
-                    },
-                    Field {
-                        key: "user_id",
-                        paths: &[&["user_id"], &["userId"]],
-                        kind: FieldKind::Integer,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: Some(1800u64),
-                },
-            },
-        ],
-        cached_flow: None,
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "hub_id",
+          "paths": [["hub_id"], ["hubId"]],
+          "kind": "integer"
+        },
+        {
+          "key": "scopes",
+          "paths": [["scopes"]],
+          "kind": "json"
+        },
+        {
+          "key": "user_id",
+          "paths": [["user_id"], ["userId"]],
+          "kind": "integer"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expires_in"],
+          "when_absent": 1800
+        }
+      }
+    },
+    {
+      "name": "refresh",
+      "grant": "refresh_token",
+      "method": "post",
+      "path": "/oauth/v3/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "refresh_token"}}
+        },
+        {
+          "name": "refresh_token",
+          "location": "body",
+          "source": {"call": 0}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "refresh_token",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"], ["accessToken"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"], ["tokenType"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "hub_id",
+          "paths": [["hub_id"], ["hubId"]],
+          "kind": "integer"
+        },
+        {
+          "key": "scopes",
+          "paths": [["scopes"]],
+          "kind": "json"
+        },
+        {
+          "key": "user_id",
+          "paths": [["user_id"], ["userId"]],
+          "kind": "integer"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expires_in"],
+          "when_absent": 1800
+        }
+      }
     }
-};
+  ]
+}"#,
+    );

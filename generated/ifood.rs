@@ -158,7 +158,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -221,7 +221,7 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(1usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("exchange_code", values).await?)
     }
     /// Renews a distributed application's access token with its refresh token.
     ///
@@ -240,169 +240,156 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(2usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("refresh", values).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "ifood",
-        title: "iFood Merchant API",
-        docs: Some("https://developer.ifood.com.br/pt-BR/docs/guides/authentication"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "ifood",
+  "title": "iFood Merchant API",
+  "docs": "https://developer.ifood.com.br/pt-BR/docs/guides/authentication",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/authentication/v1.0/oauth/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "clientId",
+        "secret_param": "clientSecret"
+      },
+      "params": [
+        {
+          "name": "grantType",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["accessToken"]],
+      "expiry": {
+        "expires_in": {
+          "path": ["expiresIn"],
+          "when_absent": 21600
+        }
+      }
+    },
+    {
+      "name": "exchange_code",
+      "grant": "custom",
+      "method": "post",
+      "path": "/authentication/v1.0/oauth/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "clientId",
+        "secret_param": "clientSecret"
+      },
+      "params": [
+        {
+          "name": "authorizationCode",
+          "location": "body",
+          "source": {"call": 0}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "authorizationCodeVerifier",
+          "location": "body",
+          "source": {"call": 1}
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/authentication/v1.0/oauth/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "clientId",
-                    secret_param: "clientSecret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grantType",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["accessToken"]],
-                fields: &[],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expiresIn"],
-                    when_absent: Some(21600u64),
-                },
-            },
-            Flow {
-                name: "exchange_code",
-                grant: Grant::Custom,
-                method: Method::Post,
-                path: "/authentication/v1.0/oauth/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "clientId",
-                    secret_param: "clientSecret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "authorizationCode",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "authorizationCodeVerifier",
-                        location: Location::Body,
-                        source: Source::Call(1usize),
-                    },
-                    Param {
-                        name: "grantType",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "authorization_code",
-                        required: true,
-                    },
-                    Slot {
-                        name: "authorization_code_verifier",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["accessToken"]],
-                fields: &[
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refreshToken"], &["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expiresIn"],
-                    when_absent: Some(21600u64),
-                },
-            },
-            Flow {
-                name: "refresh",
-                grant: Grant::Custom,
-                method: Method::Post,
-                path: "/authentication/v1.0/oauth/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "clientId",
-                    secret_param: "clientSecret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grantType",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("refresh_token")),
-                    },
-                    Param {
-                        name: "refreshToken",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "refresh_token",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["accessToken"]],
-                fields: &[
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refreshToken"], &["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expiresIn"],
-                    when_absent: Some(21600u64),
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        {
+          "name": "grantType",
+          "location": "body",
+          "source": {"fixed": {"text": "authorization_code"}}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "authorization_code",
+          "required": true
+        },
+        {
+          "name": "authorization_code_verifier",
+          "required": true
+        }
+      ],
+      "access_token": [["accessToken"]],
+      "fields": [
+        {
+          "key": "refresh_token",
+          "paths": [["refreshToken"], ["refresh_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expiresIn"],
+          "when_absent": 21600
+        }
+      }
+    },
+    {
+      "name": "refresh",
+      "grant": "custom",
+      "method": "post",
+      "path": "/authentication/v1.0/oauth/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "clientId",
+        "secret_param": "clientSecret"
+      },
+      "params": [
+        {
+          "name": "grantType",
+          "location": "body",
+          "source": {"fixed": {"text": "refresh_token"}}
+        },
+        {
+          "name": "refreshToken",
+          "location": "body",
+          "source": {"call": 0}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "refresh_token",
+          "required": true
+        }
+      ],
+      "access_token": [["accessToken"]],
+      "fields": [
+        {
+          "key": "refresh_token",
+          "paths": [["refreshToken"], ["refresh_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expiresIn"],
+          "when_absent": 21600
+        }
+      }
     }
-};
+  ],
+  "cached_flow": 0
+}"#,
+    );

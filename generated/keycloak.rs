@@ -129,6 +129,18 @@ pub enum ClientAuthMethod {
     /// Signs a client assertion (HS256) with the client secret, which never travels.
     ClientSecretJwt,
 }
+impl ClientAuthMethod {
+    /// The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how
+    /// the runtime finds it in the provider's descriptor.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
+        }
+    }
+}
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
 #[must_use]
@@ -149,7 +161,7 @@ impl ClientBuilder {
     /// Chooses how the client authenticates (default [`ClientAuthMethod::ClientSecretBasic`]):
     /// every flow without its own `client_auth` uses it.
     pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
-        self.settings = self.settings.client_auth_choice(method as usize);
+        self.settings = self.settings.client_auth_choice(method.name());
         self
     }
     /// The client's private key, which signs its assertions (a `private_key_jwt` client
@@ -169,7 +181,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -212,121 +224,95 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "keycloak",
-        title: "Keycloak",
-        docs: Some("https://www.keycloak.org/docs/latest/server_admin/#_service_accounts"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[
-            ClientAuth {
-                basic: Some(BasicEncoding::Percent),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-            ClientAuth {
-                basic: None,
-                params: &[Location::Body],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-            ClientAuth {
-                basic: None,
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: Some(Assertion {
-                    signer: Signer::PrivateKey,
-                    algorithm: "RS256",
-                    audience: None,
-                    lifetime_secs: 60u64,
-                }),
-                certificate: false,
-            },
-            ClientAuth {
-                basic: None,
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: Some(Assertion {
-                    signer: Signer::ClientSecret,
-                    algorithm: "HS256",
-                    audience: None,
-                    lifetime_secs: 60u64,
-                }),
-                certificate: false,
-            },
-        ],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/protocol/openid-connect/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Percent),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "keycloak",
+  "title": "Keycloak",
+  "docs": "https://www.keycloak.org/docs/latest/server_admin/#_service_accounts",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "client_auth_choices": [
+    {
+      "name": "client_secret_basic",
+      "basic": "percent",
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    },
+    {
+      "name": "client_secret_post",
+      "params": ["body"],
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    },
+    {
+      "name": "private_key_jwt",
+      "id_param": "client_id",
+      "secret_param": "client_secret",
+      "assertion": {
+        "signer": "private_key",
+        "algorithm": "RS256",
+        "lifetime_secs": 60
+      }
+    },
+    {
+      "name": "client_secret_jwt",
+      "id_param": "client_id",
+      "secret_param": "client_secret",
+      "assertion": {
+        "signer": "client_secret",
+        "algorithm": "HS256",
+        "lifetime_secs": 60
+      }
     }
-};
+  ],
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/protocol/openid-connect/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "percent",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    }
+  ],
+  "cached_flow": 0
+}"#,
+    );

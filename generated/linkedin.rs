@@ -140,7 +140,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -182,84 +182,66 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "linkedin",
-        title: "LinkedIn API (2-legged OAuth)",
-        docs: Some("https://learn.microsoft.com/linkedin/shared/authentication/client-credentials-flow"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/oauth/v2/accessToken",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[],
-        errors: &[
-            KnownError {
-                name: "ClientAuthenticationFailed",
-                message: None,
-                code: Some("invalid_client_id"),
-                status: Some(401u16),
-            },
-            KnownError {
-                name: "ApplicationTokensNotAllowed",
-                message: Some("This application is not allowed to create application tokens"),
-                code: Some("access_denied"),
-                status: None,
-            },
-            KnownError {
-                name: "InvalidClientId",
-                message: None,
-                code: Some("invalid_client_id"),
-                status: Some(400u16),
-            },
-        ],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "linkedin",
+  "title": "LinkedIn API (2-legged OAuth)",
+  "docs": "https://learn.microsoft.com/linkedin/shared/authentication/client-credentials-flow",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/oauth/v2/accessToken",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
     }
-};
+  ],
+  "cached_flow": 0,
+  "errors": [
+    {
+      "name": "ClientAuthenticationFailed",
+      "code": "invalid_client_id",
+      "status": 401
+    },
+    {
+      "name": "ApplicationTokensNotAllowed",
+      "message": "This application is not allowed to create application tokens",
+      "code": "access_denied"
+    },
+    {
+      "name": "InvalidClientId",
+      "code": "invalid_client_id",
+      "status": 400
+    }
+  ]
+}"#,
+    );

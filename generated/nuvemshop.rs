@@ -150,7 +150,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -186,7 +186,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.exchange_code(0usize, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.exchange_code("exchange_code", code, values).await?)
     }
     /// Exchanges `code` with the `exchange_code` flow and keeps the answer as the session `key`: the
     /// application's id for the user or connection (it replaces any session of that key).
@@ -200,7 +200,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.start_session(0usize, key, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.start_session("exchange_code", key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -211,102 +211,90 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.session(key).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "nuvemshop",
-        title: "Nuvemshop / Tiendanube (app authorization)",
-        docs: Some("https://github.com/TiendaNube/api-docs/blob/master/resources/authentication.md"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authentication",
-            prefix: "bearer ",
-            suffix: "",
-        },
-        api_headers: &[
-            Param {
-                name: "User-Agent",
-                location: Location::Header,
-                source: Source::Config(0usize),
-            },
-        ],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "exchange_code",
-                grant: Grant::AuthorizationCode,
-                method: Method::Post,
-                path: "/apps/authorize/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "code",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "code",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "user_id",
-                        paths: &[&["user_id"]],
-                        kind: FieldKind::Text,
-                        required: true,
-                    },
-                ],
-                expiry: Expiry::Never,
-            },
-        ],
-        cached_flow: None,
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "user_agent",
-                required: true,
-            },
-        ],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "nuvemshop",
+  "title": "Nuvemshop / Tiendanube (app authorization)",
+  "docs": "https://github.com/TiendaNube/api-docs/blob/master/resources/authentication.md",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authentication",
+    "prefix": "bearer ",
+    "suffix": ""
+  },
+  "api_headers": [
+    {
+      "name": "User-Agent",
+      "location": "header",
+      "source": {"config": 0}
     }
-};
+  ],
+  "flows": [
+    {
+      "name": "exchange_code",
+      "grant": "authorization_code",
+      "method": "post",
+      "path": "/apps/authorize/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "code",
+          "location": "body",
+          "source": {"call": 0}
+        },
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "authorization_code"}}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "code",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        },
+        {
+          "key": "user_id",
+          "paths": [["user_id"]],
+          "kind": "text",
+          "required": true
+        }
+      ],
+      "expiry": "never"
+    }
+  ],
+  "config": [
+    {
+      "name": "user_agent",
+      "required": true
+    }
+  ]
+}"#,
+    );

@@ -138,6 +138,16 @@ pub enum ClientAuthMethod {
     /// Sends the credentials in the `Authorization: Basic` header (id and secret as given).
     ClientSecretBasic,
 }
+impl ClientAuthMethod {
+    /// The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how
+    /// the runtime finds it in the provider's descriptor.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
 #[must_use]
@@ -159,7 +169,7 @@ impl ClientBuilder {
     /// Chooses how the client authenticates (default [`ClientAuthMethod::PrivateKeyJwt`]):
     /// every flow without its own `client_auth` uses it.
     pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
-        self.settings = self.settings.client_auth_choice(method as usize);
+        self.settings = self.settings.client_auth_choice(method.name());
         self
     }
     /// The client's private key, which signs its assertions (a `private_key_jwt` client
@@ -186,7 +196,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -229,115 +239,94 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "okta",
-        title: "Okta (OAuth for Okta, client credentials)",
-        docs: Some("https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[
-            ClientAuth {
-                basic: None,
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: Some(Assertion {
-                    signer: Signer::PrivateKey,
-                    algorithm: "RS256",
-                    audience: None,
-                    lifetime_secs: 60u64,
-                }),
-                certificate: false,
-            },
-            ClientAuth {
-                basic: Some(BasicEncoding::Raw),
-                params: &[],
-                id_param: "client_id",
-                secret_param: "client_secret",
-                assertion: None,
-                certificate: false,
-            },
-        ],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/v1/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: Some(Assertion {
-                        signer: Signer::PrivateKey,
-                        algorithm: "RS256",
-                        audience: None,
-                        lifetime_secs: 60u64,
-                    }),
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                    Param {
-                        name: "scope",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "scopes",
-                required: true,
-            },
-        ],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "okta",
+  "title": "Okta (OAuth for Okta, client credentials)",
+  "docs": "https://developer.okta.com/docs/guides/implement-oauth-for-okta-serviceapp/main/",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "client_auth_choices": [
+    {
+      "name": "private_key_jwt",
+      "id_param": "client_id",
+      "secret_param": "client_secret",
+      "assertion": {
+        "signer": "private_key",
+        "algorithm": "RS256",
+        "lifetime_secs": 60
+      }
+    },
+    {
+      "name": "client_secret_basic",
+      "basic": "raw",
+      "id_param": "client_id",
+      "secret_param": "client_secret"
     }
-};
+  ],
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/v1/token",
+      "body": "form",
+      "client_auth": {
+        "name": "private_key_jwt",
+        "id_param": "client_id",
+        "secret_param": "client_secret",
+        "assertion": {
+          "signer": "private_key",
+          "algorithm": "RS256",
+          "lifetime_secs": 60
+        }
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        },
+        {
+          "name": "scope",
+          "location": "body",
+          "source": {"config": 0}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    }
+  ],
+  "cached_flow": 0,
+  "config": [
+    {
+      "name": "scopes",
+      "required": true
+    }
+  ]
+}"#,
+    );

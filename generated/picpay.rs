@@ -156,7 +156,7 @@ impl ClientBuilder {
         let config = ::std::vec![];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -198,114 +198,91 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "picpay",
-        title: "PicPay Business APIs (OAuth 2.0 client credentials)",
-        docs: Some("https://developers-business.picpay.com/payment-link/en/docs/sandbox/api/token"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "picpay",
+  "title": "PicPay Business APIs (OAuth 2.0 client credentials)",
+  "docs": "https://developers-business.picpay.com/payment-link/en/docs/sandbox/api/token",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "json",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Json,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "acquirer_terminal_id",
-                        paths: &[&["acquirer-terminal-id"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "core_seller_id",
-                        paths: &[&["core-seller-id"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "merchant_document",
-                        paths: &[&["merchant-document"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "not_before_policy",
-                        paths: &[&["not-before-policy"]],
-                        kind: FieldKind::Integer,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_expires_in",
-                        paths: &[&["refresh_expires_in"]],
-                        kind: FieldKind::Integer,
-                        required: false,
-                    },
-                    Field {
-                        key: "seller_acquirer_id",
-                        paths: &[&["seller-acquirer-id"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        {
+          "key": "acquirer_terminal_id",
+          "paths": [["acquirer-terminal-id"]],
+          "kind": "text"
+        },
+        {
+          "key": "core_seller_id",
+          "paths": [["core-seller-id"]],
+          "kind": "text"
+        },
+        {
+          "key": "merchant_document",
+          "paths": [["merchant-document"]],
+          "kind": "text"
+        },
+        {
+          "key": "not_before_policy",
+          "paths": [["not-before-policy"]],
+          "kind": "integer"
+        },
+        {
+          "key": "refresh_expires_in",
+          "paths": [["refresh_expires_in"]],
+          "kind": "integer"
+        },
+        {
+          "key": "seller_acquirer_id",
+          "paths": [["seller-acquirer-id"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
     }
-};
+  ],
+  "cached_flow": 0
+}"#,
+    );

@@ -185,7 +185,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -221,7 +221,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.exchange_code(0usize, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.exchange_code("exchange_code", code, values).await?)
     }
     /// Gets a new access token with the seller's refresh token.
     ///
@@ -240,7 +240,7 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(1usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("refresh", values).await?)
     }
     /// A new authorization request for a user to follow (fresh `state` and PKCE
     /// challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the
@@ -265,7 +265,7 @@ impl Client {
         let values = ::std::vec![
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.start_session(0usize, key, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.start_session("exchange_code", key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -285,194 +285,168 @@ impl Client {
         self.runtime.restore_session(key, refresh_token)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "square",
-        title: "Square OAuth API",
-        docs: Some("https://developer.squareup.com/reference/square/oauth-api/obtain-token"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: Some(Authorization {
-            issuer: None,
-            path: Some("/oauth2/authorize"),
-        }),
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "square",
+  "title": "Square OAuth API",
+  "docs": "https://developer.squareup.com/reference/square/oauth-api/obtain-token",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "authorization": {"path": "/oauth2/authorize"},
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "exchange_code",
+      "grant": "authorization_code",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "json",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "code",
+          "location": "body",
+          "source": {"call": 0}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "authorization_code"}}
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "exchange_code",
-                grant: Grant::AuthorizationCode,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Json,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "code",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                    Param {
-                        name: "short_lived",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "code",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "merchant_id",
-                        paths: &[&["merchant_id"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token_expires_at",
-                        paths: &[&["refresh_token_expires_at"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "short_lived",
-                        paths: &[&["short_lived"]],
-                        kind: FieldKind::Boolean,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::At {
-                    path: &["expires_at"],
-                    format: TimeFormat::Rfc3339,
-                },
-            },
-            Flow {
-                name: "refresh",
-                grant: Grant::RefreshToken,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Json,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("refresh_token")),
-                    },
-                    Param {
-                        name: "refresh_token",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "short_lived",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "refresh_token",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "merchant_id",
-                        paths: &[&["merchant_id"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token_expires_at",
-                        paths: &[&["refresh_token_expires_at"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "short_lived",
-                        paths: &[&["short_lived"]],
-                        kind: FieldKind::Boolean,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::At {
-                    path: &["expires_at"],
-                    format: TimeFormat::Rfc3339,
-                },
-            },
-        ],
-        cached_flow: None,
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "short_lived",
-                required: false,
-            },
-        ],
-        errors: &[],
+        {
+          "name": "short_lived",
+          "location": "body",
+          "source": {"config": 0}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "code",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "merchant_id",
+          "paths": [["merchant_id"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token_expires_at",
+          "paths": [["refresh_token_expires_at"]],
+          "kind": "text"
+        },
+        {
+          "key": "short_lived",
+          "paths": [["short_lived"]],
+          "kind": "boolean"
+        }
+      ],
+      "expiry": {
+        "at": {
+          "path": ["expires_at"],
+          "format": "rfc3339"
+        }
+      }
+    },
+    {
+      "name": "refresh",
+      "grant": "refresh_token",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "json",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "refresh_token"}}
+        },
+        {
+          "name": "refresh_token",
+          "location": "body",
+          "source": {"call": 0}
+        },
+        {
+          "name": "short_lived",
+          "location": "body",
+          "source": {"config": 0}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "refresh_token",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "merchant_id",
+          "paths": [["merchant_id"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token_expires_at",
+          "paths": [["refresh_token_expires_at"]],
+          "kind": "text"
+        },
+        {
+          "key": "short_lived",
+          "paths": [["short_lived"]],
+          "kind": "boolean"
+        }
+      ],
+      "expiry": {
+        "at": {
+          "path": ["expires_at"],
+          "format": "rfc3339"
+        }
+      }
     }
-};
+  ],
+  "config": [{"name": "short_lived"}]
+}"#,
+    );

@@ -137,7 +137,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -179,83 +179,69 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "twitch",
-        title: "Twitch API",
-        docs: Some("https://dev.twitch.tv/docs/authentication/getting-tokens-oauth/"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[
-            Param {
-                name: "Client-Id",
-                location: Location::Header,
-                source: Source::Config(0usize),
-            },
-        ],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/oauth2/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "api_client_id",
-                required: true,
-            },
-        ],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "twitch",
+  "title": "Twitch API",
+  "docs": "https://dev.twitch.tv/docs/authentication/getting-tokens-oauth/",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "api_headers": [
+    {
+      "name": "Client-Id",
+      "location": "header",
+      "source": {"config": 0}
     }
-};
+  ],
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/oauth2/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    }
+  ],
+  "cached_flow": 0,
+  "config": [
+    {
+      "name": "api_client_id",
+      "required": true
+    }
+  ]
+}"#,
+    );

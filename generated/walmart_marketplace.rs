@@ -204,7 +204,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -273,7 +273,7 @@ impl Client {
             }),
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.exchange_code(1usize, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.exchange_code("exchange_code", code, values).await?)
     }
     /// Gets a new access token with a seller's refresh token (solution providers).
     ///
@@ -299,7 +299,7 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(2usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("refresh", values).await?)
     }
     /// Exchanges `code` with the `exchange_code` flow and keeps the answer as the session `key`: the
     /// application's id for the user or connection (it replaces any session of that key).
@@ -319,7 +319,7 @@ impl Client {
             }),
             ::std::option::Option::None,
         ];
-        ::std::result::Result::Ok(self.runtime.start_session(1usize, key, code, values).await?)
+        ::std::result::Result::Ok(self.runtime.start_session("exchange_code", key, code, values).await?)
     }
     /// The session `key`: the one this client holds, else the one its store holds (another
     /// process may have started it), else `None`: the user has to connect.
@@ -339,244 +339,207 @@ impl Client {
         self.runtime.restore_session(key, refresh_token)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "walmart_marketplace",
-        title: "Walmart Marketplace (Token API)",
-        docs: Some("https://developer.walmart.com/us-marketplace/docs/get-an-access-token"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
-        },
-        api_header: ApiHeader {
-            name: "WM_SEC.ACCESS_TOKEN",
-            prefix: "",
-            suffix: "",
-        },
-        api_headers: &[
-            Param {
-                name: "WM_QOS.CORRELATION_ID",
-                location: Location::Header,
-                source: Source::Config(0usize),
-            },
-            Param {
-                name: "WM_SVC.NAME",
-                location: Location::Header,
-                source: Source::Config(1usize),
-            },
-        ],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/v3/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "WM_QOS.CORRELATION_ID",
-                        location: Location::Header,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "WM_SVC.NAME",
-                        location: Location::Header,
-                        source: Source::Config(1usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-            Flow {
-                name: "exchange_code",
-                grant: Grant::AuthorizationCode,
-                method: Method::Post,
-                path: "/v3/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "WM_PARTNER.ID",
-                        location: Location::Header,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "WM_QOS.CORRELATION_ID",
-                        location: Location::Header,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "WM_SVC.NAME",
-                        location: Location::Header,
-                        source: Source::Config(1usize),
-                    },
-                    Param {
-                        name: "code",
-                        location: Location::Body,
-                        source: Source::Call(1usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("authorization_code")),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "partner_id",
-                        required: true,
-                    },
-                    Slot {
-                        name: "code",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-            Flow {
-                name: "refresh",
-                grant: Grant::RefreshToken,
-                method: Method::Post,
-                path: "/v3/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "WM_PARTNER.ID",
-                        location: Location::Header,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "WM_QOS.CORRELATION_ID",
-                        location: Location::Header,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "WM_SVC.NAME",
-                        location: Location::Header,
-                        source: Source::Config(1usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("refresh_token")),
-                    },
-                    Param {
-                        name: "refresh_token",
-                        location: Location::Body,
-                        source: Source::Call(1usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "partner_id",
-                        required: true,
-                    },
-                    Slot {
-                        name: "refresh_token",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: None,
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "wm_qos_correlation_id",
-                required: false,
-            },
-            Slot {
-                name: "wm_svc_name",
-                required: false,
-            },
-        ],
-        errors: &[],
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "walmart_marketplace",
+  "title": "Walmart Marketplace (Token API)",
+  "docs": "https://developer.walmart.com/us-marketplace/docs/get-an-access-token",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "WM_SEC.ACCESS_TOKEN",
+    "prefix": "",
+    "suffix": ""
+  },
+  "api_headers": [
+    {
+      "name": "WM_QOS.CORRELATION_ID",
+      "location": "header",
+      "source": {"config": 0}
+    },
+    {
+      "name": "WM_SVC.NAME",
+      "location": "header",
+      "source": {"config": 1}
     }
-};
+  ],
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/v3/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "WM_QOS.CORRELATION_ID",
+          "location": "header",
+          "source": {"config": 0}
+        },
+        {
+          "name": "WM_SVC.NAME",
+          "location": "header",
+          "source": {"config": 1}
+        },
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    },
+    {
+      "name": "exchange_code",
+      "grant": "authorization_code",
+      "method": "post",
+      "path": "/v3/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "WM_PARTNER.ID",
+          "location": "header",
+          "source": {"call": 0}
+        },
+        {
+          "name": "WM_QOS.CORRELATION_ID",
+          "location": "header",
+          "source": {"config": 0}
+        },
+        {
+          "name": "WM_SVC.NAME",
+          "location": "header",
+          "source": {"config": 1}
+        },
+        {
+          "name": "code",
+          "location": "body",
+          "source": {"call": 1}
+        },
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "authorization_code"}}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "partner_id",
+          "required": true
+        },
+        {
+          "name": "code",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    },
+    {
+      "name": "refresh",
+      "grant": "refresh_token",
+      "method": "post",
+      "path": "/v3/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "WM_PARTNER.ID",
+          "location": "header",
+          "source": {"call": 0}
+        },
+        {
+          "name": "WM_QOS.CORRELATION_ID",
+          "location": "header",
+          "source": {"config": 0}
+        },
+        {
+          "name": "WM_SVC.NAME",
+          "location": "header",
+          "source": {"config": 1}
+        },
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "refresh_token"}}
+        },
+        {
+          "name": "refresh_token",
+          "location": "body",
+          "source": {"call": 1}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "partner_id",
+          "required": true
+        },
+        {
+          "name": "refresh_token",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {"expires_in": {"path": ["expires_in"]}}
+    }
+  ],
+  "cached_flow": 0,
+  "config": [{"name": "wm_qos_correlation_id"}, {"name": "wm_svc_name"}]
+}"#,
+    );

@@ -164,7 +164,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -222,160 +222,140 @@ impl Client {
                 ::tokenspec::__private::ParamValue::Secret(v)
             }),
         ];
-        ::std::result::Result::Ok(self.runtime.request(1usize, values).await?)
+        ::std::result::Result::Ok(self.runtime.request("refresh", values).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "xero",
-        title: "Xero (Custom Connections and token refresh)",
-        docs: Some("https://developer.xero.com/faq/custom-integration"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "xero",
+  "title": "Xero (Custom Connections and token refresh)",
+  "docs": "https://developer.xero.com/faq/custom-integration",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/connect/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "client_credentials"}}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "scope",
+          "location": "body",
+          "source": {"config": 0}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/connect/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("client_credentials")),
-                    },
-                    Param {
-                        name: "scope",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: Some(1800u64),
-                },
-            },
-            Flow {
-                name: "refresh",
-                grant: Grant::RefreshToken,
-                method: Method::Post,
-                path: "/connect/token",
-                body: Body::Form,
-                client_auth: ClientAuth {
-                    basic: None,
-                    params: &[Location::Body],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "grant_type",
-                        location: Location::Body,
-                        source: Source::Fixed(Literal::Text("refresh_token")),
-                    },
-                    Param {
-                        name: "refresh_token",
-                        location: Location::Body,
-                        source: Source::Call(0usize),
-                    },
-                    Param {
-                        name: "scope",
-                        location: Location::Body,
-                        source: Source::Config(0usize),
-                    },
-                ],
-                call_params: &[
-                    Slot {
-                        name: "refresh_token",
-                        required: true,
-                    },
-                ],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "refresh_token",
-                        paths: &[&["refresh_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "id_token",
-                        paths: &[&["id_token"]],
-                        kind: FieldKind::Secret,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: Some(1800u64),
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "scopes",
-                required: false,
-            },
-        ],
-        errors: &[],
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expires_in"],
+          "when_absent": 1800
+        }
+      }
+    },
+    {
+      "name": "refresh",
+      "grant": "refresh_token",
+      "method": "post",
+      "path": "/connect/token",
+      "body": "form",
+      "client_auth": {
+        "name": "client_secret_post",
+        "params": ["body"],
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "grant_type",
+          "location": "body",
+          "source": {"fixed": {"text": "refresh_token"}}
+        },
+        {
+          "name": "refresh_token",
+          "location": "body",
+          "source": {"call": 0}
+        },
+        {
+          "name": "scope",
+          "location": "body",
+          "source": {"config": 0}
+        }
+      ],
+      "call_params": [
+        {
+          "name": "refresh_token",
+          "required": true
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
+        },
+        {
+          "key": "refresh_token",
+          "paths": [["refresh_token"]],
+          "kind": "secret"
+        },
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        },
+        {
+          "key": "id_token",
+          "paths": [["id_token"]],
+          "kind": "secret"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expires_in"],
+          "when_absent": 1800
+        }
+      }
     }
-};
+  ],
+  "cached_flow": 0,
+  "config": [{"name": "scopes"}]
+}"#,
+    );

@@ -137,7 +137,7 @@ impl ClientBuilder {
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
-            &PROVIDER,
+            ::tokenspec::__private::read(&PROVIDER)?,
             settings,
             environment.name(),
             template,
@@ -180,88 +180,77 @@ impl Client {
         ::std::result::Result::Ok(self.runtime.send(request).await?)
     }
 }
-/// What the runtime needs to know about this provider, as declared in its spec.
-pub static PROVIDER: ::tokenspec::__private::descriptor::Provider = {
-    use ::tokenspec::__private::descriptor::*;
-    Provider {
-        name: "zoom",
-        title: "Zoom Server-to-Server OAuth",
-        docs: Some("https://developers.zoom.us/docs/rooms/oauth/"),
-        allow_insecure_http: false,
-        refresh_margin_secs: 60u64,
-        openid: None,
-        authorization: None,
-        revocation: None,
-        client_auth_choices: &[],
-        retry: Retry {
-            attempts: 3u32,
-            initial_backoff_ms: 200u64,
-            max_backoff_ms: 5000u64,
+/// What the runtime needs to know about this provider, as declared in its spec: data the
+/// runtime reads once, when the first client is built.
+pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
+    ::tokenspec::__private::descriptor::Embedded::new(
+        r#"{
+  "name": "zoom",
+  "title": "Zoom Server-to-Server OAuth",
+  "docs": "https://developers.zoom.us/docs/rooms/oauth/",
+  "refresh_margin_secs": 60,
+  "retry": {
+    "attempts": 3,
+    "initial_backoff_ms": 200,
+    "max_backoff_ms": 5000
+  },
+  "api_header": {
+    "name": "Authorization",
+    "prefix": "Bearer ",
+    "suffix": ""
+  },
+  "flows": [
+    {
+      "name": "client_credentials",
+      "grant": "client_credentials",
+      "method": "post",
+      "path": "/oauth/token",
+      "body": "none",
+      "client_auth": {
+        "name": "client_secret_basic",
+        "basic": "raw",
+        "id_param": "client_id",
+        "secret_param": "client_secret"
+      },
+      "params": [
+        {
+          "name": "account_id",
+          "location": "query",
+          "source": {"config": 0}
         },
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
+        {
+          "name": "grant_type",
+          "location": "query",
+          "source": {"fixed": {"text": "account_credentials"}}
+        }
+      ],
+      "access_token": [["access_token"]],
+      "fields": [
+        {
+          "key": "token_type",
+          "paths": [["token_type"]],
+          "kind": "text"
         },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
-        flows: &[
-            Flow {
-                name: "client_credentials",
-                grant: Grant::ClientCredentials,
-                method: Method::Post,
-                path: "/oauth/token",
-                body: Body::None,
-                client_auth: ClientAuth {
-                    basic: Some(BasicEncoding::Raw),
-                    params: &[],
-                    id_param: "client_id",
-                    secret_param: "client_secret",
-                    assertion: None,
-                    certificate: false,
-                },
-                params: &[
-                    Param {
-                        name: "account_id",
-                        location: Location::Query,
-                        source: Source::Config(0usize),
-                    },
-                    Param {
-                        name: "grant_type",
-                        location: Location::Query,
-                        source: Source::Fixed(Literal::Text("account_credentials")),
-                    },
-                ],
-                call_params: &[],
-                access_token: &[&["access_token"]],
-                fields: &[
-                    Field {
-                        key: "token_type",
-                        paths: &[&["token_type"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                    Field {
-                        key: "scope",
-                        paths: &[&["scope"]],
-                        kind: FieldKind::Text,
-                        required: false,
-                    },
-                ],
-                expiry: Expiry::ExpiresIn {
-                    path: &["expires_in"],
-                    when_absent: Some(3600u64),
-                },
-            },
-        ],
-        cached_flow: Some(0usize),
-        renew_with: None,
-        config: &[
-            Slot {
-                name: "account_id",
-                required: true,
-            },
-        ],
-        errors: &[],
+        {
+          "key": "scope",
+          "paths": [["scope"]],
+          "kind": "text"
+        }
+      ],
+      "expiry": {
+        "expires_in": {
+          "path": ["expires_in"],
+          "when_absent": 3600
+        }
+      }
     }
-};
+  ],
+  "cached_flow": 0,
+  "config": [
+    {
+      "name": "account_id",
+      "required": true
+    }
+  ]
+}"#,
+    );

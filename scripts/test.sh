@@ -32,9 +32,10 @@ cargo deny --log-level error check licenses bans sources
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
-# Both crates package, and each builds from its package alone: the generator against the
-# runtime's package (cargo's local registry overlay), as `cargo publish` would in that order.
-cargo package -p tokenspec -p tokenspec-codegen --allow-dirty --quiet
+# The three crates package, and each builds from its package alone: the runtime and the
+# generator against the descriptor's package, the generator against the runtime's (cargo's
+# local registry overlay), as `cargo publish` would in that order.
+cargo package -p tokenspec-descriptor -p tokenspec -p tokenspec-codegen --allow-dirty --quiet
 # The public API against the last release (installs cargo-semver-checks if needed).
 bash scripts/semver.sh
 # One feature set for every example, so the library is built once for all of them.

@@ -21,8 +21,8 @@
 //! // When the provider redirects back with `state` and `code`:
 //! let pending: tokenspec::PendingAuthorization = serde_json::from_str(&session)?;
 //! let code = pending.callback(state, code)?; // refuses a forged `state`
-//! // The spec's code-exchange flow (here its first), with no other per-call values:
-//! let tokens = client.exchange_code::<()>(0, code, vec![]).await?; // verifier sent, nonce checked
+//! // The spec's code-exchange flow, by its name, with no other per-call values:
+//! let tokens = client.exchange_code::<()>("exchange_code", code, vec![]).await?; // verifier sent, nonce checked
 //! # let _ = tokens; Ok(())
 //! # }
 //! ```
@@ -31,7 +31,7 @@
 //!
 //! ```compile_fail
 //! # async fn exchange(client: tokenspec::TokenClient) {
-//! let _ = client.exchange_code::<()>(1, "the-code", vec![]).await;
+//! let _ = client.exchange_code::<()>("exchange_code", "the-code", vec![]).await;
 //! # }
 //! ```
 //!

@@ -250,10 +250,11 @@ impl Error {
         }
     }
 
-    /// Index of the documented provider error this is (into the provider's `errors`), if any.
-    pub fn known_error(&self) -> Option<usize> {
+    /// The name of the documented provider error this is (the variant of the provider
+    /// module's error enum), if any.
+    pub fn known_error(&self) -> Option<&'static str> {
         match self {
-            Error::Rejected { rejection, .. } => rejection.known.map(|(i, _)| i),
+            Error::Rejected { rejection, .. } => rejection.known,
             _ => None,
         }
     }
@@ -368,8 +369,8 @@ pub struct Rejection {
     pub code: Option<String>,
     /// `error_description` or the provider's message, shortened and scrubbed of credentials.
     pub description: Option<String>,
-    /// The documented error it matched: index and variant name.
-    pub known: Option<(usize, &'static str)>,
+    /// The documented error it matched: its variant name in the provider module's error enum.
+    pub known: Option<&'static str>,
     /// How long the provider asked to wait (`Retry-After`), if it said.
     pub retry_after: Option<std::time::Duration>,
     /// Whether the client authenticated with a signed assertion, which changes what a refusal
@@ -419,7 +420,7 @@ impl fmt::Display for RejectionDisplay<'_> {
         if let Some(d) = &r.description {
             write!(f, ": {d}")?;
         }
-        if let Some((_, name)) = r.known {
+        if let Some(name) = r.known {
             write!(f, " [documented error {name}]")?;
         }
         if let Some(advice) = r.advice(self.1) {

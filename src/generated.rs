@@ -27,9 +27,12 @@ macro_rules! __tokenspec_provider_error {
 
         impl ::std::convert::From<$crate::Error> for $error {
             fn from(error: $crate::Error) -> Self {
-                let documented: &[fn($crate::Error) -> Self] = &[$(Self::$documented),*];
-                if let ::std::option::Option::Some(make) =
-                    error.known_error().and_then(|i| documented.get(i))
+                // The provider's documented errors, by the name the descriptor gives each.
+                let documented: &[(&str, fn($crate::Error) -> Self)] =
+                    &[$((::std::stringify!($documented), Self::$documented)),*];
+                if let ::std::option::Option::Some((_, make)) = error
+                    .known_error()
+                    .and_then(|name| documented.iter().find(|(known, _)| *known == name))
                 {
                     return make(error);
                 }

@@ -46,8 +46,9 @@ mod bounded;
 mod client;
 mod client_auth;
 pub mod clock;
+/// The provider descriptor, from the crate generated modules and this runtime share.
 #[doc(hidden)]
-pub mod descriptor;
+pub use tokenspec_descriptor as descriptor;
 mod error;
 mod generated;
 mod identity;
@@ -101,6 +102,16 @@ pub mod __private {
     pub use crate::client_auth::basic_header;
     pub use crate::descriptor;
     pub use crate::request::ParamValue;
+
+    /// The descriptor a generated module holds as data, read once per process; a module whose
+    /// data this runtime cannot read is a configuration error that says how to align the crates.
+    pub fn read(
+        descriptor: &'static crate::descriptor::Embedded,
+    ) -> Result<&'static crate::descriptor::Provider, crate::Error> {
+        descriptor
+            .provider()
+            .map_err(|e| crate::Error::config(e.to_string()))
+    }
     /// How the runtime finds tokens in text nobody parsed, for tools that mask them the same
     /// way (`tokenspec-codegen try`).
     pub use crate::response::replace_token_like;

@@ -537,7 +537,7 @@ fn rejection(
         _ => {}
     }
     let raw = String::from_utf8_lossy(body);
-    rejection.known = provider.errors.iter().enumerate().find_map(|(i, known)| {
+    rejection.known = provider.errors.iter().find_map(|known| {
         let status_ok = known.status.is_none_or(|s| s == status);
         let code_ok = known
             .code
@@ -546,7 +546,7 @@ fn rejection(
             Some(v) => contains_string(v, m, 0),
             None => raw.contains(m),
         });
-        (status_ok && code_ok && message_ok).then_some((i, known.name))
+        (status_ok && code_ok && message_ok).then_some(known.name)
     });
     Error::Rejected {
         provider: provider.title,

@@ -71,7 +71,7 @@ pub struct Settings {
     pub(crate) http: Option<crate::outbound::HttpSetup>,
     pub(crate) base_url: Option<String>,
     pub(crate) redirect_uri: Option<String>,
-    pub(crate) client_auth_choice: Option<usize>,
+    pub(crate) client_auth_choice: Option<&'static str>,
     pub(crate) client_key: Option<crate::keys::ClientKey>,
     pub(crate) client_identity: Option<crate::identity::ClientIdentity>,
     pub(crate) client_identity_required: bool,
@@ -323,11 +323,12 @@ impl Settings {
         self
     }
 
-    /// Uses the spec's client authentication method number `index` (from 0, in spec order)
-    /// instead of its first. Generated builders offer this as `client_auth_method(..)`.
+    /// Uses the client authentication method the spec's `client_auth` list names `name`
+    /// (`client_secret_basic`, ...) instead of its first. Generated builders offer this as
+    /// `client_auth_method(..)`.
     #[doc(hidden)]
-    pub fn client_auth_choice(mut self, index: usize) -> Self {
-        self.client_auth_choice = Some(index);
+    pub fn client_auth_choice(mut self, name: &'static str) -> Self {
+        self.client_auth_choice = Some(name);
         self
     }
 

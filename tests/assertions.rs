@@ -40,17 +40,17 @@ fn ec_key() -> (String, Vec<u8>) {
 fn signed_by(signer: Signer, algorithm: &'static str) -> &'static Provider {
     let mut cc = client_credentials_flow();
     cc.client_auth = ClientAuth {
-        basic: None,
-        params: &[],
-        id_param: "client_id",
-        secret_param: "client_secret",
+        name: match signer {
+            Signer::ClientSecret => "client_secret_jwt",
+            Signer::PrivateKey => "private_key_jwt",
+        },
         assertion: Some(Assertion {
             signer,
             algorithm,
             audience: None,
             lifetime_secs: 60,
         }),
-        certificate: false,
+        ..ClientAuth::NONE
     };
     provider(cc, vec![])
 }
@@ -247,12 +247,9 @@ async fn a_client_that_signs_with_its_key_needs_no_secret() {
 async fn only_the_method_the_builder_chose_needs_its_key_or_secret() {
     let server = token_server().await;
     let basic = ClientAuth {
+        name: "client_secret_basic",
         basic: Some(BasicEncoding::Raw),
-        params: &[],
-        id_param: "client_id",
-        secret_param: "client_secret",
-        assertion: None,
-        certificate: false,
+        ..ClientAuth::NONE
     };
     let mut listed = signed_by(Signer::PrivateKey, "ES256").clone();
     listed.flows = slice(vec![Flow {
@@ -267,7 +264,12 @@ async fn only_the_method_the_builder_chose_needs_its_key_or_secret() {
     // The default method is Basic: no key needed.
     client(listed, &server, Settings::default()).expect("Basic needs no key");
     // Choosing the signed method without a key fails at build time, with or without a secret.
-    let e = client(listed, &server, Settings::default().client_auth_choice(1)).unwrap_err();
+    let e = client(
+        listed,
+        &server,
+        Settings::default().client_auth_choice("private_key_jwt"),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains(".client_key("), "{e}");
     // With the key, the signed method needs no secret.
     let (pem, _) = ec_key();
@@ -276,7 +278,7 @@ async fn only_the_method_the_builder_chose_needs_its_key_or_secret() {
         Settings::default()
             .client_id("jwt-client")
             .client_key(ClientKey::from_pem(pem).unwrap())
-            .client_auth_choice(1)
+            .client_auth_choice("private_key_jwt")
             .base_url(server.uri()),
         "https://unused.invalid",
         &[],

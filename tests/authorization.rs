@@ -163,7 +163,7 @@ async fn the_code_comes_back_into_a_session_with_its_verifier_and_the_redirect_u
     let state = pending.state().to_owned();
     let code = pending.callback(&state, "the-code").unwrap();
     let session = client
-        .start_session(0, "user-1", code, vec![])
+        .start_session("exchange_code", "user-1", code, vec![])
         .await
         .unwrap();
     assert_eq!(
@@ -194,7 +194,12 @@ async fn an_external_code_is_exchanged_with_the_builders_redirect_uri() {
         Settings::default().redirect_uri(REDIRECT),
     );
     client
-        .start_session(0, "user-2", AuthorizationCode::external("code-2"), vec![])
+        .start_session(
+            "exchange_code",
+            "user-2",
+            AuthorizationCode::external("code-2"),
+            vec![],
+        )
         .await
         .unwrap();
     let form = first_form(&server).await;

@@ -223,8 +223,14 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
     let Some(ir) = checked.provider else {
         return vec![format!("specs/{module}.yaml does not pass check")];
     };
-    let Some(generated) = tokenspec::__PROVIDERS.iter().find(|p| p.name == module) else {
-        return vec![format!("the `{module}` feature is not enabled")];
+    let Some(generated) = tokenspec::__PROVIDERS
+        .iter()
+        .filter_map(|p| p.provider().ok())
+        .find(|p| p.name == module)
+    else {
+        return vec![format!(
+            "the `{module}` feature is not enabled, or its module's data does not read"
+        )];
     };
     let Some(environment) = ir
         .environments
@@ -316,7 +322,7 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
         .build()
         .expect("runtime");
     let trial = runtime.block_on(prepared.client.trial(
-        prepared.flow,
+        &ir.flows[prepared.flow].name,
         prepared.call.clone(),
         prepared.extra.clone(),
     ));

@@ -290,7 +290,10 @@ async fn a_single_use_code_is_not_resent_after_a_5xx_but_is_after_a_429() {
     let (server, seen) = sequence(vec![(502, None)]).await;
     let client = client_at(&server.uri(), quick().retry(fast_retries(3)));
     let e = client
-        .request::<()>(1, vec![Some(ParamValue::Secret(CODE.into()))])
+        .request::<()>(
+            "authorization_code",
+            vec![Some(ParamValue::Secret(CODE.into()))],
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -301,7 +304,10 @@ async fn a_single_use_code_is_not_resent_after_a_5xx_but_is_after_a_429() {
     let (server, seen) = sequence(vec![(429, Some("0"))]).await;
     let client = client_at(&server.uri(), quick().retry(fast_retries(3)));
     client
-        .request::<()>(1, vec![Some(ParamValue::Secret(CODE.into()))])
+        .request::<()>(
+            "authorization_code",
+            vec![Some(ParamValue::Secret(CODE.into()))],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -674,11 +680,17 @@ async fn no_secret_or_credential_url_appears_anywhere_on_any_failure_path() {
         let results = [
             client.access_token().await.map(|_| ()),
             client
-                .request::<()>(1, vec![Some(ParamValue::Secret(CODE.into()))])
+                .request::<()>(
+                    "authorization_code",
+                    vec![Some(ParamValue::Secret(CODE.into()))],
+                )
                 .await
                 .map(|_| ()),
             client
-                .request::<()>(2, vec![Some(ParamValue::Secret(REFRESH.into()))])
+                .request::<()>(
+                    "refresh_token",
+                    vec![Some(ParamValue::Secret(REFRESH.into()))],
+                )
                 .await
                 .map(|_| ()),
         ];

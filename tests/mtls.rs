@@ -209,12 +209,9 @@ async fn a_provider_that_wants_a_certificate_refuses_to_build_without_one() {
 fn tls_client_auth() -> &'static Provider {
     let mut f = client_credentials_flow();
     f.client_auth = ClientAuth {
-        basic: None,
-        params: &[],
-        id_param: "client_id",
-        secret_param: "client_secret",
-        assertion: None,
+        name: "tls_client_auth",
         certificate: true,
+        ..ClientAuth::NONE
     };
     provider(f, vec![])
 }

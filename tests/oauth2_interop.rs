@@ -29,9 +29,7 @@ fn per_call(name: &'static str, grant: Grant, param: &'static str) -> Flow {
     Flow {
         name,
         grant,
-        method: Method::Post,
         path: "/token",
-        body: Body::Form,
         client_auth: BASIC,
         params: slice(vec![
             Param {
@@ -49,36 +47,26 @@ fn per_call(name: &'static str, grant: Grant, param: &'static str) -> Flow {
             name: param,
             required: true,
         }]),
-        access_token: &[&["access_token"]],
         fields: slice(vec![Field {
             key: "refresh_token",
             paths: &[&["refresh_token"]],
             kind: FieldKind::Secret,
             required: false,
         }]),
-        expiry: Expiry::ExpiresIn {
-            path: &["expires_in"],
-            when_absent: None,
-        },
+        ..Flow::DEFAULT
     }
 }
 
 const BASIC: ClientAuth = ClientAuth {
+    name: "client_secret_basic",
     basic: Some(BasicEncoding::Raw),
-    params: &[],
-    id_param: "client_id",
-    secret_param: "client_secret",
-    assertion: None,
-    certificate: false,
+    ..ClientAuth::NONE
 };
 
 const POST: ClientAuth = ClientAuth {
-    basic: None,
+    name: "client_secret_post",
     params: &[Location::Body],
-    id_param: "client_id",
-    secret_param: "client_secret",
-    assertion: None,
-    certificate: false,
+    ..ClientAuth::NONE
 };
 
 /// A standard OAuth 2 server as a spec would describe it: `authorization:` and `revocation:`
@@ -135,7 +123,10 @@ async fn connect(client: &TokenClient, key: &str) -> Session {
     assert!(pending.nonce().is_none());
     let (state, code) = NodeServer::redirect_back(pending.url().as_str()).await;
     let code = pending.callback(&state, code).unwrap();
-    client.start_session(0, key, code, vec![]).await.unwrap()
+    client
+        .start_session("authorization_code", key, code, vec![])
+        .await
+        .unwrap()
 }
 
 /// How many token requests of `grant` reached the server.
@@ -231,7 +222,7 @@ async fn a_wrong_secret_is_invalid_client_after_exactly_one_request() {
     let (state, code) = NodeServer::redirect_back(pending.url().as_str()).await;
     let code = pending.callback(&state, code).unwrap();
     let error = client
-        .start_session(0, "user-4", code, vec![])
+        .start_session("authorization_code", "user-4", code, vec![])
         .await
         .unwrap_err();
     assert_eq!(error.code(), Some("invalid_client"), "{error}");
@@ -247,7 +238,7 @@ async fn the_builder_can_send_the_credentials_in_the_body_instead() {
         &server,
         Settings::default()
             .clock(clock.clone())
-            .client_auth_choice(1),
+            .client_auth_choice("client_secret_post"),
     );
     let session = connect(&client, "user-5").await;
     clock.advance(Duration::from_secs(601));
@@ -281,6 +272,7 @@ async fn a_server_that_does_not_decode_basic_credentials_takes_them_raw() {
     percent.client_auth_choices = slice(vec![
         BASIC,
         ClientAuth {
+            name: "client_secret_basic_percent",
             basic: Some(BasicEncoding::Percent),
             ..BASIC
         },
@@ -294,13 +286,13 @@ async fn a_server_that_does_not_decode_basic_credentials_takes_them_raw() {
         percent,
         id,
         secret,
-        Settings::default().client_auth_choice(1),
+        Settings::default().client_auth_choice("client_secret_basic_percent"),
     );
     let pending = encoded.authorization_request("read").await.unwrap();
     let (state, code) = NodeServer::redirect_back(pending.url().as_str()).await;
     let code = pending.callback(&state, code).unwrap();
     let error = encoded
-        .start_session(0, "user-8", code, vec![])
+        .start_session("authorization_code", "user-8", code, vec![])
         .await
         .unwrap_err();
     assert_eq!(error.code(), Some("invalid_client"), "{error}");

@@ -70,18 +70,12 @@ fn flow(
     Flow {
         name,
         grant,
-        method: Method::Post,
         path: "/token",
-        body: Body::Form,
         client_auth: auth,
         params: slice(params),
         call_params: slice(call_params),
-        access_token: &[&["access_token"]],
         fields: FIELDS,
-        expiry: Expiry::ExpiresIn {
-            path: &["expires_in"],
-            when_absent: None,
-        },
+        ..Flow::DEFAULT
     }
 }
 
@@ -159,20 +153,14 @@ fn provider(auth: ClientAuth) -> &'static Provider {
 }
 
 const BASIC: ClientAuth = ClientAuth {
+    name: "client_secret_basic",
     basic: Some(BasicEncoding::Rfc6749),
-    params: &[],
-    id_param: "client_id",
-    secret_param: "client_secret",
-    assertion: None,
-    certificate: false,
+    ..ClientAuth::NONE
 };
 const POST: ClientAuth = ClientAuth {
-    basic: None,
+    name: "client_secret_post",
     params: &[Location::Body],
-    id_param: "client_id",
-    secret_param: "client_secret",
-    assertion: None,
-    certificate: false,
+    ..ClientAuth::NONE
 };
 
 fn client(
@@ -325,7 +313,7 @@ async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_ref
     let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, settings);
     let (code, nonce) = authorize(&client).await;
     let tokens = client
-        .exchange_code::<Tokens>(1, code, vec![None])
+        .exchange_code::<Tokens>("exchange_code", code, vec![None])
         .await
         .unwrap();
     let claims = tokens.fields.claims.expect("validated claims");
@@ -342,7 +330,7 @@ async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_ref
     // Refresh: the provider rotates the refresh token; the client keeps the new one and tells the hook.
     let refreshed = client
         .request::<Tokens>(
-            2,
+            "refresh",
             vec![Some(ParamValue::Secret(first.expose_secret().into()))],
         )
         .await
@@ -369,7 +357,7 @@ async fn authorization_code_with_pkce_returns_a_validated_rs256_id_token_and_ref
     // The rotated-out token no longer works.
     let reused = client
         .request::<Tokens>(
-            2,
+            "refresh",
             vec![Some(ParamValue::Secret(first.expose_secret().into()))],
         )
         .await
@@ -533,7 +521,7 @@ async fn sessions_rotate_and_two_processes_refreshing_at_once_send_one_refresh()
     let (first, second) = (process(), process());
     let (code, _) = authorize(&first).await;
     let session = first
-        .start_session(1, "user-1", code, vec![None])
+        .start_session("exchange_code", "user-1", code, vec![None])
         .await
         .unwrap();
     let issued = session
@@ -592,7 +580,7 @@ async fn a_refresh_token_revoked_at_the_provider_ends_the_session_with_its_key()
     );
     let (code, _) = authorize(&client).await;
     let session = client
-        .start_session(1, "user-2", code, vec![None])
+        .start_session("exchange_code", "user-2", code, vec![None])
         .await
         .unwrap();
     let refresh = session.refresh_token().unwrap();

@@ -93,12 +93,9 @@ fn provider_with(client_auth: ClientAuth) -> &'static Provider {
 }
 
 const CERTIFICATE: ClientAuth = ClientAuth {
-    basic: None,
-    params: &[],
-    id_param: "client_id",
-    secret_param: "client_secret",
-    assertion: None,
+    name: "tls_client_auth",
     certificate: true,
+    ..ClientAuth::NONE
 };
 
 fn client(op: &Op, auth: ClientAuth, id: &str, settings: Settings) -> TokenClient {
@@ -207,14 +204,14 @@ async fn certificates_the_provider_does_not_know_are_refused_as_invalid_client()
 async fn signed_client_assertions_work_over_the_same_tls() {
     let op = start();
     let secret_jwt = ClientAuth {
+        name: "client_secret_jwt",
         assertion: Some(Assertion {
             signer: Signer::ClientSecret,
             algorithm: "HS256",
             audience: None,
             lifetime_secs: 60,
         }),
-        certificate: false,
-        ..CERTIFICATE
+        ..ClientAuth::NONE
     };
     let token = client(
         &op,
@@ -248,14 +245,14 @@ async fn signed_client_assertions_work_over_the_same_tls() {
         .unwrap()
         .with_kid(key["kid"].as_str().unwrap());
     let private_key_jwt = ClientAuth {
+        name: "private_key_jwt",
         assertion: Some(Assertion {
             signer: Signer::PrivateKey,
             algorithm: "RS256",
             audience: None,
             lifetime_secs: 60,
         }),
-        certificate: false,
-        ..CERTIFICATE
+        ..ClientAuth::NONE
     };
     client(
         &op,

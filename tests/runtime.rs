@@ -968,7 +968,11 @@ async fn error_answers_not_shaped_like_rfc_6749_keep_their_code_and_message() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), Some("E42"));
-    assert_eq!(e.known_error(), Some(0), "the documented error by its code");
+    assert_eq!(
+        e.known_error(),
+        Some("BadAppKey"),
+        "the documented error by its code"
+    );
     assert!(e.to_string().contains("unknown application key"), "{e}");
 
     // `errors.0.code` / `errors.0.message`: a list of errors, a numeric code.
@@ -1114,11 +1118,15 @@ async fn documented_messages_match_their_known_error() {
             .set_body_json(json!({"message": "The informed Client ID is invalid"})),
     )
     .await;
-    assert_eq!(e.known_error(), Some(0));
+    assert_eq!(e.known_error(), Some("InvalidClientId"));
     let plain =
         answer(ResponseTemplate::new(400).set_body_string("The informed Client ID is invalid"))
             .await;
-    assert_eq!(plain.known_error(), Some(0), "plain-text bodies match too");
+    assert_eq!(
+        plain.known_error(),
+        Some("InvalidClientId"),
+        "plain-text bodies match too"
+    );
 }
 
 #[tokio::test]
@@ -1840,5 +1848,76 @@ async fn an_app_token_with_a_refresh_token_renews_through_the_refresh_grant_and_
             "refresh_token",
             "client_credentials"
         ]
+    );
+}
+
+// ------------------------------------------------------------------ the seam, by name
+
+/// A module whose descriptor data this runtime cannot read (written by a newer generator) is
+/// a configuration error when its client is built: typed, naming the field, never a panic.
+#[test]
+fn a_modules_data_from_a_newer_generator_is_a_configuration_error_naming_the_field() {
+    static NEWER: Embedded = Embedded::new(
+        r#"{"name": "newer", "title": "Newer", "refresh_margin_secs": 60,
+            "retry": {"attempts": 1, "initial_backoff_ms": 1, "max_backoff_ms": 1},
+            "api_header": {"name": "Authorization", "prefix": "Bearer ", "suffix": ""},
+            "pushed_authorization": true}"#,
+    );
+    let e = tokenspec::__private::read(&NEWER).unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e:?}");
+    let message = e.to_string();
+    assert!(message.contains("`pushed_authorization`"), "{message}");
+    assert!(message.contains("upgrade tokenspec"), "{message}");
+    // Every later build answers the same.
+    assert_eq!(
+        tokenspec::__private::read(&NEWER).unwrap_err().to_string(),
+        message
+    );
+}
+
+/// Generated code names flows and client authentication methods; a name the descriptor lacks
+/// (a module and a descriptor out of step) is a configuration error, not another flow.
+#[tokio::test]
+async fn a_flow_or_a_client_auth_method_the_descriptor_lacks_is_named_in_the_error() {
+    let server = MockServer::start().await;
+    let clock = ManualClock::new();
+    let p = provider(client_credentials_flow(), vec![]);
+    let e = client(p, &server, &clock)
+        .request::<()>("refresh", vec![])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e:?}");
+    assert!(e.to_string().contains("no flow named `refresh`"), "{e}");
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    let mut listed = p.clone();
+    listed.client_auth_choices = slice(vec![
+        p.flows[0].client_auth,
+        ClientAuth {
+            name: "client_secret_post",
+            params: &[Location::Body],
+            ..ClientAuth::NONE
+        },
+    ]);
+    let listed: &'static Provider = leak(listed);
+    let e = TokenClient::new(
+        listed,
+        settings(&server, &clock).client_auth_choice("private_key_jwt"),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.contains("no client authentication method named `private_key_jwt`")
+            && message.contains("client_secret, client_secret_post"),
+        "{message}"
     );
 }

@@ -276,8 +276,11 @@ async fn a_key_set_trickling_one_byte_a_second_cannot_hold_a_token_request_past_
         .deadline(Duration::from_secs(2));
     let client = client(oidc_provider(Some("/jwks")), settings);
     let started = Instant::now();
-    let outcome =
-        tokio::time::timeout(Duration::from_secs(20), client.request::<()>(0, vec![])).await;
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.request::<()>("client_credentials", vec![]),
+    )
+    .await;
     let e = outcome.expect("returned, not hung").unwrap_err();
     assert!(
         matches!(

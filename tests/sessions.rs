@@ -169,7 +169,12 @@ impl Fixture {
     /// The session `key` of `client`, started by exchanging a good code.
     async fn connect(&self, client: &TokenClient, key: &str) -> Session {
         client
-            .start_session(0, key, AuthorizationCode::external("good-code"), vec![])
+            .start_session(
+                "authorization_code",
+                key,
+                AuthorizationCode::external("good-code"),
+                vec![],
+            )
             .await
             .expect("code exchanged")
     }
@@ -824,7 +829,7 @@ async fn a_refresh_answer_with_an_id_token_for_another_user_is_refused() {
         .unwrap();
         let session = client
             .start_session(
-                0,
+                "authorization_code",
                 "user-1",
                 AuthorizationCode::external("good-code"),
                 vec![],

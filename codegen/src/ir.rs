@@ -176,6 +176,17 @@ impl ClientAuth {
         }
         format!("ClientSecret{}", places.join("And"))
     }
+
+    /// The method's name in the descriptor, by which a builder chooses it: RFC 7591's name where
+    /// it has one (`client_secret_basic`, `private_key_jwt`, `tls_client_auth`, `none`), else
+    /// [`ClientAuth::method_name`] in snake case (`client_secret_basic_and_post`).
+    pub fn wire_name(&self) -> String {
+        let name = self.method_name();
+        if name == "ClientSecret" {
+            return "none".to_owned();
+        }
+        heck::ToSnakeCase::to_snake_case(name.as_str())
+    }
 }
 
 /// A named base URL.

@@ -26,6 +26,8 @@
 // root documents: `Builder`, `check_source`, `check_file`, `schema`, and their output and
 // error types.
 #[doc(hidden)]
+pub mod descriptor;
+#[doc(hidden)]
 pub mod diagnostics;
 mod docs;
 #[cfg(feature = "cli")]

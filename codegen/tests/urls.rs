@@ -1,6 +1,6 @@
 //! `check` refuses every base URL and issuer the runtime's `build()` refuses, before any code
 //! is generated: each URL below goes to `check` as a spec's environment (or OpenID issuer), and
-//! to the runtime through the descriptor `try` builds (`live::descriptor`), as a generated
+//! to the runtime through the descriptor `try` builds (`tokenspec_codegen::descriptor`), as a generated
 //! builder would hand it over.
 
 use tokenspec::{Settings, TokenClient};
@@ -34,7 +34,7 @@ fn runtime_refuses(url: &str, issuer: bool) -> Option<String> {
     let provider = valid
         .provider
         .expect("the spec passes check with a good URL");
-    let mut descriptor = tokenspec_codegen::live::descriptor::descriptor(&provider).clone();
+    let mut descriptor = tokenspec_codegen::descriptor::descriptor(&provider).clone();
     let template = if issuer {
         let openid = descriptor.openid.as_mut().expect("the spec has openid");
         openid.issuer = Some(Box::leak(url.to_owned().into_boxed_str()));

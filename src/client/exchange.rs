@@ -214,30 +214,36 @@ impl TokenClient {
         .map_err(|fault| fault.for_token_request(title))
     }
 
-    /// The flow at `flow_index`.
-    pub(super) fn flow(&self, flow_index: usize) -> Result<&'static Flow, Error> {
-        self.inner.provider.flows.get(flow_index).ok_or_else(|| {
-            Error::config(format!(
-                "{} has no flow number {flow_index}",
-                self.inner.provider.title
-            ))
-        })
+    /// The flow the spec names `name`.
+    pub(super) fn flow(&self, name: &str) -> Result<&'static Flow, Error> {
+        let provider = self.inner.provider;
+        provider
+            .flows
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "{} has no flow named `{name}`: the module and its descriptor disagree; \
+                     generate the module again",
+                    provider.title
+                ))
+            })
     }
 
-    /// Runs the per-call flow at `flow_index` with the caller's values (in the order of the
+    /// Runs the per-call flow named `flow` with the caller's values (in the order of the
     /// flow's `call_params`). Not cached: each call is one request. An `id_token` in the answer
     /// is validated and its claims come back as the `id_token_claims` field.
     #[doc(hidden)]
     pub async fn request<F: FromFields>(
         &self,
-        flow_index: usize,
+        flow: &str,
         values: Vec<Option<ParamValue>>,
     ) -> Result<TokenResponse<F>, Error> {
-        let flow = self.flow(flow_index)?;
+        let flow = self.flow(flow)?;
         self.per_call(flow, &values, &[], None).await
     }
 
-    /// Exchanges `code` with the authorization-code flow at `flow_index`: the code goes where
+    /// Exchanges `code` with the authorization-code flow named `flow`: the code goes where
     /// the flow's `code` parameter goes, with the PKCE `code_verifier` and the `redirect_uri` of
     /// its authorization request beside it (unless the spec sets them itself); the ID token of
     /// the answer must carry the request's nonce, if it had one. `values` are the flow's other
@@ -245,11 +251,11 @@ impl TokenClient {
     #[doc(hidden)]
     pub async fn exchange_code<F: FromFields>(
         &self,
-        flow_index: usize,
+        flow: &str,
         code: crate::AuthorizationCode,
         values: Vec<Option<ParamValue>>,
     ) -> Result<TokenResponse<F>, Error> {
-        let (flow, values, extra, nonce) = self.code_request(flow_index, code, values)?;
+        let (flow, values, extra, nonce) = self.code_request(flow, code, values)?;
         self.per_call(flow, &values, &extra, nonce.as_deref()).await
     }
 
@@ -259,7 +265,7 @@ impl TokenClient {
     #[allow(clippy::type_complexity)]
     pub(super) fn code_request(
         &self,
-        flow_index: usize,
+        flow: &str,
         code: crate::AuthorizationCode,
         mut values: Vec<Option<ParamValue>>,
     ) -> Result<
@@ -271,7 +277,7 @@ impl TokenClient {
         ),
         Error,
     > {
-        let flow = self.flow(flow_index)?;
+        let flow = self.flow(flow)?;
         let Some((slot, location)) = flow.params.iter().find_map(|p| match p.source {
             crate::descriptor::Source::Call(i) if p.name == "code" => Some((i, p.location)),
             _ => None,

@@ -77,6 +77,8 @@ struct Inner {
     /// of it sends the secret its redactor knows.
     credentials: ArcSwap<Keys>,
     config: Vec<Option<ParamValue>>,
+    /// The method of the spec's `client_auth` list the builder chose, if it chose one.
+    client_auth: Option<&'static crate::descriptor::ClientAuth>,
     /// The headers API calls carry besides the token's, made once from the spec and settings.
     api_headers: reqwest::header::HeaderMap,
     /// The token header last made, by the id of its token: API calls reuse it (a reference
@@ -131,19 +133,46 @@ impl fmt::Debug for TokenClient {
     }
 }
 
-/// How `flow` authenticates the client: method number `choice` of the spec's list, for flows that
-/// use the list's first (default) method; otherwise the flow's own.
+/// How `flow` authenticates the client: `chosen`, the method of the spec's list the builder
+/// chose, for flows that use the list's first (default) method; otherwise the flow's own.
 fn effective_client_auth(
     provider: &'static Provider,
-    choice: Option<usize>,
+    chosen: Option<&'static crate::descriptor::ClientAuth>,
     flow: &'static Flow,
 ) -> &'static crate::descriptor::ClientAuth {
-    let choices = provider.client_auth_choices;
-    match (choice, choices.first()) {
-        (Some(choice), Some(first)) if flow.client_auth == *first => {
-            choices.get(choice).unwrap_or(&flow.client_auth)
-        }
+    match (chosen, provider.client_auth_choices.first()) {
+        (Some(chosen), Some(first)) if flow.client_auth == *first => chosen,
         _ => &flow.client_auth,
+    }
+}
+
+/// The method of the spec's `client_auth` list the builder chose by name, if it chose one.
+fn chosen_client_auth(
+    provider: &'static Provider,
+    name: Option<&str>,
+) -> Result<Option<&'static crate::descriptor::ClientAuth>, Error> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    match provider.client_auth_choices.iter().find(|m| m.name == name) {
+        Some(method) => Ok(Some(method)),
+        None => {
+            let offered: Vec<&str> = provider
+                .client_auth_choices
+                .iter()
+                .map(|m| m.name)
+                .collect();
+            Err(Error::config(format!(
+                "{} offers no client authentication method named `{name}` (it offers: {}); \
+                 the module and its descriptor disagree: generate the module again",
+                provider.title,
+                if offered.is_empty() {
+                    "only its spec's own".to_owned()
+                } else {
+                    offered.join(", ")
+                }
+            )))
+        }
     }
 }
 
@@ -251,20 +280,12 @@ impl TokenClient {
             .client_id
             .clone()
             .ok_or_else(|| Error::config("no client id: call `.client_id(...)` on the builder"))?;
-        if let Some(choice) = settings.client_auth_choice
-            && choice >= provider.client_auth_choices.len()
-        {
-            return Err(Error::config(format!(
-                "{} offers {} client authentication methods; there is no method number {choice}",
-                provider.title,
-                provider.client_auth_choices.len().max(1)
-            )));
-        }
+        let chosen = chosen_client_auth(provider, settings.client_auth_choice)?;
         // How each flow will authenticate, the builder's choice applied.
         let used: Vec<&crate::descriptor::ClientAuth> = provider
             .flows
             .iter()
-            .map(|f| effective_client_auth(provider, settings.client_auth_choice, f))
+            .map(|f| effective_client_auth(provider, chosen, f))
             .collect();
         // Only flows that send the secret, or sign with it, need one: a client whose flows all
         // sign with its key, or send no client credentials at all (a JWT-bearer grant is its
@@ -385,6 +406,7 @@ impl TokenClient {
                     credentials,
                 }),
                 config,
+                client_auth: chosen,
                 api_headers,
                 header: ArcSwapOption::empty(),
                 settings,
@@ -410,11 +432,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
     ) -> &'static crate::descriptor::ClientAuth {
-        effective_client_auth(
-            self.inner.provider,
-            self.inner.settings.client_auth_choice,
-            flow,
-        )
+        effective_client_auth(self.inner.provider, self.inner.client_auth, flow)
     }
 
     /// Replaces the client secret of this live client and its clones, as when an operator

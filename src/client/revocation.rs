@@ -2,24 +2,13 @@
 //! the server's metadata gives.
 
 use super::*;
-use crate::descriptor::{Body, Expiry, Location, Method, Param, Slot, Source};
+use crate::descriptor::{Expiry, Location, Param, Slot, Source};
 
 /// The revocation request as a flow: `token` and `token_type_hint` in a form body, to the
 /// endpoint itself (the base passed to the request builder is the endpoint).
 static REVOCATION: Flow = Flow {
     name: "revocation",
     grant: Grant::Custom,
-    method: Method::Post,
-    path: "",
-    body: Body::Form,
-    client_auth: crate::descriptor::ClientAuth {
-        basic: None,
-        params: &[],
-        id_param: "client_id",
-        secret_param: "client_secret",
-        assertion: None,
-        certificate: false,
-    },
     params: &[
         Param {
             name: "token",
@@ -43,8 +32,8 @@ static REVOCATION: Flow = Flow {
         },
     ],
     access_token: &[],
-    fields: &[],
     expiry: Expiry::Lifetime(0),
+    ..Flow::DEFAULT
 };
 
 impl TokenClient {

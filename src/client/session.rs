@@ -144,7 +144,7 @@ fn refresh_flow(provider: &'static Provider) -> Option<&'static Flow> {
 }
 
 impl TokenClient {
-    /// Exchanges `code` with the authorization-code flow at `flow_index` (as
+    /// Exchanges `code` with the authorization-code flow named `flow` (as
     /// [`TokenClient::exchange_code`] does: PKCE verifier, redirect URI and nonce come with the
     /// code) and keeps the answer as the session `key` (the application's id for the user or
     /// connection), replacing any session of that key. With a store, the session is written
@@ -152,13 +152,13 @@ impl TokenClient {
     #[doc(hidden)]
     pub async fn start_session(
         &self,
-        flow_index: usize,
+        flow: &str,
         key: impl Into<String>,
         code: crate::AuthorizationCode,
         values: Vec<Option<ParamValue>>,
     ) -> Result<Session, Error> {
         let key = key.into();
-        let (flow, values, extra, nonce) = self.code_request(flow_index, code, values)?;
+        let (flow, values, extra, nonce) = self.code_request(flow, code, values)?;
         let (token, fields) = self
             .per_call_raw(flow, &values, &extra, nonce.as_deref())
             .await?;

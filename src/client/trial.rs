@@ -56,7 +56,7 @@ pub struct Trial {
 }
 
 impl TokenClient {
-    /// Sends one request of the flow at `flow_index` with `values` (in the order of its
+    /// Sends one request of the flow named `flow` with `values` (in the order of its
     /// `call_params`), without retries, the cache or ID-token validation, and keeps the
     /// request, the answer and what the client read from it. `extra` are the values a code
     /// exchange adds beside the code when the spec does not declare them (`redirect_uri`,
@@ -64,7 +64,7 @@ impl TokenClient {
     #[doc(hidden)]
     pub async fn trial(
         &self,
-        flow_index: usize,
+        flow: &str,
         values: Vec<Option<ParamValue>>,
         extra: Vec<(&'static str, ParamValue)>,
     ) -> Trial {
@@ -75,7 +75,7 @@ impl TokenClient {
             answer: None,
             outcome: Err(Error::config("the request was not sent")),
         };
-        let flow = match self.flow(flow_index) {
+        let flow = match self.flow(flow) {
             Ok(flow) => flow,
             Err(e) => {
                 trial.outcome = Err(e);

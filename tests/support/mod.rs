@@ -37,27 +37,17 @@ pub fn provider_with_header(
     leak(Provider {
         name: "test",
         title: "Test Provider",
-        docs: None,
-        allow_insecure_http: false,
-        refresh_margin_secs: 60,
         // One attempt: these tests count requests; retries are tested with explicit policies.
         retry: Retry {
             attempts: 1,
             initial_backoff_ms: 1,
             max_backoff_ms: 1,
         },
-        openid: None,
-        authorization: None,
-        client_auth_choices: &[],
-        revocation: None,
         api_header,
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
         flows: slice(vec![flow]),
         cached_flow: Some(0),
-        renew_with: None,
-        config: &[],
         errors: slice(errors),
+        ..Provider::DEFAULT
     })
 }
 
@@ -65,27 +55,21 @@ pub fn provider_with_header(
 pub fn flow(client_auth: ClientAuth, body: Body, params: Vec<Param>, expiry: Expiry) -> Flow {
     Flow {
         name: "client_credentials",
-        grant: Grant::ClientCredentials,
-        method: Method::Post,
         path: "/oauth/token",
         body,
         client_auth,
         params: slice(params),
-        call_params: &[],
-        access_token: &[&["access_token"]],
-        fields: &[],
         expiry,
+        ..Flow::DEFAULT
     }
 }
 
 pub fn auth(basic: Option<BasicEncoding>, params: Vec<Location>) -> ClientAuth {
     ClientAuth {
+        name: "client_secret",
         basic,
         params: slice(params),
-        id_param: "client_id",
-        secret_param: "client_secret",
-        assertion: None,
-        certificate: false,
+        ..ClientAuth::NONE
     }
 }
 

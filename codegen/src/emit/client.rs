@@ -186,7 +186,7 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
             ),
             "client_auth_method",
             "method: ClientAuthMethod",
-            "client_auth_choice(method as usize)",
+            "client_auth_choice(method.name())",
         );
     }
     if signs_with_key {
@@ -310,7 +310,7 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
     }
     s.open("let runtime = ::tokenspec::TokenClient::new_in_environment(");
     for arg in [
-        "&PROVIDER",
+        "::tokenspec::__private::read(&PROVIDER)?",
         "settings",
         "environment.name()",
         "template",
@@ -417,7 +417,7 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
             "send(request)",
         );
     }
-    for (index, f) in p.flows.iter().enumerate().filter(|(_, f)| !f.cached) {
+    for f in p.flows.iter().filter(|f| !f.cached) {
         let code_arg = code_slot(f);
         let validates = f.response.fields.iter().any(|field| field.derived);
         let mut text = match &f.doc {
@@ -443,11 +443,13 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
         call_values(s, p, f);
         match code_arg {
             Some(i) => s.line(format_args!(
-                "{OK}(self.runtime.exchange_code({index}usize, {}, values).await?)",
+                "{OK}(self.runtime.exchange_code({}, {}, values).await?)",
+                string(&f.name),
                 f.call_params[i].ident
             )),
             None => s.line(format_args!(
-                "{OK}(self.runtime.request({index}usize, values).await?)"
+                "{OK}(self.runtime.request({}, values).await?)",
+                string(&f.name)
             )),
         }
         s.close("}");
@@ -551,7 +553,7 @@ fn call_values(s: &mut Source, p: &Provider, f: &ir::Flow) {
 /// has one.
 fn sessions(p: &Provider, s: &mut Source) {
     let refresh = refresh_flow(p);
-    let Some((index, f, code)) = session_flow(p) else {
+    let Some((_, f, code)) = session_flow(p) else {
         return;
     };
     let code = &f.call_params[code].ident;
@@ -584,7 +586,8 @@ fn sessions(p: &Provider, s: &mut Source) {
     );
     call_values(s, p, f);
     s.line(format_args!(
-        "{OK}(self.runtime.start_session({index}usize, key, {code}, values).await?)"
+        "{OK}(self.runtime.start_session({}, key, {code}, values).await?)",
+        string(&f.name)
     ));
     s.close("}");
     runtime_method(
@@ -677,5 +680,22 @@ fn client_auth_enum(p: &Provider, s: &mut Source) {
         }
         s.line(format_args!("{},", method.method_name()));
     }
+    s.close("}");
+    s.open("impl ClientAuthMethod {");
+    s.doc(
+        "The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how\n\
+         the runtime finds it in the provider's descriptor.",
+    );
+    s.open("pub fn name(&self) -> &'static str {");
+    s.open("match self {");
+    for method in &p.client_auth_choices {
+        s.line(format_args!(
+            "Self::{} => {},",
+            method.method_name(),
+            string(&method.wire_name())
+        ));
+    }
+    s.close("}");
+    s.close("}");
     s.close("}");
 }

@@ -35,6 +35,16 @@ impl Source {
         self.depth += 1;
     }
 
+    /// Text of several lines whose first line starts at the current depth and whose other
+    /// lines are written as they are (a raw string literal, where indentation is data).
+    pub fn verbatim(&mut self, text: &str) {
+        for _ in 0..self.depth {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
     /// A line that closes the block opened last.
     pub fn close(&mut self, text: impl std::fmt::Display) {
         self.depth = self.depth.saturating_sub(1);
@@ -177,20 +187,6 @@ pub(crate) fn string(text: &str) -> String {
     // `Debug` for `str` writes a valid Rust literal: quotes, backslash escapes, and `\u{..}`
     // for anything unprintable.
     format!("{text:?}")
-}
-
-/// `Some("text")` or `None`.
-pub(crate) fn option_string(text: Option<&String>) -> String {
-    match text {
-        Some(t) => format!("Some({})", string(t)),
-        None => "None".into(),
-    }
-}
-
-/// `&["a", "b"]`: a slice of string literals.
-pub(crate) fn strings(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| string(s)).collect();
-    format!("&[{}]", items.join(", "))
 }
 
 #[cfg(test)]

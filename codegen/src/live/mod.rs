@@ -16,7 +16,6 @@ use tokenspec::{ExposeSecret, Settings, TokenClient};
 use crate::diagnostics;
 use crate::ir;
 
-pub mod descriptor;
 pub mod diagnose;
 pub mod mask;
 
@@ -116,7 +115,7 @@ pub fn run(options: &Options) -> Report {
     let (trial, discovered) = runtime.block_on(async {
         let trial = prepared
             .client
-            .trial(prepared.flow, prepared.call.clone(), prepared.extra.clone())
+            .trial(&flow.name, prepared.call.clone(), prepared.extra.clone())
             .await;
         let needs_metadata = trial.answer.as_ref().is_some_and(|a| {
             a.status == 404
@@ -267,7 +266,7 @@ fn probe(
     let id = options.client_id.as_deref().unwrap_or_default();
     let secret = options.client_secret.as_deref().unwrap_or_default();
     let header = |e: ir::BasicEncoding| {
-        tokenspec::__private::basic_header(descriptor::basic_encoding(e), id, secret)
+        tokenspec::__private::basic_header(crate::descriptor::basic_encoding(e), id, secret)
     };
     let mut sent = vec![header(current)];
     let mut probed = diagnose::Probed::default();
@@ -280,7 +279,7 @@ fn probe(
         let mut other = provider.clone();
         other.flows[prepared.flow].client_auth.basic = Some(encoding);
         let attempt = match prepare(&other, options, None) {
-            Ok(p) => runtime.block_on(p.client.trial(p.flow, p.call, p.extra)),
+            Ok(p) => runtime.block_on(p.client.trial(&flow.name, p.call, p.extra)),
             Err(e) => {
                 let _ = writeln!(out, "- `basic: {}`: not sent: {e}", encoding.name());
                 continue;
@@ -645,7 +644,7 @@ pub fn prepare(
     if env.client_certificate && o.cert_file.is_some() {
         settings = settings.client_identity_required();
     }
-    let descriptor = descriptor.unwrap_or_else(|| descriptor::descriptor(p));
+    let descriptor = descriptor.unwrap_or_else(|| crate::descriptor::descriptor(p));
     // Plain http reaches loopback only unless asked, whatever the spec allows.
     let descriptor: &'static _ = Box::leak(Box::new(tokenspec::__private::descriptor::Provider {
         allow_insecure_http: o.allow_insecure_http,

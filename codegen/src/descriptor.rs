@@ -1,15 +1,17 @@
-//! A checked spec as the runtime's descriptor, made while the tool runs: the same value the
-//! emitted `static PROVIDER` holds (a test compares the two for every shipped spec), so `try`
-//! drives the runtime exactly as the generated client would.
+//! The one way a checked spec becomes the runtime's descriptor. `generate` writes the value as
+//! data into the module (`emit`), and `try` drives the runtime with the value itself (`live`), so
+//! the two cannot disagree; a new descriptor field is written here once.
 //!
-//! The runtime's descriptor borrows `'static` data, as generated statics do; a command-line
-//! run makes one per invocation, so leaking it is the honest lifetime.
+//! The runtime's descriptor borrows `'static` data, as the runtime's own reading of a module's
+//! data does; a generator run makes one per spec, and a command-line run one per invocation, so
+//! leaking it is the honest lifetime.
 
-use tokenspec::__private::descriptor as d;
+use tokenspec_descriptor as d;
 
 use crate::ir;
 
-/// How long a client assertion is valid; the emitter writes the same number.
+/// How long a client assertion is valid: short, as RFC 7523 §3 advises, with room for the
+/// request's retries.
 const CLIENT_ASSERTION_LIFETIME: u64 = 60;
 
 fn text(s: &str) -> &'static str {
@@ -97,6 +99,7 @@ pub fn basic_encoding(b: ir::BasicEncoding) -> d::BasicEncoding {
 
 fn client_auth(a: &ir::ClientAuth) -> d::ClientAuth {
     d::ClientAuth {
+        name: text(&a.wire_name()),
         basic: a.basic.map(basic_encoding),
         params: slice(a.params.iter().map(|l| location(*l)).collect()),
         id_param: text(&a.id_param),
@@ -198,7 +201,7 @@ fn flow(f: &ir::Flow) -> d::Flow {
     }
 }
 
-/// The runtime descriptor of `p`, equal to the `PROVIDER` static its module would hold.
+/// The runtime descriptor of `p`: what its generated module holds as data, and what `try` runs.
 pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
     let (attempts, initial, max) = p.retry;
     let e = &p.error_answer;
