@@ -20,41 +20,53 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The modules below are the generator's insides, public only for its command line, its tests
-// and the fuzz targets, which are other crates. They are hidden from the documentation and
-// carry no compatibility promise (cargo-semver-checks skips them); the API is what the crate
-// root documents: `Builder`, `check_source`, `check_file`, `schema`, and their output and
-// error types.
-#[doc(hidden)]
-pub mod descriptor;
-#[doc(hidden)]
-pub mod diagnostics;
+/// Declares one of the generator's insides: public with the `internals` feature, which only
+/// this repository's command line tests, runtime tests and fuzz targets turn on, and private
+/// to the crate without it. Either way it is hidden from the documentation and carries no
+/// compatibility promise; the API is what the crate root documents: `Builder`,
+/// `check_source`, `check_file`, `schema`, and their output and error types.
+macro_rules! internal {
+    ($(#[$attr:meta])* pub $($item:tt)*) => {
+        #[cfg(feature = "internals")]
+        $(#[$attr])*
+        #[doc(hidden)]
+        pub $($item)*
+
+        #[cfg(not(feature = "internals"))]
+        $(#[$attr])*
+        #[allow(dead_code)]
+        pub(crate) $($item)*
+    };
+}
+
+#[cfg(feature = "cli")]
+mod cli;
+internal! { pub mod descriptor; }
+internal! { pub mod diagnostics; }
 mod docs;
 #[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod edit;
-#[doc(hidden)]
-pub mod emit;
-#[doc(hidden)]
-pub mod explain;
-#[doc(hidden)]
-pub mod ir;
-#[doc(hidden)]
-pub mod limits;
+mod edit;
+internal! { pub mod emit; }
+internal! { pub mod explain; }
+internal! { pub mod ir; }
+internal! { pub mod limits; }
+internal! {
+    #[cfg(feature = "cli")]
+    pub mod live;
+}
+internal! { pub mod naming; }
+#[cfg(feature = "cli")]
+mod review;
+internal! { pub mod spec; }
+internal! { pub mod surface; }
+internal! { pub mod validate; }
+
+/// The `tokenspec-codegen` command line, for its binary (`src/main.rs`).
 #[cfg(feature = "cli")]
 #[doc(hidden)]
-pub mod live;
-#[doc(hidden)]
-pub mod naming;
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod review;
-#[doc(hidden)]
-pub mod spec;
-#[doc(hidden)]
-pub mod surface;
-#[doc(hidden)]
-pub mod validate;
+pub fn __command_line() -> std::process::ExitCode {
+    cli::run()
+}
 
 pub use diagnostics::Severity;
 
@@ -184,11 +196,17 @@ pub struct Checked {
     /// File name as shown to users.
     pub file: String,
     /// The provider, if the spec has no errors (the generator's insides).
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub provider: Option<ir::Provider>,
+    #[cfg(not(feature = "internals"))]
+    pub(crate) provider: Option<ir::Provider>,
     /// Every problem found, positioned and sorted (the generator's insides).
+    #[cfg(feature = "internals")]
     #[doc(hidden)]
     pub diagnostics: FileDiagnostics,
+    #[cfg(not(feature = "internals"))]
+    pub(crate) diagnostics: FileDiagnostics,
 }
 
 impl Checked {
@@ -634,33 +652,34 @@ pub fn check_file(path: &Path, display: &str) -> Result<Checked, Error> {
     Ok(check_source(display, &source))
 }
 
-/// The `.yaml` / `.yml` files of a folder, sorted by name.
-#[doc(hidden)]
-pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        action: "list",
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|source| Error::Io {
-                action: "list",
-                path: dir.to_owned(),
-                source,
-            })?
-            .path();
-        let is_yaml = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        );
-        if is_yaml && path.is_file() {
-            files.push(path);
+internal! {
+    /// The `.yaml` / `.yml` files of a folder, sorted by name.
+    pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+            action: "list",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|source| Error::Io {
+                    action: "list",
+                    path: dir.to_owned(),
+                    source,
+                })?
+                .path();
+            let is_yaml = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            );
+            if is_yaml && path.is_file() {
+                files.push(path);
+            }
         }
+        files.sort();
+        Ok(files)
     }
-    files.sort();
-    Ok(files)
 }
 
 /// A generated provider module.
@@ -687,16 +706,14 @@ pub struct Output {
     pub warnings: String,
     /// Every spec file read.
     pub spec_files: Vec<PathBuf>,
-    /// The IR of every provider, sorted like `modules` (the generator's insides).
-    #[doc(hidden)]
-    pub providers: Vec<ir::Provider>,
 }
 
-/// Checks and generates every spec in `files`, naming each `<display_dir>/<file name>` in
-/// messages and headers. All problems of all files are reported together.
-#[doc(hidden)]
-pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Error> {
-    generate_some(files, display_dir, None)
+internal! {
+    /// Checks and generates every spec in `files`, naming each `<display_dir>/<file name>` in
+    /// messages and headers. All problems of all files are reported together.
+    pub fn generate_files(files: &[PathBuf], display_dir: &str) -> Result<Output, Error> {
+        generate_some(files, display_dir, None)
+    }
 }
 
 /// [`generate_files`], emitting code only for the modules `include` accepts (every spec is still
@@ -772,7 +789,6 @@ fn generate_some(
         catalog,
         warnings,
         spec_files: files.to_vec(),
-        providers,
     })
 }
 
@@ -821,19 +837,20 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
     })
 }
 
-/// Writes `contents` to `path` unless it already holds exactly that, so unchanged output keeps
-/// its timestamp and does not trigger rebuilds.
-#[doc(hidden)]
-pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
-    if std::fs::read(path).ok().as_deref() == Some(contents.as_bytes()) {
-        return Ok(false);
+internal! {
+    /// Writes `contents` to `path` unless it already holds exactly that, so unchanged output keeps
+    /// its timestamp and does not trigger rebuilds.
+    pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
+        if std::fs::read(path).ok().as_deref() == Some(contents.as_bytes()) {
+            return Ok(false);
+        }
+        std::fs::write(path, contents).map_err(|source| Error::Io {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(true)
     }
-    std::fs::write(path, contents).map_err(|source| Error::Io {
-        action: "write",
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(true)
 }
 
 /// Generates token clients from a build script, like `prost_build::Config`.

@@ -19,7 +19,7 @@ use crate::ir;
 pub mod diagnose;
 pub mod mask;
 
-pub use diagnose::{Finding, Weight};
+pub use diagnose::Weight;
 
 /// What to try, and how.
 #[derive(Debug, Default, Clone)]
