@@ -246,6 +246,16 @@ impl Client {
     ) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
         ::std::result::Result::Ok(self.runtime.authorization_request(scope).await?)
     }
+    /// [`Self::authorization_request`] with parameters of the application's own (`prompt`,
+    /// `login_hint`, `acr_values`, ...), sent with the rest of the request; the parameters
+    /// tokenspec sets cannot be given.
+    pub async fn authorization_request_with(
+        &self,
+        scope: &str,
+        parameters: &[(&str, &str)],
+    ) -> ::std::result::Result<::tokenspec::PendingAuthorization, Error> {
+        ::std::result::Result::Ok(self.runtime.authorization_request_with(scope, parameters).await?)
+    }
     /// Exchanges `code` with the `exchange_code` flow and keeps the answer as the session `key`: the
     /// application's id for the user or connection (it replaces any session of that key).
     /// The session renews itself through the `refresh` flow; with a store

@@ -65,6 +65,18 @@ pub(crate) fn random_token() -> Result<String, Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The parameters of an authorization request that tokenspec sets, in the order it sets them.
+pub(crate) const REQUEST_PARAMETERS: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
 /// An authorization request waiting for the user to come back.
 ///
 /// Send the user to [`url`](Self::url); keep this (in the user's session: it serializes with
@@ -78,6 +90,8 @@ pub struct PendingAuthorization {
     nonce: Option<String>,
     code_verifier: SecretString,
     redirect_uri: String,
+    /// Whether the request was pushed (RFC 9126): the URL holds only its `request_uri`.
+    pushed: bool,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -88,6 +102,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("nonce", &self.nonce)
             .field("code_verifier", &"[REDACTED]")
             .field("redirect_uri", &self.redirect_uri)
+            .field("pushed", &self.pushed)
             .finish()
     }
 }
@@ -133,7 +148,26 @@ impl PendingAuthorization {
             nonce,
             code_verifier: SecretString::from(verifier),
             redirect_uri: redirect_uri.to_owned(),
+            pushed: false,
         })
+    }
+
+    /// This request after the server took it as a pushed request (RFC 9126 §4): the browser
+    /// goes to `endpoint` with `client_id` and `request_uri` only.
+    pub(crate) fn into_pushed(
+        mut self,
+        endpoint: &str,
+        client_id: &str,
+        request_uri: &str,
+    ) -> Result<Self, Error> {
+        let mut url = Url::parse(endpoint)
+            .map_err(|e| Error::config(format!("authorization endpoint: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("request_uri", request_uri);
+        self.url = url;
+        self.pushed = true;
+        Ok(self)
     }
 
     /// Where to send the user.
@@ -152,19 +186,16 @@ impl PendingAuthorization {
     }
 
     /// Adds a query parameter to the authorization URL (`prompt`, `login_hint`, `acr_values`,
-    /// …). The parameters tokenspec sets cannot be replaced this way.
+    /// …). The parameters tokenspec sets cannot be replaced this way, and a pushed request
+    /// (RFC 9126) takes none: the server reads the request it was pushed, not the URL.
     pub fn with_parameter(mut self, name: &str, value: &str) -> Result<Self, Error> {
-        const OWN: [&str; 8] = [
-            "response_type",
-            "client_id",
-            "redirect_uri",
-            "scope",
-            "state",
-            "nonce",
-            "code_challenge",
-            "code_challenge_method",
-        ];
-        if OWN.contains(&name) {
+        if self.pushed {
+            return Err(Error::config(format!(
+                "`{name}` cannot be added to a pushed authorization request: the server reads \
+                 the request it was pushed (RFC 9126), not the browser's URL"
+            )));
+        }
+        if REQUEST_PARAMETERS.contains(&name) {
             return Err(Error::config(format!(
                 "`{name}` of an authorization request is set by tokenspec"
             )));
@@ -204,6 +235,8 @@ struct Stored {
     nonce: Option<String>,
     code_verifier: String,
     redirect_uri: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pushed: bool,
 }
 
 impl serde::Serialize for PendingAuthorization {
@@ -214,6 +247,7 @@ impl serde::Serialize for PendingAuthorization {
             nonce: self.nonce.clone(),
             code_verifier: self.code_verifier.expose_secret().to_owned(),
             redirect_uri: self.redirect_uri.clone(),
+            pushed: self.pushed,
         }
         .serialize(serializer)
     }
@@ -228,6 +262,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
             nonce: stored.nonce,
             code_verifier: SecretString::from(stored.code_verifier),
             redirect_uri: stored.redirect_uri,
+            pushed: stored.pushed,
         })
     }
 }

@@ -49,8 +49,9 @@ pub enum Error {
         /// What the provider said.
         rejection: Rejection,
     },
-    /// The provider answered something that is not a token response.
-    #[error("{provider}: the token endpoint answered HTTP {status} with {reason}")]
+    /// The provider answered something that is not what the request asks for: a token
+    /// response, or a pushed authorization request's `request_uri`.
+    #[error("{provider}: the authorization server answered HTTP {status} with {reason}")]
     InvalidResponse {
         /// Provider title.
         provider: &'static str,

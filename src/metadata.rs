@@ -25,6 +25,11 @@ pub struct Discovery {
     pub token_endpoint: Option<Url>,
     /// Token revocation endpoint (RFC 7009).
     pub revocation_endpoint: Option<Url>,
+    /// Pushed authorization request endpoint (RFC 9126).
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// Whether the server puts `iss` in its authorization responses, which clients must then
+    /// check (RFC 9207 §3).
+    pub authorization_response_iss_parameter_supported: bool,
     /// UserInfo endpoint.
     pub userinfo_endpoint: Option<Url>,
 }
@@ -41,6 +46,10 @@ struct RawDiscovery {
     token_endpoint: Option<String>,
     #[serde(default)]
     revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     userinfo_endpoint: Option<String>,
 }
@@ -69,6 +78,12 @@ impl RawDiscovery {
             )?,
             token_endpoint: endpoint(self.token_endpoint, "token_endpoint")?,
             revocation_endpoint: endpoint(self.revocation_endpoint, "revocation_endpoint")?,
+            pushed_authorization_request_endpoint: endpoint(
+                self.pushed_authorization_request_endpoint,
+                "pushed_authorization_request_endpoint",
+            )?,
+            authorization_response_iss_parameter_supported: self
+                .authorization_response_iss_parameter_supported,
             userinfo_endpoint: endpoint(self.userinfo_endpoint, "userinfo_endpoint")?,
             issuer: self.issuer,
         })

@@ -83,9 +83,10 @@ pub(crate) fn plain_text(value: &ParamValue) -> String {
 }
 
 /// A parameter the runtime adds to a request from what the caller handed it (the PKCE verifier
-/// and redirect URI of a code exchange).
-pub(crate) struct Extra {
-    pub name: &'static str,
+/// and redirect URI of a code exchange, the application's own parameters of a pushed
+/// authorization request).
+pub(crate) struct Extra<'n> {
+    pub name: &'n str,
     pub location: Location,
     pub value: ParamValue,
 }
@@ -193,7 +194,7 @@ pub(crate) fn build(
     client: crate::client_auth::Proof<'_>,
     config: &[Option<ParamValue>],
     call: &[Option<ParamValue>],
-    extra: &[Extra],
+    extra: &[Extra<'_>],
 ) -> Result<reqwest::RequestBuilder, Error> {
     let mut url = base.clone();
     url.set_path(&format!(

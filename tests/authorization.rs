@@ -42,7 +42,10 @@ fn plain_oauth(path: Option<&'static str>) -> &'static Provider {
     }]);
     let mut p = provider(exchange, vec![]).clone();
     p.cached_flow = None;
-    p.authorization = Some(Authorization { issuer: None, path });
+    p.authorization = Some(Authorization {
+        path,
+        ..Authorization::DEFAULT
+    });
     leak(p)
 }
 
@@ -224,6 +227,7 @@ async fn an_openid_issuer_that_is_a_name_sends_users_to_the_authorization_sectio
     p.authorization = Some(Authorization {
         issuer: Some(leak(login.clone()).as_str()),
         path: Some("/authorize"),
+        ..Authorization::DEFAULT
     });
     let client = client(leak(p), &server, Settings::default().redirect_uri(REDIRECT));
     let pending = client

@@ -78,10 +78,7 @@ fn provider() -> &'static Provider {
     )
     .clone();
     p.allow_insecure_http = true;
-    p.authorization = Some(Authorization {
-        issuer: None,
-        path: None,
-    });
+    p.authorization = Some(Authorization::DEFAULT);
     p.revocation = Some(Revocation { path: None });
     p.client_auth_choices = slice(vec![BASIC, POST]);
     p.flows = slice(vec![

@@ -273,30 +273,34 @@ async fn authorize(client: &TokenClient) -> (AuthorizationCode, Option<String>) 
         .with_parameter("prompt", "consent")
         .unwrap();
     let nonce = pending.nonce().map(str::to_owned);
+    let back = follow(pending.url().as_str())
+        .await
+        .expect("the provider redirects back");
+    let code = pending
+        .callback(&back["state"], back["code"].clone())
+        .expect("state comes back unchanged");
+    (code, nonce)
+}
+
+/// Follows `url` as a browser would, through the provider's login and consent, until the
+/// provider redirects to the redirect URI: the redirect's parameters, or the HTTP status of the
+/// page where the provider stopped instead.
+async fn follow(url: &str) -> Result<std::collections::HashMap<String, String>, u16> {
     let browser = tokenspec::http_client()
         .unwrap()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut next = pending.url().to_string();
+    let mut next = url.to_owned();
     for _ in 0..10 {
         let answer = browser.get(&next).send().await.unwrap();
-        let location = answer
-            .headers()
-            .get("location")
-            .expect("a redirect")
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let location = answer.url().join(&location).unwrap();
+        let Some(location) = answer.headers().get("location") else {
+            return Err(answer.status().as_u16());
+        };
+        let location = answer.url().join(location.to_str().unwrap()).unwrap();
         if location.as_str().starts_with(REDIRECT) {
-            let pairs: std::collections::HashMap<_, _> =
-                location.query_pairs().into_owned().collect();
-            let code = pending
-                .callback(&pairs["state"], pairs["code"].clone())
-                .expect("state comes back unchanged");
-            return (code, nonce);
+            return Ok(location.query_pairs().into_owned().collect());
         }
         next = location.to_string();
     }
@@ -676,4 +680,130 @@ async fn client_secret_jwt_gets_a_token_and_a_wrong_secret_is_invalid_client() {
     .await
     .unwrap_err();
     assert_eq!(refused.code(), Some("invalid_client"), "{refused}");
+}
+
+// ------------------------------------------------------------------ pushed requests (RFC 9126)
+
+const PAR_ID: &str = "par-client";
+const PAR_SECRET: &str = "par-secret-0123456789abcdef0123456789abcdef";
+
+/// The local provider with `authorization: { par: true }`: requests are pushed to the
+/// endpoint its metadata names.
+fn pushing_provider() -> &'static Provider {
+    let mut p = provider(BASIC).clone();
+    p.authorization = Some(Authorization {
+        par: Some(Par { path: None }),
+        ..Authorization::DEFAULT
+    });
+    leak(p)
+}
+
+fn pushing_client(op: &NodeServer, p: &'static Provider) -> TokenClient {
+    let settings = Settings::default()
+        .client_id(PAR_ID)
+        .client_secret(PAR_SECRET)
+        .base_url(op.issuer.clone())
+        .redirect_uri(REDIRECT);
+    TokenClient::new(p, settings, "https://unused.invalid", &[], vec![]).expect("valid client")
+}
+
+/// node-oidc-provider with a client that must push its requests: the browser's URL carries the
+/// client id and the `request_uri` only, the user logs in and consents, and the code exchange
+/// takes the pushed request's PKCE verifier and nonce.
+#[tokio::test]
+async fn a_pushed_authorization_request_puts_only_its_request_uri_in_the_browser() {
+    let op = start();
+    let client = pushing_client(&op, pushing_provider());
+    let pending = client
+        .authorization_request_with("openid offline_access", &[("prompt", "consent")])
+        .await
+        .expect("the push is accepted");
+    let query: std::collections::HashMap<String, String> =
+        pending.url().query_pairs().into_owned().collect();
+    let mut names: Vec<&str> = query.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["client_id", "request_uri"], "{}", pending.url());
+    assert_eq!(query["client_id"], PAR_ID);
+    assert!(
+        query["request_uri"].starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{}",
+        query["request_uri"]
+    );
+    // Parameters cannot be added to the URL of a pushed request.
+    let e = pending
+        .with_parameter("login_hint", "user-1")
+        .expect_err("a pushed request takes no URL parameters");
+    assert!(e.to_string().contains("RFC 9126"), "{e}");
+
+    let pending = client
+        .authorization_request_with("openid offline_access", &[("prompt", "consent")])
+        .await
+        .unwrap();
+    let nonce = pending.nonce().map(str::to_owned);
+    let back = follow(pending.url().as_str())
+        .await
+        .expect("the provider redirects back");
+    assert!(back.contains_key("code"), "{back:?}");
+    let code = pending
+        .callback(&back["state"], back["code"].clone())
+        .unwrap();
+    let tokens = client
+        .exchange_code::<Tokens>("exchange_code", code, vec![None])
+        .await
+        .expect("the code of a pushed request is exchanged");
+    let claims = tokens.fields.claims.expect("validated claims");
+    assert_eq!(claims.nonce, nonce, "the pushed nonce comes back");
+    assert!(
+        tokens.fields.refresh_token.is_some(),
+        "`prompt=consent` was pushed with the request"
+    );
+}
+
+/// The same client without `par` sends its request in the browser's URL, which the provider
+/// refuses for a client that must push: what `par` changes is what makes the login work.
+#[tokio::test]
+async fn a_client_that_must_push_is_refused_when_its_spec_does_not_push() {
+    let op = start();
+    let client = pushing_client(&op, provider(BASIC));
+    let pending = client.authorization_request("openid").await.unwrap();
+    assert!(
+        pending
+            .url()
+            .query_pairs()
+            .any(|(k, _)| k == "code_challenge")
+    );
+    match follow(pending.url().as_str()).await {
+        Ok(back) => {
+            assert!(!back.contains_key("code"), "{back:?}");
+            assert_eq!(
+                back.get("error").map(String::as_str),
+                Some("invalid_request"),
+                "{back:?}"
+            );
+        }
+        Err(status) => assert_eq!(status, 400),
+    }
+}
+
+/// A push the server refuses (a client it does not know) is the provider's refusal, with its
+/// code, never a URL to send the user to.
+#[tokio::test]
+async fn a_refused_push_is_the_providers_refusal() {
+    let op = start();
+    let settings = Settings::default()
+        .client_id("unknown-client")
+        .client_secret("unknown-secret")
+        .base_url(op.issuer.clone())
+        .redirect_uri(REDIRECT);
+    let client = TokenClient::new(
+        pushing_provider(),
+        settings,
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .unwrap();
+    let e = client.authorization_request("openid").await.unwrap_err();
+    assert_eq!(e.code(), Some("invalid_client"), "{e}");
+    assert!(!e.to_string().contains("unknown-secret"), "{e}");
 }

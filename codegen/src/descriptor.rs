@@ -226,6 +226,9 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
         authorization: p.authorization.as_ref().map(|a| d::Authorization {
             issuer: option_text(a.issuer.as_ref()),
             path: option_text(a.path.as_ref()),
+            par: a.par.as_ref().map(|path| d::Par {
+                path: option_text(path.as_ref()),
+            }),
         }),
         revocation: p.revocation.as_ref().map(|r| d::Revocation {
             path: option_text(r.as_ref()),

@@ -93,6 +93,9 @@ pub struct Authorization {
     pub issuer: Option<String>,
     /// Authorization endpoint path under the issuer; from the server's metadata when `None`.
     pub path: Option<String>,
+    /// Pushed authorization requests (RFC 9126): `Some` with the endpoint's path under the
+    /// issuer, or `Some(None)` to find it in the server's metadata.
+    pub par: Option<Option<String>>,
 }
 
 impl ClientAuth {

@@ -213,6 +213,15 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
                     .map_or(String::new(), |path| format!(" at {}", code(path)))
             ),
         );
+        if let Some(par) = &a.par {
+            put(
+                "pushed authorization requests (RFC 9126)".into(),
+                par.as_deref().map_or(
+                    "to the endpoint the server's metadata names".to_owned(),
+                    |path| format!("to {}", code(path)),
+                ),
+            );
+        }
     }
     if let Some(r) = &p.revocation {
         put(

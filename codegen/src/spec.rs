@@ -242,6 +242,15 @@ pub struct AuthorizationSpec {
     /// Authorization endpoint path under the issuer; found in the server's metadata when absent.
     #[serde(default)]
     pub path: Option<String>,
+    /// Push every authorization request first (RFC 9126, pushed authorization requests): the
+    /// server receives the request from the client, authenticated as on the code exchange, and
+    /// the user's browser carries only the `request_uri` it answers with. Default: false.
+    #[serde(default)]
+    pub par: bool,
+    /// The pushed authorization request endpoint's path under the issuer; found in the
+    /// server's metadata (`pushed_authorization_request_endpoint`) when absent. Needs `par`.
+    #[serde(default)]
+    pub par_path: Option<String>,
 }
 
 /// The token revocation endpoint (RFC 7009).

@@ -111,6 +111,12 @@ pub const GENERATED_NAMES: &[GeneratedName] = &[
         When::AuthorizationRequest,
         EMITTER,
     ),
+    name(
+        "authorization_request_with",
+        C,
+        When::AuthorizationRequest,
+        EMITTER,
+    ),
     name("validate_id_token", C, When::OpenId, EMITTER),
     name("start_session", C, When::Sessions, EMITTER),
     name("session", C, When::Sessions, EMITTER),

@@ -44,6 +44,8 @@ api_header:
 error_answer:
   code: error.code
   message: error.message
+authorization:
+  par: true
 flows:
   client_credentials:
     grant: client_credentials

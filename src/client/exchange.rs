@@ -30,7 +30,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
         call: &[Option<ParamValue>],
-        extra: &[Extra],
+        extra: &[Extra<'_>],
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
@@ -126,7 +126,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
         call: &[Option<ParamValue>],
-        extra: &[Extra],
+        extra: &[Extra<'_>],
         credentials: &Credentials,
         redactor: &Redactor,
         status_seen: &AtomicU16,
@@ -173,7 +173,7 @@ impl TokenClient {
         http: &reqwest::Client,
         flow: &'static Flow,
         call: &[Option<ParamValue>],
-        extra: &[Extra],
+        extra: &[Extra<'_>],
         credentials: &Credentials,
         now: std::time::SystemTime,
     ) -> Result<reqwest::RequestBuilder, Error> {
@@ -272,7 +272,7 @@ impl TokenClient {
         (
             &'static Flow,
             Vec<Option<ParamValue>>,
-            Vec<Extra>,
+            Vec<Extra<'static>>,
             Option<String>,
         ),
         Error,
@@ -319,7 +319,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
         values: &[Option<ParamValue>],
-        extra: &[Extra],
+        extra: &[Extra<'_>],
         nonce: Option<&str>,
     ) -> Result<TokenResponse<F>, Error> {
         let (token, fields) = self.per_call_raw(flow, values, extra, nonce).await?;
@@ -338,7 +338,7 @@ impl TokenClient {
         &self,
         flow: &'static Flow,
         values: &[Option<ParamValue>],
-        extra: &[Extra],
+        extra: &[Extra<'_>],
         nonce: Option<&str>,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let started = Instant::now();

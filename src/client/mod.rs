@@ -41,6 +41,7 @@ mod cache;
 mod exchange;
 mod fleet;
 mod openid;
+mod pushed;
 mod revocation;
 mod session;
 mod trial;

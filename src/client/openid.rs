@@ -143,10 +143,22 @@ impl TokenClient {
     /// was given ([`Settings::redirect_uri`]): fresh `state` and PKCE verifier, and a `nonce`
     /// for OpenID providers. The endpoint comes from the spec or from the server's metadata
     /// (OpenID discovery or RFC 8414). The exchange of its code takes what its `callback`
-    /// returns.
+    /// returns. With the spec's `authorization.par`, the request is pushed to the server first
+    /// (RFC 9126) and the URL carries only its `request_uri`.
     pub async fn authorization_request(
         &self,
         scope: &str,
+    ) -> Result<crate::PendingAuthorization, Error> {
+        self.authorization_request_with(scope, &[]).await
+    }
+
+    /// [`authorization_request`](Self::authorization_request) with parameters of the
+    /// application's own (`prompt`, `login_hint`, `acr_values`, ...), sent with the rest:
+    /// in the URL, or in the pushed request. The parameters tokenspec sets cannot be given.
+    pub async fn authorization_request_with(
+        &self,
+        scope: &str,
+        parameters: &[(&str, &str)],
     ) -> Result<crate::PendingAuthorization, Error> {
         let provider = self.inner.provider;
         let Some(redirect_uri) = self.inner.settings.redirect_uri.as_deref() else {
@@ -175,12 +187,19 @@ impl TokenClient {
                 })?
                 .to_string(),
         };
-        crate::PendingAuthorization::new(
+        let mut pending = crate::PendingAuthorization::new(
             &endpoint,
             &self.inner.credentials.load().credentials.id,
             redirect_uri,
             scope,
             provider.openid.is_some(),
-        )
+        )?;
+        for (name, value) in parameters {
+            pending = pending.with_parameter(name, value)?;
+        }
+        match provider.authorization.and_then(|a| a.par) {
+            Some(par) => self.push(pending, par, server, &endpoint).await,
+            None => Ok(pending),
+        }
     }
 }

@@ -91,7 +91,7 @@ impl TokenClient {
             .find(|p| p.name == "code")
             .map_or(crate::descriptor::Location::Body, |p| p.location);
         let declared = |name: &str| flow.params.iter().any(|p| p.name == name);
-        let extra: Vec<Extra> = extra
+        let extra: Vec<Extra<'static>> = extra
             .into_iter()
             .filter(|(name, _)| !declared(name))
             .map(|(name, value)| Extra {

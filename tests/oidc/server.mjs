@@ -84,6 +84,19 @@ export const clients = [
     scope: 'openid offline_access api:read',
   },
   {
+    // A client whose authorization requests must be pushed (RFC 9126): the authorization
+    // endpoint refuses any other.
+    client_id: 'par-client',
+    client_secret: 'par-secret-0123456789abcdef0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_basic',
+    require_pushed_authorization_requests: true,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access api:read',
+  },
+  {
     // Basic credentials per RFC 6749 §2.3.1: id and secret form-urlencoded before base64.
     client_id: 'basic client:2/+&=',
     client_secret: 'b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef',

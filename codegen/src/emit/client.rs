@@ -460,18 +460,34 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
         } else {
             ""
         };
+        let pushed = if p.authorization.as_ref().is_some_and(|a| a.par.is_some()) {
+            "\n\nThe request is pushed to the provider first (RFC 9126, the spec's `authorization.par`),\n\
+             authenticated as the code exchange is; the URL carries only its `request_uri`."
+        } else {
+            ""
+        };
         runtime_method(
             s,
             &format!(
                 "A new authorization request for a user to follow (fresh `state`{nonce} and PKCE\n\
                  challenge, the builder's `redirect_uri`): send the user to its `url()`, keep it (in the\n\
                  user's session) until the provider redirects back, then hand the redirect's `state`\n\
-                 and `code` to its `callback` for the code exchange."
+                 and `code` to its `callback` for the code exchange.{pushed}"
             ),
             "pub async fn authorization_request",
             &["scope: &str"],
             "::tokenspec::PendingAuthorization",
             "authorization_request(scope)",
+        );
+        runtime_method(
+            s,
+            "[`Self::authorization_request`] with parameters of the application's own (`prompt`,\n\
+             `login_hint`, `acr_values`, ...), sent with the rest of the request; the parameters\n\
+             tokenspec sets cannot be given.",
+            "pub async fn authorization_request_with",
+            &["scope: &str", "parameters: &[(&str, &str)]"],
+            "::tokenspec::PendingAuthorization",
+            "authorization_request_with(scope, parameters)",
         );
     }
     if When::OpenId.holds(p) {

@@ -89,6 +89,16 @@ impl Cx {
         if let Some(path) = &section.path {
             self.url_path(path, &at.key("path"), "the issuer");
         }
+        if let Some(path) = &section.par_path {
+            self.url_path(path, &at.key("par_path"), "the issuer");
+            if !section.par {
+                self.error(
+                    &at.key("par_path"),
+                    "`par_path` says where authorization requests are pushed, but `par` is not set",
+                    "add `par: true` to push them (RFC 9126), or remove `par_path`",
+                );
+            }
+        }
         if let Some(openid) = &spec.openid {
             // An issuer that is a name says nothing about where users log in: then this
             // section's issuer does.
@@ -114,6 +124,7 @@ impl Cx {
         Some(ir::Authorization {
             issuer: section.issuer.clone(),
             path: section.path.clone(),
+            par: section.par.then(|| section.par_path.clone()),
         })
     }
 

@@ -1,0 +1,149 @@
+//! Pushed authorization requests (RFC 9126): the authorization request goes to the server
+//! first, authenticated as the client's token requests are, and the user's browser carries only
+//! the `request_uri` the server answers with. Nothing of the request (scope, redirect URI, PKCE
+//! challenge, nonce) travels through the browser, and the server knows the request came from
+//! this client.
+
+use super::*;
+use crate::descriptor::{Location, Param, Slot, Source};
+
+/// The parameters of an authorization request, in the order [`PUSHED`] takes their values.
+const PARAMETERS: [&str; 8] = crate::authorization::REQUEST_PARAMETERS;
+
+macro_rules! pushed_params {
+    ($($i:literal),*) => {
+        &[$(Param {
+            name: PARAMETERS[$i],
+            location: Location::Body,
+            source: Source::Call($i),
+        }),*]
+    };
+}
+
+/// The push as a flow: every parameter of the authorization request in a form body, to the
+/// endpoint itself (the base passed to the request builder is the endpoint). A value left out
+/// (`nonce` without OpenID, `client_id` where the client authentication sends it) is not sent.
+static PUSHED: Flow = Flow {
+    name: "pushed_authorization_request",
+    grant: Grant::Custom,
+    params: pushed_params!(0, 1, 2, 3, 4, 5, 6, 7),
+    call_params: &[Slot {
+        name: "authorization request parameter",
+        required: false,
+    }; 8],
+    access_token: &[],
+    expiry: crate::descriptor::Expiry::Lifetime(0),
+    ..Flow::DEFAULT
+};
+
+/// The server's answer to a push (RFC 9126 §2.2).
+#[derive(serde::Deserialize)]
+struct Pushed {
+    request_uri: String,
+}
+
+impl TokenClient {
+    /// Pushes `pending`'s request to the server and returns it with the URL the browser
+    /// follows: the authorization endpoint with `client_id` and the `request_uri` only.
+    pub(super) async fn push(
+        &self,
+        pending: crate::PendingAuthorization,
+        par: crate::descriptor::Par,
+        server: &crate::metadata::Metadata,
+        authorization_endpoint: &str,
+    ) -> Result<crate::PendingAuthorization, Error> {
+        let inner = &self.inner;
+        let provider = inner.provider;
+        let endpoint = match par.path {
+            Some(path) => {
+                let url = format!("{}{path}", server.issuer().trim_end_matches('/'));
+                Url::parse(&url).map_err(|e| Error::config(format!("{url}: {e}")))?
+            }
+            None => server
+                .discover()
+                .await?
+                .pushed_authorization_request_endpoint
+                .ok_or_else(|| {
+                    Error::Discovery(
+                        "the document names no `pushed_authorization_request_endpoint`, which the \
+                         spec's `authorization.par` needs: give `par_path`, or ask the provider"
+                            .to_owned(),
+                    )
+                })?,
+        };
+        // The client authenticates as on its code exchange.
+        let auth_flow = provider
+            .flows
+            .iter()
+            .find(|f| matches!(f.grant, Grant::AuthorizationCode))
+            .or(provider.flows.first())
+            .ok_or_else(|| Error::config(format!("{} has no flows", provider.title)))?;
+        let auth = self.client_auth(auth_flow);
+        // `client_id` goes once: where the client authentication puts it, else as the
+        // authorization request's own parameter.
+        let authentication_sends_id = auth.assertion.is_some()
+            || auth.certificate
+            || (auth.params.contains(&Location::Body) && auth.id_param == "client_id");
+        let request: Vec<(String, String)> = pending.url().query_pairs().into_owned().collect();
+        // The application's own parameters (`prompt`, `login_hint`, ...) go with the rest.
+        let own: Vec<Extra<'_>> = request
+            .iter()
+            .filter(|(name, _)| !PARAMETERS.contains(&name.as_str()))
+            .map(|(name, value)| Extra {
+                name,
+                location: Location::Body,
+                value: ParamValue::Text(value.clone()),
+            })
+            .collect();
+        let values: Vec<Option<ParamValue>> = PARAMETERS
+            .iter()
+            .map(|name| {
+                if *name == "client_id" && authentication_sends_id {
+                    return None;
+                }
+                request
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| ParamValue::Text(v.clone()))
+            })
+            .collect();
+        let http = inner.http.client()?;
+        let keys = inner.credentials.load_full();
+        let built = request::build(
+            &http,
+            &endpoint,
+            &PUSHED,
+            crate::client_auth::Proof {
+                auth,
+                credentials: &keys.credentials,
+                now: inner.settings.clock.wall(),
+            },
+            &[],
+            &values,
+            &own,
+        )?;
+        let answer = self.send_to_server(&http, built).await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(response::refusal(
+                provider,
+                answer.status,
+                &answer.body,
+                &keys.redactor,
+            ));
+        }
+        let pushed: Pushed =
+            serde_json::from_slice(&answer.body).map_err(|e| Error::InvalidResponse {
+                provider: provider.title,
+                status: answer.status,
+                reason: format!(
+                    "no readable `request_uri` from the pushed authorization request endpoint \
+                     ({e}); see RFC 9126 §2.2"
+                ),
+            })?;
+        pending.into_pushed(
+            authorization_endpoint,
+            &keys.credentials.id,
+            &pushed.request_uri,
+        )
+    }
+}
