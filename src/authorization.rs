@@ -92,6 +92,9 @@ pub struct PendingAuthorization {
     redirect_uri: String,
     /// Whether the request was pushed (RFC 9126): the URL holds only its `request_uri`.
     pushed: bool,
+    /// The issuer of the authorization server the request goes to, which the redirect's `iss`
+    /// must name (RFC 9207), and whether that server says it always sends `iss`.
+    issuer: Option<(String, bool)>,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -103,6 +106,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("code_verifier", &"[REDACTED]")
             .field("redirect_uri", &self.redirect_uri)
             .field("pushed", &self.pushed)
+            .field("issuer", &self.issuer)
             .finish()
     }
 }
@@ -149,7 +153,15 @@ impl PendingAuthorization {
             code_verifier: SecretString::from(verifier),
             redirect_uri: redirect_uri.to_owned(),
             pushed: false,
+            issuer: None,
         })
+    }
+
+    /// This request, going to the authorization server whose issuer is `issuer`; `sends_iss`:
+    /// its metadata says every response carries `iss` (RFC 9207 §3).
+    pub(crate) fn at_issuer(mut self, issuer: &str, sends_iss: bool) -> Self {
+        self.issuer = Some((issuer.to_owned(), sends_iss));
+        self
     }
 
     /// This request after the server took it as a pushed request (RFC 9126 §4): the browser
@@ -207,8 +219,49 @@ impl PendingAuthorization {
     /// The provider redirected back with `state` and `code`: checks that `state` is this
     /// request's (else the redirect was not caused by it: a cross-site request forgery, or a
     /// stale session) and returns the code with this request's PKCE verifier, redirect URI and
-    /// nonce, for the exchange.
+    /// nonce, for the exchange. When the redirect carries `iss` (RFC 9207), hand it over with
+    /// [`callback_with_issuer`](Self::callback_with_issuer) instead, which also defeats
+    /// mix-up attacks between the servers an application uses.
     pub fn callback(
+        self,
+        state: &str,
+        code: impl Into<SecretString>,
+    ) -> Result<AuthorizationCode, Error> {
+        self.accept(state, code)
+    }
+
+    /// [`callback`](Self::callback) with the redirect's `iss` parameter (RFC 9207), `None` when
+    /// it had none: `iss` must be the issuer of the server this request went to, and it must be
+    /// there when that server's metadata says it always sends it
+    /// (`authorization_response_iss_parameter_supported`); otherwise
+    /// [`Error::IssuerMismatch`].
+    pub fn callback_with_issuer(
+        self,
+        state: &str,
+        code: impl Into<SecretString>,
+        iss: Option<&str>,
+    ) -> Result<AuthorizationCode, Error> {
+        if let Some((expected, sends_iss)) = &self.issuer {
+            let matches = match iss {
+                Some(iss) => iss == expected,
+                None => !sends_iss,
+            };
+            if !matches {
+                // The state is checked first: a forged redirect is named as such.
+                let same: bool = self.state.as_bytes().ct_eq(state.as_bytes()).into();
+                if !same {
+                    return Err(Error::StateMismatch);
+                }
+                return Err(Error::IssuerMismatch {
+                    expected: expected.clone(),
+                    received: iss.map(str::to_owned),
+                });
+            }
+        }
+        self.accept(state, code)
+    }
+
+    fn accept(
         self,
         state: &str,
         code: impl Into<SecretString>,
@@ -237,6 +290,10 @@ struct Stored {
     redirect_uri: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pushed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sends_iss: bool,
 }
 
 impl serde::Serialize for PendingAuthorization {
@@ -248,6 +305,8 @@ impl serde::Serialize for PendingAuthorization {
             code_verifier: self.code_verifier.expose_secret().to_owned(),
             redirect_uri: self.redirect_uri.clone(),
             pushed: self.pushed,
+            issuer: self.issuer.as_ref().map(|(issuer, _)| issuer.clone()),
+            sends_iss: self.issuer.as_ref().is_some_and(|(_, sends)| *sends),
         }
         .serialize(serializer)
     }
@@ -263,6 +322,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
             code_verifier: SecretString::from(stored.code_verifier),
             redirect_uri: stored.redirect_uri,
             pushed: stored.pushed,
+            issuer: stored.issuer.map(|issuer| (issuer, stored.sends_iss)),
         })
     }
 }
@@ -380,6 +440,30 @@ mod tests {
             back.code_verifier.expose_secret(),
             a.code_verifier.expose_secret()
         );
+    }
+
+    /// What a pushed request and its server's `iss` promise become survives the session too, and
+    /// a request stored before they existed reads without them.
+    #[test]
+    fn a_pushed_request_and_its_issuer_survive_a_session_round_trip() {
+        let a = pending()
+            .at_issuer("https://op.example", true)
+            .into_pushed("https://op.example/auth", "c", "urn:example:1")
+            .unwrap();
+        let text = serde_json::to_string(&a).unwrap();
+        let back: PendingAuthorization = serde_json::from_str(&text).unwrap();
+        assert!(back.pushed);
+        assert_eq!(back.issuer, Some(("https://op.example".to_owned(), true)));
+        let state = back.state().to_owned();
+        let e = back.callback_with_issuer(&state, "code", None).unwrap_err();
+        assert!(matches!(e, Error::IssuerMismatch { .. }), "{e}");
+
+        let mut old: serde_json::Value = serde_json::to_value(pending()).unwrap();
+        if let Some(fields) = old.as_object_mut() {
+            fields.retain(|k, _| k != "pushed" && k != "issuer");
+        }
+        let old: PendingAuthorization = serde_json::from_value(old).unwrap();
+        assert!(!old.pushed && old.issuer.is_none());
     }
 
     #[test]

@@ -109,6 +109,19 @@ pub enum Error {
         "the redirect's `state` does not match the authorization request's; the redirect may be forged: start the authorization again"
     )]
     StateMismatch,
+    /// The redirect's `iss` (RFC 9207) is not the authorization server this request went to, or
+    /// is missing though that server says it always sends one: the response may come from
+    /// another server the application also uses (a mix-up attack).
+    #[error(
+        "the redirect's `iss` is {}, but this authorization request went to {expected}, which sends its own (RFC 9207); the response may come from another server: start the authorization again",
+        received.as_deref().map_or("missing".to_owned(), |r| format!("{r:?}"))
+    )]
+    IssuerMismatch {
+        /// The issuer of the server the request went to.
+        expected: String,
+        /// The `iss` the redirect carried, if any.
+        received: Option<String>,
+    },
     /// A user's session cannot be renewed any more: the provider refused its refresh token
     /// (revoked, expired, or spent by a rotation this process never saw), or it has none. The
     /// session is gone from this client and its store; ask the user to connect again.

@@ -124,6 +124,14 @@ impl Metadata {
         &self.issuer
     }
 
+    /// The server's metadata, if it was fetched already (never fetches).
+    pub(crate) fn known(&self) -> Option<Discovery> {
+        self.discovered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Fetches the server's metadata (once): OpenID Connect discovery
     /// (`<issuer>/.well-known/openid-configuration`), or else RFC 8414 authorization-server
     /// metadata (`/.well-known/oauth-authorization-server<issuer path>`). Checks that its issuer

@@ -807,3 +807,61 @@ async fn a_refused_push_is_the_providers_refusal() {
     assert_eq!(e.code(), Some("invalid_client"), "{e}");
     assert!(!e.to_string().contains("unknown-secret"), "{e}");
 }
+
+// ------------------------------------------------------------------ `iss` in the redirect (RFC 9207)
+
+/// node-oidc-provider says in its metadata that its redirects carry `iss`: the callback takes
+/// its own issuer, and refuses another server's, or a redirect without one, as a mix-up.
+#[tokio::test]
+async fn the_redirects_iss_must_name_the_server_the_request_went_to() {
+    let op = start();
+    let client = client(&op, BASIC, BASIC_ID, BASIC_SECRET, Settings::default());
+    let login = || async {
+        let pending = client.authorization_request("openid").await.unwrap();
+        let back = follow(pending.url().as_str())
+            .await
+            .expect("the provider redirects back");
+        (pending, back)
+    };
+
+    let (pending, back) = login().await;
+    assert_eq!(back.get("iss"), Some(&op.issuer), "{back:?}");
+    let code = pending
+        .callback_with_issuer(&back["state"], back["code"].clone(), Some(&back["iss"]))
+        .expect("its own issuer");
+    client
+        .exchange_code::<Tokens>("exchange_code", code, vec![None])
+        .await
+        .expect("the code is exchanged");
+
+    let (pending, back) = login().await;
+    let e = pending
+        .callback_with_issuer(
+            &back["state"],
+            back["code"].clone(),
+            Some("https://other-server.example"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::IssuerMismatch { expected, received: Some(r) }
+            if *expected == op.issuer && r == "https://other-server.example"),
+        "{e:?}"
+    );
+
+    let (pending, back) = login().await;
+    let e = pending
+        .callback_with_issuer(&back["state"], back["code"].clone(), None)
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::IssuerMismatch { received: None, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("RFC 9207"), "{e}");
+
+    // A forged redirect is named as such, whatever its `iss`.
+    let (pending, back) = login().await;
+    let e = pending
+        .callback_with_issuer("forged-state", back["code"].clone(), None)
+        .unwrap_err();
+    assert!(matches!(e, Error::StateMismatch), "{e:?}");
+}

@@ -197,6 +197,13 @@ impl TokenClient {
         for (name, value) in parameters {
             pending = pending.with_parameter(name, value)?;
         }
+        // RFC 9207: the redirect's `iss` must name this server; whether it always sends one
+        // is in its metadata, when the client has read it (it did if the endpoint came from
+        // there).
+        let sends_iss = server
+            .known()
+            .is_some_and(|d| d.authorization_response_iss_parameter_supported);
+        pending = pending.at_issuer(server.issuer(), sends_iss);
         match provider.authorization.and_then(|a| a.par) {
             Some(par) => self.push(pending, par, server, &endpoint).await,
             None => Ok(pending),

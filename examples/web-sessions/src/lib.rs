@@ -65,6 +65,8 @@ struct Back {
     state: String,
     code: Option<String>,
     error: Option<String>,
+    /// The issuer that answered (RFC 9207), which must be the one the login went to.
+    iss: Option<String>,
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -141,7 +143,7 @@ async fn callback(State(app): State<App>, Query(back): Query<Back>) -> Response 
         )
         .into_response();
     };
-    let code = match pending.callback(&back.state, code) {
+    let code = match pending.callback_with_issuer(&back.state, code, back.iss.as_deref()) {
         Ok(code) => code,
         Err(e) => return failure("Login refused", &e),
     };
