@@ -35,7 +35,16 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
 # The three crates package, and each builds from its package alone: the runtime and the
 # generator against the descriptor's package, the generator against the runtime's (cargo's
 # local registry overlay), as `cargo publish` would in that order.
-cargo package -p tokenspec-descriptor -p tokenspec -p tokenspec-codegen --allow-dirty --quiet
+# cargo takes a registry crate of a given version as immutable: it reuses the copy of that
+# overlay it unpacked under $CARGO_HOME/registry/src/-<hash>/, and the artifacts it built from
+# it, even after the package changed under the same version. So a second run on one machine
+# would verify against the first run's crates. The verification builds in its own target
+# folder, and our crates' unpacked copies and artifacts are removed first.
+verify_target=target/package-verify
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/tokenspec-* \
+  "$verify_target"/debug/.fingerprint/tokenspec-* "$verify_target"/debug/deps/*tokenspec*
+CARGO_TARGET_DIR="$verify_target" \
+  cargo package -p tokenspec-descriptor -p tokenspec -p tokenspec-codegen --allow-dirty --quiet
 # The public API against the last release (installs cargo-semver-checks if needed).
 bash scripts/semver.sh
 # One feature set for every example, so the library is built once for all of them.
