@@ -227,55 +227,56 @@ impl PendingAuthorization {
         state: &str,
         code: impl Into<SecretString>,
     ) -> Result<AuthorizationCode, Error> {
-        self.accept(state, code)
+        self.check_state(state)?;
+        Ok(self.into_code(code))
     }
 
     /// [`callback`](Self::callback) with the redirect's `iss` parameter (RFC 9207), `None` when
     /// it had none: `iss` must be the issuer of the server this request went to, and it must be
     /// there when that server's metadata says it always sends it
     /// (`authorization_response_iss_parameter_supported`); otherwise
-    /// [`Error::IssuerMismatch`].
+    /// [`Error::IssuerMismatch`]. The state is checked first: a forged redirect is named as
+    /// such.
     pub fn callback_with_issuer(
         self,
         state: &str,
         code: impl Into<SecretString>,
         iss: Option<&str>,
     ) -> Result<AuthorizationCode, Error> {
+        self.check_state(state)?;
         if let Some((expected, sends_iss)) = &self.issuer {
             let matches = match iss {
                 Some(iss) => iss == expected,
                 None => !sends_iss,
             };
             if !matches {
-                // The state is checked first: a forged redirect is named as such.
-                let same: bool = self.state.as_bytes().ct_eq(state.as_bytes()).into();
-                if !same {
-                    return Err(Error::StateMismatch);
-                }
                 return Err(Error::IssuerMismatch {
                     expected: expected.clone(),
                     received: iss.map(str::to_owned),
                 });
             }
         }
-        self.accept(state, code)
+        Ok(self.into_code(code))
     }
 
-    fn accept(
-        self,
-        state: &str,
-        code: impl Into<SecretString>,
-    ) -> Result<AuthorizationCode, Error> {
+    /// `state` is this request's, compared in constant time.
+    fn check_state(&self, state: &str) -> Result<(), Error> {
         let same: bool = self.state.as_bytes().ct_eq(state.as_bytes()).into();
-        if !same {
-            return Err(Error::StateMismatch);
+        if same {
+            Ok(())
+        } else {
+            Err(Error::StateMismatch)
         }
-        Ok(AuthorizationCode {
+    }
+
+    /// The code, with this request's PKCE verifier, redirect URI and nonce.
+    fn into_code(self, code: impl Into<SecretString>) -> AuthorizationCode {
+        AuthorizationCode {
             code: code.into(),
             code_verifier: Some(self.code_verifier),
             redirect_uri: Some(self.redirect_uri),
             nonce: self.nonce,
-        })
+        }
     }
 }
 

@@ -815,11 +815,6 @@ impl Embedded {
             .clone()
             .map_err(Unreadable)
     }
-
-    /// The data as the module holds it.
-    pub fn data(&self) -> &'static str {
-        self.data
-    }
 }
 
 /// The data of a module's descriptor does not read: it was written by a generator that knows

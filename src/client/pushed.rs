@@ -5,15 +5,14 @@
 //! this client.
 
 use super::*;
+use crate::authorization::REQUEST_PARAMETERS;
 use crate::descriptor::{Location, Param, Slot, Source};
 
-/// The parameters of an authorization request, in the order [`PUSHED`] takes their values.
-const PARAMETERS: [&str; 8] = crate::authorization::REQUEST_PARAMETERS;
-
+/// Parameter `i` of [`REQUEST_PARAMETERS`] takes call value `i`.
 macro_rules! pushed_params {
     ($($i:literal),*) => {
         &[$(Param {
-            name: PARAMETERS[$i],
+            name: REQUEST_PARAMETERS[$i],
             location: Location::Body,
             source: Source::Call($i),
         }),*]
@@ -88,14 +87,14 @@ impl TokenClient {
         // The application's own parameters (`prompt`, `login_hint`, ...) go with the rest.
         let own: Vec<Extra<'_>> = request
             .iter()
-            .filter(|(name, _)| !PARAMETERS.contains(&name.as_str()))
+            .filter(|(name, _)| !REQUEST_PARAMETERS.contains(&name.as_str()))
             .map(|(name, value)| Extra {
                 name,
                 location: Location::Body,
                 value: ParamValue::Text(value.clone()),
             })
             .collect();
-        let values: Vec<Option<ParamValue>> = PARAMETERS
+        let values: Vec<Option<ParamValue>> = REQUEST_PARAMETERS
             .iter()
             .map(|name| {
                 if *name == "client_id" && authentication_sends_id {
