@@ -9,7 +9,7 @@ use http::HeaderMap;
 use crate::client::{Session, TokenClient};
 use crate::error::Error;
 use crate::secret::Token;
-use crate::source::{BoxTokenFuture, TokenSource};
+use crate::source::{ApiRequest, BoxTokenFuture, TokenSource};
 
 /// Puts a provider's token on API requests: the token of a generated client (its app token), of
 /// a [`TokenClient`], or of one user's [`Session`]. It is the [`TokenSource`] of each, which the
@@ -80,6 +80,45 @@ impl Authorizer {
         self.client().apply_headers(token, headers)
     }
 
+    /// [`Authorizer::apply`] for `request`, with a DPoP proof naming it when the token is
+    /// DPoP-bound.
+    pub fn apply_to(
+        &self,
+        token: &Token,
+        request: ApiRequest<'_>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
+        if !token.is_dpop_bound() {
+            return self.apply(token, headers);
+        }
+        let url = request.url()?;
+        self.client()
+            .apply_headers_for(token, request.method().as_str(), &url, headers)
+    }
+
+    /// The API answered `request`, which carried `token`: keeps the API server's DPoP nonce,
+    /// and, when the answer refused the token, drops it unless the refusal was a DPoP nonce
+    /// challenge (the same token goes again with a new proof). Returns whether to send the
+    /// request again.
+    pub fn answered(
+        &self,
+        token: &Token,
+        request: ApiRequest<'_>,
+        answer: &HeaderMap,
+        refused: bool,
+    ) -> bool {
+        let client = self.client();
+        let challenged = client.has_dpop()
+            && answer.contains_key(crate::dpop::DPOP_NONCE)
+            && request
+                .url()
+                .is_ok_and(|url| client.dpop_answer(&url, if refused { 401 } else { 200 }, answer));
+        if refused && !challenged {
+            self.refused(token);
+        }
+        refused
+    }
+
     /// Sets the provider's headers with a valid token in `headers` (as
     /// [`Authorizer::access_token`] then [`Authorizer::apply`]) and returns that token, for
     /// [`Authorizer::refused`] should the API refuse it.
@@ -139,5 +178,24 @@ impl TokenSource for Authorizer {
 
     fn refused(&self, token: &Token) {
         Authorizer::refused(self, token);
+    }
+
+    fn apply_to(
+        &self,
+        token: &Token,
+        request: ApiRequest<'_>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
+        Authorizer::apply_to(self, token, request, headers)
+    }
+
+    fn answered(
+        &self,
+        token: &Token,
+        request: ApiRequest<'_>,
+        answer: &HeaderMap,
+        refused: bool,
+    ) -> bool {
+        Authorizer::answered(self, token, request, answer, refused)
     }
 }

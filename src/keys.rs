@@ -296,7 +296,7 @@ impl ServiceAccountKey {
 /// P-256 key, the form the signing library reads: `SEQUENCE { INTEGER 0, SEQUENCE {
 /// id-ecPublicKey, prime256v1 }, OCTET STRING sec1 }`. A key on another curve then fails the
 /// probe signature with a message that says so.
-fn sec1_p256_as_pkcs8(sec1: &[u8]) -> Vec<u8> {
+pub(crate) fn sec1_p256_as_pkcs8(sec1: &[u8]) -> Vec<u8> {
     /// `SEQUENCE { OID 1.2.840.10045.2.1, OID 1.2.840.10045.3.1.7 }`
     const P256_ALGORITHM: &[u8] = &[
         0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,

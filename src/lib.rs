@@ -46,6 +46,7 @@ mod bounded;
 mod client;
 mod client_auth;
 pub mod clock;
+mod dpop;
 /// The provider descriptor, from the crate generated modules and this runtime share.
 #[doc(hidden)]
 pub use tokenspec_descriptor as descriptor;
@@ -74,6 +75,7 @@ pub mod tower;
 pub use authorization::{AuthorizationCode, PendingAuthorization};
 pub use authorizer::Authorizer;
 pub use client::{Session, TokenClient};
+pub use dpop::DpopKey;
 pub use error::{Cause, Chain, Error, Rejection, TransportKind, chain};
 pub use identity::ClientIdentity;
 pub use keys::{ClientKey, ServiceAccountKey};
@@ -86,7 +88,7 @@ pub use settings::{
     DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSION_TTL, DEFAULT_TIMEOUT, RefreshHook,
     RetryPolicy, SessionHook, Settings,
 };
-pub use source::{BoxTokenFuture, TokenSource};
+pub use source::{ApiRequest, BoxTokenFuture, TokenSource};
 
 /// The HTTP client crate tokenspec uses, so your requests and ours are the same types.
 pub use reqwest;

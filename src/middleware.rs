@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use reqwest_middleware::{Middleware, Next};
 
-use crate::source::authorize;
+use crate::source::{ApiRequest, authorize};
 use crate::{Authorizer, TokenSource};
 
 /// Authorizes every request of a [`reqwest_middleware::ClientWithMiddleware`] with the token of
@@ -66,22 +66,29 @@ impl Middleware for TokenMiddleware {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let token = authorize(&*self.source, request.headers_mut())
+        let (method, url) = (request.method().clone(), request.url().clone());
+        let at = ApiRequest::from_url(&method, &url);
+        let token = authorize(&*self.source, at, request.headers_mut())
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         let again = request.try_clone();
         let response = next.clone().run(request, extensions).await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+        let refused = response.status() == reqwest::StatusCode::UNAUTHORIZED;
+        if !self
+            .source
+            .answered(&token, at, response.headers(), refused)
+        {
             return Ok(response);
         }
-        self.source.refused(&token);
         let Some(mut again) = again else {
             return Ok(response);
         };
         drop(response);
-        authorize(&*self.source, again.headers_mut())
+        let token = authorize(&*self.source, at, again.headers_mut())
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
-        next.run(again, extensions).await
+        let response = next.run(again, extensions).await?;
+        self.source.answered(&token, at, response.headers(), false);
+        Ok(response)
     }
 }

@@ -107,13 +107,16 @@ impl RedisStore {
     }
 
     fn seal(&self, key: &str, token: &StoredToken) -> Result<Vec<u8>, StoreError> {
-        let plain = serde_json::json!({
+        let mut plain = serde_json::json!({
             "t": token.access_token.expose_secret(),
             "i": token.issued_at_ms,
             "e": token.expires_at_ms,
             "f": token.fields,
             "r": token.refresh_token.as_ref().map(|r| r.expose_secret()),
         });
+        if token.dpop_bound {
+            plain["d"] = serde_json::Value::Bool(true);
+        }
         let mut data =
             serde_json::to_vec(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut nonce = [0u8; 12];
@@ -164,6 +167,7 @@ impl RedisStore {
                     .cloned()
                     .unwrap_or_default(),
                 refresh_token: text("r").map(SecretString::from),
+                dpop_bound: value.get("d").and_then(serde_json::Value::as_bool) == Some(true),
             }),
             _ => Err(StoreError::Corrupt("missing members".into())),
         }
@@ -283,6 +287,7 @@ mod tests {
             expires_at_ms: 2,
             fields: Default::default(),
             refresh_token: None,
+            dpop_bound: false,
         };
         let sealed = store.seal("k", &token).unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("tok"));
@@ -306,6 +311,7 @@ mod tests {
             expires_at_ms: 2,
             fields: Default::default(),
             refresh_token: None,
+            dpop_bound: false,
         };
         let sealed = store.seal("tokenspec:v2:p:tenant-a", &token).unwrap();
         assert_eq!(

@@ -97,6 +97,9 @@ struct TokenInner {
     issued_at: Instant,
     expires_at: Instant,
     refresh_at: Instant,
+    /// Whether the token is bound to the client's DPoP key (RFC 9449), so it goes in
+    /// `Authorization: DPoP …` with a proof.
+    dpop: bool,
 }
 
 impl Token {
@@ -142,6 +145,7 @@ impl Token {
                 issued_at,
                 expires_at,
                 refresh_at: expires_at - ahead,
+                dpop: false,
             }),
         }
     }
@@ -157,6 +161,7 @@ impl Token {
                 issued_at: i.issued_at,
                 expires_at: i.expires_at,
                 refresh_at: i.refresh_at,
+                dpop: i.dpop,
             }),
         }
     }
@@ -207,6 +212,23 @@ impl Token {
     /// Which fetch this token came from; copies share it.
     pub(crate) fn id(&self) -> u64 {
         self.inner.id
+    }
+
+    /// The token, marked bound to the client's DPoP key (or not). Only for a token just made,
+    /// before any copy of it exists.
+    pub(crate) fn dpop_bound(mut self, bound: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.dpop = bound;
+        }
+        self
+    }
+
+    /// Whether the token is bound to the client's DPoP key (RFC 9449): it is sent as
+    /// `Authorization: DPoP <token>`, each request with a proof signed by that key
+    /// ([`crate::TokenClient::dpop_proof`]). Tokens of providers without DPoP, and those a DPoP
+    /// provider chose to issue as `Bearer`, are not.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.inner.dpop
     }
 }
 

@@ -73,6 +73,7 @@ pub struct Settings {
     pub(crate) redirect_uri: Option<String>,
     pub(crate) client_auth_choice: Option<&'static str>,
     pub(crate) client_key: Option<crate::keys::ClientKey>,
+    pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
     pub(crate) client_identity: Option<crate::identity::ClientIdentity>,
     pub(crate) client_identity_required: bool,
     pub(crate) root_certificates: Vec<Vec<u8>>,
@@ -114,6 +115,7 @@ impl Default for Settings {
             redirect_uri: None,
             client_auth_choice: None,
             client_key: None,
+            dpop_key: None,
             client_identity: None,
             client_identity_required: false,
             root_certificates: Vec::new(),
@@ -146,6 +148,7 @@ impl fmt::Debug for Settings {
             )
             .field("custom_http_client", &self.http.is_some())
             .field("client_identity", &self.client_identity)
+            .field("dpop_key", &self.dpop_key)
             .field("extra_root_certificates", &self.root_certificates.len())
             .field("base_url_override", &self.base_url.is_some())
             .field("timeout", &self.timeout)
@@ -295,6 +298,17 @@ impl Settings {
     /// (`private_key_jwt`, RFC 7523).
     pub fn client_key(mut self, key: crate::keys::ClientKey) -> Self {
         self.client_key = Some(key);
+        self
+    }
+
+    /// The key this client's tokens are bound to, for a provider whose spec says `dpop: true`
+    /// (RFC 9449): it signs a proof for every token request and API call, and its sessions'
+    /// refresh too. Without it the client makes a key of its own when it is built, which lives
+    /// as long as the client. Give one (`DpopKey::from_pem_file("dpop.key")?`) when a token or
+    /// a public client's refresh token must outlive the process, or be refreshed by other
+    /// processes of a fleet. A provider without `dpop: true` refuses it when the client is built.
+    pub fn dpop_key(mut self, key: crate::dpop::DpopKey) -> Self {
+        self.dpop_key = Some(key);
         self
     }
 

@@ -91,6 +91,95 @@ pub trait TokenSource: fmt::Debug + Send + Sync {
     fn refused(&self, token: &Token) {
         let _ = token;
     }
+
+    /// Puts `token` on `request`'s `headers`, for sources that sign each request (a DPoP proof
+    /// names its method and URL). The integrations call this one; by default it is
+    /// [`TokenSource::apply`].
+    fn apply_to(
+        &self,
+        token: &Token,
+        request: ApiRequest<'_>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
+        let _ = request;
+        self.apply(token, headers)
+    }
+
+    /// The API answered `request`, which carried `token`, with `answer`'s headers; `refused`
+    /// when it refused the token (`401 Unauthorized`, or gRPC's `UNAUTHENTICATED`). Returns
+    /// whether to send the request again, with [`TokenSource::access_token`] asked anew.
+    ///
+    /// The integrations call it for the first answer to each request, and send a request again
+    /// at most once; the answer to that repeat comes with `refused: false` (so a source can
+    /// read its headers, such as a new DPoP nonce) and its result is ignored. By default:
+    /// when refused, [`TokenSource::refused`], and send again.
+    fn answered(
+        &self,
+        token: &Token,
+        request: ApiRequest<'_>,
+        answer: &HeaderMap,
+        refused: bool,
+    ) -> bool {
+        let _ = (request, answer);
+        if refused {
+            self.refused(token);
+        }
+        refused
+    }
+}
+
+/// The API request a token goes on, as the HTTP stack integrations hand it to a
+/// [`TokenSource`]: its method and URL.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRequest<'a> {
+    method: &'a http::Method,
+    target: Target<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    Url(&'a url::Url),
+    Uri(&'a http::Uri),
+}
+
+impl<'a> ApiRequest<'a> {
+    /// A request of `method` to `uri`, as `http` (tower, hyper, tonic) holds it.
+    pub fn new(method: &'a http::Method, uri: &'a http::Uri) -> Self {
+        ApiRequest {
+            method,
+            target: Target::Uri(uri),
+        }
+    }
+
+    /// A request of `method` to `url`, as reqwest holds it.
+    pub fn from_url(method: &'a http::Method, url: &'a url::Url) -> Self {
+        ApiRequest {
+            method,
+            target: Target::Url(url),
+        }
+    }
+
+    /// Its method.
+    pub fn method(&self) -> &http::Method {
+        self.method
+    }
+
+    /// Its absolute URL; a request whose URI has no scheme and host is an [`Error::Config`].
+    pub fn url(&self) -> Result<std::borrow::Cow<'a, url::Url>, Error> {
+        match self.target {
+            Target::Url(url) => Ok(std::borrow::Cow::Borrowed(url)),
+            Target::Uri(uri) => {
+                if uri.scheme().is_none() || uri.authority().is_none() {
+                    return Err(Error::config(
+                        "a DPoP proof names the request's absolute URL, and this request's URI has no scheme and host: give the request an absolute URI",
+                    ));
+                }
+                url::Url::parse(&uri.to_string())
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(|e| Error::config(format!("the request's URI is not a URL: {e}")))
+            }
+        }
+    }
 }
 
 /// `Bearer <token>`, marked sensitive.
@@ -101,15 +190,16 @@ fn bearer(token: &Token) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
-/// Puts a valid token of `source` on `headers` and returns it, for [`TokenSource::refused`]
-/// should the API refuse it.
+/// Puts a valid token of `source` on `headers` (of `request`) and returns it, for
+/// [`TokenSource::answered`] to be told of the API's answer.
 #[cfg(any(feature = "reqwest-middleware", feature = "tower", test))]
 pub(crate) async fn authorize(
     source: &dyn TokenSource,
+    request: ApiRequest<'_>,
     headers: &mut HeaderMap,
 ) -> Result<Token, Error> {
     let token = source.access_token().await?;
-    source.apply(&token, headers)?;
+    source.apply_to(&token, request, headers)?;
     Ok(token)
 }
 
@@ -128,12 +218,22 @@ mod tests {
         }
     }
 
+    fn request() -> (http::Method, http::Uri) {
+        (
+            http::Method::GET,
+            http::Uri::from_static("https://api.example.test/v1"),
+        )
+    }
+
     #[tokio::test]
     async fn a_source_puts_its_token_in_a_sensitive_bearer_header_replacing_any_other() {
+        let (method, uri) = request();
         let source = Fixed(Token::new("abc", Instant::now(), Duration::from_secs(60)));
         let mut headers = HeaderMap::new();
         headers.insert("authorization", HeaderValue::from_static("Bearer stale"));
-        let token = authorize(&source, &mut headers).await.unwrap();
+        let token = authorize(&source, ApiRequest::new(&method, &uri), &mut headers)
+            .await
+            .unwrap();
         assert_eq!(token.expose_secret(), "abc");
         assert_eq!(headers.get_all("authorization").iter().count(), 1);
         assert_eq!(headers["authorization"], "Bearer abc");
@@ -144,8 +244,49 @@ mod tests {
     #[tokio::test]
     async fn a_token_that_cannot_go_in_a_header_is_an_error_that_does_not_show_it() {
         let source = Fixed(Token::new("a\nb", Instant::now(), Duration::from_secs(60)));
-        let error = authorize(&source, &mut HeaderMap::new()).await.unwrap_err();
+        let (method, uri) = request();
+        let error = authorize(
+            &source,
+            ApiRequest::new(&method, &uri),
+            &mut HeaderMap::new(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{error:?}");
         assert!(!format!("{error} {error:?}").contains("a\nb"));
+    }
+
+    #[test]
+    fn a_source_told_of_a_refusal_drops_the_token_and_asks_to_send_again_by_default() {
+        #[derive(Debug, Default)]
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl TokenSource for Counting {
+            fn access_token(&self) -> BoxTokenFuture<'_> {
+                Box::pin(std::future::ready(Err(Error::token_source("unused"))))
+            }
+            fn refused(&self, _: &Token) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let source = Counting::default();
+        let token = Token::new("abc", Instant::now(), Duration::from_secs(60));
+        let (method, uri) = request();
+        let at = ApiRequest::new(&method, &uri);
+        assert!(!source.answered(&token, at, &HeaderMap::new(), false));
+        assert!(source.answered(&token, at, &HeaderMap::new(), true));
+        assert_eq!(source.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_request_uri_without_scheme_and_host_has_no_url_to_sign() {
+        let method = http::Method::GET;
+        let relative = http::Uri::from_static("/v1/items");
+        let error = ApiRequest::new(&method, &relative).url().unwrap_err();
+        assert!(error.to_string().contains("absolute"), "{error}");
+        let (method, uri) = request();
+        assert_eq!(
+            ApiRequest::new(&method, &uri).url().unwrap().as_str(),
+            "https://api.example.test/v1"
+        );
     }
 }

@@ -34,6 +34,9 @@ pub struct StoredToken {
     /// A user session's refresh token (app tokens have none here): the newest rotation, which
     /// every process of a fleet must use next.
     pub refresh_token: Option<SecretString>,
+    /// Whether the access token is bound to the client's DPoP key (RFC 9449); every process
+    /// that uses it needs that key.
+    pub dpop_bound: bool,
 }
 
 impl StoredToken {
@@ -50,7 +53,14 @@ impl StoredToken {
             expires_at_ms,
             fields,
             refresh_token: None,
+            dpop_bound: false,
         }
+    }
+
+    /// The same token, bound (or not) to the client's DPoP key.
+    pub fn with_dpop_bound(mut self, bound: bool) -> Self {
+        self.dpop_bound = bound;
+        self
     }
 
     /// The same token with a session's refresh token.

@@ -28,7 +28,7 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::source::authorize;
+use crate::source::{ApiRequest, authorize};
 use crate::{Authorizer, TokenSource};
 
 /// The error of a [`TokenService`]: the wrapped service's, or a [`crate::Error`] when no token
@@ -276,24 +276,28 @@ where
         let (mut parts, body) = request.into_parts();
         let again = self.replay.replay(&body).map(|body| copy(&parts, body));
         Box::pin(async move {
-            let token = authorize(&*source, &mut parts.headers).await?;
+            let (method, uri) = (parts.method.clone(), parts.uri.clone());
+            let at = ApiRequest::new(&method, &uri);
+            let token = authorize(&*source, at, &mut parts.headers).await?;
             let response = inner
                 .call(http::Request::from_parts(parts, body))
                 .await
                 .map_err(Into::into)?;
-            if !refuses_token(response.status(), response.headers()) {
+            let refused = refuses_token(response.status(), response.headers());
+            if !source.answered(&token, at, response.headers(), refused) {
                 return Ok(response);
             }
-            source.refused(&token);
             let Some(mut again) = again else {
                 return Ok(response);
             };
             drop(response);
-            authorize(&*source, again.headers_mut()).await?;
+            let token = authorize(&*source, at, again.headers_mut()).await?;
             std::future::poll_fn(|cx| inner.poll_ready(cx))
                 .await
                 .map_err(Into::into)?;
-            inner.call(again).await.map_err(Into::into)
+            let response = inner.call(again).await.map_err(Into::into)?;
+            source.answered(&token, at, response.headers(), false);
+            Ok(response)
         })
     }
 }

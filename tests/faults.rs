@@ -87,26 +87,10 @@ fn query_base() -> Provider {
     Provider {
         name: p.name,
         title: p.title,
-        docs: None,
-        allow_insecure_http: false,
-        refresh_margin_secs: 60,
         retry: p.retry,
-        openid: None,
-        authorization: None,
-        client_auth_choices: &[],
-        revocation: None,
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
         flows: p.flows,
         cached_flow: Some(0),
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        ..Provider::DEFAULT
     }
 }
 

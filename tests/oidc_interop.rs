@@ -93,9 +93,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
     leak(Provider {
         name: "local_oidc",
         title: "node-oidc-provider",
-        docs: None,
         allow_insecure_http: true,
-        refresh_margin_secs: 60,
         retry: Retry {
             attempts: 1,
             initial_backoff_ms: 1,
@@ -108,16 +106,6 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             authorization_path: None,
             leeway_secs: 30,
         }),
-        authorization: None,
-        client_auth_choices: &[],
-        revocation: None,
-        api_header: ApiHeader {
-            name: "Authorization",
-            prefix: "Bearer ",
-            suffix: "",
-        },
-        api_headers: &[],
-        error_answer: ErrorAnswer::RFC6749,
         flows: slice(vec![
             flow(
                 "client_credentials",
@@ -146,9 +134,7 @@ fn provider(auth: ClientAuth) -> &'static Provider {
             ),
         ]),
         cached_flow: Some(0),
-        renew_with: None,
-        config: &[],
-        errors: &[],
+        ..Provider::DEFAULT
     })
 }
 

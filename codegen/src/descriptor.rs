@@ -234,6 +234,7 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
             path: option_text(r.as_ref()),
         }),
         client_auth_choices: slice(p.client_auth_choices.iter().map(client_auth).collect()),
+        dpop: p.dpop,
         api_header: d::ApiHeader {
             name: text(&p.api_header.name),
             prefix: text(&p.api_header.prefix),

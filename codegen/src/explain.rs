@@ -251,6 +251,13 @@ pub fn explain(p: &Provider) -> String {
             lines.push(format!("--url-query {}", pair(k, v)));
         }
         lines.push("-H 'Accept: application/json'".into());
+        if p.dpop {
+            let _ = writeln!(
+                out,
+                "# DPOP_PROOF: a JWT signed ES256 with the client's DPoP key, naming this request (RFC 9449 §4)"
+            );
+            lines.push("-H \"DPoP: $DPOP_PROOF\"".into());
+        }
         for (k, v) in &headers {
             lines.push(format!("-H {}", joined(k, ": ", v)));
         }

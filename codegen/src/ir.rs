@@ -42,6 +42,8 @@ pub struct Provider {
     pub client_auth_choices: Vec<ClientAuth>,
     /// Retry defaults: (attempts, initial backoff ms, max backoff ms).
     pub retry: (u32, u64, u64),
+    /// Whether tokens are DPoP-bound (RFC 9449).
+    pub dpop: bool,
     /// Header used on API calls.
     pub api_header: ApiHeader,
     /// Other headers every API call carries: fixed, or builder settings (`location` is

@@ -192,6 +192,13 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
             methods.join(", "),
         );
     }
+    if p.dpop {
+        put(
+            "DPoP (RFC 9449)".into(),
+            "tokens bound to the client's key: a signed proof on every token request and API call"
+                .into(),
+        );
+    }
     if let Some(o) = &p.openid {
         put(
             "OpenID Connect".into(),

@@ -61,6 +61,11 @@ pub struct Spec {
     /// API calls; an environment may also say so itself.
     #[serde(default)]
     pub client_certificate: bool,
+    /// Whether the provider binds tokens to a key the client holds with DPoP (RFC 9449): every
+    /// token request and API call carries a signed proof, and tokens go in
+    /// `Authorization: DPoP …`. Default: false.
+    #[serde(default)]
+    pub dpop: bool,
     /// Client authentication used by every flow that does not set its own: one method, or a
     /// list of the methods the provider accepts (the builder picks one; the first by default).
     #[serde(default)]

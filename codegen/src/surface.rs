@@ -46,6 +46,8 @@ pub enum When {
     Sessions,
     /// The spec has a code exchange and a refresh grant, which restores sessions.
     RestoreSession,
+    /// Tokens are DPoP-bound (`dpop: true`).
+    Dpop,
 }
 
 /// One method generated code defines.
@@ -96,6 +98,7 @@ pub const GENERATED_NAMES: &[GeneratedName] = &[
     name("client_auth_method", B, When::ClientAuthChoices, EMITTER),
     name("client_key", B, When::SignsWithKey, EMITTER),
     name("client_identity", B, When::Certificate, EMITTER),
+    name("dpop_key", B, When::Dpop, EMITTER),
     name("build", B, When::Always, EMITTER),
     name("builder", C, When::Always, CLIENT_MACRO),
     name("runtime", C, When::Always, CLIENT_MACRO),
@@ -149,6 +152,7 @@ impl When {
             When::OpenId => p.openid.is_some(),
             When::Sessions => session_flow(p).is_some(),
             When::RestoreSession => session_flow(p).is_some() && refresh_flow(p).is_some(),
+            When::Dpop => p.dpop,
         }
     }
 }

@@ -143,9 +143,10 @@ fn the_emitter_writes_exactly_the_generated_names_the_table_says_each_spec_has()
 }
 
 /// A spec whose module has every generated method: a cached flow, several client
-/// authentication methods (one signing with a key), mutual TLS, OpenID, a code exchange and
-/// a refresh grant.
+/// authentication methods (one signing with a key), mutual TLS, DPoP, OpenID, a code exchange
+/// and a refresh grant.
 const EVERYTHING: &str = r#"title: Everything
+dpop: true
 environments:
   production:
     url: https://auth.acme.test

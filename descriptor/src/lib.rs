@@ -60,6 +60,10 @@ pub struct Provider {
         deserialize_with = "read"
     )]
     pub client_auth_choices: &'static [ClientAuth],
+    /// Whether tokens are bound to the client's key with DPoP (RFC 9449): every token request
+    /// and API call carries a proof, and a `DPoP` token goes in `Authorization: DPoP …`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dpop: bool,
     /// How the token is sent on API calls.
     pub api_header: ApiHeader,
     /// The other headers every API call carries (an application key): fixed, or builder
@@ -223,6 +227,7 @@ impl Provider {
         authorization: None,
         revocation: None,
         client_auth_choices: &[],
+        dpop: false,
         api_header: ApiHeader {
             name: "Authorization",
             prefix: "Bearer ",

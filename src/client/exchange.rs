@@ -138,7 +138,7 @@ impl TokenClient {
         let request = self.build_request(&http, flow, call, extra, credentials, now)?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
-        let answer = self.send_to_server(&http, request).await?;
+        let answer = self.send_token_request(&http, request).await?;
         let (status, body) = (answer.status, answer.body);
         status_seen.store(status, Ordering::Relaxed);
         let retry_after = answer
@@ -163,7 +163,8 @@ impl TokenClient {
             }
             Err(e) => return Err(e),
         };
-        let token = Token::with_margin(parsed.token, sent, parsed.lifetime, inner.margin);
+        let token = Token::with_margin(parsed.token, sent, parsed.lifetime, inner.margin)
+            .dpop_bound(inner.dpop.is_some() && !crate::dpop::issued_as_bearer(&body));
         Ok((token, parsed.fields))
     }
 
@@ -193,6 +194,41 @@ impl TokenClient {
         )
     }
 
+    /// Sends a token request (or a pushed authorization request) and reads the whole answer:
+    /// with a DPoP proof for a DPoP provider, signed again with the server's nonce and sent
+    /// once more when the server asks for one (RFC 9449 §8).
+    pub(super) async fn send_token_request(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::RequestBuilder,
+    ) -> Result<crate::outbound::Answer, Error> {
+        let Some(dpop) = &self.inner.dpop else {
+            return self.send_to_server(http, request).await;
+        };
+        let title = self.inner.provider.title;
+        let mut request = request
+            .build()
+            .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
+        // A form body is held in memory, so the request can be sent again.
+        let again = request.try_clone();
+        dpop.sign(&mut request, None, self.inner.settings.clock.wall())?;
+        let url = request.url().clone();
+        let answer = self.exchange(http, request).await?;
+        // Sent again once at most, so a server that keeps asking cannot make a loop.
+        dpop.remember(&url, &answer.headers);
+        let challenged = answer.headers.contains_key(crate::dpop::DPOP_NONCE)
+            && crate::dpop::token_endpoint_wants_nonce(answer.status, &answer.body);
+        match again {
+            Some(mut again) if challenged => {
+                dpop.sign(&mut again, None, self.inner.settings.clock.wall())?;
+                let answer = self.exchange(http, again).await?;
+                dpop.remember(&url, &answer.headers);
+                Ok(answer)
+            }
+            _ => Ok(answer),
+        }
+    }
+
     /// Sends a request to the provider's token (or revocation) endpoint and reads the whole
     /// answer, within the size limit and the request timeout.
     pub(super) async fn send_to_server(
@@ -204,6 +240,15 @@ impl TokenClient {
         let request = request
             .build()
             .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
+        self.exchange(http, request).await
+    }
+
+    /// Sends a built request to the provider and reads the whole answer.
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+    ) -> Result<crate::outbound::Answer, Error> {
         crate::outbound::exchange(
             http,
             request,
@@ -211,7 +256,7 @@ impl TokenClient {
             self.inner.settings.timeout,
         )
         .await
-        .map_err(|fault| fault.for_token_request(title))
+        .map_err(|fault| fault.for_token_request(self.inner.provider.title))
     }
 
     /// The flow the spec names `name`.

@@ -176,7 +176,8 @@ impl TokenClient {
             issued,
             lifetime,
             self.inner.margin,
-        );
+        )
+        .dpop_bound(stored.dpop_bound && self.inner.dpop.is_some());
         (now < token.refresh_at()).then(|| (token, stored.fields.clone()))
     }
 
@@ -190,6 +191,7 @@ impl TokenClient {
             expires_at_ms: issued_at_ms.saturating_add(token.lifetime().as_millis() as u64),
             fields: fields.clone(),
             refresh_token: None,
+            dpop_bound: token.is_dpop_bound(),
         }
     }
 }

@@ -108,6 +108,8 @@ struct Inner {
     rejected: Mutex<Option<[u8; 32]>>,
     /// The users' sessions this client holds, by the application's key.
     sessions: Mutex<session::Registry>,
+    /// The key tokens are bound to and the servers' nonces, for a DPoP provider.
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 impl Inner {
@@ -392,6 +394,18 @@ impl TokenClient {
         let margin = settings
             .refresh_margin
             .unwrap_or(Duration::from_secs(provider.refresh_margin_secs));
+        let dpop = match (provider.dpop, &settings.dpop_key) {
+            (true, Some(key)) => Some(crate::dpop::Dpop::new(key.clone())),
+            (true, None) => Some(crate::dpop::Dpop::new(crate::dpop::DpopKey::generate()?)),
+            (false, Some(_)) => {
+                return Err(Error::config(format!(
+                    "a DPoP key was given, but the spec of {} does not say its tokens are DPoP-bound: \
+                     add `dpop: true` to the spec if the provider binds them (RFC 9449), or drop the key",
+                    provider.title
+                )));
+            }
+            (false, None) => None,
+        };
         let fixed_secrets = Redactor::new(fixed);
         let system_clock = settings.clock.is_system_clock();
         Ok(TokenClient {
@@ -423,6 +437,7 @@ impl TokenClient {
                 store_key,
                 rejected: Mutex::new(None),
                 sessions: Mutex::default(),
+                dpop,
             }),
         })
     }
@@ -508,13 +523,16 @@ impl TokenClient {
             return Ok(made.1.clone());
         }
         let h = &self.inner.provider.api_header;
-        let mut value = HeaderValue::from_str(&format!(
-            "{}{}{}",
-            h.prefix,
-            token.expose_secret(),
-            h.suffix
-        ))
-        .map_err(|_| Error::config("the token cannot go in an HTTP header"))?;
+        // A DPoP-bound token goes in `Authorization: DPoP …` (RFC 9449 §7.1); the spec check
+        // keeps DPoP providers on the `Authorization` header.
+        let (prefix, suffix) = if token.is_dpop_bound() {
+            ("DPoP ", "")
+        } else {
+            (h.prefix, h.suffix)
+        };
+        let mut value =
+            HeaderValue::from_str(&format!("{prefix}{}{suffix}", token.expose_secret(),))
+                .map_err(|_| Error::config("the token cannot go in an HTTP header"))?;
         value.set_sensitive(true);
         self.inner
             .header
@@ -537,6 +555,106 @@ impl TokenClient {
             self.header_value(token)?,
         );
         Ok(())
+    }
+
+    /// [`Self::apply_headers`] for a `method` request to `url`, with a DPoP proof when `token`
+    /// is bound to the client's key.
+    pub(crate) fn apply_headers_for(
+        &self,
+        token: &Token,
+        method: &str,
+        url: &Url,
+        headers: &mut reqwest::header::HeaderMap,
+    ) -> Result<(), Error> {
+        self.apply_headers(token, headers)?;
+        if let Some(proof) = self.dpop_proof(method, url, token)? {
+            headers.insert(crate::dpop::DPOP, proof);
+        }
+        Ok(())
+    }
+
+    /// The `DPoP` header (RFC 9449 §7) a `method` request to `url` carrying `token` needs, for
+    /// API calls made with an HTTP client of your own: a proof signed with the client's key,
+    /// with the token's hash (`ath`) and the API server's latest nonce. `None` when `token` is
+    /// not DPoP-bound ([`Token::is_dpop_bound`]). [`Self::authorize`], [`Self::send`] and the
+    /// HTTP stack integrations add it themselves.
+    ///
+    /// A server that wants a nonce answers `401` with `WWW-Authenticate: DPoP
+    /// error="use_dpop_nonce"` and a `DPoP-Nonce` header: hand such answers (and any answer with
+    /// a `DPoP-Nonce`) to [`Self::dpop_answer`], then ask for a proof again.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &Url,
+        token: &Token,
+    ) -> Result<Option<HeaderValue>, Error> {
+        match &self.inner.dpop {
+            Some(dpop) if token.is_dpop_bound() => dpop
+                .proof_for(
+                    method,
+                    url,
+                    Some(token.expose_secret()),
+                    self.inner.settings.clock.wall(),
+                )
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether this client binds tokens with DPoP (its spec says `dpop: true`).
+    pub(crate) fn has_dpop(&self) -> bool {
+        self.inner.dpop.is_some()
+    }
+
+    /// Reads an API's answer to a request from `url` for what DPoP needs: keeps the server's
+    /// new nonce (`DPoP-Nonce`), and says whether the answer is a nonce challenge (`401` with
+    /// `WWW-Authenticate: DPoP error="use_dpop_nonce"`), after which the request should be
+    /// sent again, once, with a new proof and the same token.
+    pub fn dpop_answer(
+        &self,
+        url: &Url,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+    ) -> bool {
+        let Some(dpop) = &self.inner.dpop else {
+            return false;
+        };
+        // Another request may have kept the same nonce first: the challenge stands anyway.
+        let _new = dpop.remember(url, headers);
+        status == 401
+            && headers.contains_key(crate::dpop::DPOP_NONCE)
+            && crate::dpop::resource_wants_nonce(headers)
+    }
+
+    /// `request` with the provider's headers carrying `token`, and its DPoP proof when the
+    /// token is bound.
+    fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &Token,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let request = request.headers(self.inner.api_headers.clone()).header(
+            self.inner.provider.api_header.name,
+            self.header_value(token)?,
+        );
+        if !token.is_dpop_bound() {
+            return Ok(request);
+        }
+        let (http, built) = request.build_split();
+        let mut built = built.map_err(|e| self.api_error(e))?;
+        if let Some(proof) = self.dpop_proof(built.method().as_str(), built.url(), token)? {
+            built.headers_mut().insert(crate::dpop::DPOP, proof);
+        }
+        Ok(reqwest::RequestBuilder::from_parts(http, built))
+    }
+
+    /// A failed API call, its URL left out (it may carry secrets in its query).
+    fn api_error(&self, e: reqwest::Error) -> Error {
+        Error::Api {
+            provider: self.inner.provider.title,
+            kind: crate::outbound::kind(&e),
+            cause: crate::error::Cause::new(e.without_url()),
+        }
     }
 
     /// Adds the provider's header with a valid token to an API request.
@@ -584,10 +702,7 @@ impl TokenClient {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let token = cache::access_token(owner).await?;
-        Ok(request.headers(self.inner.api_headers.clone()).header(
-            self.inner.provider.api_header.name,
-            self.header_value(&token)?,
-        ))
+        self.authorized(request, &token)
     }
 
     /// Sends `request` with a token of `owner`; on `401` renews once and retries.
@@ -598,31 +713,35 @@ impl TokenClient {
     ) -> Result<reqwest::Response, Error> {
         let retry = request.try_clone();
         let token = cache::access_token(owner).await?;
-        let name = self.inner.provider.api_header.name;
-        let api_error = |e: reqwest::Error| Error::Api {
-            provider: self.inner.provider.title,
-            kind: crate::outbound::kind(&e),
-            cause: crate::error::Cause::new(e.without_url()),
+        let send = |request: reqwest::RequestBuilder, token: &Token| {
+            let request = self.authorized(request, token);
+            async move {
+                let response = request?.send().await.map_err(|e| self.api_error(e))?;
+                let challenged = self.dpop_answer(
+                    response.url(),
+                    response.status().as_u16(),
+                    response.headers(),
+                );
+                Ok::<_, Error>((response, challenged))
+            }
         };
-        let response = request
-            .headers(self.inner.api_headers.clone())
-            .header(name, self.header_value(&token)?)
-            .send()
-            .await
-            .map_err(api_error)?;
+        let (response, challenged) = send(request, &token).await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        owner.invalidate(&token);
+        // A DPoP nonce challenge refuses the proof, not the token: the same token goes again
+        // with a proof carrying the nonce.
+        if !challenged {
+            owner.invalidate(&token);
+        }
         match retry {
             Some(again) => {
-                let token = cache::access_token(owner).await?;
-                again
-                    .headers(self.inner.api_headers.clone())
-                    .header(name, self.header_value(&token)?)
-                    .send()
-                    .await
-                    .map_err(api_error)
+                let token = if challenged {
+                    token
+                } else {
+                    cache::access_token(owner).await?
+                };
+                Ok(send(again, &token).await?.0)
             }
             None => Ok(response),
         }

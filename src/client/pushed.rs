@@ -121,7 +121,7 @@ impl TokenClient {
             &values,
             &own,
         )?;
-        let answer = self.send_to_server(&http, built).await?;
+        let answer = self.send_token_request(&http, built).await?;
         if !(200..300).contains(&answer.status) {
             return Err(response::refusal(
                 provider,

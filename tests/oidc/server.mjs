@@ -97,6 +97,30 @@ export const clients = [
     scope: 'openid offline_access api:read',
   },
   {
+    // A client whose access tokens must be DPoP-bound (RFC 9449): token requests without a
+    // proof are refused.
+    client_id: 'dpop-client',
+    client_secret: 'dpop-secret-0123456789abcdef0123456789abcdef',
+    token_endpoint_auth_method: 'client_secret_basic',
+    dpop_bound_access_tokens: true,
+    grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access api:read',
+  },
+  {
+    // A public client (no secret) with DPoP: its refresh tokens are bound to its DPoP key.
+    client_id: 'dpop-public',
+    token_endpoint_auth_method: 'none',
+    dpop_bound_access_tokens: true,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access',
+  },
+  {
     // Basic credentials per RFC 6749 §2.3.1: id and secret form-urlencoded before base64.
     client_id: 'basic client:2/+&=',
     client_secret: 'b@sic:s3cret+/=& %-0123456789abcdef0123456789abcdef',
@@ -171,6 +195,11 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // With DPOP_NONCE set, every DPoP proof must carry the server's nonce (RFC 9449 §8).
+    dPoP: {
+      enabled: true,
+      ...(process.env.DPOP_NONCE ? { nonceSecret: crypto.randomBytes(32), requireNonce: () => true } : {}),
+    },
     mTLS: {
       enabled: Boolean(tlsDir),
       certificateBoundAccessTokens: true,

@@ -213,6 +213,19 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
             "client_identity(identity)",
         );
     }
+    if When::Dpop.holds(p) {
+        settings_setter(
+            s,
+            "The key this client's tokens are bound to (DPoP, RFC 9449), which signs a proof for\n\
+             every token request and API call. Without it the client makes a key of its own when\n\
+             built, which lives as long as the client: give one\n\
+             (`::tokenspec::DpopKey::from_pem_file(\"dpop.key\")?`) when refresh tokens must\n\
+             outlive the process or be shared by a fleet.",
+            "dpop_key",
+            "key: ::tokenspec::DpopKey",
+            "dpop_key(key)",
+        );
+    }
     for c in &p.config_params {
         let mut text = format!("Sets `{}`", c.wire);
         if let Some(d) = &c.doc {

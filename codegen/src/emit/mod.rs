@@ -127,6 +127,12 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
     if crate::surface::When::Certificate.holds(p) {
         lines.push("- mutual TLS: the builder's `client_identity` in the handshake".into());
     }
+    if p.dpop {
+        lines.push(
+            "- a `DPoP` header: a proof signed with the client's DPoP key (RFC 9449), the server's nonce in it when it asks"
+                .into(),
+        );
+    }
     if let Some((kind, algorithm, audience)) = &f.client_auth.assertion {
         let signer = match kind {
             crate::spec::AssertionSpec::ClientSecretJwt => "the client secret",

@@ -157,6 +157,13 @@ impl Cx {
             );
         }
         let api_header = self.api_header(spec.api_header.as_ref());
+        if spec.dpop && spec.api_header.is_some() {
+            self.error(
+                &root().key("api_header"),
+                "DPoP-bound tokens go in `Authorization: DPoP <token>` (RFC 9449 §7.1), not in another header",
+                "remove `api_header`, or `dpop` if the provider does not bind tokens",
+            );
+        }
 
         let mut enums = Vec::new();
         let mut config_params: Vec<ir::ConfigParam> = Vec::new();
@@ -248,6 +255,7 @@ impl Cx {
             authorization,
             revocation,
             client_auth_choices,
+            dpop: spec.dpop,
             api_header,
             api_headers,
             cached_flow: cached.first().copied(),
