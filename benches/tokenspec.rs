@@ -63,7 +63,7 @@ async fn token_server(delay: Duration) -> (String, Arc<AtomicUsize>) {
                 let mut chunk = [0u8; 4096];
                 loop {
                     // One request: headers, then Content-Length bytes of body.
-                    let (head_end, length) = loop {
+                    let (head_end, length, proven) = loop {
                         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                             let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
                             let length = head
@@ -71,7 +71,8 @@ async fn token_server(delay: Duration) -> (String, Arc<AtomicUsize>) {
                                 .find_map(|l| l.strip_prefix("content-length:"))
                                 .and_then(|v| v.trim().parse::<usize>().ok())
                                 .unwrap_or(0);
-                            break (end + 4, length);
+                            // A request with a DPoP proof gets a DPoP-bound token (RFC 9449 §5).
+                            break (end + 4, length, head.contains("\r\ndpop:"));
                         }
                         match stream.read(&mut chunk).await {
                             Ok(0) | Err(_) => return,
@@ -89,8 +90,9 @@ async fn token_server(delay: Duration) -> (String, Arc<AtomicUsize>) {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
+                    let token_type = if proven { "DPoP" } else { "Bearer" };
                     let body = format!(
-                        r#"{{"access_token":"bench-token-{n}","token_type":"Bearer","expires_in":3600}}"#
+                        r#"{{"access_token":"bench-token-{n}","token_type":"{token_type}","expires_in":3600}}"#
                     );
                     let answer = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -1110,6 +1112,134 @@ fn mtls(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
     ));
 }
 
+/// DPoP (RFC 9449): what a proof signed ES256 adds to a cached `authorize` and to an API call
+/// over loopback, each against the same call of the same client without DPoP, in the same run.
+fn dpop(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
+    use tokenspec::__private::descriptor::*;
+    let (base, _) = rt.block_on(token_server(Duration::ZERO));
+    let basic = ClientAuth {
+        name: "client_secret_basic",
+        basic: Some(BasicEncoding::Raw),
+        ..ClientAuth::NONE
+    };
+    let bearer = authenticating_client(&base, basic, tokenspec::Settings::default());
+    let bound = {
+        let mut provider = bearer.provider().clone();
+        provider.dpop = true;
+        tokenspec::TokenClient::new(
+            Box::leak(Box::new(provider)),
+            tokenspec::Settings::default()
+                .client_id("bench-client")
+                .client_secret("bench-secret-of-at-least-32-bytes!!")
+                .base_url(base.clone()),
+            "https://unused.invalid",
+            &[],
+            vec![],
+        )
+        .expect("client")
+    };
+    let clients = [bearer, bound];
+    for client in &clients {
+        rt.block_on(client.access_token()).expect("token");
+    }
+    assert!(
+        rt.block_on(clients[1].access_token())
+            .expect("token")
+            .is_dpop_bound()
+    );
+    let http = tokenspec::http_client()
+        .expect("TLS")
+        .build()
+        .expect("http");
+    let url = format!("{base}/api/items");
+    // Ours and the baseline taken alternately, each sample a median's worth of calls.
+    let paired = |rounds: u32, call: &dyn Fn(&tokenspec::TokenClient)| {
+        let mut samples = [Vec::new(), Vec::new()];
+        for _ in 0..9 {
+            for (client, taken) in clients.iter().zip(samples.iter_mut()) {
+                let start = Instant::now();
+                for _ in 0..rounds {
+                    call(client);
+                }
+                taken.push(start.elapsed().as_nanos() as f64 / f64::from(rounds));
+            }
+        }
+        let [plain, signed] = samples;
+        (median(plain), median(signed))
+    };
+    let (plain, signed) = paired(20_000, &|client| {
+        let request = rt
+            .block_on(client.authorize(http.get(&url)))
+            .expect("authorized");
+        let _ = std::hint::black_box(request);
+    });
+    let ratio = signed / plain;
+    rows.push(row(
+        "cached authorize() with a DPoP proof (ES256)",
+        ns(signed),
+        format!("{} without DPoP", ns(plain)),
+        format!("{ratio:.2}×, +{}", ns(signed - plain)),
+        "≤ 1.2×",
+        ratio <= 1.2,
+    ));
+    // The floor: one ES256 signature (ring) of a proof-sized message, against the whole
+    // proof (claims, jti, ath, base64url, signature, header value) the client makes.
+    let token = rt.block_on(clients[1].access_token()).expect("token");
+    let parsed = url::Url::parse(&url).expect("url");
+    let random = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &random,
+    )
+    .expect("key");
+    let pair = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8.as_ref(),
+        &random,
+    )
+    .expect("key");
+    let message = [b'x'; 420];
+    let (mut proof_ns, mut sign_ns) = (Vec::new(), Vec::new());
+    for _ in 0..9 {
+        let start = Instant::now();
+        for _ in 0..2_000 {
+            std::hint::black_box(
+                clients[1]
+                    .dpop_proof("GET", &parsed, &token)
+                    .expect("proof"),
+            );
+        }
+        proof_ns.push(start.elapsed().as_nanos() as f64 / 2_000.0);
+        let start = Instant::now();
+        for _ in 0..2_000 {
+            std::hint::black_box(pair.sign(&random, &message).expect("signature"));
+        }
+        sign_ns.push(start.elapsed().as_nanos() as f64 / 2_000.0);
+    }
+    let (proof, sign) = (median(proof_ns), median(sign_ns));
+    rows.push(row(
+        "  one DPoP proof, against a bare ES256 signature (the floor)",
+        ns(proof),
+        ns(sign),
+        format!("{:.2}×", proof / sign),
+        "≤ 1.2×",
+        proof / sign <= 1.2,
+    ));
+    let (plain_call, signed_call) = paired(1_000, &|client| {
+        let answer = rt.block_on(client.send(http.get(&url))).expect("answer");
+        std::hint::black_box(rt.block_on(answer.bytes()).expect("body"));
+    });
+    let ratio = signed_call / plain_call;
+    rows.push(row(
+        "  an API call over loopback through send(), with the proof",
+        ns(signed_call),
+        format!("{} without DPoP", ns(plain_call)),
+        format!("{ratio:.2}×, +{}", ns(signed_call - plain_call)),
+        "≤ 1.2×",
+        ratio <= 1.2,
+    ));
+}
+
 /// Users' sessions: a cached `session.access_token()` against the app token's in the same run,
 /// the memory of idle sessions, and a refresh stampede on one session.
 fn sessions(rt: &tokio::runtime::Runtime, rows: &mut Vec<Row>) {
@@ -1581,6 +1711,9 @@ fn main() {
     }
     if wanted("integrations") {
         integrations(&rt, &mut rows);
+    }
+    if wanted("dpop") {
+        dpop(&rt, &mut rows);
     }
     println!("| benchmark | tokenspec | baseline (same run) | ratio | target | met |");
     println!("|---|---|---|---|---|---|");

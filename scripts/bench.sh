@@ -4,7 +4,7 @@
 #   bash scripts/bench.sh            # everything (about 10 minutes on 2 cores)
 #   bash scripts/bench.sh hot fetch  # only some runtime sections (hot, stampede, fetch,
 #                                    # generator, memory, lifetimes, fleet, sessions, assertions, mtls,
-#                                    # integrations)
+#                                    # integrations, dpop)
 #   bash scripts/bench.sh compile    # only the compile-cost builds
 #   bash scripts/bench.sh consumer   # only the cold build of a crate depending on one provider
 set -euo pipefail
