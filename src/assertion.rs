@@ -54,10 +54,10 @@ pub(crate) fn algorithm(
 pub(crate) fn client_assertion(
     assertion: &Assertion,
     credentials: &Credentials,
-    endpoint: &url::Url,
+    audience: Audience<'_>,
     now: std::time::SystemTime,
 ) -> Result<SecretString, Error> {
-    let mut claims = registered(assertion, credentials, endpoint, now);
+    let mut claims = registered(assertion, credentials, audience, now);
     claims.insert("sub".into(), Value::from(credentials.id.as_str()));
     claims.insert(
         "jti".into(),
@@ -74,12 +74,12 @@ pub(crate) fn client_assertion(
 pub(crate) fn grant_assertion(
     assertion: &Assertion,
     credentials: &Credentials,
-    endpoint: &url::Url,
+    audience: Audience<'_>,
     now: std::time::SystemTime,
     declares_sub: bool,
     claims: impl IntoIterator<Item = (String, Value)>,
 ) -> Result<SecretString, Error> {
-    let mut all = registered(assertion, credentials, endpoint, now);
+    let mut all = registered(assertion, credentials, audience, now);
     if !declares_sub {
         all.insert("sub".into(), Value::from(credentials.id.as_str()));
     }
@@ -87,20 +87,32 @@ pub(crate) fn grant_assertion(
     sign(assertion, credentials, all)
 }
 
+/// What an assertion's `aud` can be: the endpoint it goes to (RFC 7523's default), the
+/// authorization server's issuer (`{issuer}`, as FAPI 2.0 wants), or the spec's own text.
+#[derive(Clone, Copy)]
+pub(crate) struct Audience<'a> {
+    pub endpoint: &'a url::Url,
+    pub issuer: &'a str,
+}
+
+/// The spec's `audience` that stands for the authorization server's issuer.
+pub(crate) const ISSUER_AUDIENCE: &str = "{issuer}";
+
 /// `iss`, `aud`, `iat` and `exp`.
 fn registered(
     assertion: &Assertion,
     credentials: &Credentials,
-    endpoint: &url::Url,
+    to: Audience<'_>,
     now: std::time::SystemTime,
 ) -> Map<String, Value> {
     let iat = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let audience = match assertion.audience {
+        Some(ISSUER_AUDIENCE) => to.issuer.to_owned(),
         Some(audience) => audience.to_owned(),
         None => {
-            let mut url = endpoint.clone();
+            let mut url = to.endpoint.clone();
             url.set_query(None);
             url.to_string()
         }

@@ -31,6 +31,8 @@ pub(crate) struct Proof<'a> {
     pub auth: &'a ClientAuth,
     pub credentials: &'a Credentials,
     pub now: std::time::SystemTime,
+    /// The authorization server's issuer, for an assertion whose audience is `{issuer}`.
+    pub issuer: &'a str,
 }
 
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
@@ -40,14 +42,17 @@ const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:
 /// says: a Basic header, parameters in the query string or the body, several of these, or a
 /// signed client assertion.
 pub(crate) fn apply<'a>(
-    auth: &'a ClientAuth,
-    credentials: &'a Credentials,
+    proof: &Proof<'a>,
     endpoint: &url::Url,
-    now: std::time::SystemTime,
     out: &mut Outgoing<'a>,
 ) -> Result<(), Error> {
+    let (auth, credentials, now) = (proof.auth, proof.credentials, proof.now);
     if let Some(assertion) = &auth.assertion {
-        let jwt = crate::assertion::client_assertion(assertion, credentials, endpoint, now)?;
+        let audience = crate::assertion::Audience {
+            endpoint,
+            issuer: proof.issuer,
+        };
+        let jwt = crate::assertion::client_assertion(assertion, credentials, audience, now)?;
         out.text(Location::Body, auth.id_param, &credentials.id);
         out.text(
             Location::Body,

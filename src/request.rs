@@ -209,7 +209,7 @@ pub(crate) fn build(
         header_params: Vec::new(),
         headers: reqwest::header::HeaderMap::new(),
     };
-    crate::client_auth::apply(client.auth, client.credentials, &url, client.now, &mut out)?;
+    crate::client_auth::apply(&client, &url, &mut out)?;
     for param in flow.params {
         let Some(value) = value(param.source, config, call) else {
             let slot = match param.source {
@@ -242,7 +242,10 @@ pub(crate) fn build(
         let jwt = crate::assertion::grant_assertion(
             assertion,
             client.credentials,
-            &url,
+            crate::assertion::Audience {
+                endpoint: &url,
+                issuer: client.issuer,
+            },
             client.now,
             declares_sub,
             claims,

@@ -308,7 +308,8 @@ pub struct ClientAuthSpec {
     #[serde(default)]
     pub algorithm: Option<String>,
     /// The assertion's `aud` claim (default: the URL of the token endpoint), for providers
-    /// that want another, such as their issuer.
+    /// that want another; `{issuer}` is the authorization server's issuer (the OpenID or
+    /// `authorization:` issuer, else the base URL), as FAPI 2.0 wants.
     #[serde(default)]
     pub audience: Option<String>,
     /// The client certificate authenticates the client (RFC 8705 §2) and only its id is sent:
@@ -516,7 +517,8 @@ pub struct GrantAssertionSpec {
     /// `client_key`; or `HS256`, signed with the client secret.
     #[serde(default)]
     pub algorithm: Option<String>,
-    /// The `aud` claim (default: the URL of the token endpoint).
+    /// The `aud` claim (default: the URL of the token endpoint; `{issuer}`: the authorization
+    /// server's issuer).
     #[serde(default)]
     pub audience: Option<String>,
     /// Seconds from `iat` to `exp` (default 60; many providers refuse more than 3600).

@@ -134,11 +134,13 @@ impl TokenClient {
         let inner = &self.inner;
         let provider = inner.provider;
         let http = inner.http.client()?;
-        let now = inner.settings.clock.wall();
-        let request = self.build_request(&http, flow, call, extra, credentials, now)?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
-        let answer = self.send_token_request(&http, request).await?;
+        let answer = self
+            .send_token_request(&http, |now| {
+                self.build_request(&http, flow, call, extra, credentials, now)
+            })
+            .await?;
         let (status, body) = (answer.status, answer.body);
         status_seen.store(status, Ordering::Relaxed);
         let retry_after = answer
@@ -187,6 +189,7 @@ impl TokenClient {
                 auth: self.client_auth(flow),
                 credentials,
                 now,
+                issuer: &inner.issuer,
             },
             &inner.config,
             call,
@@ -194,39 +197,40 @@ impl TokenClient {
         )
     }
 
-    /// Sends a token request (or a pushed authorization request) and reads the whole answer:
-    /// with a DPoP proof for a DPoP provider, signed again with the server's nonce and sent
-    /// once more when the server asks for one (RFC 9449 §8).
-    pub(super) async fn send_token_request(
+    /// Sends a token request (or a pushed authorization request), built by `build` for the
+    /// time of sending, and reads the whole answer: with a DPoP proof for a DPoP provider, and
+    /// when the server asks for its nonce (RFC 9449 §8), built again (a client assertion's
+    /// `jti` is single use), signed with the nonce and sent once more.
+    pub(super) async fn send_token_request<'b>(
         &self,
         http: &reqwest::Client,
-        request: reqwest::RequestBuilder,
+        build: impl Fn(std::time::SystemTime) -> Result<reqwest::RequestBuilder, Error> + 'b,
     ) -> Result<crate::outbound::Answer, Error> {
+        let clock = &self.inner.settings.clock;
         let Some(dpop) = &self.inner.dpop else {
-            return self.send_to_server(http, request).await;
+            return self.send_to_server(http, build(clock.wall())?).await;
         };
         let title = self.inner.provider.title;
-        let mut request = request
-            .build()
-            .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
-        // A form body is held in memory, so the request can be sent again.
-        let again = request.try_clone();
-        dpop.sign(&mut request, None, self.inner.settings.clock.wall())?;
+        let signed = |now| -> Result<reqwest::Request, Error> {
+            let mut request = build(now)?
+                .build()
+                .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
+            dpop.sign(&mut request, None, now)?;
+            Ok(request)
+        };
+        let request = signed(clock.wall())?;
         let url = request.url().clone();
         let answer = self.exchange(http, request).await?;
-        // Sent again once at most, so a server that keeps asking cannot make a loop.
         dpop.remember(&url, &answer.headers);
+        // Sent again once at most, so a server that keeps asking cannot make a loop.
         let challenged = answer.headers.contains_key(crate::dpop::DPOP_NONCE)
             && crate::dpop::token_endpoint_wants_nonce(answer.status, &answer.body);
-        match again {
-            Some(mut again) if challenged => {
-                dpop.sign(&mut again, None, self.inner.settings.clock.wall())?;
-                let answer = self.exchange(http, again).await?;
-                dpop.remember(&url, &answer.headers);
-                Ok(answer)
-            }
-            _ => Ok(answer),
+        if !challenged {
+            return Ok(answer);
         }
+        let answer = self.exchange(http, signed(clock.wall())?).await?;
+        dpop.remember(&url, &answer.headers);
+        Ok(answer)
     }
 
     /// Sends a request to the provider's token (or revocation) endpoint and reads the whole

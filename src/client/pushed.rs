@@ -108,20 +108,24 @@ impl TokenClient {
             .collect();
         let http = inner.http.client()?;
         let keys = inner.credentials.load_full();
-        let built = request::build(
-            &http,
-            &endpoint,
-            &PUSHED,
-            crate::client_auth::Proof {
-                auth,
-                credentials: &keys.credentials,
-                now: inner.settings.clock.wall(),
-            },
-            &[],
-            &values,
-            &own,
-        )?;
-        let answer = self.send_token_request(&http, built).await?;
+        let answer = self
+            .send_token_request(&http, |now| {
+                request::build(
+                    &http,
+                    &endpoint,
+                    &PUSHED,
+                    crate::client_auth::Proof {
+                        auth,
+                        credentials: &keys.credentials,
+                        now,
+                        issuer: &inner.issuer,
+                    },
+                    &[],
+                    &values,
+                    &own,
+                )
+            })
+            .await?;
         if !(200..300).contains(&answer.status) {
             return Err(response::refusal(
                 provider,

@@ -6,6 +6,25 @@ use super::*;
 const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 impl Cx {
+    /// An assertion's `audience`: text without user info, or `{issuer}` (the authorization
+    /// server's issuer, as FAPI 2.0 wants), never empty or another placeholder.
+    fn audience(&mut self, audience: &str, at: &YamlPath) {
+        self.without_user_info(audience, at);
+        if audience.trim().is_empty() {
+            self.error(
+                at,
+                "the audience is empty",
+                "remove it to use the token endpoint's URL",
+            );
+        } else if audience != "{issuer}" && audience.contains(['{', '}']) {
+            self.error(
+                at,
+                format!("`{audience}` holds a placeholder an audience cannot have"),
+                "the only one is the whole value `{issuer}` (the authorization server's issuer); otherwise write the audience out",
+            );
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn flow(
         &mut self,
@@ -369,14 +388,7 @@ impl Cx {
             );
         }
         if let Some(audience) = &spec.audience {
-            self.without_user_info(audience, &aat.key("audience"));
-        }
-        if spec.audience.as_ref().is_some_and(|a| a.trim().is_empty()) {
-            self.error(
-                &aat.key("audience"),
-                "the audience is empty",
-                "remove it to use the token endpoint's URL",
-            );
+            self.audience(audience, &aat.key("audience"));
         }
         Some(ir::GrantAssertion {
             algorithm,
@@ -459,14 +471,7 @@ impl Cx {
                 );
             }
             if let Some(audience) = &spec.audience {
-                self.without_user_info(audience, &cat.key("audience"));
-            }
-            if spec.audience.as_ref().is_some_and(|a| a.trim().is_empty()) {
-                self.error(
-                    &cat.key("audience"),
-                    "the audience is empty",
-                    "remove it to use the token endpoint's URL",
-                );
+                self.audience(audience, &cat.key("audience"));
             }
             return ir::ClientAuth::from_spec(spec);
         }
