@@ -140,14 +140,9 @@ fn client(op: &NodeServer, provider: &'static Provider, settings: Settings) -> T
         .expect("valid client")
 }
 
-/// A plain HTTP client (tokenspec's TLS setup, so reqwest has a crypto provider).
-fn http() -> reqwest::Client {
-    tokenspec::http_client().unwrap().build().unwrap()
-}
-
 /// What the provider's introspection endpoint says of `token` (asked by a Basic client).
 async fn introspect(op: &NodeServer, token: &str) -> Value {
-    http()
+    NodeServer::http()
         .post(format!("{}/token/introspection", op.issuer))
         .basic_auth(ID, Some(SECRET))
         .form(&[("token", token)])
@@ -165,27 +160,12 @@ async fn log_in(client: &TokenClient) -> tokenspec::AuthorizationCode {
         .authorization_request_with("openid offline_access", &[("prompt", "consent")])
         .await
         .unwrap();
-    let browser = tokenspec::http_client()
+    let back = NodeServer::follow(pending.url().as_str(), REDIRECT)
+        .await
+        .expect("the provider redirects back");
+    pending
+        .callback(&back["state"], back["code"].clone())
         .unwrap()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut next = pending.url().to_string();
-    for _ in 0..10 {
-        let answer = browser.get(&next).send().await.unwrap();
-        let location = answer.headers()["location"].to_str().unwrap().to_owned();
-        let location = answer.url().join(&location).unwrap();
-        if location.as_str().starts_with(REDIRECT) {
-            let back: std::collections::HashMap<String, String> =
-                location.query_pairs().into_owned().collect();
-            return pending
-                .callback(&back["state"], back["code"].clone())
-                .unwrap();
-        }
-        next = location.to_string();
-    }
-    panic!("the provider never redirected back");
 }
 
 #[tokio::test]
@@ -252,23 +232,9 @@ async fn a_users_session_reads_userinfo_with_proofs_and_refreshes_under_nonces()
         .unwrap();
     let token = session.access_token().await.unwrap();
     assert!(token.is_dpop_bound());
-    let me: Value = session
-        .send(http().get(format!("{}/me", op.issuer)))
-        .await
-        .unwrap()
-        .error_for_status()
-        .expect("userinfo accepts the DPoP token with its proof (ath, htu, nonce)")
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["sub"], "user-1");
-    let refresh = session.refresh_token().expect("offline_access");
-    let refreshed = client
-        .request::<()>(
-            "refresh",
-            vec![Some(ParamValue::Secret(refresh.expose_secret().into()))],
-        )
-        .await;
+    // userinfo checks the proof's ath, htu and nonce.
+    assert_eq!(op.userinfo(&session).await["sub"], "user-1");
+    let refreshed = NodeServer::refresh(&client, &session).await;
     assert!(refreshed.is_ok(), "{refreshed:?}");
 }
 
@@ -466,7 +432,7 @@ async fn api_calls_through_send_carry_proofs_and_meet_a_nonce_challenge_once() {
     let op = start(false);
     let client = client(&op, provider(true, false), Settings::default());
     let (api, rs) = resource_server().await;
-    let http = http();
+    let http = NodeServer::http();
     calls_meet_the_nonce_challenge_once(
         async |url| client.send(http.get(url)).await.unwrap().status().as_u16(),
         &api,
@@ -480,7 +446,7 @@ async fn api_calls_through_the_middleware_carry_proofs_and_meet_a_nonce_challeng
     let op = start(false);
     let client = client(&op, provider(true, false), Settings::default());
     let (api, rs) = resource_server().await;
-    let stack = reqwest_middleware::ClientBuilder::new(http())
+    let stack = reqwest_middleware::ClientBuilder::new(NodeServer::http())
         .with(tokenspec::middleware::TokenMiddleware::new(&client))
         .build();
     calls_meet_the_nonce_challenge_once(
@@ -548,7 +514,7 @@ async fn a_token_the_provider_issued_as_bearer_goes_out_as_bearer_without_a_proo
     .unwrap();
     let token = client.access_token().await.unwrap();
     assert!(!token.is_dpop_bound());
-    let http = http();
+    let http = NodeServer::http();
     let answer = client
         .send(http.get(format!("{}/api", server.uri())))
         .await

@@ -268,29 +268,9 @@ async fn authorize(client: &TokenClient) -> (AuthorizationCode, Option<String>) 
     (code, nonce)
 }
 
-/// Follows `url` as a browser would, through the provider's login and consent, until the
-/// provider redirects to the redirect URI: the redirect's parameters, or the HTTP status of the
-/// page where the provider stopped instead.
+/// Follows `url` through the provider's login and consent back to [`REDIRECT`].
 async fn follow(url: &str) -> Result<std::collections::HashMap<String, String>, u16> {
-    let browser = tokenspec::http_client()
-        .unwrap()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut next = url.to_owned();
-    for _ in 0..10 {
-        let answer = browser.get(&next).send().await.unwrap();
-        let Some(location) = answer.headers().get("location") else {
-            return Err(answer.status().as_u16());
-        };
-        let location = answer.url().join(location.to_str().unwrap()).unwrap();
-        if location.as_str().starts_with(REDIRECT) {
-            return Ok(location.query_pairs().into_owned().collect());
-        }
-        next = location.to_string();
-    }
-    panic!("the provider never redirected back");
+    NodeServer::follow(url, REDIRECT).await
 }
 
 #[tokio::test]

@@ -97,6 +97,22 @@ export const clients = [
     scope: 'openid offline_access api:read',
   },
   {
+    // A FAPI 2.0 client (with FAPI=2.0, the server enforces the profile): private_key_jwt
+    // signed PS256 with the test's client key, pushed requests only, DPoP-bound tokens.
+    client_id: 'fapi-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'PS256',
+    id_token_signed_response_alg: 'ES256',
+    jwks: { keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), kid: clientKid, alg: 'PS256', use: 'sig' }] },
+    require_pushed_authorization_requests: true,
+    dpop_bound_access_tokens: true,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access',
+  },
+  {
     // A client whose access tokens must be DPoP-bound (RFC 9449): token requests without a
     // proof are refused.
     client_id: 'dpop-client',
@@ -195,6 +211,10 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // With FAPI=2.0, the FAPI 2.0 Security Profile: PKCE, client assertions whose `aud` is the
+    // issuer, and pushed authorization requests for every client.
+    fapi: { enabled: process.env.FAPI === '2.0', profile: '2.0' },
+    pushedAuthorizationRequests: { requirePushedAuthorizationRequests: process.env.FAPI === '2.0' },
     // With DPOP_NONCE set, every DPoP proof must carry the server's nonce (RFC 9449 §8).
     dPoP: {
       enabled: true,

@@ -93,6 +93,64 @@ impl NodeServer {
             .unwrap()
     }
 
+    /// The claims the provider's userinfo endpoint (`/me`) gives for `session`'s token, sent
+    /// through the session (with a DPoP proof when the token is bound); panics on a refusal.
+    pub async fn userinfo(&self, session: &tokenspec::Session) -> serde_json::Value {
+        session
+            .send(Self::http().get(format!("{}/me", self.issuer)))
+            .await
+            .unwrap()
+            .error_for_status()
+            .expect("userinfo accepts the session's token")
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Refreshes `session`'s refresh token once through `client`'s flow `refresh` (the
+    /// refresh token as its one per-call value).
+    pub async fn refresh(
+        client: &tokenspec::TokenClient,
+        session: &tokenspec::Session,
+    ) -> Result<(), tokenspec::Error> {
+        let refresh = session
+            .refresh_token()
+            .expect("a refresh token (offline_access)");
+        let value = tokenspec::__private::ParamValue::Secret(refresh.expose_secret().into());
+        client
+            .request::<()>("refresh", vec![Some(value)])
+            .await
+            .map(drop)
+    }
+
+    /// Follows `url` as a browser would, through the provider's login and consent, until the
+    /// provider redirects to `redirect` (the client's redirect URI): the redirect's parameters,
+    /// or the HTTP status of the page where the provider stopped instead.
+    pub async fn follow(
+        url: &str,
+        redirect: &str,
+    ) -> Result<std::collections::HashMap<String, String>, u16> {
+        let browser = tokenspec::http_client()
+            .unwrap()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut next = url.to_owned();
+        for _ in 0..10 {
+            let answer = browser.get(&next).send().await.unwrap();
+            let Some(location) = answer.headers().get("location") else {
+                return Err(answer.status().as_u16());
+            };
+            let location = answer.url().join(location.to_str().unwrap()).unwrap();
+            if location.as_str().starts_with(redirect) {
+                return Ok(location.query_pairs().into_owned().collect());
+            }
+            next = location.to_string();
+        }
+        panic!("the provider never redirected back");
+    }
+
     /// Follows `url` (an authorization request) one step, without following the redirect, and
     /// returns the `state` and `code` of the redirect back.
     pub async fn redirect_back(url: &str) -> (String, String) {
