@@ -1,5 +1,7 @@
-//! A small web application whose users connect their account at an OpenID provider, built on the
-//! client generated from `specs/local_openid.yaml`:
+//! A small web application whose users connect their account at an OpenID provider, built on a
+//! client generated from `specs/`: `local_openid.yaml` (client secret, plain authorization
+//! requests), or `local_fapi.yaml` (the FAPI 2.0 profile: pushed requests, private_key_jwt and
+//! DPoP-bound tokens), the same application code over either:
 //!
 //! - `GET /connect?user=alice` sends the browser to the provider's login and consent pages
 //!   (an authorization request with PKCE, state and nonce, kept here until the user comes back);
@@ -12,6 +14,7 @@
 #![deny(warnings, missing_docs)]
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -23,18 +26,71 @@ use tokenspec::PendingAuthorization;
 
 include!(concat!(env!("OUT_DIR"), "/tokenspec_providers.rs"));
 
+/// What the application needs of a generated client: the methods every generated client of
+/// a spec with a code exchange and a refresh grant has, whatever its client authentication or
+/// sender constraint.
+pub trait Provider: Clone + Send + Sync + 'static {
+    /// An authorization request for `scope` with the application's own `parameters`.
+    fn authorization_request_with(
+        &self,
+        scope: &str,
+        parameters: &[(&str, &str)],
+    ) -> impl Future<Output = Result<PendingAuthorization, tokenspec::Error>> + Send;
+
+    /// Exchanges `code` and keeps the user's tokens as the session `key`.
+    fn start_session(
+        &self,
+        key: String,
+        code: tokenspec::AuthorizationCode,
+    ) -> impl Future<Output = Result<tokenspec::Session, tokenspec::Error>> + Send;
+
+    /// The session `key`, from memory or the store.
+    fn session(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<tokenspec::Session>, tokenspec::Error>> + Send;
+}
+
+macro_rules! provider {
+    ($($module:ident),*) => {$(
+        impl Provider for $module::Client {
+            async fn authorization_request_with(
+                &self,
+                scope: &str,
+                parameters: &[(&str, &str)],
+            ) -> Result<PendingAuthorization, tokenspec::Error> {
+                Ok($module::Client::authorization_request_with(self, scope, parameters).await?)
+            }
+
+            async fn start_session(
+                &self,
+                key: String,
+                code: tokenspec::AuthorizationCode,
+            ) -> Result<tokenspec::Session, tokenspec::Error> {
+                Ok($module::Client::start_session(self, key, code).await?)
+            }
+
+            async fn session(&self, key: &str) -> Result<Option<tokenspec::Session>, tokenspec::Error> {
+                Ok($module::Client::session(self, key).await?)
+            }
+        }
+    )*};
+}
+
+provider!(local_openid, local_fapi);
+
 /// What the handlers share: the provider's client and the authorization requests waiting for
 /// their user to come back, by `state` (a real application keeps them in its users' web
 /// sessions; they hold the PKCE verifier, so they stay server-side).
 #[derive(Clone)]
-pub struct App {
-    client: local_openid::Client,
+pub struct App<P> {
+    client: P,
     pending: Arc<Mutex<HashMap<String, (String, PendingAuthorization)>>>,
 }
 
-impl App {
+impl<P: Provider> App<P> {
     /// The application over `client` (built with the callback URL as its redirect URI).
-    pub fn new(client: local_openid::Client) -> Self {
+    pub fn new(client: P) -> Self {
         App {
             client,
             pending: Arc::default(),
@@ -45,10 +101,10 @@ impl App {
     pub fn router(self) -> Router {
         Router::new()
             .route("/", get(home))
-            .route("/connect", get(connect))
-            .route("/callback", get(callback))
-            .route("/me", get(me))
-            .route("/disconnect", get(disconnect))
+            .route("/connect", get(connect::<P>))
+            .route("/callback", get(callback::<P>))
+            .route("/me", get(me::<P>))
+            .route("/disconnect", get(disconnect::<P>))
             .with_state(self)
     }
 }
@@ -98,16 +154,17 @@ async fn home() -> Html<String> {
     )
 }
 
-async fn connect(State(app): State<App>, Query(User { user }): Query<User>) -> Response {
+async fn connect<P: Provider>(
+    State(app): State<App<P>>,
+    Query(User { user }): Query<User>,
+) -> Response {
+    // The provider issues refresh tokens (`offline_access`) only after explicit consent. The
+    // parameter goes with the request, pushed or in the URL.
     let pending = match app
         .client
-        .authorization_request("openid offline_access")
+        .authorization_request_with("openid offline_access", &[("prompt", "consent")])
         .await
-        .map_err(tokenspec::Error::from)
-        .and_then(|p| {
-            // The provider issues refresh tokens (`offline_access`) only after explicit consent.
-            p.with_parameter("prompt", "consent")
-        }) {
+    {
         Ok(pending) => pending,
         Err(e) => return failure("Cannot reach the provider", &e),
     };
@@ -119,7 +176,7 @@ async fn connect(State(app): State<App>, Query(User { user }): Query<User>) -> R
     Redirect::to(&url).into_response()
 }
 
-async fn callback(State(app): State<App>, Query(back): Query<Back>) -> Response {
+async fn callback<P: Provider>(State(app): State<App<P>>, Query(back): Query<Back>) -> Response {
     let waiting = app
         .pending
         .lock()
@@ -160,7 +217,7 @@ async fn callback(State(app): State<App>, Query(back): Query<Back>) -> Response 
     }
 }
 
-async fn me(State(app): State<App>, Query(User { user }): Query<User>) -> Response {
+async fn me<P: Provider>(State(app): State<App<P>>, Query(User { user }): Query<User>) -> Response {
     let name = shown(&user);
     let reconnect = format!(
         "<p id=\"reconnect\">Your connection to the provider has ended: <a href=\"/connect?user={name}\">connect again</a>.</p>"
@@ -190,7 +247,10 @@ async fn me(State(app): State<App>, Query(User { user }): Query<User>) -> Respon
     }
 }
 
-async fn disconnect(State(app): State<App>, Query(User { user }): Query<User>) -> Response {
+async fn disconnect<P: Provider>(
+    State(app): State<App<P>>,
+    Query(User { user }): Query<User>,
+) -> Response {
     if let Ok(Some(session)) = app.client.session(&user).await
         && let Err(e) = session.end().await
     {

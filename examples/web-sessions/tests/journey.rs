@@ -3,7 +3,8 @@
 //! and a real `redis-server`, all on 127.0.0.1: connect → login → consent → callback → a session
 //! in Redis → a second process uses it and rotates its refresh token → the application adopts
 //! the rotation → the provider revokes the session → the application asks the user to connect
-//! again.
+//! again. And the same application in front of the provider's FAPI 2.0 profile: pushed
+//! requests, private_key_jwt and DPoP-bound tokens.
 
 // The root crate's test helpers: node servers and redis-server on free loopback ports.
 #[allow(dead_code)]
@@ -21,7 +22,7 @@ use fantoccini::{ClientBuilder, Locator};
 use node_server::NodeServer;
 use redis_server::Redis;
 use tokenspec::redis_store::RedisStore;
-use tokenspec_web_sessions_example::{App, local_openid};
+use tokenspec_web_sessions_example::{App, local_fapi, local_openid};
 
 const STORE_KEY: [u8; 32] = *b"journey-test-store-key-012345678";
 /// Access tokens live this long, so renewals happen within the test.
@@ -94,26 +95,8 @@ async fn page_shows(browser: &fantoccini::Client, selector: &str, expected: &str
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_connects_in_a_browser_and_the_session_lives_across_processes_until_revoked() {
-    let redis = Redis::start();
-    let provider = NodeServer::start_with(
-        "oidc",
-        "oidc-provider",
-        &["--interactive"],
-        &[("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL)],
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_url = format!("http://{}", listener.local_addr().unwrap());
-    let callback = format!("{app_url}/callback");
-    let web = client(&provider.issuer, &redis.url(), &callback);
-    tokio::spawn(async move {
-        axum::serve(listener, App::new(web.clone()).router())
-            .await
-            .unwrap()
-    });
-
-    let driver = Driver::start();
+/// A headless Chromium session through `driver`.
+async fn headless(driver: &Driver) -> fantoccini::Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -122,13 +105,16 @@ async fn a_user_connects_in_a_browser_and_the_session_lives_across_processes_unt
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         }),
     );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
-        .expect("a browser session");
+        .expect("a browser session")
+}
 
-    // Connect: the provider's login page, then its consent page, then back to the application.
+/// Connects alice: the application's `/connect`, the provider's login page (any login and
+/// password), its consent page, then back to the application, which shows her connected.
+async fn connect_as_alice(browser: &fantoccini::Client, app_url: &str) {
     browser
         .goto(&format!("{app_url}/connect?user=alice"))
         .await
@@ -166,7 +152,32 @@ async fn a_user_connects_in_a_browser_and_the_session_lives_across_processes_unt
         .click()
         .await
         .unwrap();
-    page_shows(&browser, "h1", "Connected as alice").await;
+    page_shows(browser, "h1", "Connected as alice").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_connects_in_a_browser_and_the_session_lives_across_processes_until_revoked() {
+    let redis = Redis::start();
+    let provider = NodeServer::start_with(
+        "oidc",
+        "oidc-provider",
+        &["--interactive"],
+        &[("ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL)],
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_url = format!("http://{}", listener.local_addr().unwrap());
+    let callback = format!("{app_url}/callback");
+    let web = client(&provider.issuer, &redis.url(), &callback);
+    tokio::spawn(async move {
+        axum::serve(listener, App::new(web.clone()).router())
+            .await
+            .unwrap()
+    });
+
+    let driver = Driver::start();
+    let browser = headless(&driver).await;
+
+    connect_as_alice(&browser, &app_url).await;
 
     // A second process of the application finds the session in Redis and, once the access
     // token nears expiry, refreshes it: the provider rotates the refresh token.
@@ -219,6 +230,54 @@ async fn a_user_connects_in_a_browser_and_the_session_lives_across_processes_unt
         .await
         .unwrap();
     page_shows(&browser, "#reconnect", "connect again").await;
+    browser.close().await.unwrap();
+}
+
+/// The same application in front of a FAPI 2.0 provider: node-oidc-provider with its FAPI 2.0
+/// profile enforced and DPoP nonces required, and the client generated from
+/// `specs/local_fapi.yaml`. The browser is sent with only the client id and the `request_uri` of
+/// the pushed request; the code exchange is authenticated with private_key_jwt and bound with
+/// DPoP; the redirect's `iss` is checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_connects_through_a_fapi_2_provider_in_a_browser() {
+    let provider = NodeServer::start_with(
+        "oidc",
+        "oidc-provider",
+        &["--interactive"],
+        &[("FAPI", "2.0"), ("DPOP_NONCE", "1")],
+    );
+    let key: serde_json::Value =
+        serde_json::from_str(&provider.text("/test/client-key.pem").await).unwrap();
+    let client_key = tokenspec::ClientKey::from_pem(key["pem"].as_str().unwrap())
+        .unwrap()
+        .with_kid(key["kid"].as_str().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_url = format!("http://{}", listener.local_addr().unwrap());
+    let port = url::Url::parse(&provider.issuer)
+        .unwrap()
+        .port()
+        .unwrap()
+        .to_string();
+    let client = local_fapi::Client::builder()
+        .environment(local_fapi::Environment::Local { port })
+        .client_id("fapi-client")
+        .client_key(client_key)
+        .redirect_uri(format!("{app_url}/callback"))
+        .build()
+        .expect("client");
+    let web = client.clone();
+    tokio::spawn(async move { axum::serve(listener, App::new(web).router()).await.unwrap() });
+    let driver = Driver::start();
+    let browser = headless(&driver).await;
+    connect_as_alice(&browser, &app_url).await;
+    browser
+        .goto(&format!("{app_url}/me?user=alice"))
+        .await
+        .unwrap();
+    page_shows(&browser, "h1", "Signed in as alice").await;
+    let session = client.session("alice").await.unwrap().expect("connected");
+    assert!(session.access_token().await.unwrap().is_dpop_bound());
+    assert_eq!(provider.userinfo(&session).await["sub"], "alice");
     browser.close().await.unwrap();
 }
 
