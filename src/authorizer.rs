@@ -92,8 +92,21 @@ impl Authorizer {
             return self.apply(token, headers);
         }
         let url = request.url()?;
-        self.client()
-            .apply_headers_for(token, request.method().as_str(), &url, headers)
+        self.client().apply_headers_for(
+            self.dpop(),
+            token,
+            request.method().as_str(),
+            &url,
+            headers,
+        )
+    }
+
+    /// The DPoP key and nonces of the holder: a session's own, or the client's.
+    fn dpop(&self) -> Option<&crate::dpop::Dpop> {
+        match &self.holder {
+            Holder::Client(client) => crate::client::client_dpop(client),
+            Holder::Session(session) => session.dpop(),
+        }
     }
 
     /// The API answered `request`, which carried `token`: keeps the API server's DPoP nonce,
@@ -107,12 +120,12 @@ impl Authorizer {
         answer: &HeaderMap,
         refused: bool,
     ) -> bool {
-        let client = self.client();
-        let challenged = client.has_dpop()
+        let dpop = self.dpop();
+        let challenged = dpop.is_some()
             && answer.contains_key(crate::dpop::DPOP_NONCE)
-            && request
-                .url()
-                .is_ok_and(|url| client.dpop_answer(&url, if refused { 401 } else { 200 }, answer));
+            && request.url().is_ok_and(|url| {
+                crate::client::answer_with(dpop, &url, if refused { 401 } else { 200 }, answer)
+            });
         if refused && !challenged {
             self.refused(token);
         }

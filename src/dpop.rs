@@ -50,6 +50,8 @@ pub struct DpopKey {
 
 struct KeyInner {
     pair: EcdsaKeyPair,
+    /// The key as PKCS#8, for a session's key kept in the client's store; wiped when dropped.
+    pkcs8: Zeroizing<Vec<u8>>,
     /// The proof's header, base64url: `typ`, `alg` and the public key (`jwk`), the same on
     /// every proof.
     header: String,
@@ -125,11 +127,28 @@ impl DpopKey {
         Ok(DpopKey {
             inner: Arc::new(KeyInner {
                 pair,
+                pkcs8: Zeroizing::new(pkcs8.to_vec()),
                 header,
                 thumbprint,
                 random,
             }),
         })
+    }
+
+    /// The key as a session's state keeps it in the client's store (which seals it, as it
+    /// does refresh tokens): PKCS#8, base64url.
+    pub(crate) fn to_stored(&self) -> secrecy::SecretString {
+        secrecy::SecretString::from(URL_SAFE_NO_PAD.encode(&*self.inner.pkcs8))
+    }
+
+    /// A key [`DpopKey::to_stored`] wrote.
+    pub(crate) fn from_stored(text: &str) -> Result<Self, Error> {
+        let pkcs8 = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|_| Error::config("a session's DPoP key in the store is damaged"))?,
+        );
+        Self::from_pkcs8(&pkcs8)
     }
 
     /// The key's JWK SHA-256 thumbprint (RFC 7638), base64url: the `jkt` a server binds tokens
@@ -413,6 +432,15 @@ mod tests {
         ));
         assert_eq!(key.thumbprint(), expected);
         assert!(format!("{key:?}").contains(key.thumbprint()));
+    }
+
+    #[test]
+    fn a_key_kept_in_a_store_reads_back_as_the_same_key() {
+        let key = DpopKey::generate().unwrap();
+        let stored = key.to_stored();
+        let back = DpopKey::from_stored(secrecy::ExposeSecret::expose_secret(&stored)).unwrap();
+        assert_eq!(back.thumbprint(), key.thumbprint());
+        assert!(DpopKey::from_stored("not base64url!").is_err());
     }
 
     #[test]

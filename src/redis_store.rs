@@ -117,6 +117,9 @@ impl RedisStore {
         if token.dpop_bound {
             plain["d"] = serde_json::Value::Bool(true);
         }
+        if let Some(key) = &token.dpop_key {
+            plain["k"] = serde_json::Value::from(key.expose_secret());
+        }
         let mut data =
             serde_json::to_vec(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut nonce = [0u8; 12];
@@ -168,6 +171,7 @@ impl RedisStore {
                     .unwrap_or_default(),
                 refresh_token: text("r").map(SecretString::from),
                 dpop_bound: value.get("d").and_then(serde_json::Value::as_bool) == Some(true),
+                dpop_key: text("k").map(SecretString::from),
             }),
             _ => Err(StoreError::Corrupt("missing members".into())),
         }
@@ -288,9 +292,20 @@ mod tests {
             fields: Default::default(),
             refresh_token: None,
             dpop_bound: false,
+            dpop_key: None,
         };
+        let token = token.with_dpop_key(Some("session-key-pkcs8".into()));
         let sealed = store.seal("k", &token).unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("tok"));
+        assert!(!String::from_utf8_lossy(&sealed).contains("session-key"));
+        let opened = store.open("k", &sealed).unwrap();
+        assert_eq!(
+            opened
+                .dpop_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned()),
+            Some("session-key-pkcs8".to_owned())
+        );
         assert_eq!(
             store
                 .open("k", &sealed)
@@ -312,6 +327,7 @@ mod tests {
             fields: Default::default(),
             refresh_token: None,
             dpop_bound: false,
+            dpop_key: None,
         };
         let sealed = store.seal("tokenspec:v2:p:tenant-a", &token).unwrap();
         assert_eq!(

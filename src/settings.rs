@@ -74,6 +74,7 @@ pub struct Settings {
     pub(crate) client_auth_choice: Option<&'static str>,
     pub(crate) client_key: Option<crate::keys::ClientKey>,
     pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
+    pub(crate) dpop_key_per_session: bool,
     pub(crate) client_identity: Option<crate::identity::ClientIdentity>,
     pub(crate) client_identity_required: bool,
     pub(crate) root_certificates: Vec<Vec<u8>>,
@@ -116,6 +117,7 @@ impl Default for Settings {
             client_auth_choice: None,
             client_key: None,
             dpop_key: None,
+            dpop_key_per_session: false,
             client_identity: None,
             client_identity_required: false,
             root_certificates: Vec::new(),
@@ -149,6 +151,7 @@ impl fmt::Debug for Settings {
             .field("custom_http_client", &self.http.is_some())
             .field("client_identity", &self.client_identity)
             .field("dpop_key", &self.dpop_key)
+            .field("dpop_key_per_session", &self.dpop_key_per_session)
             .field("extra_root_certificates", &self.root_certificates.len())
             .field("base_url_override", &self.base_url.is_some())
             .field("timeout", &self.timeout)
@@ -309,6 +312,20 @@ impl Settings {
     /// processes of a fleet. A provider without `dpop: true` refuses it when the client is built.
     pub fn dpop_key(mut self, key: crate::dpop::DpopKey) -> Self {
         self.dpop_key = Some(key);
+        self
+    }
+
+    /// Gives each user's session a DPoP key of its own (RFC 9449), made when the session
+    /// starts, instead of the client's: its code exchange, refreshes and API calls are signed
+    /// with it, so a session's tokens prove nothing about another's. The key is kept with the
+    /// session in the client's store (sealed by [`crate::redis_store::RedisStore`] as refresh
+    /// tokens are), so every process of a fleet refreshes with it; a public client's refresh
+    /// token, which the provider binds to the key, keeps working there. A session restored from
+    /// a refresh token kept elsewhere ([`crate::TokenClient::restore_session`]) gets a new key.
+    /// The client's own tokens and pushed authorization requests keep the client's key. Needs a
+    /// spec with `dpop: true`.
+    pub fn dpop_key_per_session(mut self) -> Self {
+        self.dpop_key_per_session = true;
         self
     }
 

@@ -37,6 +37,9 @@ pub struct StoredToken {
     /// Whether the access token is bound to the client's DPoP key (RFC 9449); every process
     /// that uses it needs that key.
     pub dpop_bound: bool,
+    /// A user session's own DPoP key ([`crate::Settings::dpop_key_per_session`]), which every
+    /// process refreshing the session needs: as secret as the refresh token beside it.
+    pub dpop_key: Option<SecretString>,
 }
 
 impl StoredToken {
@@ -54,12 +57,19 @@ impl StoredToken {
             fields,
             refresh_token: None,
             dpop_bound: false,
+            dpop_key: None,
         }
     }
 
     /// The same token, bound (or not) to the client's DPoP key.
     pub fn with_dpop_bound(mut self, bound: bool) -> Self {
         self.dpop_bound = bound;
+        self
+    }
+
+    /// The same token with a session's own DPoP key.
+    pub fn with_dpop_key(mut self, key: Option<SecretString>) -> Self {
+        self.dpop_key = key;
         self
     }
 
@@ -80,6 +90,7 @@ impl fmt::Debug for StoredToken {
                 "refresh_token",
                 &self.refresh_token.as_ref().map(|_| "[REDACTED]"),
             )
+            .field("dpop_key", &self.dpop_key.as_ref().map(|_| "[REDACTED]"))
             .finish_non_exhaustive()
     }
 }

@@ -547,3 +547,75 @@ fn a_dpop_key_given_to_a_provider_without_dpop_is_a_configuration_error() {
     assert!(matches!(error, Error::Config(_)), "{error:?}");
     assert!(error.to_string().contains("dpop: true"), "{error}");
 }
+
+#[tokio::test]
+async fn each_session_gets_its_own_key_which_the_store_keeps_for_the_next_process() {
+    let op = start(false);
+    let p = provider(true, true);
+    let store: Arc<dyn tokenspec::store::TokenStore> =
+        Arc::new(tokenspec::store::MemoryStore::new());
+    let client_key = DpopKey::generate().unwrap();
+    let settings = || {
+        Settings::default()
+            .dpop_key(client_key.clone())
+            .dpop_key_per_session()
+            .store(store.clone())
+    };
+    let web = client(&op, p, settings());
+    let mut bound_to = Vec::new();
+    for user in ["alice", "bob"] {
+        let code = log_in(&web).await;
+        let session = web
+            .start_session("exchange_code", user, code, vec![None])
+            .await
+            .unwrap();
+        let token = session.access_token().await.unwrap();
+        bound_to.push(introspect(&op, token.expose_secret()).await["cnf"]["jkt"].clone());
+    }
+    assert_ne!(
+        bound_to[0], bound_to[1],
+        "each session has a key of its own"
+    );
+    assert!(bound_to.iter().all(|jkt| jkt != client_key.thumbprint()));
+
+    // Another process (another client on the same store) takes alice's session up and
+    // refreshes it: the public client's refresh token works only with alice's key, which the
+    // store kept with the session.
+    let worker = client(&op, p, settings());
+    let session = worker
+        .session("alice")
+        .await
+        .unwrap()
+        .expect("in the store");
+    let stored = session.access_token().await.unwrap();
+    session.invalidate(&stored);
+    let renewed = session
+        .access_token()
+        .await
+        .expect("refreshed with the session's own key");
+    assert_ne!(renewed.expose_secret(), stored.expose_secret());
+    assert_eq!(
+        introspect(&op, renewed.expose_secret()).await["cnf"]["jkt"],
+        bound_to[0]
+    );
+    // API calls through the session are signed with its key too: userinfo checks the proof's
+    // key against the token's binding.
+    assert_eq!(op.userinfo(&session).await["sub"], "user-1");
+}
+
+#[test]
+fn dpop_keys_per_session_need_a_spec_with_dpop() {
+    let error = TokenClient::new(
+        provider(false, false),
+        Settings::default()
+            .client_id(ID)
+            .client_secret(SECRET)
+            .base_url("http://127.0.0.1:1")
+            .dpop_key_per_session(),
+        "https://unused.invalid",
+        &[],
+        vec![],
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("dpop: true"), "{error}");
+}

@@ -216,6 +216,8 @@ pub(crate) trait Renewer: Clone + Send + Sync + 'static {
     fn is_session(&self) -> bool {
         false
     }
+    /// The DPoP key and nonces its requests are signed with, for a DPoP provider.
+    fn dpop(&self) -> Option<&crate::dpop::Dpop>;
 }
 
 /// Owned by a renewal's task: however the task ends (it finishes, panics, or is dropped with

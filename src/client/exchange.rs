@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use tracing::Instrument;
 
 use super::*;
+use crate::dpop::Dpop;
 
 /// The per-call values of the refresh-token flow `flow`, with `refresh_token` in the slot of its
 /// `refresh_token` parameter; `None` when it has no such per-call parameter.
@@ -24,6 +25,15 @@ pub(super) fn refresh_values(
     Some(values)
 }
 
+/// Who sends a token request, and what scrubs its answers: the same for every attempt of it.
+#[derive(Clone, Copy)]
+pub(super) struct Sender<'a> {
+    credentials: &'a Credentials,
+    redactor: &'a Redactor,
+    /// The key its proofs are signed with, for a DPoP provider: the client's or a session's.
+    dpop: Option<&'a Dpop>,
+}
+
 impl TokenClient {
     /// Sends one token request of `flow` and reads the answer.
     pub(super) async fn fetch(
@@ -31,6 +41,7 @@ impl TokenClient {
         flow: &'static Flow,
         call: &[Option<ParamValue>],
         extra: &[Extra<'_>],
+        dpop: Option<&Dpop>,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
@@ -72,9 +83,12 @@ impl TokenClient {
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             let sent = Instant::now();
             status.store(0, Ordering::Relaxed);
-            let result = self
-                .attempt(flow, call, extra, &keys.credentials, &redactor, &status)
-                .await;
+            let sender = Sender {
+                credentials: &keys.credentials,
+                redactor: &redactor,
+                dpop,
+            };
+            let result = self.attempt(flow, call, extra, &sender, &status).await;
             telemetry.attempt(
                 attempt,
                 status_now(),
@@ -127,17 +141,21 @@ impl TokenClient {
         flow: &'static Flow,
         call: &[Option<ParamValue>],
         extra: &[Extra<'_>],
-        credentials: &Credentials,
-        redactor: &Redactor,
+        sender: &Sender<'_>,
         status_seen: &AtomicU16,
     ) -> Result<(Token, Map<String, Value>), Error> {
+        let Sender {
+            credentials,
+            redactor,
+            dpop,
+        } = *sender;
         let inner = &self.inner;
         let provider = inner.provider;
         let http = inner.http.client()?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
         let answer = self
-            .send_token_request(&http, |now| {
+            .send_token_request(&http, dpop, |now| {
                 self.build_request(&http, flow, call, extra, credentials, now)
             })
             .await?;
@@ -166,7 +184,7 @@ impl TokenClient {
             Err(e) => return Err(e),
         };
         let token = Token::with_margin(parsed.token, sent, parsed.lifetime, inner.margin)
-            .dpop_bound(inner.dpop.is_some() && !crate::dpop::issued_as_bearer(&body));
+            .dpop_bound(dpop.is_some() && !crate::dpop::issued_as_bearer(&body));
         Ok((token, parsed.fields))
     }
 
@@ -204,10 +222,11 @@ impl TokenClient {
     pub(super) async fn send_token_request<'b>(
         &self,
         http: &reqwest::Client,
+        dpop: Option<&Dpop>,
         build: impl Fn(std::time::SystemTime) -> Result<reqwest::RequestBuilder, Error> + 'b,
     ) -> Result<crate::outbound::Answer, Error> {
         let clock = &self.inner.settings.clock;
-        let Some(dpop) = &self.inner.dpop else {
+        let Some(dpop) = dpop else {
             return self.send_to_server(http, build(clock.wall())?).await;
         };
         let title = self.inner.provider.title;
@@ -371,7 +390,9 @@ impl TokenClient {
         extra: &[Extra<'_>],
         nonce: Option<&str>,
     ) -> Result<TokenResponse<F>, Error> {
-        let (token, fields) = self.per_call_raw(flow, values, extra, nonce).await?;
+        let (token, fields) = self
+            .per_call_raw(flow, values, extra, nonce, self.inner.dpop.as_ref())
+            .await?;
         self.rotate_refresh_token(&fields);
         let mut fields = Fields::new(self.inner.provider.title, fields);
         Ok(TokenResponse {
@@ -389,9 +410,10 @@ impl TokenClient {
         values: &[Option<ParamValue>],
         extra: &[Extra<'_>],
         nonce: Option<&str>,
+        dpop: Option<&Dpop>,
     ) -> Result<(Token, Map<String, Value>), Error> {
         let started = Instant::now();
-        let (token, mut fields) = self.fetch(flow, values, extra).await?;
+        let (token, mut fields) = self.fetch(flow, values, extra, dpop).await?;
         if let (Some(validator), Some(Value::String(id_token))) =
             (&self.inner.validator, fields.get("id_token"))
         {
@@ -448,7 +470,10 @@ impl TokenClient {
         if let (Some(refresh), Some(refresh_token)) = (refresh, self.refresh_token())
             && let Some(values) = refresh_values(refresh, &refresh_token)
         {
-            match self.fetch(refresh, &values, &[]).await {
+            match self
+                .fetch(refresh, &values, &[], self.inner.dpop.as_ref())
+                .await
+            {
                 Ok(answer) => {
                     self.rotate_refresh_token(&answer.1);
                     return Ok(answer);
@@ -464,7 +489,7 @@ impl TokenClient {
                 Err(e) => return Err(e),
             }
         }
-        let answer = self.fetch(flow, &[], &[]).await?;
+        let answer = self.fetch(flow, &[], &[], self.inner.dpop.as_ref()).await?;
         self.rotate_refresh_token(&answer.1);
         Ok(answer)
     }

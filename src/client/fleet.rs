@@ -192,6 +192,7 @@ impl TokenClient {
             fields: fields.clone(),
             refresh_token: None,
             dpop_bound: token.is_dpop_bound(),
+            dpop_key: None,
         }
     }
 }

@@ -152,6 +152,30 @@ fn effective_client_auth(
     }
 }
 
+/// The client's own DPoP key and nonces, for a DPoP provider.
+pub(crate) fn client_dpop(client: &TokenClient) -> Option<&crate::dpop::Dpop> {
+    client.inner.dpop.as_ref()
+}
+
+/// Reads an API's answer to a request from `url` signed by `dpop`: keeps the server's new
+/// nonce, and says whether the answer is a nonce challenge (a `401` with
+/// `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a `DPoP-Nonce`).
+pub(crate) fn answer_with(
+    dpop: Option<&crate::dpop::Dpop>,
+    url: &Url,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+) -> bool {
+    let Some(dpop) = dpop else {
+        return false;
+    };
+    // Another request may have kept the same nonce first: the challenge stands anyway.
+    let _new = dpop.remember(url, headers);
+    status == 401
+        && headers.contains_key(crate::dpop::DPOP_NONCE)
+        && crate::dpop::resource_wants_nonce(headers)
+}
+
 /// The method of the spec's `client_auth` list the builder chose by name, if it chose one.
 fn chosen_client_auth(
     provider: &'static Provider,
@@ -400,6 +424,13 @@ impl TokenClient {
         let dpop = match (provider.dpop, &settings.dpop_key) {
             (true, Some(key)) => Some(crate::dpop::Dpop::new(key.clone())),
             (true, None) => Some(crate::dpop::Dpop::new(crate::dpop::DpopKey::generate()?)),
+            (false, _) if settings.dpop_key_per_session => {
+                return Err(Error::config(format!(
+                    "DPoP keys per session were asked for, but the spec of {} does not say its tokens are DPoP-bound: \
+                     add `dpop: true` to the spec if the provider binds them (RFC 9449), or drop `dpop_key_per_session`",
+                    provider.title
+                )));
+            }
             (false, Some(_)) => {
                 return Err(Error::config(format!(
                     "a DPoP key was given, but the spec of {} does not say its tokens are DPoP-bound: \
@@ -566,20 +597,42 @@ impl TokenClient {
         Ok(())
     }
 
-    /// [`Self::apply_headers`] for a `method` request to `url`, with a DPoP proof when `token`
-    /// is bound to the client's key.
+    /// [`Self::apply_headers`] for a `method` request to `url`, with a DPoP proof signed by
+    /// `dpop` (the owner's: the client's, or a session's) when `token` is bound.
     pub(crate) fn apply_headers_for(
         &self,
+        dpop: Option<&crate::dpop::Dpop>,
         token: &Token,
         method: &str,
         url: &Url,
         headers: &mut reqwest::header::HeaderMap,
     ) -> Result<(), Error> {
         self.apply_headers(token, headers)?;
-        if let Some(proof) = self.dpop_proof(method, url, token)? {
+        if let Some(proof) = self.proof_with(dpop, method, url, token)? {
             headers.insert(crate::dpop::DPOP, proof);
         }
         Ok(())
+    }
+
+    /// A proof signed by `dpop` for a `method` request to `url` carrying `token`, if it is bound.
+    pub(crate) fn proof_with(
+        &self,
+        dpop: Option<&crate::dpop::Dpop>,
+        method: &str,
+        url: &Url,
+        token: &Token,
+    ) -> Result<Option<HeaderValue>, Error> {
+        match dpop {
+            Some(dpop) if token.is_dpop_bound() => dpop
+                .proof_for(
+                    method,
+                    url,
+                    Some(token.expose_secret()),
+                    self.inner.settings.clock.wall(),
+                )
+                .map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The `DPoP` header (RFC 9449 §7) a `method` request to `url` carrying `token` needs, for
@@ -597,22 +650,7 @@ impl TokenClient {
         url: &Url,
         token: &Token,
     ) -> Result<Option<HeaderValue>, Error> {
-        match &self.inner.dpop {
-            Some(dpop) if token.is_dpop_bound() => dpop
-                .proof_for(
-                    method,
-                    url,
-                    Some(token.expose_secret()),
-                    self.inner.settings.clock.wall(),
-                )
-                .map(Some),
-            _ => Ok(None),
-        }
-    }
-
-    /// Whether this client binds tokens with DPoP (its spec says `dpop: true`).
-    pub(crate) fn has_dpop(&self) -> bool {
-        self.inner.dpop.is_some()
+        self.proof_with(self.inner.dpop.as_ref(), method, url, token)
     }
 
     /// Reads an API's answer to a request from `url` for what DPoP needs: keeps the server's
@@ -625,20 +663,14 @@ impl TokenClient {
         status: u16,
         headers: &reqwest::header::HeaderMap,
     ) -> bool {
-        let Some(dpop) = &self.inner.dpop else {
-            return false;
-        };
-        // Another request may have kept the same nonce first: the challenge stands anyway.
-        let _new = dpop.remember(url, headers);
-        status == 401
-            && headers.contains_key(crate::dpop::DPOP_NONCE)
-            && crate::dpop::resource_wants_nonce(headers)
+        answer_with(self.inner.dpop.as_ref(), url, status, headers)
     }
 
-    /// `request` with the provider's headers carrying `token`, and its DPoP proof when the
-    /// token is bound.
+    /// `request` with the provider's headers carrying `token`, and its DPoP proof (signed by
+    /// `dpop`, the owner's) when the token is bound.
     fn authorized(
         &self,
+        dpop: Option<&crate::dpop::Dpop>,
         request: reqwest::RequestBuilder,
         token: &Token,
     ) -> Result<reqwest::RequestBuilder, Error> {
@@ -651,7 +683,7 @@ impl TokenClient {
         }
         let (http, built) = request.build_split();
         let mut built = built.map_err(|e| self.api_error(e))?;
-        if let Some(proof) = self.dpop_proof(built.method().as_str(), built.url(), token)? {
+        if let Some(proof) = self.proof_with(dpop, built.method().as_str(), built.url(), token)? {
             built.headers_mut().insert(crate::dpop::DPOP, proof);
         }
         Ok(reqwest::RequestBuilder::from_parts(http, built))
@@ -711,7 +743,7 @@ impl TokenClient {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, Error> {
         let token = cache::access_token(owner).await?;
-        self.authorized(request, &token)
+        self.authorized(owner.dpop(), request, &token)
     }
 
     /// Sends `request` with a token of `owner`; on `401` renews once and retries.
@@ -722,11 +754,13 @@ impl TokenClient {
     ) -> Result<reqwest::Response, Error> {
         let retry = request.try_clone();
         let token = cache::access_token(owner).await?;
+        let dpop = owner.dpop();
         let send = |request: reqwest::RequestBuilder, token: &Token| {
-            let request = self.authorized(request, token);
+            let request = self.authorized(dpop, request, token);
             async move {
                 let response = request?.send().await.map_err(|e| self.api_error(e))?;
-                let challenged = self.dpop_answer(
+                let challenged = answer_with(
+                    dpop,
                     response.url(),
                     response.status().as_u16(),
                     response.headers(),
@@ -790,5 +824,9 @@ impl Renewer for TokenClient {
 
     fn telemetry(&self) -> &crate::telemetry::Telemetry {
         &self.inner.telemetry
+    }
+
+    fn dpop(&self) -> Option<&crate::dpop::Dpop> {
+        self.inner.dpop.as_ref()
     }
 }

@@ -109,7 +109,7 @@ impl TokenClient {
         let http = inner.http.client()?;
         let keys = inner.credentials.load_full();
         let answer = self
-            .send_token_request(&http, |now| {
+            .send_token_request(&http, inner.dpop.as_ref(), |now| {
                 request::build(
                     &http,
                     &endpoint,

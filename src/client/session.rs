@@ -23,6 +23,9 @@ pub(super) struct SessionState {
     since: Instant,
     /// Whether the client's store holds the session's newest state, so memory may let it go.
     persisted: AtomicBool,
+    /// The session's own DPoP key and its servers' nonces
+    /// ([`Settings::dpop_key_per_session`]); the client's otherwise.
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 impl SessionState {
@@ -159,14 +162,21 @@ impl TokenClient {
     ) -> Result<Session, Error> {
         let key = key.into();
         let (flow, values, extra, nonce) = self.code_request(flow, code, values)?;
+        let dpop = self.session_dpop(None)?;
         let (token, fields) = self
-            .per_call_raw(flow, &values, &extra, nonce.as_deref())
+            .per_call_raw(
+                flow,
+                &values,
+                &extra,
+                nonce.as_deref(),
+                dpop.as_ref().or(self.inner.dpop.as_ref()),
+            )
             .await?;
         let refresh = match fields.get("refresh_token") {
             Some(Value::String(r)) => Some(RefreshToken::from(r.clone())),
             _ => None,
         };
-        let session = self.register(&key, refresh.clone());
+        let session = self.register(&key, refresh.clone(), dpop);
         session.keep(&token, &fields, refresh.as_ref(), None).await;
         session
             .state
@@ -179,7 +189,27 @@ impl TokenClient {
     /// request yet; the first [`Session::access_token`] refreshes. Replaces any session of that
     /// key in this client.
     pub fn restore_session(&self, key: impl Into<String>, refresh_token: RefreshToken) -> Session {
-        self.register(&key.into(), Some(refresh_token))
+        let dpop = self.session_dpop(None).unwrap_or_else(|e| {
+            tracing::warn!(target: "tokenspec", provider = self.inner.provider.name, error = %e, "no DPoP key of its own for the restored session: it uses the client's");
+            None
+        });
+        self.register(&key.into(), Some(refresh_token), dpop)
+    }
+
+    /// A session's own DPoP key and nonces, with [`Settings::dpop_key_per_session`]: the one
+    /// `stored` with it, else a new one; `None` when sessions use the client's key.
+    fn session_dpop(
+        &self,
+        stored: Option<&StoredToken>,
+    ) -> Result<Option<crate::dpop::Dpop>, Error> {
+        if !self.inner.settings.dpop_key_per_session {
+            return Ok(None);
+        }
+        let key = match stored.and_then(|s| s.dpop_key.as_ref()) {
+            Some(kept) => crate::dpop::DpopKey::from_stored(kept.expose_secret())?,
+            None => crate::dpop::DpopKey::generate()?,
+        };
+        Ok(Some(crate::dpop::Dpop::new(key)))
     }
 
     /// The session `key`: the one this client holds, else the one its store holds (another
@@ -208,11 +238,12 @@ impl TokenClient {
             .as_ref()
             .map(|r| RefreshToken::from(r.expose_secret().to_owned()));
         let now = self.inner.settings.clock.now();
+        let dpop = self.session_dpop(Some(&stored))?;
         // Another task may have loaded it meanwhile: keep one state per key.
         let state =
             self.sessions()
                 .get_or_insert_with(key, now, self.inner.settings.session_ttl, || {
-                    let state = self.new_state(key, refresh);
+                    let state = self.new_state(key, refresh, dpop);
                     state.persisted.store(true, Ordering::Release);
                     if let Some((token, fields)) = self.adopt_unless(&stored, &state.rejected) {
                         state
@@ -241,8 +272,14 @@ impl TokenClient {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn new_state(&self, key: &str, refresh: Option<RefreshToken>) -> SessionState {
+    fn new_state(
+        &self,
+        key: &str,
+        refresh: Option<RefreshToken>,
+        dpop: Option<crate::dpop::Dpop>,
+    ) -> SessionState {
         SessionState {
+            dpop,
             key: key.to_owned(),
             store_key: self.session_store_key(key),
             cell: Arc::new(TokenCell::new()),
@@ -253,8 +290,13 @@ impl TokenClient {
         }
     }
 
-    fn register(&self, key: &str, refresh: Option<RefreshToken>) -> Session {
-        let state = Arc::new(self.new_state(key, refresh));
+    fn register(
+        &self,
+        key: &str,
+        refresh: Option<RefreshToken>,
+        dpop: Option<crate::dpop::Dpop>,
+    ) -> Session {
+        let state = Arc::new(self.new_state(key, refresh, dpop));
         let now = self.inner.settings.clock.now();
         self.sessions()
             .insert(Arc::clone(&state), now, self.inner.settings.session_ttl);
@@ -282,6 +324,35 @@ impl Session {
     /// The application's key for this session.
     pub fn key(&self) -> &str {
         &self.state.key
+    }
+
+    /// The DPoP key and nonces this session's requests are signed with: its own, or the
+    /// client's.
+    pub(crate) fn dpop(&self) -> Option<&crate::dpop::Dpop> {
+        self.state.dpop.as_ref().or(self.client.inner.dpop.as_ref())
+    }
+
+    /// The `DPoP` header a `method` request to `url` carrying this session's `token` needs,
+    /// as [`TokenClient::dpop_proof`] makes it for the client's tokens, signed with the
+    /// session's key.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &url::Url,
+        token: &Token,
+    ) -> Result<Option<HeaderValue>, Error> {
+        self.client.proof_with(self.dpop(), method, url, token)
+    }
+
+    /// Reads an API's answer for what DPoP needs, as [`TokenClient::dpop_answer`] does, for
+    /// requests made with this session's tokens.
+    pub fn dpop_answer(
+        &self,
+        url: &url::Url,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+    ) -> bool {
+        super::answer_with(self.dpop(), url, status, headers)
     }
 
     /// A valid access token for this user: the cached one while fresh (no I/O, no lock),
@@ -408,9 +479,13 @@ impl Session {
     ) {
         let settings = &self.client.inner.settings;
         if let Some(store) = &settings.store {
-            let stored = self.client.to_stored(token, fields).with_refresh_token(
-                refresh.map(|r| SecretString::from(r.expose_secret().to_owned())),
-            );
+            let stored = self
+                .client
+                .to_stored(token, fields)
+                .with_refresh_token(
+                    refresh.map(|r| SecretString::from(r.expose_secret().to_owned())),
+                )
+                .with_dpop_key(self.state.dpop.as_ref().map(|d| d.key.to_stored()));
             let saved = store
                 .save(&self.state.store_key, &stored, settings.session_ttl)
                 .await;
@@ -555,7 +630,10 @@ impl Session {
             };
             // An ID token in a refresh answer is validated as the code exchange's was (OpenID
             // Connect Core §12.2), without a nonce.
-            match client.per_call_raw(flow, &values, &[], None).await {
+            match client
+                .per_call_raw(flow, &values, &[], None, self.dpop())
+                .await
+            {
                 Ok((token, mut fields)) => {
                     if let (Some(before), Some(after)) =
                         (self.id_token_claims(), fields.get("id_token_claims"))
@@ -652,5 +730,9 @@ impl Renewer for Session {
 
     fn is_session(&self) -> bool {
         true
+    }
+
+    fn dpop(&self) -> Option<&crate::dpop::Dpop> {
+        Session::dpop(self)
     }
 }
