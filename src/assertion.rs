@@ -87,6 +87,43 @@ pub(crate) fn grant_assertion(
     sign(assertion, credentials, all)
 }
 
+/// A signed request object (RFC 9101 §4): the authorization request's `parameters` as
+/// claims, with `iss` the client id, `aud` the issuer (or the spec's audience), `iat` and `nbf`
+/// now, `exp` the spec's lifetime later and a unique `jti`; typed `oauth-authz-req+jwt`
+/// (§10.8).
+pub(crate) fn request_object(
+    assertion: &Assertion,
+    credentials: &Credentials,
+    issuer: &str,
+    parameters: &[(String, String)],
+    now: std::time::SystemTime,
+) -> Result<SecretString, Error> {
+    let iat = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let audience = match assertion.audience {
+        Some(ISSUER_AUDIENCE) | None => issuer,
+        Some(audience) => audience,
+    };
+    let mut claims = Map::new();
+    for (name, value) in parameters {
+        claims.insert(name.clone(), Value::from(value.as_str()));
+    }
+    claims.insert("iss".into(), Value::from(credentials.id.as_str()));
+    claims.insert("aud".into(), Value::from(audience));
+    claims.insert("iat".into(), Value::from(iat));
+    claims.insert("nbf".into(), Value::from(iat));
+    claims.insert(
+        "exp".into(),
+        Value::from(iat.saturating_add(assertion.lifetime_secs)),
+    );
+    claims.insert(
+        "jti".into(),
+        Value::from(crate::authorization::random_token()?),
+    );
+    sign_typed(assertion, credentials, claims, Some("oauth-authz-req+jwt"))
+}
+
 /// What an assertion's `aud` can be: the endpoint it goes to (RFC 7523's default), the
 /// authorization server's issuer (`{issuer}`, as FAPI 2.0 wants), or the spec's own text.
 #[derive(Clone, Copy)]
@@ -134,8 +171,21 @@ fn sign(
     credentials: &Credentials,
     claims: Map<String, Value>,
 ) -> Result<SecretString, Error> {
+    sign_typed(assertion, credentials, claims, None)
+}
+
+/// [`sign`] with a `typ` header other than `JWT`.
+fn sign_typed(
+    assertion: &Assertion,
+    credentials: &Credentials,
+    claims: Map<String, Value>,
+    typ: Option<&str>,
+) -> Result<SecretString, Error> {
     let algorithm = algorithm(assertion, credentials.key.as_ref())?;
     let mut header = jsonwebtoken::Header::new(algorithm);
+    if let Some(typ) = typ {
+        header.typ = Some(typ.to_owned());
+    }
     let signed = match (assertion.signer, &credentials.key) {
         (Signer::PrivateKey, Some(key)) => {
             header.kid = key.kid().map(str::to_owned);

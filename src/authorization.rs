@@ -182,6 +182,24 @@ impl PendingAuthorization {
         Ok(self)
     }
 
+    /// This request signed (RFC 9101 §5.1, by value): the browser goes to `endpoint` with
+    /// `client_id` and the `request` object that holds every parameter.
+    pub(crate) fn into_signed(
+        mut self,
+        endpoint: &str,
+        client_id: &str,
+        request: &str,
+    ) -> Result<Self, Error> {
+        let mut url = Url::parse(endpoint)
+            .map_err(|e| Error::config(format!("authorization endpoint: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("request", request);
+        self.url = url;
+        self.pushed = true;
+        Ok(self)
+    }
+
     /// Where to send the user.
     pub fn url(&self) -> &Url {
         &self.url
@@ -203,8 +221,9 @@ impl PendingAuthorization {
     pub fn with_parameter(mut self, name: &str, value: &str) -> Result<Self, Error> {
         if self.pushed {
             return Err(Error::config(format!(
-                "`{name}` cannot be added to a pushed authorization request: the server reads \
-                 the request it was pushed (RFC 9126), not the browser's URL"
+                "`{name}` cannot be added to a pushed or signed authorization request: the \
+                 server reads the request it was pushed (RFC 9126) or the signed request object \
+                 (RFC 9101), not the browser's URL; give it to `authorization_request_with`"
             )));
         }
         if REQUEST_PARAMETERS.contains(&name) {

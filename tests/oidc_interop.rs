@@ -774,6 +774,112 @@ async fn a_refused_push_is_the_providers_refusal() {
     assert!(!e.to_string().contains("unknown-secret"), "{e}");
 }
 
+// ------------------------------------------------------------------ Signed request objects (RFC 9101)
+
+const JAR_ID: &str = "jar-client";
+
+/// A PS256 JWT signed with the client's key, its audience the issuer.
+const SIGNED_BY_KEY: Assertion = Assertion {
+    signer: Signer::PrivateKey,
+    algorithm: "PS256",
+    audience: Some("{issuer}"),
+    lifetime_secs: 60,
+};
+
+/// The local provider with private_key_jwt and, with `sign`, signed request objects, pushed
+/// with `par`.
+fn signing_provider(sign: bool, par: bool) -> &'static Provider {
+    let auth = ClientAuth {
+        name: "private_key_jwt",
+        assertion: Some(SIGNED_BY_KEY),
+        ..ClientAuth::NONE
+    };
+    let mut p = provider(auth).clone();
+    p.authorization = Some(Authorization {
+        par: par.then_some(Par { path: None }),
+        request_object: sign.then_some(SIGNED_BY_KEY),
+        ..Authorization::DEFAULT
+    });
+    leak(p)
+}
+
+async fn signing_client(op: &NodeServer, p: &'static Provider) -> TokenClient {
+    let key: serde_json::Value =
+        serde_json::from_str(&op.text("/test/client-key.pem").await).unwrap();
+    let client_key = tokenspec::ClientKey::from_pem(key["pem"].as_str().unwrap())
+        .unwrap()
+        .with_kid(key["kid"].as_str().unwrap());
+    let settings = Settings::default()
+        .client_id(JAR_ID)
+        .client_key(client_key)
+        .base_url(op.issuer.clone())
+        .redirect_uri(REDIRECT);
+    TokenClient::new(p, settings, "https://unused.invalid", &[], vec![]).expect("valid client")
+}
+
+/// node-oidc-provider with a client that must sign its requests: by value in the browser's URL
+/// (`client_id` and `request` only, every parameter a claim), or pushed; either way the login
+/// goes through and the code exchange takes the request's PKCE verifier and nonce.
+#[tokio::test]
+async fn a_signed_request_object_carries_every_parameter_by_value_or_pushed() {
+    let op = start();
+    for par in [false, true] {
+        let client = signing_client(&op, signing_provider(true, par)).await;
+        let pending = client
+            .authorization_request_with("openid offline_access", &[("prompt", "consent")])
+            .await
+            .expect("the request is signed (and pushed)");
+        let sent: Vec<(String, String)> = pending.url().query_pairs().into_owned().collect();
+        let names: Vec<&str> = sent.iter().map(|(k, _)| k.as_str()).collect();
+        if par {
+            assert_eq!(names, ["client_id", "request_uri"]);
+        } else {
+            assert_eq!(names, ["client_id", "request"]);
+            let parts: Vec<&str> = sent[1].1.split('.').collect();
+            let decode = |part: &str| -> serde_json::Value {
+                use base64::Engine as _;
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap();
+                serde_json::from_slice(&bytes).unwrap()
+            };
+            let (header, claims) = (decode(parts[0]), decode(parts[1]));
+            assert_eq!(header["typ"], "oauth-authz-req+jwt");
+            assert_eq!(header["alg"], "PS256");
+            assert_eq!(claims["iss"], JAR_ID);
+            assert_eq!(claims["aud"], op.issuer.as_str());
+            assert_eq!(claims["prompt"], "consent");
+            assert_eq!(claims["state"], pending.state());
+            assert_eq!(claims["code_challenge_method"], "S256");
+            assert!(claims["exp"].as_u64() > claims["nbf"].as_u64());
+        }
+        let back = follow(pending.url().as_str())
+            .await
+            .expect("the provider redirects back");
+        let code = pending
+            .callback(&back["state"], back["code"].clone())
+            .expect("a code, not an error");
+        client
+            .exchange_code::<Tokens>("exchange_code", code, vec![None])
+            .await
+            .expect("the code exchange takes the signed request's verifier and nonce");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_must_sign_is_refused_when_its_spec_does_not_sign() {
+    let op = start();
+    let client = signing_client(&op, signing_provider(false, false)).await;
+    let pending = client.authorization_request("openid").await.unwrap();
+    let back = follow(pending.url().as_str())
+        .await
+        .expect("the provider redirects back with its refusal");
+    assert_eq!(
+        back.get("error").map(String::as_str),
+        Some("invalid_request")
+    );
+}
+
 // ------------------------------------------------------------------ `iss` in the redirect (RFC 9207)
 
 /// node-oidc-provider says in its metadata that its redirects carry `iss`: the callback takes

@@ -70,6 +70,9 @@ fn slot(ident: &str, required: bool) -> d::Slot {
     }
 }
 
+/// The audience that stands for the authorization server's issuer.
+const ISSUER: &str = "{issuer}";
+
 fn assertion(
     signs_with_key: bool,
     algorithm: &str,
@@ -228,6 +231,16 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
             path: option_text(a.path.as_ref()),
             par: a.par.as_ref().map(|path| d::Par {
                 path: option_text(path.as_ref()),
+            }),
+            // A request object's audience is the issuer unless the spec says otherwise
+            // (RFC 9101 §4).
+            request_object: a.request_object.as_ref().map(|r| {
+                assertion(
+                    r.signs_with_key(),
+                    &r.algorithm,
+                    Some(r.audience.as_ref().unwrap_or(&ISSUER.to_owned())),
+                    r.lifetime,
+                )
             }),
         }),
         revocation: p.revocation.as_ref().map(|r| d::Revocation {

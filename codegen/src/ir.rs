@@ -98,6 +98,8 @@ pub struct Authorization {
     /// Pushed authorization requests (RFC 9126): `Some` with the endpoint's path under the
     /// issuer, or `Some(None)` to find it in the server's metadata.
     pub par: Option<Option<String>>,
+    /// Signed request objects (RFC 9101): how each authorization request is signed.
+    pub request_object: Option<GrantAssertion>,
 }
 
 impl ClientAuth {

@@ -220,6 +220,19 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
                     .map_or(String::new(), |path| format!(" at {}", code(path)))
             ),
         );
+        if let Some(object) = &a.request_object {
+            put(
+                "signed request objects (RFC 9101)".into(),
+                format!(
+                    "{}, audience {}",
+                    object.algorithm,
+                    object
+                        .audience
+                        .as_deref()
+                        .map_or("the issuer".to_owned(), code)
+                ),
+            );
+        }
         if let Some(par) = &a.par {
             put(
                 "pushed authorization requests (RFC 9126)".into(),

@@ -256,6 +256,12 @@ pub struct AuthorizationSpec {
     /// server's metadata (`pushed_authorization_request_endpoint`) when absent. Needs `par`.
     #[serde(default)]
     pub par_path: Option<String>,
+    /// Sign every authorization request (RFC 9101, JAR): its parameters travel as the claims
+    /// of a JWT (`request`) signed with the client's key (or, with `HS256`, the client secret),
+    /// `aud` the issuer unless `audience` says otherwise, pushed with `par` or else in the
+    /// browser's URL.
+    #[serde(default)]
+    pub request_object: Option<GrantAssertionSpec>,
 }
 
 /// The token revocation endpoint (RFC 7009).

@@ -185,6 +185,11 @@ fn sends_secret(p: &Provider) -> bool {
         .flows
         .iter()
         .filter_map(|f| f.assertion.as_ref())
+        .chain(
+            p.authorization
+                .as_ref()
+                .and_then(|a| a.request_object.as_ref()),
+        )
         .any(|a| !a.signs_with_key())
 }
 
@@ -195,6 +200,11 @@ fn signs_with_key(p: &Provider) -> bool {
         || p.flows
             .iter()
             .filter_map(|f| f.assertion.as_ref())
+            .chain(
+                p.authorization
+                    .as_ref()
+                    .and_then(|a| a.request_object.as_ref()),
+            )
             .any(ir::GrantAssertion::signs_with_key)
 }
 

@@ -130,6 +130,11 @@ pub struct Authorization {
     /// sent to the server first, and the user's browser carries only its `request_uri`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub par: Option<Par>,
+    /// Signed request objects (RFC 9101), when the spec asks for them: the request's
+    /// parameters travel as the claims of a JWT the client signs (`request`), its audience
+    /// `{issuer}` unless the spec names another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object: Option<Assertion>,
 }
 
 impl Authorization {
@@ -140,6 +145,7 @@ impl Authorization {
         issuer: None,
         path: None,
         par: None,
+        request_object: None,
     };
 }
 

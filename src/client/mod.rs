@@ -320,7 +320,12 @@ impl TokenClient {
         // Only flows that send the secret, or sign with it, need one: a client whose flows all
         // sign with its key, or send no client credentials at all (a JWT-bearer grant is its
         // own proof), never sends a secret.
-        let needs_secret = provider.flows.iter().zip(&used).any(|(flow, auth)| {
+        let signs_requests_with_secret = provider
+            .authorization
+            .and_then(|a| a.request_object)
+            .is_some_and(|o| o.signer == crate::descriptor::Signer::ClientSecret);
+        let needs_secret = signs_requests_with_secret
+            || provider.flows.iter().zip(&used).any(|(flow, auth)| {
             let signs_with_secret = |a: &crate::descriptor::Assertion| {
                 a.signer == crate::descriptor::Signer::ClientSecret
             };
@@ -400,6 +405,9 @@ impl TokenClient {
             for assertion in auth.assertion.iter().chain(grant) {
                 crate::assertion::algorithm(assertion, credentials.key.as_ref())?;
             }
+        }
+        if let Some(object) = provider.authorization.and_then(|a| a.request_object) {
+            crate::assertion::algorithm(&object, credentials.key.as_ref())?;
         }
         let validator = match &provider.openid {
             None => None,

@@ -204,9 +204,29 @@ impl TokenClient {
             .known()
             .is_some_and(|d| d.authorization_response_iss_parameter_supported);
         pending = pending.at_issuer(server.issuer(), sends_iss);
-        match provider.authorization.and_then(|a| a.par) {
-            Some(par) => self.push(pending, par, server, &endpoint).await,
-            None => Ok(pending),
+        // RFC 9101: every parameter goes in a request object the client signs.
+        let signed = match provider.authorization.and_then(|a| a.request_object) {
+            Some(assertion) => {
+                let parameters: Vec<(String, String)> =
+                    pending.url().query_pairs().into_owned().collect();
+                let keys = self.inner.credentials.load();
+                Some(crate::assertion::request_object(
+                    &assertion,
+                    &keys.credentials,
+                    server.issuer(),
+                    &parameters,
+                    self.inner.settings.clock.wall(),
+                )?)
+            }
+            None => None,
+        };
+        match (provider.authorization.and_then(|a| a.par), signed) {
+            (Some(par), signed) => self.push(pending, par, server, &endpoint, signed).await,
+            (None, Some(signed)) => {
+                let id = self.inner.credentials.load().credentials.id.clone();
+                pending.into_signed(&endpoint, &id, signed.expose_secret())
+            }
+            (None, None) => Ok(pending),
         }
     }
 }

@@ -50,6 +50,7 @@ impl TokenClient {
         par: crate::descriptor::Par,
         server: &crate::metadata::Metadata,
         authorization_endpoint: &str,
+        signed: Option<SecretString>,
     ) -> Result<crate::PendingAuthorization, Error> {
         let inner = &self.inner;
         let provider = inner.provider;
@@ -84,20 +85,33 @@ impl TokenClient {
             || auth.certificate
             || (auth.params.contains(&Location::Body) && auth.id_param == "client_id");
         let request: Vec<(String, String)> = pending.url().query_pairs().into_owned().collect();
-        // The application's own parameters (`prompt`, `login_hint`, ...) go with the rest.
-        let own: Vec<Extra<'_>> = request
-            .iter()
-            .filter(|(name, _)| !REQUEST_PARAMETERS.contains(&name.as_str()))
-            .map(|(name, value)| Extra {
-                name,
+        // A signed request object holds every parameter (RFC 9126 §3): only it goes, with
+        // `client_id`. Otherwise the application's own parameters (`prompt`, `login_hint`, ...)
+        // go with the rest.
+        let own: Vec<Extra<'_>> = match &signed {
+            Some(object) => vec![Extra {
+                name: "request",
                 location: Location::Body,
-                value: ParamValue::Text(value.clone()),
-            })
-            .collect();
+                value: ParamValue::Secret(object.clone()),
+            }],
+            None => request
+                .iter()
+                .filter(|(name, _)| !REQUEST_PARAMETERS.contains(&name.as_str()))
+                .map(|(name, value)| Extra {
+                    name,
+                    location: Location::Body,
+                    value: ParamValue::Text(value.clone()),
+                })
+                .collect(),
+        };
         let values: Vec<Option<ParamValue>> = REQUEST_PARAMETERS
             .iter()
             .map(|name| {
-                if *name == "client_id" && authentication_sends_id {
+                let sent = match *name {
+                    "client_id" => !authentication_sends_id,
+                    _ => signed.is_none(),
+                };
+                if !sent {
                     return None;
                 }
                 request

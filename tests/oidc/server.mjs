@@ -113,6 +113,21 @@ export const clients = [
     scope: 'openid offline_access',
   },
   {
+    // A client whose authorization requests must be signed request objects (RFC 9101), with
+    // its key (PS256); pushed or by value.
+    client_id: 'jar-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'PS256',
+    jwks: { keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), kid: clientKid, alg: 'PS256', use: 'sig' }] },
+    require_signed_request_object: true,
+    request_object_signing_alg: 'PS256',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access',
+  },
+  {
     // A client whose access tokens must be DPoP-bound (RFC 9449): token requests without a
     // proof are refused.
     client_id: 'dpop-client',
@@ -211,6 +226,7 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    requestObjects: { enabled: true },
     // With FAPI=2.0, the FAPI 2.0 Security Profile: PKCE, client assertions whose `aud` is the
     // issuer, and pushed authorization requests for every client.
     fapi: { enabled: process.env.FAPI === '2.0', profile: '2.0' },

@@ -360,6 +360,16 @@ impl Cx {
             );
         }
         let spec = flow.assertion.clone().unwrap_or_default();
+        Some(self.signed_jwt(spec, &aat))
+    }
+
+    /// A JWT the client signs (the JWT-bearer grant's assertion, a request object): its
+    /// algorithm, audience and lifetime checked.
+    pub(super) fn signed_jwt(
+        &mut self,
+        spec: crate::spec::GrantAssertionSpec,
+        aat: &YamlPath,
+    ) -> ir::GrantAssertion {
         let algorithm = spec.algorithm.unwrap_or_else(|| "RS256".into());
         const ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "HS256"];
         if !ALGORITHMS.contains(&algorithm.as_str()) {
@@ -390,11 +400,11 @@ impl Cx {
         if let Some(audience) = &spec.audience {
             self.audience(audience, &aat.key("audience"));
         }
-        Some(ir::GrantAssertion {
+        ir::GrantAssertion {
             algorithm,
             audience: spec.audience,
             lifetime,
-        })
+        }
     }
 
     pub(super) fn client_auth(

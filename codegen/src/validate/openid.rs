@@ -121,10 +121,15 @@ impl Cx {
         if let Some(issuer) = &section.issuer {
             self.issuer(issuer, &at.key("issuer"), environments);
         }
+        let request_object = section
+            .request_object
+            .clone()
+            .map(|spec| self.signed_jwt(spec, &at.key("request_object")));
         Some(ir::Authorization {
             issuer: section.issuer.clone(),
             path: section.path.clone(),
             par: section.par.then(|| section.par_path.clone()),
+            request_object,
         })
     }
 
