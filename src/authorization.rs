@@ -95,6 +95,9 @@ pub struct PendingAuthorization {
     /// The issuer of the authorization server the request goes to, which the redirect's `iss`
     /// must name (RFC 9207), and whether that server says it always sends `iss`.
     issuer: Option<(String, bool)>,
+    /// Whether the response comes back as a signed JWT (JARM, `response_mode=jwt`), which only
+    /// [`crate::TokenClient::callback_jwt`] opens.
+    jwt_response: bool,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -107,6 +110,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("redirect_uri", &self.redirect_uri)
             .field("pushed", &self.pushed)
             .field("issuer", &self.issuer)
+            .field("jwt_response", &self.jwt_response)
             .finish()
     }
 }
@@ -154,6 +158,7 @@ impl PendingAuthorization {
             redirect_uri: redirect_uri.to_owned(),
             pushed: false,
             issuer: None,
+            jwt_response: false,
         })
     }
 
@@ -161,6 +166,15 @@ impl PendingAuthorization {
     /// its metadata says every response carries `iss` (RFC 9207 §3).
     pub(crate) fn at_issuer(mut self, issuer: &str, sends_iss: bool) -> Self {
         self.issuer = Some((issuer.to_owned(), sends_iss));
+        self
+    }
+
+    /// This request, asking for its response as a signed JWT (JARM, `response_mode=jwt`).
+    pub(crate) fn with_jwt_response(mut self) -> Self {
+        self.url
+            .query_pairs_mut()
+            .append_pair("response_mode", "jwt");
+        self.jwt_response = true;
         self
     }
 
@@ -246,8 +260,19 @@ impl PendingAuthorization {
         state: &str,
         code: impl Into<SecretString>,
     ) -> Result<AuthorizationCode, Error> {
+        self.plain_response()?;
         self.check_state(state)?;
         Ok(self.into_code(code))
+    }
+
+    /// Whether this request's response comes back in the redirect's query, not as a JWT.
+    fn plain_response(&self) -> Result<(), Error> {
+        if self.jwt_response {
+            return Err(Error::config(
+                "this authorization request asked for a JWT-secured response (JARM): the redirect carries `response`, which `callback_jwt` verifies; a plain `code` is not accepted",
+            ));
+        }
+        Ok(())
     }
 
     /// [`callback`](Self::callback) with the redirect's `iss` parameter (RFC 9207), `None` when
@@ -257,6 +282,18 @@ impl PendingAuthorization {
     /// [`Error::IssuerMismatch`]. The state is checked first: a forged redirect is named as
     /// such.
     pub fn callback_with_issuer(
+        self,
+        state: &str,
+        code: impl Into<SecretString>,
+        iss: Option<&str>,
+    ) -> Result<AuthorizationCode, Error> {
+        self.plain_response()?;
+        self.verified_callback(state, code, iss)
+    }
+
+    /// [`callback_with_issuer`](Self::callback_with_issuer) for a response whose values were
+    /// read from a verified JWT (JARM) or the redirect's query.
+    pub(crate) fn verified_callback(
         self,
         state: &str,
         code: impl Into<SecretString>,
@@ -314,6 +351,8 @@ struct Stored {
     issuer: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     sends_iss: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    jwt_response: bool,
 }
 
 impl serde::Serialize for PendingAuthorization {
@@ -327,6 +366,7 @@ impl serde::Serialize for PendingAuthorization {
             pushed: self.pushed,
             issuer: self.issuer.as_ref().map(|(issuer, _)| issuer.clone()),
             sends_iss: self.issuer.as_ref().is_some_and(|(_, sends)| *sends),
+            jwt_response: self.jwt_response,
         }
         .serialize(serializer)
     }
@@ -343,6 +383,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
             redirect_uri: stored.redirect_uri,
             pushed: stored.pushed,
             issuer: stored.issuer.map(|issuer| (issuer, stored.sends_iss)),
+            jwt_response: stored.jwt_response,
         })
     }
 }

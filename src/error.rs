@@ -103,6 +103,11 @@ pub enum Error {
     /// user info, a fragment), or it could not be fetched or read.
     #[error("the provider's discovery document cannot be used: {0}")]
     Discovery(String),
+    /// A JWT-secured authorization response (JARM) was refused: its signature, issuer, audience
+    /// or expiry is wrong, or it carries the provider's own error (`access_denied` when the user
+    /// said no), or no code.
+    #[error("the authorization response was refused: {0}")]
+    AuthorizationResponse(String),
     /// The `state` the provider redirected back with is not the authorization request's: the
     /// redirect was not caused by this request (cross-site request forgery, or a stale session).
     #[error(

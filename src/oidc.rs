@@ -406,17 +406,19 @@ impl IdTokenValidator {
             ))),
         }
     }
-    /// Validates `id_token` (OpenID Connect Core §3.1.3.7) and returns its claims. `nonce` is the
-    /// nonce sent in the authorization request, if one was.
-    pub async fn validate(
+    /// A JWT from this provider whose signature verifies with its keys (an algorithm the spec
+    /// allows, the key from its JWKS or, for HS*, the client secret), `iss` its issuer, `aud`
+    /// this client, with the `required` claims; `exp` is checked by the caller, on the client's
+    /// clock.
+    async fn verified<T: serde::de::DeserializeOwned>(
         &self,
-        id_token: &str,
-        nonce: Option<&str>,
-    ) -> Result<IdTokenClaims, Error> {
+        jwt: &str,
+        required: &[&str],
+    ) -> Result<jsonwebtoken::TokenData<T>, Error> {
         let fail = |e: IdTokenError| Error::IdToken(e);
-        let header = jsonwebtoken::decode_header(id_token).map_err(|e| {
+        let header = jsonwebtoken::decode_header(jwt).map_err(|e| {
             let text = e.to_string();
-            if id_token
+            if jwt
                 .split('.')
                 .next()
                 .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
@@ -452,30 +454,73 @@ impl IdTokenValidator {
         let mut validation = Validation::new(alg.jwt());
         validation.set_issuer(&[self.config.issuer.as_str()]);
         validation.set_audience(&[self.config.client_id.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(required);
         // `exp` and `iat` are checked below against the client's clock, not the system's.
         validation.validate_exp = false;
         validation.leeway = self.config.leeway.as_secs();
-        let data =
-            jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation).map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                fail(match e.kind() {
-                    ErrorKind::InvalidSignature => IdTokenError::BadSignature,
-                    ErrorKind::ExpiredSignature => IdTokenError::Expired,
-                    ErrorKind::InvalidIssuer => IdTokenError::WrongIssuer {
-                        expected: self.config.issuer.clone(),
-                        found: peek_claim(id_token, "iss").unwrap_or_default(),
-                    },
-                    ErrorKind::InvalidAudience => IdTokenError::WrongAudience(format!(
-                        "`aud` does not contain {:?}",
-                        self.config.client_id
-                    )),
-                    ErrorKind::InvalidAlgorithm => {
-                        IdTokenError::AlgorithmNotAllowed(format!("{:?}", header.alg))
-                    }
-                    _ => IdTokenError::Malformed(e.to_string()),
-                })
+        jsonwebtoken::decode::<T>(jwt, &key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            fail(match e.kind() {
+                ErrorKind::InvalidSignature => IdTokenError::BadSignature,
+                ErrorKind::ExpiredSignature => IdTokenError::Expired,
+                ErrorKind::InvalidIssuer => IdTokenError::WrongIssuer {
+                    expected: self.config.issuer.clone(),
+                    found: peek_claim(jwt, "iss").unwrap_or_default(),
+                },
+                ErrorKind::InvalidAudience => IdTokenError::WrongAudience(format!(
+                    "`aud` does not contain {:?}",
+                    self.config.client_id
+                )),
+                ErrorKind::InvalidAlgorithm => {
+                    IdTokenError::AlgorithmNotAllowed(format!("{:?}", header.alg))
+                }
+                _ => IdTokenError::Malformed(e.to_string()),
+            })
+        })
+    }
+
+    /// Verifies a JWT-secured authorization response (JARM §4.4): signed by the provider (as ID
+    /// tokens are), `iss` its issuer, `aud` this client, not expired on the client's clock.
+    /// Returns its claims (`code` and `state`, or `error`).
+    pub(crate) async fn verify_response(
+        &self,
+        response: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let refused = |why: String| Error::AuthorizationResponse(why);
+        let data = self
+            .verified::<serde_json::Map<String, serde_json::Value>>(
+                response,
+                &["exp", "iss", "aud"],
+            )
+            .await
+            .map_err(|e| match e {
+                // The ID-token wording of the shared checks, said of the response.
+                Error::IdToken(e) => refused(e.to_string().replace("the ID token", "the response")),
+                other => other,
             })?;
+        let now = self
+            .clock
+            .wall()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let exp = data.claims.get("exp").and_then(serde_json::Value::as_u64);
+        if exp.is_none_or(|exp| exp.saturating_add(self.config.leeway.as_secs()) < now) {
+            return Err(refused("the response has expired".into()));
+        }
+        Ok(data.claims)
+    }
+
+    /// Validates `id_token` (OpenID Connect Core §3.1.3.7) and returns its claims. `nonce` is the
+    /// nonce sent in the authorization request, if one was.
+    pub async fn validate(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, Error> {
+        let fail = |e: IdTokenError| Error::IdToken(e);
+        let data = self
+            .verified::<IdTokenClaims>(id_token, &["exp", "iss", "aud", "sub"])
+            .await?;
         let claims = data.claims;
         // Both times on the client's clock (the one its tokens are timed with), with the same
         // leeway either way.

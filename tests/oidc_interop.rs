@@ -880,6 +880,86 @@ async fn a_client_that_must_sign_is_refused_when_its_spec_does_not_sign() {
     );
 }
 
+// ------------------------------------------------------------------ JWT-secured responses (JARM)
+
+fn jarm_client(op: &NodeServer) -> TokenClient {
+    let mut p = provider(BASIC).clone();
+    p.authorization = Some(Authorization {
+        jwt_response: true,
+        ..Authorization::DEFAULT
+    });
+    let settings = Settings::default()
+        .client_id(BASIC_ID)
+        .client_secret(BASIC_SECRET)
+        .base_url(op.issuer.clone())
+        .redirect_uri(REDIRECT);
+    TokenClient::new(leak(p), settings, "https://unused.invalid", &[], vec![]).unwrap()
+}
+
+/// node-oidc-provider answers `response_mode=jwt` with a `response` JWT it signed: the client
+/// verifies it with the provider's keys and takes its code; a plain `callback` is refused, and
+/// so is a response changed on the way.
+#[tokio::test]
+async fn a_jwt_secured_response_is_verified_before_its_code_is_used() {
+    let op = start();
+    let client = jarm_client(&op);
+    let login = || async {
+        let pending = client
+            .authorization_request_with("openid offline_access", &[("prompt", "consent")])
+            .await
+            .unwrap();
+        assert!(
+            pending
+                .url()
+                .query_pairs()
+                .any(|(k, v)| k == "response_mode" && v == "jwt")
+        );
+        let back = follow(pending.url().as_str())
+            .await
+            .expect("the provider redirects back");
+        assert!(!back.contains_key("code"), "the code is inside the JWT");
+        (pending, back["response"].clone())
+    };
+
+    let (pending, response) = login().await;
+    // Kept in the user's session between the redirect out and back, as an application does.
+    let kept: tokenspec::PendingAuthorization =
+        serde_json::from_str(&serde_json::to_string(&pending).unwrap()).unwrap();
+    let refused = kept
+        .callback("any", "any")
+        .expect_err("a JWT-secured request takes no plain code");
+    assert!(refused.to_string().contains("callback_jwt"), "{refused}");
+    let code = client
+        .callback_jwt(pending, &response)
+        .await
+        .expect("the response verifies");
+    client
+        .exchange_code::<Tokens>("exchange_code", code, vec![None])
+        .await
+        .expect("its code is exchanged");
+
+    // One character of the claims changed: the signature no longer verifies.
+    let (pending, response) = login().await;
+    let mut parts: Vec<String> = response.split('.').map(str::to_owned).collect();
+    let flipped = if parts[1].ends_with('A') { 'B' } else { 'A' };
+    parts[1].pop();
+    parts[1].push(flipped);
+    let tampered = client
+        .callback_jwt(pending, &parts.join("."))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(tampered, Error::AuthorizationResponse(_)),
+        "{tampered:?}"
+    );
+
+    // A genuine response for another request: its state is not this request's.
+    let (_, other) = login().await;
+    let (pending, _) = login().await;
+    let crossed = client.callback_jwt(pending, &other).await.unwrap_err();
+    assert!(matches!(crossed, Error::StateMismatch), "{crossed:?}");
+}
+
 // ------------------------------------------------------------------ `iss` in the redirect (RFC 9207)
 
 /// node-oidc-provider says in its metadata that its redirects carry `iss`: the callback takes

@@ -242,6 +242,7 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
                     r.lifetime,
                 )
             }),
+            jwt_response: a.jwt_response,
         }),
         revocation: p.revocation.as_ref().map(|r| d::Revocation {
             path: option_text(r.as_ref()),

@@ -100,6 +100,8 @@ pub struct Authorization {
     pub par: Option<Option<String>>,
     /// Signed request objects (RFC 9101): how each authorization request is signed.
     pub request_object: Option<GrantAssertion>,
+    /// JWT-secured authorization responses (JARM).
+    pub jwt_response: bool,
 }
 
 impl ClientAuth {

@@ -233,6 +233,12 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
                 ),
             );
         }
+        if a.jwt_response {
+            put(
+                "authorization responses".into(),
+                "JWT-secured (JARM), verified with the provider's keys".into(),
+            );
+        }
         if let Some(par) = &a.par {
             put(
                 "pushed authorization requests (RFC 9126)".into(),

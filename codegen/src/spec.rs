@@ -262,6 +262,20 @@ pub struct AuthorizationSpec {
     /// browser's URL.
     #[serde(default)]
     pub request_object: Option<GrantAssertionSpec>,
+    /// How the provider answers: `jwt` for JWT-secured authorization responses (JARM), which
+    /// the runtime verifies with the OpenID provider's keys (so it needs `openid:`). Default:
+    /// the redirect's query.
+    #[serde(default)]
+    pub response_mode: Option<ResponseModeSpec>,
+}
+
+/// How an authorization response comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseModeSpec {
+    /// A JWT the provider signs (JARM, `response_mode=jwt`), with `code` and `state` inside.
+    Jwt,
 }
 
 /// The token revocation endpoint (RFC 7009).

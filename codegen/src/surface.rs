@@ -48,6 +48,8 @@ pub enum When {
     RestoreSession,
     /// Tokens are DPoP-bound (`dpop: true`).
     Dpop,
+    /// Authorization responses come back as signed JWTs (`response_mode: jwt`).
+    JwtResponse,
 }
 
 /// One method generated code defines.
@@ -120,6 +122,7 @@ pub const GENERATED_NAMES: &[GeneratedName] = &[
         When::AuthorizationRequest,
         EMITTER,
     ),
+    name("callback_jwt", C, When::JwtResponse, EMITTER),
     name("validate_id_token", C, When::OpenId, EMITTER),
     name("start_session", C, When::Sessions, EMITTER),
     name("session", C, When::Sessions, EMITTER),
@@ -153,6 +156,7 @@ impl When {
             When::Sessions => session_flow(p).is_some(),
             When::RestoreSession => session_flow(p).is_some() && refresh_flow(p).is_some(),
             When::Dpop => p.dpop,
+            When::JwtResponse => p.authorization.as_ref().is_some_and(|a| a.jwt_response),
         }
     }
 }

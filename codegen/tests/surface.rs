@@ -156,6 +156,8 @@ client_auth:
   - assertion: private_key_jwt
 openid:
   algorithms: [RS256]
+authorization:
+  response_mode: jwt
 flows:
   client_credentials:
     grant: client_credentials

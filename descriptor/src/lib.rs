@@ -135,6 +135,10 @@ pub struct Authorization {
     /// `{issuer}` unless the spec names another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_object: Option<Assertion>,
+    /// JWT-secured authorization responses (JARM), when the spec asks for them: the request
+    /// carries `response_mode=jwt`, and the redirect a `response` JWT the provider signed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub jwt_response: bool,
 }
 
 impl Authorization {
@@ -146,6 +150,7 @@ impl Authorization {
         path: None,
         par: None,
         request_object: None,
+        jwt_response: false,
     };
 }
 

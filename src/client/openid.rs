@@ -123,6 +123,39 @@ impl TokenClient {
         }
     }
 
+    /// The provider redirected back with `response`, a JWT-secured authorization response
+    /// (JARM), for the request `pending`: verifies its signature with the provider's keys, its
+    /// issuer, audience and expiry, then checks its `state` and `iss` as
+    /// [`crate::PendingAuthorization::callback_with_issuer`] does, and returns the code for the
+    /// exchange. A response that carries the provider's error (`access_denied` when the user
+    /// said no) is [`Error::AuthorizationResponse`] naming it.
+    pub async fn callback_jwt(
+        &self,
+        pending: crate::PendingAuthorization,
+        response: &str,
+    ) -> Result<crate::AuthorizationCode, Error> {
+        let Some(validator) = &self.inner.validator else {
+            return Err(Error::config(format!(
+                "{} verifies JWT-secured responses with its OpenID provider's keys, and its spec has no `openid:`",
+                self.inner.provider.title
+            )));
+        };
+        let claims = validator.verify_response(response).await?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        if let Some(error) = text("error") {
+            let description = text("error_description").map_or(String::new(), |d| format!(": {d}"));
+            return Err(Error::AuthorizationResponse(format!(
+                "the provider answered `{error}`{description}"
+            )));
+        }
+        let (Some(state), Some(code)) = (text("state"), text("code")) else {
+            return Err(Error::AuthorizationResponse(
+                "it carries no `code` and `state`".to_owned(),
+            ));
+        };
+        pending.verified_callback(state, code.to_owned(), text("iss"))
+    }
+
     /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is the
     /// one sent in the authorization request, if any.
     pub async fn validate_id_token(
@@ -194,6 +227,9 @@ impl TokenClient {
             scope,
             provider.openid.is_some(),
         )?;
+        if provider.authorization.is_some_and(|a| a.jwt_response) {
+            pending = pending.with_jwt_response();
+        }
         for (name, value) in parameters {
             pending = pending.with_parameter(name, value)?;
         }

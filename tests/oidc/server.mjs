@@ -227,6 +227,8 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     requestObjects: { enabled: true },
+    // JWT-secured authorization responses (JARM): `response_mode=jwt` is honoured.
+    jwtResponseModes: { enabled: true },
     // With FAPI=2.0, the FAPI 2.0 Security Profile: PKCE, client assertions whose `aud` is the
     // issuer, and pushed authorization requests for every client.
     fapi: { enabled: process.env.FAPI === '2.0', profile: '2.0' },

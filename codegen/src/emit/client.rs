@@ -503,6 +503,21 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
             "authorization_request_with(scope, parameters)",
         );
     }
+    if When::JwtResponse.holds(p) {
+        runtime_method(
+            s,
+            "The provider redirected back with `response`, a JWT-secured authorization response\n\
+             (JARM), for `pending`: verifies it with the provider's keys, checks its `state` and\n\
+             `iss`, and returns the code for the exchange.",
+            "pub async fn callback_jwt",
+            &[
+                "pending: ::tokenspec::PendingAuthorization",
+                "response: &str",
+            ],
+            "::tokenspec::AuthorizationCode",
+            "callback_jwt(pending, response)",
+        );
+    }
     if When::OpenId.holds(p) {
         runtime_method(
             s,

@@ -125,11 +125,20 @@ impl Cx {
             .request_object
             .clone()
             .map(|spec| self.signed_jwt(spec, &at.key("request_object")));
+        let jwt_response = section.response_mode == Some(crate::spec::ResponseModeSpec::Jwt);
+        if jwt_response && spec.openid.is_none() {
+            self.error(
+                &at.key("response_mode"),
+                "a JWT-secured response is verified with the OpenID provider's keys, and this spec has no `openid:`",
+                "add `openid:` (the provider's issuer and algorithms), or remove `response_mode`",
+            );
+        }
         Some(ir::Authorization {
             issuer: section.issuer.clone(),
             path: section.path.clone(),
             par: section.par.then(|| section.par_path.clone()),
             request_object,
+            jwt_response,
         })
     }
 
