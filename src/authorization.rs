@@ -181,34 +181,38 @@ impl PendingAuthorization {
     /// This request after the server took it as a pushed request (RFC 9126 §4): the browser
     /// goes to `endpoint` with `client_id` and `request_uri` only.
     pub(crate) fn into_pushed(
-        mut self,
+        self,
         endpoint: &str,
         client_id: &str,
         request_uri: &str,
     ) -> Result<Self, Error> {
-        let mut url = Url::parse(endpoint)
-            .map_err(|e| Error::config(format!("authorization endpoint: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("client_id", client_id)
-            .append_pair("request_uri", request_uri);
-        self.url = url;
-        self.pushed = true;
-        Ok(self)
+        self.carried_by(endpoint, client_id, ("request_uri", request_uri))
     }
 
     /// This request signed (RFC 9101 §5.1, by value): the browser goes to `endpoint` with
     /// `client_id` and the `request` object that holds every parameter.
     pub(crate) fn into_signed(
-        mut self,
+        self,
         endpoint: &str,
         client_id: &str,
         request: &str,
+    ) -> Result<Self, Error> {
+        self.carried_by(endpoint, client_id, ("request", request))
+    }
+
+    /// The browser goes to `endpoint` with `client_id` and `reference` only, which carries the
+    /// whole request; no parameter can be added to the URL afterwards.
+    fn carried_by(
+        mut self,
+        endpoint: &str,
+        client_id: &str,
+        (name, value): (&str, &str),
     ) -> Result<Self, Error> {
         let mut url = Url::parse(endpoint)
             .map_err(|e| Error::config(format!("authorization endpoint: {e}")))?;
         url.query_pairs_mut()
             .append_pair("client_id", client_id)
-            .append_pair("request", request);
+            .append_pair(name, value);
         self.url = url;
         self.pushed = true;
         Ok(self)
