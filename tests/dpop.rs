@@ -619,3 +619,15 @@ fn dpop_keys_per_session_need_a_spec_with_dpop() {
     .unwrap_err();
     assert!(error.to_string().contains("dpop: true"), "{error}");
 }
+
+/// `tokenspec-codegen try` sends one request of a flow as the client would: for a DPoP
+/// provider, with a proof, and once more with the server's nonce when it asks.
+#[tokio::test]
+async fn a_trial_request_carries_a_proof_and_meets_the_nonce_challenge() {
+    let op = start(true);
+    let client = client(&op, provider(true, false), Settings::default());
+    let trial = client.trial("client_credentials", vec![], vec![]).await;
+    let sent = trial.request.as_ref().expect("sent");
+    assert!(sent.headers.contains_key("dpop"));
+    assert!(trial.outcome.is_ok(), "{:?}", trial.outcome);
+}

@@ -101,43 +101,68 @@ impl TokenClient {
             })
             .collect();
         let keys = inner.credentials.load_full();
-        let built = inner.http.client().and_then(|http| {
-            let request = self
-                .build_request(&http, flow, &values, &extra, &keys.credentials, sent_at)?
+        // A DPoP provider's requests carry a proof (RFC 9449); a nonce challenge is met once,
+        // with the request built again, as the client's own requests do.
+        let make = |http: &reqwest::Client, now| -> Result<reqwest::Request, Error> {
+            let mut request = self
+                .build_request(http, flow, &values, &extra, &keys.credentials, now)?
                 .build()
                 .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
-            Ok((http, request))
-        });
-        let (http, request) = match built {
-            Ok(built) => built,
-            Err(e) => {
-                trial.outcome = Err(e);
-                return trial;
+            if let Some(dpop) = &inner.dpop {
+                dpop.sign(&mut request, None, now)?;
             }
+            Ok(request)
         };
-        trial.request = Some(SentRequest {
-            method: request.method().to_string(),
-            url: request.url().clone(),
-            headers: request.headers().clone(),
-            body: request
-                .body()
-                .and_then(reqwest::Body::as_bytes)
-                .map(<[u8]>::to_vec),
-        });
-        let answer = crate::outbound::read_answer(
-            &http,
-            request,
-            inner.settings.max_body_bytes,
-            inner.settings.timeout,
-            true,
-        )
-        .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(fault) => {
-                trial.outcome = Err(fault.for_token_request(title));
-                return trial;
+        let mut answer = None;
+        for _ in 0..2 {
+            let built = inner
+                .http
+                .client()
+                .and_then(|http| Ok((make(&http, inner.settings.clock.wall())?, http)));
+            let (request, http) = match built {
+                Ok(built) => built,
+                Err(e) => {
+                    trial.outcome = Err(e);
+                    return trial;
+                }
+            };
+            trial.request = Some(SentRequest {
+                method: request.method().to_string(),
+                url: request.url().clone(),
+                headers: request.headers().clone(),
+                body: request
+                    .body()
+                    .and_then(reqwest::Body::as_bytes)
+                    .map(<[u8]>::to_vec),
+            });
+            let url = request.url().clone();
+            let read = crate::outbound::read_answer(
+                &http,
+                request,
+                inner.settings.max_body_bytes,
+                inner.settings.timeout,
+                true,
+            )
+            .await;
+            let read = match read {
+                Ok(read) => read,
+                Err(fault) => {
+                    trial.outcome = Err(fault.for_token_request(title));
+                    return trial;
+                }
+            };
+            let challenged = inner.dpop.as_ref().is_some_and(|dpop| {
+                dpop.remember(&url, &read.headers);
+                read.headers.contains_key(crate::dpop::DPOP_NONCE)
+                    && crate::dpop::token_endpoint_wants_nonce(read.status, &read.body)
+            });
+            answer = Some(read);
+            if !challenged {
+                break;
             }
+        }
+        let Some(answer) = answer else {
+            return trial;
         };
         let redactor = {
             let secrets: Vec<String> = values
