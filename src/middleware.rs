@@ -66,12 +66,22 @@ impl Middleware for TokenMiddleware {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let (method, url) = (request.method().clone(), request.url().clone());
-        let at = ApiRequest::from_url(&method, &url);
+        // The copy for a second try, made before the token goes on (it gets its own), also
+        // tells the source which request this is; a request whose body cannot be copied has
+        // its method and URL copied instead.
+        let again = request.try_clone();
+        let owned;
+        let (method, url) = match &again {
+            Some(copy) => (copy.method(), copy.url()),
+            None => {
+                owned = (request.method().clone(), request.url().clone());
+                (&owned.0, &owned.1)
+            }
+        };
+        let at = ApiRequest::from_url(method, url);
         let token = authorize(&*self.source, at, request.headers_mut())
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
-        let again = request.try_clone();
         let response = next.clone().run(request, extensions).await?;
         let refused = response.status() == reqwest::StatusCode::UNAUTHORIZED;
         if !self
@@ -84,6 +94,8 @@ impl Middleware for TokenMiddleware {
             return Ok(response);
         };
         drop(response);
+        let (method, url) = (again.method().clone(), again.url().clone());
+        let at = ApiRequest::from_url(&method, &url);
         let token = authorize(&*self.source, at, again.headers_mut())
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
