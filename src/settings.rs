@@ -322,8 +322,9 @@ impl Settings {
     /// tokens are), so every process of a fleet refreshes with it; a public client's refresh
     /// token, which the provider binds to the key, keeps working there. A session restored from
     /// a refresh token kept elsewhere ([`crate::TokenClient::restore_session`]) gets a new key.
-    /// The client's own tokens and pushed authorization requests keep the client's key. Needs a
-    /// spec with `dpop: true`.
+    /// The client's own tokens keep the client's key; pushed authorization requests then carry
+    /// no proof, since a proof there would bind the code to a key the session does not have
+    /// (RFC 9449 §10.1). Needs a spec with `dpop: true`.
     pub fn dpop_key_per_session(mut self) -> Self {
         self.dpop_key_per_session = true;
         self

@@ -124,7 +124,15 @@ async fn client_key(op: &NodeServer) -> ClientKey {
 }
 
 async fn client(op: &NodeServer, provider: &'static Provider) -> TokenClient {
-    let settings = Settings::default()
+    client_with(op, provider, Settings::default()).await
+}
+
+async fn client_with(
+    op: &NodeServer,
+    provider: &'static Provider,
+    settings: Settings,
+) -> TokenClient {
+    let settings = settings
         .client_id(ID)
         .client_key(client_key(op).await)
         .base_url(op.issuer.clone())
@@ -207,4 +215,33 @@ async fn a_fapi_2_client_without_dpop_gets_no_token() {
         matches!(refused, tokenspec::Error::Rejected { .. }),
         "{refused:?}"
     );
+}
+
+/// With a DPoP key per session, the session's key does not exist when the request is pushed,
+/// so the push carries no proof (RFC 9449 §10.1 makes it optional) and does not bind the code
+/// to the client's key: the code exchange, signed with the new session's key, goes through.
+#[tokio::test]
+async fn a_pushed_login_works_with_a_dpop_key_per_session() {
+    let op = start();
+    let settings = Settings::default().dpop_key_per_session();
+    let client = client_with(&op, provider(true, Some("{issuer}")), settings).await;
+    let pending = client
+        .authorization_request_with("openid", &[])
+        .await
+        .expect("the push is accepted");
+    let back = NodeServer::follow(pending.url().as_str(), REDIRECT)
+        .await
+        .expect("the provider redirects back");
+    let code = pending
+        .callback_with_issuer(
+            &back["state"],
+            back["code"].clone(),
+            back.get("iss").map(String::as_str),
+        )
+        .unwrap();
+    let session = client
+        .start_session("exchange_code", "user-1", code, vec![None])
+        .await
+        .expect("the code is not bound to the client's key");
+    assert_eq!(op.userinfo(&session).await["sub"], "user-1");
 }

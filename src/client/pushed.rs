@@ -42,6 +42,15 @@ struct Pushed {
 }
 
 impl TokenClient {
+    /// The key a push is signed with: the client's, unless sessions have keys of their own.
+    fn push_dpop(&self) -> Option<&crate::dpop::Dpop> {
+        let inner = &self.inner;
+        inner
+            .dpop
+            .as_ref()
+            .filter(|_| !inner.settings.dpop_key_per_session)
+    }
+
     /// Pushes `pending`'s request to the server and returns it with the URL the browser
     /// follows: the authorization endpoint with `client_id` and the `request_uri` only.
     pub(super) async fn push(
@@ -123,7 +132,10 @@ impl TokenClient {
         let http = inner.http.client()?;
         let keys = inner.credentials.load_full();
         let answer = self
-            .send_token_request(&http, inner.dpop.as_ref(), |now| {
+            // A push with a proof binds the code to that key (RFC 9449 §10.1). With a key per
+            // session, the session's does not exist yet and its exchange would be refused, so
+            // such a push carries none (the proof is optional there).
+            .send_token_request(&http, self.push_dpop(), |now| {
                 request::build(
                     &http,
                     &endpoint,
