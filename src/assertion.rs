@@ -98,25 +98,19 @@ pub(crate) fn request_object(
     parameters: &[(String, String)],
     now: std::time::SystemTime,
 ) -> Result<SecretString, Error> {
-    let iat = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let audience = match assertion.audience {
-        Some(ISSUER_AUDIENCE) | None => issuer,
-        Some(audience) => audience,
+    let mut claims: Map<String, Value> = parameters
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
+        .collect();
+    // No endpoint: a request object's audience is the issuer unless the spec names another.
+    let to = Audience {
+        endpoint: None,
+        issuer,
     };
-    let mut claims = Map::new();
-    for (name, value) in parameters {
-        claims.insert(name.clone(), Value::from(value.as_str()));
+    claims.extend(registered(assertion, credentials, to, now));
+    if let Some(iat) = claims.get("iat").cloned() {
+        claims.insert("nbf".into(), iat);
     }
-    claims.insert("iss".into(), Value::from(credentials.id.as_str()));
-    claims.insert("aud".into(), Value::from(audience));
-    claims.insert("iat".into(), Value::from(iat));
-    claims.insert("nbf".into(), Value::from(iat));
-    claims.insert(
-        "exp".into(),
-        Value::from(iat.saturating_add(assertion.lifetime_secs)),
-    );
     claims.insert(
         "jti".into(),
         Value::from(crate::authorization::random_token()?),
@@ -124,11 +118,12 @@ pub(crate) fn request_object(
     sign_typed(assertion, credentials, claims, Some("oauth-authz-req+jwt"))
 }
 
-/// What an assertion's `aud` can be: the endpoint it goes to (RFC 7523's default), the
-/// authorization server's issuer (`{issuer}`, as FAPI 2.0 wants), or the spec's own text.
+/// What an assertion's `aud` can be: the endpoint it goes to (RFC 7523's default; the issuer
+/// for a JWT sent to no endpoint, a request object), the authorization server's issuer
+/// (`{issuer}`, as FAPI 2.0 wants), or the spec's own text.
 #[derive(Clone, Copy)]
 pub(crate) struct Audience<'a> {
-    pub endpoint: &'a url::Url,
+    pub endpoint: Option<&'a url::Url>,
     pub issuer: &'a str,
 }
 
@@ -148,11 +143,14 @@ fn registered(
     let audience = match assertion.audience {
         Some(ISSUER_AUDIENCE) => to.issuer.to_owned(),
         Some(audience) => audience.to_owned(),
-        None => {
-            let mut url = to.endpoint.clone();
-            url.set_query(None);
-            url.to_string()
-        }
+        None => match to.endpoint {
+            Some(endpoint) => {
+                let mut url = endpoint.clone();
+                url.set_query(None);
+                url.to_string()
+            }
+            None => to.issuer.to_owned(),
+        },
     };
     let mut claims = Map::new();
     claims.insert("iss".into(), Value::from(credentials.id.as_str()));

@@ -49,7 +49,7 @@ pub(crate) fn apply<'a>(
     let (auth, credentials, now) = (proof.auth, proof.credentials, proof.now);
     if let Some(assertion) = &auth.assertion {
         let audience = crate::assertion::Audience {
-            endpoint,
+            endpoint: Some(endpoint),
             issuer: proof.issuer,
         };
         let jwt = crate::assertion::client_assertion(assertion, credentials, audience, now)?;

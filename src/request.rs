@@ -243,7 +243,7 @@ pub(crate) fn build(
             assertion,
             client.credentials,
             crate::assertion::Audience {
-                endpoint: &url,
+                endpoint: Some(&url),
                 issuer: client.issuer,
             },
             client.now,

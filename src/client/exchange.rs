@@ -207,7 +207,7 @@ impl TokenClient {
                 auth: self.client_auth(flow),
                 credentials,
                 now,
-                issuer: &inner.issuer,
+                issuer: self.issuer(),
             },
             &inner.config,
             call,

@@ -110,9 +110,6 @@ struct Inner {
     sessions: Mutex<session::Registry>,
     /// The key tokens are bound to and the servers' nonces, for a DPoP provider.
     dpop: Option<crate::dpop::Dpop>,
-    /// The authorization server's issuer (the OpenID or `authorization:` issuer, else the base
-    /// URL): the `aud` of assertions whose spec says `audience: "{issuer}"`.
-    issuer: String,
 }
 
 impl Inner {
@@ -448,11 +445,6 @@ impl TokenClient {
             }
             (false, None) => None,
         };
-        let issuer = match (&authorization_server, &validator) {
-            (Some(server), _) => server.issuer().to_owned(),
-            (None, Some(validator)) => validator.metadata().issuer().to_owned(),
-            (None, None) => base.as_str().trim_end_matches('/').to_owned(),
-        };
         let fixed_secrets = Redactor::new(fixed);
         let system_clock = settings.clock.is_system_clock();
         Ok(TokenClient {
@@ -485,9 +477,17 @@ impl TokenClient {
                 rejected: Mutex::new(None),
                 sessions: Mutex::default(),
                 dpop,
-                issuer,
             }),
         })
+    }
+
+    /// The authorization server's issuer (the OpenID or `authorization:` issuer, else the base
+    /// URL): the `aud` of assertions whose spec says `audience: "{issuer}"`.
+    pub(super) fn issuer(&self) -> &str {
+        self.server_metadata().map_or_else(
+            || self.inner.base.as_str().trim_end_matches('/'),
+            crate::metadata::Metadata::issuer,
+        )
     }
 
     /// How `flow` authenticates the client: the method the builder chose, for flows that use

@@ -144,7 +144,7 @@ impl TokenClient {
                         auth,
                         credentials: &keys.credentials,
                         now,
-                        issuer: &inner.issuer,
+                        issuer: self.issuer(),
                     },
                     &[],
                     &values,

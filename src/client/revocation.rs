@@ -97,7 +97,7 @@ impl TokenClient {
                 auth: self.client_auth(auth_flow),
                 credentials: &keys.credentials,
                 now: inner.settings.clock.wall(),
-                issuer: &inner.issuer,
+                issuer: self.issuer(),
             },
             &[],
             &values,
