@@ -714,7 +714,7 @@ fn session_client_with(base: &str, settings: tokenspec::Settings) -> tokenspec::
         Flow {
             name: grant_type,
             grant,
-            path: "/token",
+            path: Some("/token"),
             client_auth: ClientAuth {
                 name: "client_secret_basic",
                 basic: Some(BasicEncoding::Raw),
@@ -906,7 +906,7 @@ fn authenticating_client(
     use tokenspec::__private::descriptor::*;
     let flow = Flow {
         name: "client_credentials",
-        path: "/token",
+        path: Some("/token"),
         client_auth: auth,
         params: &[Param {
             name: "grant_type",

@@ -32,6 +32,62 @@ pub struct Discovery {
     pub authorization_response_iss_parameter_supported: bool,
     /// UserInfo endpoint.
     pub userinfo_endpoint: Option<Url>,
+    /// The endpoints a client that sends a certificate uses instead (RFC 8705 §5).
+    pub mtls_endpoint_aliases: MtlsEndpointAliases,
+}
+
+/// The endpoints of `mtls_endpoint_aliases` (RFC 8705 §5) tokenspec reads: where a client
+/// that authenticates with its certificate, or whose tokens are bound to it, sends its
+/// requests. A server that serves mutual TLS on other hosts than its plain endpoints names
+/// them here.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct MtlsEndpointAliases {
+    /// Token endpoint.
+    pub token_endpoint: Option<Url>,
+    /// Token revocation endpoint (RFC 7009).
+    pub revocation_endpoint: Option<Url>,
+    /// Pushed authorization request endpoint (RFC 9126).
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// UserInfo endpoint.
+    pub userinfo_endpoint: Option<Url>,
+}
+
+impl Discovery {
+    /// The document as a client that sends a certificate sees it: each endpoint that has a
+    /// mutual-TLS alias replaced by that alias (RFC 8705 §5), the others as they are.
+    #[must_use]
+    pub fn with_mutual_tls_aliases(mut self) -> Discovery {
+        let aliases = std::mem::take(&mut self.mtls_endpoint_aliases);
+        let pairs = [
+            (&mut self.token_endpoint, aliases.token_endpoint),
+            (&mut self.revocation_endpoint, aliases.revocation_endpoint),
+            (
+                &mut self.pushed_authorization_request_endpoint,
+                aliases.pushed_authorization_request_endpoint,
+            ),
+            (&mut self.userinfo_endpoint, aliases.userinfo_endpoint),
+        ];
+        for (plain, alias) in pairs {
+            if alias.is_some() {
+                *plain = alias;
+            }
+        }
+        self
+    }
+}
+
+/// `mtls_endpoint_aliases` as it arrives.
+#[derive(Deserialize, Default)]
+struct RawAliases {
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
 }
 
 /// A discovery document as it arrives.
@@ -52,6 +108,8 @@ struct RawDiscovery {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    mtls_endpoint_aliases: RawAliases,
 }
 
 impl RawDiscovery {
@@ -85,6 +143,20 @@ impl RawDiscovery {
             authorization_response_iss_parameter_supported: self
                 .authorization_response_iss_parameter_supported,
             userinfo_endpoint: endpoint(self.userinfo_endpoint, "userinfo_endpoint")?,
+            mtls_endpoint_aliases: {
+                let raw = self.mtls_endpoint_aliases;
+                let alias =
+                    |value, name: &str| endpoint(value, &format!("mtls_endpoint_aliases.{name}"));
+                MtlsEndpointAliases {
+                    token_endpoint: alias(raw.token_endpoint, "token_endpoint")?,
+                    revocation_endpoint: alias(raw.revocation_endpoint, "revocation_endpoint")?,
+                    pushed_authorization_request_endpoint: alias(
+                        raw.pushed_authorization_request_endpoint,
+                        "pushed_authorization_request_endpoint",
+                    )?,
+                    userinfo_endpoint: alias(raw.userinfo_endpoint, "userinfo_endpoint")?,
+                }
+            },
             issuer: self.issuer,
         })
     }

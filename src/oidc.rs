@@ -21,8 +21,8 @@ use url::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
-pub use crate::metadata::Discovery;
 use crate::metadata::Metadata;
+pub use crate::metadata::{Discovery, MtlsEndpointAliases};
 use crate::outbound::{Http, UrlRule};
 
 pub use crate::error::IdTokenError;

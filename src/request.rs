@@ -185,23 +185,18 @@ pub(crate) fn api_headers(
     Ok(headers)
 }
 
-/// Builds the token request of `flow`, the client authenticating with `client`: the method and
-/// the credentials.
+/// Builds the token request of `flow` to `endpoint`, the client authenticating with `client`:
+/// the method and the credentials.
 pub(crate) fn build(
     http: &reqwest::Client,
-    base: &Url,
+    endpoint: &Url,
     flow: &Flow,
     client: crate::client_auth::Proof<'_>,
     config: &[Option<ParamValue>],
     call: &[Option<ParamValue>],
     extra: &[Extra<'_>],
 ) -> Result<reqwest::RequestBuilder, Error> {
-    let mut url = base.clone();
-    url.set_path(&format!(
-        "{}{}",
-        base.path().trim_end_matches('/'),
-        flow.path
-    ));
+    let mut url = endpoint.clone();
     let mut out = Outgoing {
         query: Vec::new(),
         body: Vec::new(),

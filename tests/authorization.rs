@@ -34,7 +34,7 @@ fn plain_oauth(path: Option<&'static str>) -> &'static Provider {
         EXPIRES_IN,
     );
     exchange.name = "exchange_code";
-    exchange.path = "/token";
+    exchange.path = Some("/token");
     exchange.grant = Grant::AuthorizationCode;
     exchange.call_params = slice(vec![Slot {
         name: "code",

@@ -252,7 +252,7 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
     let documented = url::Url::parse(&fixture.request.url).expect("documented URL");
     let mut documented_no_query = documented.clone();
     documented_no_query.set_query(None);
-    let spec_url = format!("{}{}", base.trim_end_matches('/'), flow.path);
+    let spec_url = format!("{}{}", base.trim_end_matches('/'), flow.shown_path());
     if documented_no_query.as_str().trim_end_matches('/') != spec_url.trim_end_matches('/') {
         problems.push(format!(
             "URL: documented {}, the spec sends to {spec_url}",

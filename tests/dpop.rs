@@ -71,7 +71,7 @@ fn provider(dpop: bool, public: bool) -> &'static Provider {
         Flow {
             name,
             grant,
-            path: "/token",
+            path: Some("/token"),
             client_auth: auth,
             params: slice(params),
             call_params: slice(

@@ -33,6 +33,7 @@ fn param(name: &'static str, source: Source) -> Param {
 }
 
 /// The FAPI 2.0 provider as a spec describes it: `dpop: true`, `authorization: { par: true }`,
+/// flows without a `path` (the token endpoint is the metadata's),
 /// OpenID with ES256 ID tokens, every request authenticated with `private_key_jwt` whose
 /// audience is `audience` (`{issuer}` as FAPI 2.0 wants); `dpop` and `audience` vary for the
 /// refusals.
@@ -50,7 +51,8 @@ fn provider(dpop: bool, audience: Option<&'static str>) -> &'static Provider {
     let flow = |name, grant, value, slot: &'static str| Flow {
         name,
         grant,
-        path: "/token",
+        // No path: the token endpoint comes from the server's discovery document.
+        path: None,
         client_auth: auth,
         params: slice(vec![
             param("grant_type", Source::Fixed(Literal::Text(value))),

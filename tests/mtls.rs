@@ -338,3 +338,95 @@ fn a_pkcs12_file_loads_with_its_password_and_a_wrong_password_is_named() {
         .to_string();
     assert!(garbage.contains("openssl pkcs12"), "{garbage}");
 }
+
+/// A spec whose flow has no `path`: its token endpoint comes from the OpenID discovery of the
+/// issuer at the base URL.
+fn discovered_token_endpoint() -> &'static Provider {
+    let mut flow = client_credentials_flow();
+    flow.path = None;
+    let provider = provider(flow, vec![]);
+    leak(Provider {
+        openid: Some(OpenId {
+            issuer: None,
+            algorithms: &["RS256"],
+            jwks_path: None,
+            authorization_path: None,
+            leeway_secs: 30,
+        }),
+        ..Provider { ..*provider }
+    })
+}
+
+#[tokio::test]
+async fn a_flow_without_a_path_uses_the_discovered_endpoint_and_its_mutual_tls_alias() {
+    let pki = Pki::new("OP test CA");
+    let client_cert = pki.client("cert-client");
+    let expected = client_cert.thumbprint();
+    // One server as an Open Finance Brasil bank publishes it: plain endpoints, and
+    // `mtls_endpoint_aliases` where certificate-bound tokens are issued (RFC 8705 §5).
+    let origin = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let at = origin.clone();
+    let server = TlsServer::start(&pki, false, move |r: &Seen| {
+        let origin = at.get().cloned().unwrap_or_default();
+        match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/.well-known/openid-configuration") => (
+                200,
+                json!({
+                    "issuer": origin,
+                    "token_endpoint": format!("{origin}/token"),
+                    "mtls_endpoint_aliases": {"token_endpoint": format!("{origin}/mtls/token")},
+                })
+                .to_string(),
+            ),
+            ("POST", "/token") => (
+                200,
+                json!({"access_token": "plain", "expires_in": 600}).to_string(),
+            ),
+            ("POST", "/mtls/token") if r.client_certificate.as_deref() == Some(&expected) => (
+                200,
+                json!({"access_token": "bound", "expires_in": 600}).to_string(),
+            ),
+            _ => (400, json!({"error": "invalid_request"}).to_string()),
+        }
+    })
+    .await;
+    origin.set(server.url.clone()).unwrap();
+    let settings = Settings::default()
+        .client_id(ID)
+        .client_secret(SECRET)
+        .base_url(server.url.clone())
+        .root_certificates(pki.ca_pem());
+    let new = |settings: Settings| {
+        TokenClient::new(
+            discovered_token_endpoint(),
+            settings,
+            "https://unused.invalid",
+            &[],
+            vec![],
+        )
+        .unwrap()
+    };
+    let plain = new(settings.clone());
+    assert_eq!(
+        plain.access_token().await.unwrap().expose_secret(),
+        "plain",
+        "without a certificate the client uses the document's `token_endpoint`"
+    );
+    let bound = new(settings.client_identity(identity(&client_cert)));
+    assert_eq!(
+        bound.access_token().await.unwrap().expose_secret(),
+        "bound",
+        "with a certificate it uses the mutual-TLS alias"
+    );
+    let paths: Vec<String> = server.seen().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/.well-known/openid-configuration",
+            "/token",
+            "/.well-known/openid-configuration",
+            "/mtls/token"
+        ],
+        "each client reads the document once, then sends to the endpoint it names"
+    );
+}

@@ -29,7 +29,7 @@ fn per_call(name: &'static str, grant: Grant, param: &'static str) -> Flow {
     Flow {
         name,
         grant,
-        path: "/token",
+        path: Some("/token"),
         client_auth: BASIC,
         params: slice(vec![
             Param {

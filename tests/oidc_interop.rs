@@ -70,7 +70,7 @@ fn flow(
     Flow {
         name,
         grant,
-        path: "/token",
+        path: Some("/token"),
         client_auth: auth,
         params: slice(params),
         call_params: slice(call_params),

@@ -83,7 +83,7 @@ fn identity(issued: &Issued) -> ClientIdentity {
 
 fn provider_with(client_auth: ClientAuth) -> &'static Provider {
     let mut f = client_credentials_flow();
-    f.path = "/token";
+    f.path = Some("/token");
     f.client_auth = client_auth;
     f.params = slice(vec![
         fixed("grant_type", Location::Body, "client_credentials"),

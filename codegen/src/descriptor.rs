@@ -145,7 +145,7 @@ fn flow(f: &ir::Flow) -> d::Flow {
             ir::Method::Post => d::Method::Post,
             ir::Method::Put => d::Method::Put,
         },
-        path: text(&f.path),
+        path: option_text(f.path.as_ref()),
         body: match f.body {
             ir::Body::Form => d::Body::Form,
             ir::Body::Json => d::Body::Json,

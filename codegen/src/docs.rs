@@ -143,7 +143,7 @@ pub fn catalog(providers: &[Provider]) -> Result<String, minijinja::Error> {
                 context! {
                     module => p.module.clone(),
                     name => f.name.clone(),
-                    request => format!("{method} `{}`, {}", f.path, grant(f)),
+                    request => format!("{method} `{}`, {}", f.shown_path(), grant(f)),
                     what => if f.cached { "cached, behind `access_token()`".to_owned() } else { format!("`{}()`", f.method_ident) },
                 }
             })

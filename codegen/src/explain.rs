@@ -145,7 +145,18 @@ pub fn explain(p: &Provider) -> String {
             )
         };
         let _ = writeln!(out, "# flow `{}`: {what}", f.name);
-        let url = format!("{}{}", env.url.trim_end_matches('/'), f.path);
+        // A flow without a path sends to the token endpoint the server's metadata names,
+        // known only when the client runs: the command reads it from a shell variable.
+        let url = match &f.path {
+            Some(path) => format!("{}{path}", env.url.trim_end_matches('/')),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "# TOKEN_ENDPOINT: `token_endpoint` of the authorization server's metadata (`mtls_endpoint_aliases.token_endpoint` with a client certificate)"
+                );
+                "$TOKEN_ENDPOINT".to_owned()
+            }
+        };
         let mut query = Vec::new();
         let mut body = Vec::new();
         let mut headers = Vec::new();
@@ -300,7 +311,11 @@ pub fn explain(p: &Provider) -> String {
             }
             ir::Body::None => {}
         }
-        lines.push(shell_quote(&url));
+        lines.push(if f.path.is_some() {
+            shell_quote(&url)
+        } else {
+            format!("\"{url}\"")
+        });
         let _ = writeln!(out, "{}", lines.join(" \\\n  "));
         let failed = match &p.error_answer.failed_when {
             Some((path, value)) => format!(", `{}` = {}", path.join("."), literal_text(value)),

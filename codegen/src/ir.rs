@@ -241,8 +241,8 @@ pub struct Flow {
     pub doc: Option<String>,
     /// HTTP method.
     pub method: Method,
-    /// Path after the base URL.
-    pub path: String,
+    /// Path after the base URL; `None`: the token endpoint in the server's metadata.
+    pub path: Option<String>,
     /// Body encoding.
     pub body: Body,
     /// Where the client credentials go.
@@ -259,6 +259,16 @@ pub struct Flow {
     pub cached: bool,
     /// For a JWT-bearer grant: the JWT the client signs.
     pub assertion: Option<GrantAssertion>,
+}
+
+impl Flow {
+    /// Where its requests go, as docs show it: the path, or where the runtime finds the
+    /// endpoint.
+    pub fn shown_path(&self) -> &str {
+        self.path
+            .as_deref()
+            .unwrap_or("<token endpoint from the server's metadata>")
+    }
 }
 
 /// The JWT a JWT-bearer flow signs (RFC 7523 §2.1).

@@ -270,7 +270,7 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
         put(key("grant"), format!("{:?}", f.grant));
         put(
             key("endpoint"),
-            code(&format!("{} {}", method(f.method), f.path)),
+            code(&format!("{} {}", method(f.method), f.shown_path())),
         );
         put(key("body"), body(f.body).to_owned());
         put(key("client credentials"), credentials(f));

@@ -499,8 +499,11 @@ pub struct FlowSpec {
     /// HTTP method (default POST).
     #[serde(default)]
     pub method: Option<MethodSpec>,
-    /// Path appended to the environment's base URL.
-    pub path: String,
+    /// Path appended to the environment's base URL; absent: the token endpoint the
+    /// authorization server's metadata names (its mutual-TLS alias for a client that sends a
+    /// certificate, RFC 8705 §5), which needs `openid:` or `authorization:`.
+    #[serde(default)]
+    pub path: Option<String>,
     /// Body encoding (default `form`).
     #[serde(default)]
     pub body: Option<BodySpec>,

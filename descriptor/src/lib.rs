@@ -301,9 +301,14 @@ pub struct Flow {
     pub grant: Grant,
     /// HTTP method.
     pub method: Method,
-    /// Path appended to the base URL.
-    #[serde(deserialize_with = "read")]
-    pub path: &'static str,
+    /// Path appended to the base URL; `None`: the token endpoint the authorization server's
+    /// metadata names (its mutual-TLS alias when the client sends a certificate).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read"
+    )]
+    pub path: Option<&'static str>,
     /// Body encoding.
     pub body: Body,
     /// Where the client credentials go.
@@ -344,13 +349,13 @@ pub struct Flow {
 impl Flow {
     /// A client-credentials flow that sends nothing of its own: a form `POST` to the base URL,
     /// no client authentication, the token at `access_token` and its lifetime at `expires_in`.
-    /// Tools and tests name what differs (`Flow { path: "/token", ..Flow::DEFAULT }`), so a
+    /// Tools and tests name what differs (`Flow { path: Some("/token"), ..Flow::DEFAULT }`), so a
     /// field the descriptor gains later does not break them.
     pub const DEFAULT: Flow = Flow {
         name: "",
         grant: Grant::ClientCredentials,
         method: Method::Post,
-        path: "",
+        path: Some(""),
         body: Body::Form,
         client_auth: ClientAuth::NONE,
         params: &[],

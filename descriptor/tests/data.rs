@@ -13,7 +13,7 @@ fn provider() -> Provider {
         title: "Acme",
         flows: &[Flow {
             name: "client_credentials",
-            path: "/oauth/token",
+            path: Some("/oauth/token"),
             client_auth: ClientAuth {
                 name: "client_secret_basic",
                 basic: Some(BasicEncoding::Percent),

@@ -154,9 +154,10 @@ impl TokenClient {
         let http = inner.http.client()?;
         let sent = inner.settings.clock.now();
         let wall_sent = inner.settings.clock.wall();
+        let endpoint = self.token_endpoint(flow).await?;
         let answer = self
             .send_token_request(&http, dpop, |now| {
-                self.build_request(&http, flow, call, extra, credentials, now)
+                self.build_request(&http, &endpoint, flow, call, extra, credentials, now)
             })
             .await?;
         let (status, body) = (answer.status, answer.body);
@@ -188,10 +189,55 @@ impl TokenClient {
         Ok((token, parsed.fields))
     }
 
-    /// The token request of `flow` with these values, its client proof made at `now`.
+    /// Where `flow`'s token requests go: its path under the base URL, or the token endpoint
+    /// of the authorization server's metadata (fetched once), its mutual-TLS alias when this
+    /// client sends a certificate (RFC 8705 §5).
+    pub(super) async fn token_endpoint(&self, flow: &'static Flow) -> Result<Url, Error> {
+        let inner = &self.inner;
+        if let Some(path) = flow.path {
+            let mut url = inner.base.clone();
+            url.set_path(&format!(
+                "{}{path}",
+                inner.base.path().trim_end_matches('/')
+            ));
+            return Ok(url);
+        }
+        let server = self.server_metadata().ok_or_else(|| {
+            Error::config(format!(
+                "flow `{}` of {} has no path, and the spec names no authorization server whose                  metadata gives its token endpoint: the module and its descriptor disagree;                  generate the module again",
+                flow.name, inner.provider.title
+            ))
+        })?;
+        self.endpoints(server).await?.token_endpoint.ok_or_else(|| {
+            Error::Discovery(format!(
+                "the document names no `token_endpoint`, which flow `{}` needs: ask the                  provider, or give the flow a `path` in the spec",
+                flow.name
+            ))
+        })
+    }
+
+    /// `server`'s metadata (fetched once) with the endpoints this client uses: the mutual-TLS
+    /// aliases (RFC 8705 §5) when it sends a certificate, so its certificate-bound requests
+    /// reach the hosts that ask for one.
+    pub(super) async fn endpoints(
+        &self,
+        server: &crate::metadata::Metadata,
+    ) -> Result<crate::metadata::Discovery, Error> {
+        let discovery = server.discover().await?;
+        Ok(if self.inner.settings.client_identity.is_some() {
+            discovery.with_mutual_tls_aliases()
+        } else {
+            discovery
+        })
+    }
+
+    /// The token request of `flow` to `endpoint` with these values, its client proof made at
+    /// `now`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn build_request(
         &self,
         http: &reqwest::Client,
+        endpoint: &Url,
         flow: &'static Flow,
         call: &[Option<ParamValue>],
         extra: &[Extra<'_>],
@@ -201,7 +247,7 @@ impl TokenClient {
         let inner = &self.inner;
         request::build(
             http,
-            &inner.base,
+            endpoint,
             flow,
             client_auth::Proof {
                 auth: self.client_auth(flow),

@@ -68,8 +68,8 @@ impl TokenClient {
                 let url = format!("{}{path}", server.issuer().trim_end_matches('/'));
                 Url::parse(&url).map_err(|e| Error::config(format!("{url}: {e}")))?
             }
-            None => server
-                .discover()
+            None => self
+                .endpoints(server)
                 .await?
                 .pushed_authorization_request_endpoint
                 .ok_or_else(|| {

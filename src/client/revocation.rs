@@ -62,8 +62,7 @@ impl TokenClient {
                         provider.title
                     ))
                 })?;
-                server
-                    .discover()
+                self.endpoints(server)
                     .await?
                     .revocation_endpoint
                     .ok_or_else(|| {

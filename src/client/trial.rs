@@ -82,6 +82,13 @@ impl TokenClient {
                 return trial;
             }
         };
+        let endpoint = match self.token_endpoint(flow).await {
+            Ok(endpoint) => endpoint,
+            Err(e) => {
+                trial.outcome = Err(e);
+                return trial;
+            }
+        };
         let inner = &self.inner;
         let provider = inner.provider;
         let title = provider.title;
@@ -105,7 +112,15 @@ impl TokenClient {
         // with the request built again, as the client's own requests do.
         let make = |http: &reqwest::Client, now| -> Result<reqwest::Request, Error> {
             let mut request = self
-                .build_request(http, flow, &values, &extra, &keys.credentials, now)?
+                .build_request(
+                    http,
+                    &endpoint,
+                    flow,
+                    &values,
+                    &extra,
+                    &keys.credentials,
+                    now,
+                )?
                 .build()
                 .map_err(|e| Fault::from_reqwest(e).for_token_request(title))?;
             if let Some(dpop) = &inner.dpop {

@@ -55,7 +55,7 @@ pub fn provider_with_header(
 pub fn flow(client_auth: ClientAuth, body: Body, params: Vec<Param>, expiry: Expiry) -> Flow {
     Flow {
         name: "client_credentials",
-        path: "/oauth/token",
+        path: Some("/oauth/token"),
         body,
         client_auth,
         params: slice(params),

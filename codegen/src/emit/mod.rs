@@ -106,7 +106,13 @@ pub(crate) fn quoted_api_headers(p: &Provider) -> String {
 /// method docs.
 pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
     let method = format!("{:?}", f.method).to_uppercase();
-    let mut lines = vec![format!("- `{method} <base URL>{}`", f.path)];
+    let mut lines = vec![match &f.path {
+        Some(path) => format!("- `{method} <base URL>{path}`"),
+        None => format!(
+            "- `{method}` to the token endpoint the authorization server's metadata names (its \
+             mutual-TLS alias when the client sends a certificate)"
+        ),
+    }];
     match f.client_auth.basic {
         Some(ir::BasicEncoding::Raw) => lines.push("- `Authorization: Basic base64(client_id:client_secret)`".into()),
         Some(ir::BasicEncoding::Rfc6749) => {

@@ -229,7 +229,7 @@ pub(super) fn fields(f: &ir::Flow, s: &mut Source) {
     let method = format!("{:?}", f.method).to_uppercase();
     s.doc(&format!(
         "What `{method} {}` ({} flow `{}`) returns besides the token itself.",
-        f.path,
+        f.shown_path(),
         grant_text(f.grant),
         f.name
     ));

@@ -421,7 +421,7 @@ fn redirect(cx: &Context<'_>, status: u16) -> Finding {
         && target.port_or_known_default() == asked.port_or_known_default();
     let base_path = asked
         .path()
-        .strip_suffix(cx.flow.path.as_str())
+        .strip_suffix(cx.flow.path.as_deref().unwrap_or_default())
         .unwrap_or("");
     if target.host_str() == asked.host_str()
         && asked.scheme() == "http"
@@ -500,7 +500,7 @@ fn not_an_endpoint(cx: &Context<'_>, status: u16, html: bool, body: &str) -> Fin
     {
         let base_path = asked
             .path()
-            .strip_suffix(cx.flow.path.as_str())
+            .strip_suffix(cx.flow.path.as_deref().unwrap_or_default())
             .unwrap_or("");
         if let Some(path) = endpoint.path().strip_prefix(base_path) {
             let path = if path.starts_with('/') {
@@ -519,7 +519,7 @@ fn not_an_endpoint(cx: &Context<'_>, status: u16, html: bool, body: &str) -> Fin
         Weight::Mismatch,
         format!(
             "the server answered {what}: `path` ({}) or the environment URL is likely wrong; the server publishes no metadata naming its token endpoint",
-            cx.flow.path
+            cx.flow.path.as_deref().unwrap_or("the metadata's token endpoint")
         ),
     )
 }

@@ -53,7 +53,17 @@ impl Cx {
                 );
             }
         }
-        self.url_path(&flow.path, &at.key("path"), "the environment's base URL");
+        match &flow.path {
+            Some(path) => self.url_path(path, &at.key("path"), "the environment's base URL"),
+            // The runtime reads the token endpoint from the metadata of the server `openid:` or
+            // `authorization:` names; without one there is nowhere to read it from.
+            None if spec.openid.is_none() && spec.authorization.is_none() => self.error(
+                at,
+                format!("flow `{name}` has no `path`, and the spec names no authorization server whose metadata gives its token endpoint"),
+                "write the endpoint's `path: /token` under the base URL, or add `openid:` or `authorization:` so the token endpoint comes from the server's discovery document",
+            ),
+            None => {}
+        }
         let body = flow.body.unwrap_or(Body::Form);
         let method = flow.method.unwrap_or(Method::Post);
         if method == Method::Get && body != Body::None {
