@@ -98,6 +98,9 @@ pub struct PendingAuthorization {
     /// Whether the response comes back as a signed JWT (JARM, `response_mode=jwt`), which only
     /// [`crate::TokenClient::callback_jwt`] opens.
     jwt_response: bool,
+    /// Whether the response carries an ID token beside the code (`response_type=code
+    /// id_token`), which only [`crate::TokenClient::callback_hybrid`] verifies.
+    hybrid: bool,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -111,6 +114,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("pushed", &self.pushed)
             .field("issuer", &self.issuer)
             .field("jwt_response", &self.jwt_response)
+            .field("hybrid", &self.hybrid)
             .finish()
     }
 }
@@ -159,6 +163,7 @@ impl PendingAuthorization {
             pushed: false,
             issuer: None,
             jwt_response: false,
+            hybrid: false,
         })
     }
 
@@ -175,6 +180,24 @@ impl PendingAuthorization {
             .query_pairs_mut()
             .append_pair("response_mode", "jwt");
         self.jwt_response = true;
+        self
+    }
+
+    /// This request, asking for an ID token beside the code (`response_type=code id_token`,
+    /// OpenID Connect Core §3.3), which the server sends in the redirect's fragment.
+    pub(crate) fn with_hybrid_response(mut self) -> Self {
+        let pairs: Vec<(String, String)> = self.url.query_pairs().into_owned().collect();
+        self.url
+            .query_pairs_mut()
+            .clear()
+            .extend_pairs(pairs.iter().map(|(name, value)| {
+                if name == "response_type" {
+                    (name.as_str(), "code id_token")
+                } else {
+                    (name.as_str(), value.as_str())
+                }
+            }));
+        self.hybrid = true;
         self
     }
 
@@ -276,6 +299,11 @@ impl PendingAuthorization {
                 "this authorization request asked for a JWT-secured response (JARM): the redirect carries `response`, which `callback_jwt` verifies; a plain `code` is not accepted",
             ));
         }
+        if self.hybrid {
+            return Err(Error::config(
+                "this authorization request asked for `code id_token`: the redirect's fragment carries the code with an ID token, which `callback_hybrid` verifies; a plain `code` is not accepted",
+            ));
+        }
         Ok(())
     }
 
@@ -320,7 +348,7 @@ impl PendingAuthorization {
     }
 
     /// `state` is this request's, compared in constant time.
-    fn check_state(&self, state: &str) -> Result<(), Error> {
+    pub(crate) fn check_state(&self, state: &str) -> Result<(), Error> {
         let same: bool = self.state.as_bytes().ct_eq(state.as_bytes()).into();
         if same {
             Ok(())
@@ -357,6 +385,8 @@ struct Stored {
     sends_iss: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     jwt_response: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    hybrid: bool,
 }
 
 impl serde::Serialize for PendingAuthorization {
@@ -371,6 +401,7 @@ impl serde::Serialize for PendingAuthorization {
             issuer: self.issuer.as_ref().map(|(issuer, _)| issuer.clone()),
             sends_iss: self.issuer.as_ref().is_some_and(|(_, sends)| *sends),
             jwt_response: self.jwt_response,
+            hybrid: self.hybrid,
         }
         .serialize(serializer)
     }
@@ -388,6 +419,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
             pushed: stored.pushed,
             issuer: stored.issuer.map(|issuer| (issuer, stored.sends_iss)),
             jwt_response: stored.jwt_response,
+            hybrid: stored.hybrid,
         })
     }
 }

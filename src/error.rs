@@ -501,6 +501,12 @@ pub enum IdTokenError {
     /// `nonce` differs from the one sent in the authorization request.
     #[error("the ID token's nonce does not match the authorization request's")]
     WrongNonce,
+    /// A hybrid response's ID token was not issued with the code or the state beside it: its
+    /// `c_hash` or `s_hash` (named) is missing or does not match (OpenID Connect Core
+    /// §3.3.2.11, FAPI 1.0 Advanced §5.2.2.1). The response was put together from parts of
+    /// different responses.
+    #[error("the ID token's `{0}` does not match the value it came with in the response")]
+    WrongHash(&'static str),
     /// The JWKS or discovery document could not be fetched or read.
     #[error("could not get the provider's keys: {0}")]
     Keys(String),

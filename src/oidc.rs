@@ -510,6 +510,42 @@ impl IdTokenValidator {
         Ok(data.claims)
     }
 
+    /// Validates the ID token of a hybrid response (OpenID Connect Core §3.3.2.12) and that it
+    /// was issued with `code` (`c_hash`, which `code id_token` responses must carry) and
+    /// `state` (`s_hash`, checked when present: FAPI 1.0 Advanced servers send it). The nonce
+    /// is required: a hybrid request always sends one.
+    pub(crate) async fn validate_detached(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+        code: &str,
+        state: &str,
+    ) -> Result<IdTokenClaims, Error> {
+        let Some(nonce) = nonce else {
+            return Err(Error::IdToken(IdTokenError::WrongNonce));
+        };
+        let claims = self.validate(id_token, Some(nonce)).await?;
+        // The signature was checked with this header's algorithm; its hash halves the values
+        // (Core §3.3.2.11).
+        let alg = jsonwebtoken::decode_header(id_token)
+            .map_err(|e| Error::IdToken(IdTokenError::Malformed(e.to_string())))?
+            .alg;
+        let matches = |claim: &str, value: &str| {
+            claims
+                .extra
+                .get(claim)
+                .and_then(serde_json::Value::as_str)
+                .map(|said| said == left_half_hash(alg, value))
+        };
+        if matches("c_hash", code) != Some(true) {
+            return Err(Error::IdToken(IdTokenError::WrongHash("c_hash")));
+        }
+        if matches("s_hash", state) == Some(false) {
+            return Err(Error::IdToken(IdTokenError::WrongHash("s_hash")));
+        }
+        Ok(claims)
+    }
+
     /// Validates `id_token` (OpenID Connect Core §3.1.3.7) and returns its claims. `nonce` is the
     /// nonce sent in the authorization request, if one was.
     pub async fn validate(
@@ -587,6 +623,21 @@ fn peek_claim(token: &str, name: &str) -> Option<String> {
 /// The same as `name.parse::<Algorithm>().ok()`.
 pub fn algorithm(name: &str) -> Option<Algorithm> {
     name.parse().ok()
+}
+
+/// `at_hash`-style hash of `value` (OpenID Connect Core §3.3.2.11): the left half of its
+/// digest with the hash of the JWS algorithm `alg`, base64url without padding. EdDSA's is
+/// SHA-512 (OpenID Connect Core errata for Ed25519).
+fn left_half_hash(alg: jsonwebtoken::Algorithm, value: &str) -> String {
+    use jsonwebtoken::Algorithm as A;
+    let digest = match alg {
+        A::HS384 | A::RS384 | A::PS384 | A::ES384 => &ring::digest::SHA384,
+        A::HS512 | A::RS512 | A::PS512 | A::EdDSA => &ring::digest::SHA512,
+        _ => &ring::digest::SHA256,
+    };
+    let hash = ring::digest::digest(digest, value.as_bytes());
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use support::node_server::NodeServer;
-use support::{leak, slice};
+use support::{leak, login_flows};
 use tokenspec::__private::descriptor::*;
 use tokenspec::{ClientKey, Settings, TokenClient};
 
@@ -22,14 +22,6 @@ fn start() -> NodeServer {
         &[],
         &[("FAPI", "2.0"), ("DPOP_NONCE", "1")],
     )
-}
-
-fn param(name: &'static str, source: Source) -> Param {
-    Param {
-        name,
-        location: Location::Body,
-        source,
-    }
 }
 
 /// The FAPI 2.0 provider as a spec describes it: `dpop: true`, `authorization: { par: true }`,
@@ -47,36 +39,6 @@ fn provider(dpop: bool, audience: Option<&'static str>) -> &'static Provider {
             lifetime_secs: 60,
         }),
         ..ClientAuth::NONE
-    };
-    let flow = |name, grant, value, slot: &'static str| Flow {
-        name,
-        grant,
-        // No path: the token endpoint comes from the server's discovery document.
-        path: None,
-        client_auth: auth,
-        params: slice(vec![
-            param("grant_type", Source::Fixed(Literal::Text(value))),
-            param(slot, Source::Call(0)),
-        ]),
-        call_params: slice(vec![Slot {
-            name: slot,
-            required: true,
-        }]),
-        fields: &[
-            Field {
-                key: "refresh_token",
-                paths: &[&["refresh_token"]],
-                kind: FieldKind::Secret,
-                required: false,
-            },
-            Field {
-                key: "id_token",
-                paths: &[&["id_token"]],
-                kind: FieldKind::Secret,
-                required: false,
-            },
-        ],
-        ..Flow::DEFAULT
     };
     leak(Provider {
         name: "local_fapi",
@@ -99,20 +61,7 @@ fn provider(dpop: bool, audience: Option<&'static str>) -> &'static Provider {
             par: Some(Par { path: None }),
             ..Authorization::DEFAULT
         }),
-        flows: slice(vec![
-            flow(
-                "exchange_code",
-                Grant::AuthorizationCode,
-                "authorization_code",
-                "code",
-            ),
-            flow(
-                "refresh",
-                Grant::RefreshToken,
-                "refresh_token",
-                "refresh_token",
-            ),
-        ]),
+        flows: login_flows(auth, None),
         ..Provider::DEFAULT
     })
 }

@@ -243,6 +243,7 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
                 )
             }),
             jwt_response: a.jwt_response,
+            hybrid: a.hybrid,
         }),
         revocation: p.revocation.as_ref().map(|r| d::Revocation {
             path: option_text(r.as_ref()),

@@ -102,6 +102,8 @@ pub struct Authorization {
     pub request_object: Option<GrantAssertion>,
     /// JWT-secured authorization responses (JARM).
     pub jwt_response: bool,
+    /// Hybrid responses (`response_type=code id_token`).
+    pub hybrid: bool,
 }
 
 impl ClientAuth {

@@ -233,6 +233,12 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
                 ),
             );
         }
+        if a.hybrid {
+            put(
+                "authorization responses".into(),
+                "`code id_token` (hybrid): the ID token verified against the code and state".into(),
+            );
+        }
         if a.jwt_response {
             put(
                 "authorization responses".into(),

@@ -267,6 +267,24 @@ pub struct AuthorizationSpec {
     /// the redirect's query.
     #[serde(default)]
     pub response_mode: Option<ResponseModeSpec>,
+    /// What the redirect carries: `code` (the default), or `code id_token`, the OpenID Connect
+    /// hybrid flow, whose ID token the runtime verifies against the code and state it comes
+    /// with (`c_hash`, `s_hash`) before the code is used. Needs `openid:`.
+    #[serde(default)]
+    pub response_type: Option<ResponseTypeSpec>,
+}
+
+/// What an authorization response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ResponseTypeSpec {
+    /// The code alone (`response_type=code`).
+    #[serde(rename = "code")]
+    Code,
+    /// The code and an ID token (`response_type=code id_token`, OpenID Connect Core §3.3), in
+    /// the redirect's fragment.
+    #[serde(rename = "code id_token")]
+    CodeIdToken,
 }
 
 /// How an authorization response comes back.

@@ -50,6 +50,8 @@ pub enum When {
     Dpop,
     /// Authorization responses come back as signed JWTs (`response_mode: jwt`).
     JwtResponse,
+    /// Authorization responses carry an ID token beside the code (`code id_token`).
+    HybridResponse,
 }
 
 /// One method generated code defines.
@@ -123,6 +125,7 @@ pub const GENERATED_NAMES: &[GeneratedName] = &[
         EMITTER,
     ),
     name("callback_jwt", C, When::JwtResponse, EMITTER),
+    name("callback_hybrid", C, When::HybridResponse, EMITTER),
     name("validate_id_token", C, When::OpenId, EMITTER),
     name("start_session", C, When::Sessions, EMITTER),
     name("session", C, When::Sessions, EMITTER),
@@ -157,6 +160,7 @@ impl When {
             When::RestoreSession => session_flow(p).is_some() && refresh_flow(p).is_some(),
             When::Dpop => p.dpop,
             When::JwtResponse => p.authorization.as_ref().is_some_and(|a| a.jwt_response),
+            When::HybridResponse => p.authorization.as_ref().is_some_and(|a| a.hybrid),
         }
     }
 }

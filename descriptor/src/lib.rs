@@ -139,6 +139,11 @@ pub struct Authorization {
     /// carries `response_mode=jwt`, and the redirect a `response` JWT the provider signed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub jwt_response: bool,
+    /// OpenID Connect hybrid responses, when the spec asks for them: the request carries
+    /// `response_type=code id_token`, and the redirect's fragment an ID token issued with the
+    /// code and state (`c_hash`, `s_hash`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hybrid: bool,
 }
 
 impl Authorization {
@@ -151,6 +156,7 @@ impl Authorization {
         par: None,
         request_object: None,
         jwt_response: false,
+        hybrid: false,
     };
 }
 

@@ -156,6 +156,61 @@ impl TokenClient {
         pending.verified_callback(state, code.to_owned(), text("iss"))
     }
 
+    /// The provider redirected back to `pending`'s redirect URI with a hybrid response
+    /// (`response_type=code id_token`, OpenID Connect Core §3.3): `parameters` are the
+    /// redirect's fragment as the browser handed it to the application
+    /// (`code=…&id_token=…&state=…[&iss=…]`, a leading `#` allowed). Checks the `state`, then
+    /// validates the ID token as the exchange's would be (signature, issuer, audience, expiry,
+    /// this request's nonce), then that it was issued with this code (`c_hash`, required) and
+    /// this state (`s_hash`, when present, as FAPI 1.0 Advanced servers send it), then the
+    /// response's issuer as [`crate::PendingAuthorization::callback_with_issuer`] does (the
+    /// `iss` parameter, or else the ID token's, RFC 9207 §2.4), and returns the code for the
+    /// exchange. A response that carries the provider's error (`access_denied` when the
+    /// user said no) is [`Error::AuthorizationResponse`] naming it.
+    pub async fn callback_hybrid(
+        &self,
+        pending: crate::PendingAuthorization,
+        parameters: &str,
+    ) -> Result<crate::AuthorizationCode, Error> {
+        let Some(validator) = &self.inner.validator else {
+            return Err(Error::config(format!(
+                "{} verifies hybrid responses with its OpenID provider's keys, and its spec has no `openid:`",
+                self.inner.provider.title
+            )));
+        };
+        let parameters: Vec<(String, String)> =
+            url::form_urlencoded::parse(parameters.trim_start_matches('#').as_bytes())
+                .into_owned()
+                .collect();
+        let text = |name: &str| {
+            parameters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(error) = text("error") {
+            let description = text("error_description").map_or(String::new(), |d| format!(": {d}"));
+            return Err(Error::AuthorizationResponse(format!(
+                "the provider answered `{error}`{description}"
+            )));
+        }
+        let (Some(state), Some(code), Some(id_token)) =
+            (text("state"), text("code"), text("id_token"))
+        else {
+            return Err(Error::AuthorizationResponse(
+                "it carries no `code`, `id_token` and `state`: pass the whole fragment of the redirect".to_owned(),
+            ));
+        };
+        pending.check_state(state)?;
+        let claims = validator
+            .validate_detached(id_token, pending.nonce(), code, state)
+            .await?;
+        // A response with an ID token names its issuer there (RFC 9207 §2.4), and servers
+        // leave `iss` out of such responses; one that does send it must agree.
+        let iss = text("iss").unwrap_or(&claims.iss);
+        pending.verified_callback(state, code.to_owned(), Some(iss))
+    }
+
     /// Validates an ID token from this provider (OpenID Connect Core §3.1.3.7); `nonce` is the
     /// one sent in the authorization request, if any.
     pub async fn validate_id_token(
@@ -229,6 +284,9 @@ impl TokenClient {
         )?;
         if provider.authorization.is_some_and(|a| a.jwt_response) {
             pending = pending.with_jwt_response();
+        }
+        if provider.authorization.is_some_and(|a| a.hybrid) {
+            pending = pending.with_hybrid_response();
         }
         for (name, value) in parameters {
             pending = pending.with_parameter(name, value)?;

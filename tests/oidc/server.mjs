@@ -5,7 +5,8 @@
 //
 // With --interactive, users log in and consent on the provider's own pages (its development
 // interactions: any login and password), as a browser would; ACCESS_TOKEN_TTL (seconds, default
-// 600) sets access tokens' lifetime.
+// 600) sets access tokens' lifetime. FAPI=2.0 or FAPI=1.0 enforces that FAPI profile (see
+// `features.fapi` below); DPOP_NONCE=1 requires DPoP nonces.
 //
 // Listens on the port given, or on one the system picks (no other process can take it between
 // choosing and listening), and prints "ready <issuer>" once listening. Users and consent are completed without a browser: an
@@ -46,6 +47,8 @@ function jwk(type, options, alg) {
 
 const rsa = jwk('rsa', { modulusLength: 2048 }, 'RS256');
 const ec = jwk('ec', { namedCurve: 'P-256' }, 'ES256');
+// The key of PS256 ID tokens, which Open Finance Brasil's profile has servers sign with.
+const ps = jwk('rsa', { modulusLength: 2048 }, 'PS256');
 // Same kid as the real RSA key, not published: "a valid-looking token signed by another key".
 const impostor = { ...jwk('rsa', { modulusLength: 2048 }, 'RS256'), kid: rsa.kid };
 
@@ -108,6 +111,24 @@ export const clients = [
     dpop_bound_access_tokens: true,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    application_type: 'native',
+    scope: 'openid offline_access',
+  },
+  {
+    // A client as Open Finance Brasil registers them with a bank (under FAPI=1.0, the FAPI 1.0
+    // Advanced profile its security profile builds on): private_key_jwt PS256, pushed and
+    // signed (PS256) requests, `response_type=code id_token` with PS256 ID tokens.
+    client_id: 'hybrid-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'PS256',
+    id_token_signed_response_alg: 'PS256',
+    jwks: { keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), kid: clientKid, alg: 'PS256', use: 'sig' }] },
+    require_pushed_authorization_requests: true,
+    require_signed_request_object: true,
+    request_object_signing_alg: 'PS256',
+    grant_types: ['authorization_code', 'implicit', 'refresh_token'],
+    response_types: ['code id_token'],
     redirect_uris: ['http://127.0.0.1/callback'],
     application_type: 'native',
     scope: 'openid offline_access',
@@ -220,7 +241,7 @@ const provider = new Provider(issuer, {
       'tls_client_auth', 'self_signed_tls_client_auth',
     ],
   } : {}),
-  jwks: { keys: [rsa, ec] },
+  jwks: { keys: [rsa, ec, ps] },
   features: {
     devInteractions: { enabled: interactive },
     clientCredentials: { enabled: true },
@@ -231,7 +252,12 @@ const provider = new Provider(issuer, {
     jwtResponseModes: { enabled: true },
     // With FAPI=2.0, the FAPI 2.0 Security Profile: PKCE, client assertions whose `aud` is the
     // issuer, and pushed authorization requests for every client.
-    fapi: { enabled: process.env.FAPI === '2.0', profile: '2.0' },
+    // With FAPI=1.0, FAPI 1.0 Advanced ('1.0 Final'): `s_hash` in front-channel ID tokens,
+    // PKCE on pushed requests, and `exp`, `nbf` and `aud` in request objects.
+    fapi: {
+      enabled: ['1.0', '2.0'].includes(process.env.FAPI),
+      profile: process.env.FAPI === '1.0' ? '1.0 Final' : '2.0',
+    },
     pushedAuthorizationRequests: { requirePushedAuthorizationRequests: process.env.FAPI === '2.0' },
     // With DPOP_NONCE set, every DPoP proof must carry the server's nonce (RFC 9449 §8).
     dPoP: {

@@ -81,6 +81,59 @@ pub fn fixed(name: &'static str, location: Location, value: &'static str) -> Par
     }
 }
 
+/// A user login's two flows, `exchange_code` and `refresh`, authenticating the client with
+/// `auth` at `path` (`None`: the token endpoint of the server's metadata); each takes its code
+/// or refresh token per call, in the body, and reads the refresh token and ID token answered.
+pub fn login_flows(auth: ClientAuth, path: Option<&'static str>) -> &'static [Flow] {
+    let flow = |name, grant, value, slot: &'static str| Flow {
+        name,
+        grant,
+        path,
+        client_auth: auth,
+        params: slice(vec![
+            fixed("grant_type", Location::Body, value),
+            Param {
+                name: slot,
+                location: Location::Body,
+                source: Source::Call(0),
+            },
+        ]),
+        call_params: slice(vec![Slot {
+            name: slot,
+            required: true,
+        }]),
+        fields: &[
+            Field {
+                key: "refresh_token",
+                paths: &[&["refresh_token"]],
+                kind: FieldKind::Secret,
+                required: false,
+            },
+            Field {
+                key: "id_token",
+                paths: &[&["id_token"]],
+                kind: FieldKind::Secret,
+                required: false,
+            },
+        ],
+        ..Flow::DEFAULT
+    };
+    slice(vec![
+        flow(
+            "exchange_code",
+            Grant::AuthorizationCode,
+            "authorization_code",
+            "code",
+        ),
+        flow(
+            "refresh",
+            Grant::RefreshToken,
+            "refresh_token",
+            "refresh_token",
+        ),
+    ])
+}
+
 /// The commonest client-credentials flow: a raw Basic header and
 /// `grant_type=client_credentials` in a form body, expiry from `expires_in`.
 pub fn client_credentials_flow() -> Flow {

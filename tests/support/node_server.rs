@@ -130,6 +130,14 @@ impl NodeServer {
         url: &str,
         redirect: &str,
     ) -> Result<std::collections::HashMap<String, String>, u16> {
+        Self::follow_to(url, redirect)
+            .await
+            .map(|back| back.query_pairs().into_owned().collect())
+    }
+
+    /// [`follow`](Self::follow), returning the whole URL the provider redirected back to (a
+    /// hybrid response is in its fragment).
+    pub async fn follow_to(url: &str, redirect: &str) -> Result<url::Url, u16> {
         let browser = tokenspec::http_client()
             .unwrap()
             .cookie_store(true)
@@ -144,7 +152,7 @@ impl NodeServer {
             };
             let location = answer.url().join(location.to_str().unwrap()).unwrap();
             if location.as_str().starts_with(redirect) {
-                return Ok(location.query_pairs().into_owned().collect());
+                return Ok(location);
             }
             next = location.to_string();
         }

@@ -518,6 +518,23 @@ pub(super) fn client(p: &Provider, s: &mut Source) {
             "callback_jwt(pending, response)",
         );
     }
+    if When::HybridResponse.holds(p) {
+        runtime_method(
+            s,
+            "The provider redirected back to `pending`'s redirect URI with `code`, `id_token` and\n\
+             `state` in the URL's fragment, which the browser handed to the application as\n\
+             `parameters` (`code=…&id_token=…&state=…`): verifies the ID token, that it was issued\n\
+             with this code and state, and the `state` and `iss`, and returns the code for the\n\
+             exchange.",
+            "pub async fn callback_hybrid",
+            &[
+                "pending: ::tokenspec::PendingAuthorization",
+                "parameters: &str",
+            ],
+            "::tokenspec::AuthorizationCode",
+            "callback_hybrid(pending, parameters)",
+        );
+    }
     if When::OpenId.holds(p) {
         runtime_method(
             s,

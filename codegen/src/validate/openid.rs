@@ -133,12 +133,27 @@ impl Cx {
                 "add `openid:` (the provider's issuer and algorithms), or remove `response_mode`",
             );
         }
+        let hybrid = section.response_type == Some(crate::spec::ResponseTypeSpec::CodeIdToken);
+        if hybrid && spec.openid.is_none() {
+            self.error(
+                &at.key("response_type"),
+                "the ID token of a `code id_token` response is verified with the OpenID provider's keys, and this spec has no `openid:`",
+                "add `openid:` (the provider's issuer and algorithms), or remove `response_type`",
+            );
+        } else if hybrid && jwt_response {
+            self.error(
+                &at.key("response_type"),
+                "`code id_token` and `response_mode: jwt` are two ways to protect the same response; the runtime verifies one",
+                "keep the one the provider documents: FAPI 1.0 Advanced servers support `code id_token`, and may support `code` with `response_mode: jwt`",
+            );
+        }
         Some(ir::Authorization {
             issuer: section.issuer.clone(),
             path: section.path.clone(),
             par: section.par.then(|| section.par_path.clone()),
             request_object,
             jwt_response,
+            hybrid,
         })
     }
 
