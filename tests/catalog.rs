@@ -28,6 +28,11 @@ struct Fixture {
     answer: DocumentedAnswer,
     #[serde(default)]
     expect: Expect,
+    /// The discovery document of a server the spec serves, as it publishes it: where a flow
+    /// without `path` finds its token endpoint. The capture server serves it with every URL's
+    /// origin replaced by its own.
+    #[serde(default)]
+    discovery: Option<Value>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -81,11 +86,38 @@ struct Captured {
     body: Vec<u8>,
 }
 
-/// A server on 127.0.0.1 that records the first request and answers it with `status` and
-/// `body`.
-fn capture(status: u16, body: String) -> (String, Arc<Mutex<Option<Captured>>>) {
+/// `document` with the origin of every `https://` URL in it replaced by `origin`, the rest of
+/// each URL kept as written.
+fn moved_to(document: &Value, origin: &str) -> Value {
+    match document {
+        Value::String(text) => match url::Url::parse(text) {
+            Ok(url) if url.scheme() == "https" => {
+                let from = format!("https://{}", url.host_str().unwrap_or_default());
+                Value::String(text.replacen(&from, origin, 1))
+            }
+            _ => document.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|v| moved_to(v, origin)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), moved_to(v, origin)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A server on 127.0.0.1 that records the last token request and answers it with `status` and
+/// `body`; with a `discovery` document, it serves that (moved to its own origin) to requests
+/// under `/.well-known/`.
+fn capture(
+    status: u16,
+    body: String,
+    discovery: Option<&Value>,
+) -> (String, Arc<Mutex<Option<Captured>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let origin = format!("http://{}", listener.local_addr().expect("address"));
+    let discovery = discovery.map(|d| moved_to(d, &origin).to_string());
     let seen = Arc::new(Mutex::new(None));
     let keep = seen.clone();
     std::thread::spawn(move || {
@@ -120,7 +152,13 @@ fn capture(status: u16, body: String) -> (String, Arc<Mutex<Option<Captured>>>) 
                 .unwrap_or(0);
             captured.body = vec![0; length];
             let _ = reader.read_exact(&mut captured.body);
-            *keep.lock().expect("capture") = Some(captured);
+            let (status, body) = match &discovery {
+                Some(document) if captured.target.starts_with("/.well-known/") => (200, document),
+                _ => {
+                    *keep.lock().expect("capture") = Some(captured);
+                    (status, &body)
+                }
+            };
             let answer = format!(
                 "HTTP/1.1 {status} X\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
@@ -252,12 +290,23 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
     let documented = url::Url::parse(&fixture.request.url).expect("documented URL");
     let mut documented_no_query = documented.clone();
     documented_no_query.set_query(None);
-    let spec_url = format!("{}{}", base.trim_end_matches('/'), flow.shown_path());
-    if documented_no_query.as_str().trim_end_matches('/') != spec_url.trim_end_matches('/') {
-        problems.push(format!(
-            "URL: documented {}, the spec sends to {spec_url}",
-            documented_no_query
-        ));
+    match &flow.path {
+        Some(path) => {
+            let spec_url = format!("{}{path}", base.trim_end_matches('/'));
+            if documented_no_query.as_str().trim_end_matches('/') != spec_url.trim_end_matches('/')
+            {
+                problems.push(format!(
+                    "URL: documented {documented_no_query}, the spec sends to {spec_url}"
+                ));
+            }
+        }
+        // The token endpoint is the discovery document's; the path it names is compared with
+        // the documented one below.
+        None if fixture.discovery.is_none() => problems.push(
+            "the flow has no `path`: the fixture needs the `discovery` document its token endpoint comes from"
+                .to_owned(),
+        ),
+        None => {}
     }
     let base_url = url::Url::parse(&base).expect("environment URL");
     // Documentation often elides its sample token ("eyJ… … …", "Your access token"): such a
@@ -277,7 +326,11 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
             }
         }
     }
-    let (origin, seen) = capture(fixture.answer.status, answer.to_string());
+    let (origin, seen) = capture(
+        fixture.answer.status,
+        answer.to_string(),
+        fixture.discovery.as_ref(),
+    );
     let (rsa, ec, cert, cert_key) = key_material();
     let signs_with_key = generated.flows.iter().any(|f| {
         f.client_auth.assertion.is_some_and(|a| a.algorithm != "HS256")
