@@ -38,6 +38,16 @@ pub(crate) struct Proof<'a> {
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// Whether authenticating as `auth` puts `client_id` in the request body already (a client
+/// assertion, a certificate, or the id as a body parameter): requests that carry their own
+/// `client_id` then leave theirs out, so it goes once.
+pub(crate) fn sends_client_id(auth: &crate::descriptor::ClientAuth) -> bool {
+    auth.assertion.is_some()
+        || auth.certificate
+        || (auth.params.contains(&crate::descriptor::Location::Body)
+            && auth.id_param == "client_id")
+}
+
 /// Adds the client's credentials to a token request sent to `endpoint` at `now` as `auth`
 /// says: a Basic header, parameters in the query string or the body, several of these, or a
 /// signed client assertion.

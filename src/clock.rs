@@ -13,6 +13,13 @@ pub trait Clock: Send + Sync + 'static {
     /// Wall-clock now.
     fn wall(&self) -> SystemTime;
 
+    /// Waits `duration` on this clock: the time between polls of a device authorization
+    /// (RFC 8628 §3.5). The system clock sleeps; [`ManualClock`] moves itself forward at once,
+    /// so tests see every wait without waiting.
+    fn sleep(&self, duration: Duration) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+
     /// Whether `now()` is the operating system's monotonic clock (`Instant::now()`). Then the
     /// cached path reads `Instant::now()` itself, without a call through the trait object.
     fn is_system_clock(&self) -> bool {
@@ -107,5 +114,10 @@ impl Clock for ManualClock {
 
     fn wall(&self) -> SystemTime {
         self.inner.wall_start + self.offset()
+    }
+
+    fn sleep(&self, duration: Duration) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        self.advance(duration);
+        Box::pin(std::future::ready(()))
     }
 }

@@ -144,6 +144,21 @@ pub enum Error {
         #[source]
         cause: Option<Box<Error>>,
     },
+    /// A device authorization (RFC 8628) ended without a token: the user said no
+    /// (`access_denied`), or it expired before they approved it (`expired_token`, or its
+    /// `expires_in` passed). Start a new one and show the user its new code.
+    #[error(
+        "{provider}: the device authorization ended without a token ({reason}); start a new one"
+    )]
+    DeviceAuthorizationEnded {
+        /// Provider title.
+        provider: &'static str,
+        /// Why, in a few words.
+        reason: &'static str,
+        /// The provider's refusal, when there was one.
+        #[source]
+        cause: Option<Box<Error>>,
+    },
     /// The renewal this call waited for ended without a result (its runtime shut down).
     #[error("{provider}: the token renewal was interrupted before it finished; call again")]
     Interrupted {
@@ -345,6 +360,9 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Rejected { rejection, .. } => rejection.code.as_deref(),
+            Error::DeviceAuthorizationEnded {
+                cause: Some(cause), ..
+            } => cause.code(),
             _ => None,
         }
     }

@@ -74,7 +74,7 @@ pub mod tower;
 
 pub use authorization::{AuthorizationCode, PendingAuthorization};
 pub use authorizer::Authorizer;
-pub use client::{Session, TokenClient};
+pub use client::{DeviceAuthorization, Session, TokenClient};
 pub use dpop::DpopKey;
 pub use error::{Cause, Chain, Error, Rejection, TransportKind, chain};
 pub use identity::ClientIdentity;

@@ -32,6 +32,8 @@ pub struct Discovery {
     pub authorization_response_iss_parameter_supported: bool,
     /// UserInfo endpoint.
     pub userinfo_endpoint: Option<Url>,
+    /// Device authorization endpoint (RFC 8628 §4).
+    pub device_authorization_endpoint: Option<Url>,
     /// The endpoints a client that sends a certificate uses instead (RFC 8705 §5).
     pub mtls_endpoint_aliases: MtlsEndpointAliases,
 }
@@ -109,6 +111,8 @@ struct RawDiscovery {
     #[serde(default)]
     userinfo_endpoint: Option<String>,
     #[serde(default)]
+    device_authorization_endpoint: Option<String>,
+    #[serde(default)]
     mtls_endpoint_aliases: RawAliases,
 }
 
@@ -143,6 +147,10 @@ impl RawDiscovery {
             authorization_response_iss_parameter_supported: self
                 .authorization_response_iss_parameter_supported,
             userinfo_endpoint: endpoint(self.userinfo_endpoint, "userinfo_endpoint")?,
+            device_authorization_endpoint: endpoint(
+                self.device_authorization_endpoint,
+                "device_authorization_endpoint",
+            )?,
             mtls_endpoint_aliases: {
                 let raw = self.mtls_endpoint_aliases;
                 let alias =

@@ -124,6 +124,7 @@ fn flow(f: &ir::Flow) -> d::Flow {
         ir::Grant::ClientCredentials => d::Grant::ClientCredentials,
         ir::Grant::AuthorizationCode => d::Grant::AuthorizationCode,
         ir::Grant::RefreshToken => d::Grant::RefreshToken,
+        ir::Grant::DeviceCode => d::Grant::DeviceCode,
         ir::Grant::Custom => d::Grant::Custom,
         ir::Grant::JwtBearer => match &f.assertion {
             Some(a) => d::Grant::JwtBearer(assertion(
@@ -245,6 +246,12 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
             jwt_response: a.jwt_response,
             hybrid: a.hybrid,
         }),
+        device_authorization: p
+            .device_authorization
+            .as_ref()
+            .map(|d| d::DeviceAuthorization {
+                path: option_text(d.as_ref()),
+            }),
         revocation: p.revocation.as_ref().map(|r| d::Revocation {
             path: option_text(r.as_ref()),
         }),

@@ -34,6 +34,7 @@ fn grant(f: &ir::Flow) -> &'static str {
         ir::Grant::ClientCredentials => "client credentials",
         ir::Grant::AuthorizationCode => "authorization code",
         ir::Grant::RefreshToken => "refresh token",
+        ir::Grant::DeviceCode => "device code",
         ir::Grant::JwtBearer => "JWT bearer",
         ir::Grant::Custom => "custom",
     }

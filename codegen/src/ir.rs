@@ -37,6 +37,9 @@ pub struct Provider {
     pub authorization: Option<Authorization>,
     /// The token revocation endpoint: `Some(None)` when the server's metadata names it.
     pub revocation: Option<Option<String>>,
+    /// The device authorization endpoint (RFC 8628): `Some(None)` when the server's metadata
+    /// names it.
+    pub device_authorization: Option<Option<String>>,
     /// The client authentication methods the builder chooses from, when the spec lists several
     /// (flows without their own `client_auth` use the first unless the builder says otherwise).
     pub client_auth_choices: Vec<ClientAuth>,

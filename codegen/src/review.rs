@@ -255,6 +255,13 @@ fn facts(p: &Provider) -> BTreeMap<String, String> {
             );
         }
     }
+    if let Some(d) = &p.device_authorization {
+        put(
+            "device authorization".into(),
+            d.as_deref()
+                .map_or("from the server's metadata".to_owned(), code),
+        );
+    }
     if let Some(r) = &p.revocation {
         put(
             "token revocation".into(),

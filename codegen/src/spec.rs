@@ -47,6 +47,9 @@ pub struct Spec {
     /// Where tokens are revoked (RFC 7009): ending a user's session revokes its refresh token.
     #[serde(default)]
     pub revocation: Option<RevocationSpec>,
+    /// Where device authorizations start (RFC 8628), for a `device_code` flow.
+    #[serde(default)]
+    pub device_authorization: Option<DeviceAuthorizationSpec>,
     /// How failed token requests are retried.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
@@ -307,6 +310,18 @@ pub struct RevocationSpec {
     pub path: Option<String>,
 }
 
+/// The device authorization endpoint (RFC 8628 §3.1).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceAuthorizationSpec {
+    /// Path under the base URL; the `device_authorization_endpoint` of the server's metadata
+    /// (RFC 8414, or OpenID discovery) when absent, which needs an `authorization:` or
+    /// `openid:` section.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
 /// The header that carries the token on API calls.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -468,6 +483,10 @@ pub enum GrantSpec {
     AuthorizationCode,
     /// Exchanges a refresh token for new tokens, per call.
     RefreshToken,
+    /// The device authorization grant (RFC 8628): polls with the `device_code` of a device
+    /// authorization until the user approves it on another device; its answer starts a
+    /// session. Needs `device_authorization:`.
+    DeviceCode,
     /// The JWT-bearer grant (RFC 7523 §2.1): a JWT the client signs with its key (or secret)
     /// is the grant, sent as `assertion`; cached like `client_credentials` when it takes no
     /// per-call parameters. See the flow's `assertion:`.

@@ -52,6 +52,10 @@ pub enum When {
     JwtResponse,
     /// Authorization responses carry an ID token beside the code (`code id_token`).
     HybridResponse,
+    /// The spec has a device authorization grant (`device_authorization:`).
+    DeviceFlow,
+    /// Users' sessions can be looked up: a code exchange or a device flow starts them.
+    SessionLookup,
 }
 
 /// One method generated code defines.
@@ -128,7 +132,9 @@ pub const GENERATED_NAMES: &[GeneratedName] = &[
     name("callback_hybrid", C, When::HybridResponse, EMITTER),
     name("validate_id_token", C, When::OpenId, EMITTER),
     name("start_session", C, When::Sessions, EMITTER),
-    name("session", C, When::Sessions, EMITTER),
+    name("device_authorization", C, When::DeviceFlow, EMITTER),
+    name("device_session", C, When::DeviceFlow, EMITTER),
+    name("session", C, When::SessionLookup, EMITTER),
     name("restore_session", C, When::RestoreSession, EMITTER),
     name("http_client", C, When::Certificate, EMITTER),
 ];
@@ -157,7 +163,11 @@ impl When {
             }
             When::OpenId => p.openid.is_some(),
             When::Sessions => session_flow(p).is_some(),
-            When::RestoreSession => session_flow(p).is_some() && refresh_flow(p).is_some(),
+            When::RestoreSession => {
+                When::SessionLookup.holds(p) && refresh_flow(p).is_some()
+            }
+            When::DeviceFlow => p.device_authorization.is_some(),
+            When::SessionLookup => session_flow(p).is_some() || p.device_authorization.is_some(),
             When::Dpop => p.dpop,
             When::JwtResponse => p.authorization.as_ref().is_some_and(|a| a.jwt_response),
             When::HybridResponse => p.authorization.as_ref().is_some_and(|a| a.hybrid),

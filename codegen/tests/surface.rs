@@ -158,7 +158,17 @@ openid:
   algorithms: [RS256]
 authorization:
   response_mode: jwt
+device_authorization:
+  path: /device
 flows:
+  device:
+    grant: device_code
+    path: /token
+    params:
+      grant_type: { value: "urn:ietf:params:oauth:grant-type:device_code" }
+      device_code: { from: call, type: secret }
+    response: { refresh_token: refresh_token }
+    expiry: { expires_in: expires_in }
   client_credentials:
     grant: client_credentials
     path: /token

@@ -52,6 +52,9 @@ pub struct Provider {
     /// its refresh token there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// Where device authorizations start (RFC 8628), when the spec has a `device_code` flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization: Option<DeviceAuthorization>,
     /// The client authentication methods the spec allows, when it allows several: flows that
     /// use the first (their default) use the one the builder chose (by name) instead.
     #[serde(
@@ -187,6 +190,20 @@ pub struct Revocation {
     pub path: Option<&'static str>,
 }
 
+/// The device authorization endpoint (RFC 8628 §3.1).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceAuthorization {
+    /// Path under the base URL; `None`: the `device_authorization_endpoint` of the server's
+    /// metadata.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read"
+    )]
+    pub path: Option<&'static str>,
+}
+
 /// How a provider's ID tokens are validated.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -243,6 +260,7 @@ impl Provider {
         openid: None,
         authorization: None,
         revocation: None,
+        device_authorization: None,
         client_auth_choices: &[],
         dpop: false,
         api_header: ApiHeader {
@@ -386,6 +404,9 @@ pub enum Grant {
     AuthorizationCode,
     /// Refresh.
     RefreshToken,
+    /// The device authorization grant (RFC 8628): the client polls with the `device_code` of
+    /// a device authorization the user approves on another device.
+    DeviceCode,
     /// The JWT-bearer grant (RFC 7523 §2.1): a JWT the client signs is the grant, sent as
     /// `assertion`. Its claims are `iss` (the client id), `sub` (the client id, unless the flow
     /// declares a `sub` claim), `aud`, `iat`, `exp` and the flow's parameters placed in

@@ -189,18 +189,74 @@ impl TokenClient {
         Ok((token, parsed.fields))
     }
 
+    /// `path` under the base URL.
+    pub(super) fn under_base(&self, path: &str) -> Url {
+        let base = &self.inner.base;
+        let mut url = base.clone();
+        url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+        url
+    }
+
+    /// A request of the client's own to an endpoint of the server other than the token
+    /// endpoint (a pushed authorization request, a device authorization): `flow` with these
+    /// values, the client authenticated with `auth` as on its token requests, a DPoP proof
+    /// when `dpop`, and its 2xx JSON answer read as `T`. A refusal is the provider's error; an
+    /// answer that does not read is [`Error::InvalidResponse`] naming `what` it should hold.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn ask_server<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &Url,
+        flow: &'static Flow,
+        auth: &'static crate::descriptor::ClientAuth,
+        values: &[Option<ParamValue>],
+        extra: &[Extra<'_>],
+        dpop: Option<&Dpop>,
+        what: &str,
+    ) -> Result<T, Error> {
+        let inner = &self.inner;
+        let provider = inner.provider;
+        let http = inner.http.client()?;
+        let keys = inner.credentials.load_full();
+        let answer = self
+            .send_token_request(&http, dpop, |now| {
+                request::build(
+                    &http,
+                    endpoint,
+                    flow,
+                    client_auth::Proof {
+                        auth,
+                        credentials: &keys.credentials,
+                        now,
+                        issuer: self.issuer(),
+                    },
+                    &[],
+                    values,
+                    extra,
+                )
+            })
+            .await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(response::refusal(
+                provider,
+                answer.status,
+                &answer.body,
+                &keys.redactor,
+            ));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| Error::InvalidResponse {
+            provider: provider.title,
+            status: answer.status,
+            reason: format!("no readable {what} ({e})"),
+        })
+    }
+
     /// Where `flow`'s token requests go: its path under the base URL, or the token endpoint
     /// of the authorization server's metadata (fetched once), its mutual-TLS alias when this
     /// client sends a certificate (RFC 8705 §5).
     pub(super) async fn token_endpoint(&self, flow: &'static Flow) -> Result<Url, Error> {
         let inner = &self.inner;
         if let Some(path) = flow.path {
-            let mut url = inner.base.clone();
-            url.set_path(&format!(
-                "{}{path}",
-                inner.base.path().trim_end_matches('/')
-            ));
-            return Ok(url);
+            return Ok(self.under_base(path));
         }
         let server = self.server_metadata().ok_or_else(|| {
             Error::config(format!(

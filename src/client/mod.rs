@@ -38,6 +38,7 @@ use crate::store::{StoreError, StoreFallback, StoredToken};
 use crate::{Fields, FromFields, TokenResponse};
 
 mod cache;
+mod device;
 mod exchange;
 mod fleet;
 mod openid;
@@ -46,6 +47,7 @@ mod revocation;
 mod session;
 mod trial;
 
+pub use device::DeviceAuthorization;
 pub use session::Session;
 pub use trial::{Parsed as TrialParsed, RawAnswer, SentRequest, Trial};
 

@@ -90,9 +90,7 @@ impl TokenClient {
         let auth = self.client_auth(auth_flow);
         // `client_id` goes once: where the client authentication puts it, else as the
         // authorization request's own parameter.
-        let authentication_sends_id = auth.assertion.is_some()
-            || auth.certificate
-            || (auth.params.contains(&Location::Body) && auth.id_param == "client_id");
+        let authentication_sends_id = client_auth::sends_client_id(auth);
         let request: Vec<(String, String)> = pending.url().query_pairs().into_owned().collect();
         // A signed request object holds every parameter (RFC 9126 §3): only it goes, with
         // `client_id`. Otherwise the application's own parameters (`prompt`, `login_hint`, ...)
@@ -129,46 +127,21 @@ impl TokenClient {
                     .map(|(_, v)| ParamValue::Text(v.clone()))
             })
             .collect();
-        let http = inner.http.client()?;
-        let keys = inner.credentials.load_full();
-        let answer = self
-            // A push with a proof binds the code to that key (RFC 9449 §10.1). With a key per
-            // session, the session's does not exist yet and its exchange would be refused, so
-            // such a push carries none (the proof is optional there).
-            .send_token_request(&http, self.push_dpop(), |now| {
-                request::build(
-                    &http,
-                    &endpoint,
-                    &PUSHED,
-                    crate::client_auth::Proof {
-                        auth,
-                        credentials: &keys.credentials,
-                        now,
-                        issuer: self.issuer(),
-                    },
-                    &[],
-                    &values,
-                    &own,
-                )
-            })
+        // A push with a proof binds the code to that key (RFC 9449 §10.1). With a key per
+        // session, the session's does not exist yet and its exchange would be refused, so such
+        // a push carries none (the proof is optional there).
+        let pushed: Pushed = self
+            .ask_server(
+                &endpoint,
+                &PUSHED,
+                auth,
+                &values,
+                &own,
+                self.push_dpop(),
+                "`request_uri` from the pushed authorization request endpoint (RFC 9126 §2.2)",
+            )
             .await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(response::refusal(
-                provider,
-                answer.status,
-                &answer.body,
-                &keys.redactor,
-            ));
-        }
-        let pushed: Pushed =
-            serde_json::from_slice(&answer.body).map_err(|e| Error::InvalidResponse {
-                provider: provider.title,
-                status: answer.status,
-                reason: format!(
-                    "no readable `request_uri` from the pushed authorization request endpoint \
-                     ({e}); see RFC 9126 §2.2"
-                ),
-            })?;
+        let keys = inner.credentials.load();
         pending.into_pushed(
             authorization_endpoint,
             &keys.credentials.id,

@@ -47,14 +47,7 @@ impl TokenClient {
             return Ok(());
         };
         let endpoint = match revocation.path {
-            Some(path) => {
-                let mut url = inner.base.clone();
-                url.set_path(&format!(
-                    "{}{path}",
-                    inner.base.path().trim_end_matches('/')
-                ));
-                url
-            }
+            Some(path) => self.under_base(path),
             None => {
                 let server = self.server_metadata().ok_or_else(|| {
                     Error::config(format!(

@@ -172,17 +172,29 @@ impl TokenClient {
                 dpop.as_ref().or(self.inner.dpop.as_ref()),
             )
             .await?;
+        Ok(self.begin_session(&key, token, fields, dpop).await)
+    }
+
+    /// The session `key` with the tokens of its first answer: registered in this client, kept
+    /// in the store, its refresh token (if any) ready for renewals.
+    pub(super) async fn begin_session(
+        &self,
+        key: &str,
+        token: Token,
+        fields: Map<String, Value>,
+        dpop: Option<crate::dpop::Dpop>,
+    ) -> Session {
         let refresh = match fields.get("refresh_token") {
             Some(Value::String(r)) => Some(RefreshToken::from(r.clone())),
             _ => None,
         };
-        let session = self.register(&key, refresh.clone(), dpop);
+        let session = self.register(key, refresh.clone(), dpop);
         session.keep(&token, &fields, refresh.as_ref(), None).await;
         session
             .state
             .cell
             .set(Arc::new(Cached::new(token, fields, &self.inner.telemetry)));
-        Ok(session)
+        session
     }
 
     /// The session `key` from a refresh token the application kept (in its own database): no
@@ -198,7 +210,7 @@ impl TokenClient {
 
     /// A session's own DPoP key and nonces, with [`Settings::dpop_key_per_session`]: the one
     /// `stored` with it, else a new one; `None` when sessions use the client's key.
-    fn session_dpop(
+    pub(super) fn session_dpop(
         &self,
         stored: Option<&StoredToken>,
     ) -> Result<Option<crate::dpop::Dpop>, Error> {

@@ -116,6 +116,17 @@ export const clients = [
     scope: 'openid offline_access',
   },
   {
+    // A public client of the device authorization grant (RFC 8628): a TV or a CLI, which shows
+    // the user a code to enter on another device and polls.
+    client_id: 'device-client',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    response_types: [],
+    redirect_uris: [],
+    application_type: 'native',
+    scope: 'openid offline_access',
+  },
+  {
     // A client as Open Finance Brasil registers them with a bank (under FAPI=1.0, the FAPI 1.0
     // Advanced profile its security profile builds on): private_key_jwt PS256, pushed and
     // signed (PS256) requests, `response_type=code id_token` with PS256 ID tokens.
@@ -248,6 +259,8 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     requestObjects: { enabled: true },
+    // The device authorization grant (RFC 8628): users approve at /device.
+    deviceFlow: { enabled: true },
     // JWT-secured authorization responses (JARM): `response_mode=jwt` is honoured.
     jwtResponseModes: { enabled: true },
     // With FAPI=2.0, the FAPI 2.0 Security Profile: PKCE, client assertions whose `aud` is the

@@ -81,23 +81,33 @@ pub fn fixed(name: &'static str, location: Location, value: &'static str) -> Par
     }
 }
 
-/// A user login's two flows, `exchange_code` and `refresh`, authenticating the client with
-/// `auth` at `path` (`None`: the token endpoint of the server's metadata); each takes its code
-/// or refresh token per call, in the body, and reads the refresh token and ID token answered.
-pub fn login_flows(auth: ClientAuth, path: Option<&'static str>) -> &'static [Flow] {
-    let flow = |name, grant, value, slot: &'static str| Flow {
+/// A flow of a user's tokens: `grant_type=grant_type` and the per-call `slot` (a code, a
+/// refresh token, a device code) in a form body, with `more` fixed parameters, the client
+/// authenticating with `auth` at `path` (`None`: the token endpoint of the server's metadata);
+/// it reads the refresh token and ID token answered.
+pub fn user_flow(
+    name: &'static str,
+    grant: Grant,
+    (grant_type, slot): (&'static str, &'static str),
+    auth: ClientAuth,
+    path: Option<&'static str>,
+    more: Vec<Param>,
+) -> Flow {
+    let mut params = vec![
+        fixed("grant_type", Location::Body, grant_type),
+        Param {
+            name: slot,
+            location: Location::Body,
+            source: Source::Call(0),
+        },
+    ];
+    params.extend(more);
+    Flow {
         name,
         grant,
         path,
         client_auth: auth,
-        params: slice(vec![
-            fixed("grant_type", Location::Body, value),
-            Param {
-                name: slot,
-                location: Location::Body,
-                source: Source::Call(0),
-            },
-        ]),
+        params: slice(params),
         call_params: slice(vec![Slot {
             name: slot,
             required: true,
@@ -117,19 +127,27 @@ pub fn login_flows(auth: ClientAuth, path: Option<&'static str>) -> &'static [Fl
             },
         ],
         ..Flow::DEFAULT
-    };
+    }
+}
+
+/// A user login's two flows, `exchange_code` and `refresh` (see [`user_flow`]).
+pub fn login_flows(auth: ClientAuth, path: Option<&'static str>) -> &'static [Flow] {
     slice(vec![
-        flow(
+        user_flow(
             "exchange_code",
             Grant::AuthorizationCode,
-            "authorization_code",
-            "code",
+            ("authorization_code", "code"),
+            auth,
+            path,
+            vec![],
         ),
-        flow(
+        user_flow(
             "refresh",
             Grant::RefreshToken,
-            "refresh_token",
-            "refresh_token",
+            ("refresh_token", "refresh_token"),
+            auth,
+            path,
+            vec![],
         ),
     ])
 }

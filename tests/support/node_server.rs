@@ -135,15 +135,20 @@ impl NodeServer {
             .map(|back| back.query_pairs().into_owned().collect())
     }
 
-    /// [`follow`](Self::follow), returning the whole URL the provider redirected back to (a
-    /// hybrid response is in its fragment).
-    pub async fn follow_to(url: &str, redirect: &str) -> Result<url::Url, u16> {
-        let browser = tokenspec::http_client()
+    /// A browser for the provider's pages: it keeps cookies and shows each redirect.
+    fn browser() -> reqwest::Client {
+        tokenspec::http_client()
             .unwrap()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// [`follow`](Self::follow), returning the whole URL the provider redirected back to (a
+    /// hybrid response is in its fragment).
+    pub async fn follow_to(url: &str, redirect: &str) -> Result<url::Url, u16> {
+        let browser = Self::browser();
         let mut next = url.to_owned();
         for _ in 0..10 {
             let answer = browser.get(&next).send().await.unwrap();
@@ -157,6 +162,57 @@ impl NodeServer {
             next = location.to_string();
         }
         panic!("the provider never redirected back");
+    }
+
+    /// Approves (or, with `approve: false`, aborts) a device authorization as its user would
+    /// at `verification_uri_complete`: the provider's own pages, through its confirmation form
+    /// (with its anti-forgery token), then login and consent. Returns the status of the page
+    /// where the provider stopped.
+    pub async fn answer_device(verification_uri_complete: &str, approve: bool) -> u16 {
+        let browser = Self::browser();
+        let hidden = |html: &str, name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no `{name}` in the page: {html}"))
+                + marker.len();
+            html[start..].split('"').next().unwrap().to_owned()
+        };
+        // The code in the URL: the provider answers with a form that posts it back.
+        let page = browser.get(verification_uri_complete).send().await.unwrap();
+        let action = page.url().clone();
+        let html = page.text().await.unwrap();
+        let (xsrf, user_code) = (hidden(&html, "xsrf"), hidden(&html, "user_code"));
+        let html = browser
+            .post(action.clone())
+            .form(&[("xsrf", &xsrf), ("user_code", &user_code)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let xsrf = hidden(&html, "xsrf");
+        let answer = if approve { "confirm" } else { "abort" };
+        let mut answered = browser
+            .post(action.clone())
+            .form(&[
+                ("xsrf", xsrf.as_str()),
+                ("user_code", user_code.as_str()),
+                (answer, "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        // Login and consent complete on their own; follow them back to the device pages.
+        for _ in 0..10 {
+            let Some(location) = answered.headers().get("location") else {
+                return answered.status().as_u16();
+            };
+            let next = answered.url().join(location.to_str().unwrap()).unwrap();
+            answered = browser.get(next).send().await.unwrap();
+        }
+        panic!("the provider never finished the device confirmation");
     }
 
     /// Follows `url` (an authorization request) one step, without following the redirect, and

@@ -614,10 +614,6 @@ fn call_values(s: &mut Source, p: &Provider, f: &ir::Flow) {
 /// has one.
 fn sessions(p: &Provider, s: &mut Source) {
     let refresh = refresh_flow(p);
-    let Some((_, f, code)) = session_flow(p) else {
-        return;
-    };
-    let code = &f.call_params[code].ident;
     let renewal = match refresh {
         Some(r) => format!(
             "The session renews itself through the `{}` flow; with a store\n\
@@ -629,6 +625,78 @@ fn sessions(p: &Provider, s: &mut Source) {
                  ([`::tokenspec::Error::SessionEnded`]), and the user connects again."
             .to_owned(),
     };
+    if let Some((_, f, code)) = session_flow(p) {
+        start_session(p, s, f, code, &renewal);
+    }
+    if When::DeviceFlow.holds(p) {
+        device_flow(s, &renewal);
+    }
+    if When::SessionLookup.holds(p) {
+        runtime_method(
+            s,
+            "The session `key`: the one this client holds, else the one its store holds (another\n\
+             process may have started it), else `None`: the user has to connect.",
+            "pub async fn session",
+            &["key: &str"],
+            "::std::option::Option<::tokenspec::Session>",
+            "session(key)",
+        );
+    }
+    if When::RestoreSession.holds(p) {
+        s.doc(
+            "The session `key` from a refresh token the application kept in its own database;\n\
+             the first `access_token()` refreshes.",
+        );
+        s.signature(
+            "pub fn restore_session",
+            &[
+                "&self".into(),
+                "key: impl ::std::convert::Into<::std::string::String>".into(),
+                "refresh_token: ::tokenspec::RefreshToken".into(),
+            ],
+            "-> ::tokenspec::Session",
+        );
+        s.line("self.runtime.restore_session(key, refresh_token)");
+        s.close("}");
+    }
+}
+
+/// The device authorization grant (RFC 8628): start one, then poll it into a session.
+fn device_flow(s: &mut Source, renewal: &str) {
+    runtime_method(
+        s,
+        "Starts a device authorization (RFC 8628) for `scope`: show the user its `user_code()`\n\
+         and `verification_uri()` (or `verification_uri_complete()` as a link or QR code), then\n\
+         pass it to `device_session`.",
+        "pub async fn device_authorization",
+        &["scope: &str"],
+        "::tokenspec::DeviceAuthorization",
+        "device_authorization(scope)",
+    );
+    s.doc(&format!(
+        "Polls until the user approves `device` and keeps the answer as the session `key` (it\n\
+         replaces any session of that key), honouring the server's interval and `slow_down`;\n\
+         [`::tokenspec::Error::DeviceAuthorizationEnded`] when the user says no or the codes\n\
+         expire. {renewal}"
+    ));
+    s.signature(
+        "pub async fn device_session",
+        &[
+            "&self".into(),
+            "key: impl ::std::convert::Into<::std::string::String>".into(),
+            "device: ::tokenspec::DeviceAuthorization".into(),
+        ],
+        "-> ::std::result::Result<::tokenspec::Session, Error>",
+    );
+    s.line(format_args!(
+        "{OK}(self.runtime.device_session(key, device).await?)"
+    ));
+    s.close("}");
+}
+
+/// `start_session`: the code exchange `f` (its code in call slot `code`) kept as a session.
+fn start_session(p: &Provider, s: &mut Source, f: &ir::Flow, code: usize, renewal: &str) {
+    let code = &f.call_params[code].ident;
     s.doc(&format!(
         "Exchanges `{code}` with the `{}` flow and keeps the answer as the session `key`: the\n\
          application's id for the user or connection (it replaces any session of that key).\n\
@@ -651,32 +719,6 @@ fn sessions(p: &Provider, s: &mut Source) {
         string(&f.name)
     ));
     s.close("}");
-    runtime_method(
-        s,
-        "The session `key`: the one this client holds, else the one its store holds (another\n\
-         process may have started it), else `None`: the user has to connect.",
-        "pub async fn session",
-        &["key: &str"],
-        "::std::option::Option<::tokenspec::Session>",
-        "session(key)",
-    );
-    if When::RestoreSession.holds(p) {
-        s.doc(
-            "The session `key` from a refresh token the application kept in its own database;\n\
-             the first `access_token()` refreshes.",
-        );
-        s.signature(
-            "pub fn restore_session",
-            &[
-                "&self".into(),
-                "key: impl ::std::convert::Into<::std::string::String>".into(),
-                "refresh_token: ::tokenspec::RefreshToken".into(),
-            ],
-            "-> ::tokenspec::Session",
-        );
-        s.line("self.runtime.restore_session(key, refresh_token)");
-        s.close("}");
-    }
 }
 
 /// For a spec listing several client authentication methods: the enum of them, which the

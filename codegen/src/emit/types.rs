@@ -289,6 +289,7 @@ fn grant_text(g: ir::Grant) -> &'static str {
         ir::Grant::ClientCredentials => "client_credentials",
         ir::Grant::AuthorizationCode => "authorization_code",
         ir::Grant::RefreshToken => "refresh_token",
+        ir::Grant::DeviceCode => "device_code",
         ir::Grant::Custom => "custom",
         ir::Grant::JwtBearer => "jwt_bearer",
     }

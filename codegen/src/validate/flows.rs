@@ -5,6 +5,9 @@ use super::*;
 /// The `grant_type` of the JWT-bearer grant (RFC 7523 §2.1).
 const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/// The `grant_type` of the device authorization grant (RFC 8628 §3.4).
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 impl Cx {
     /// An assertion's `audience`: text without user info, or `{issuer}` (the authorization
     /// server's issuer, as FAPI 2.0 wants), never empty or another placeholder.
@@ -262,6 +265,16 @@ impl Cx {
                 "a refresh_token flow must send the `refresh_token`",
                 "add `refresh_token: { from: call, type: secret }`",
             ),
+            Grant::DeviceCode if !params.iter().any(|p| p.wire == "device_code") => self.error(
+                &at.key("params"),
+                "a device_code flow must send the `device_code`",
+                "add `device_code: { from: call, type: secret }`",
+            ),
+            Grant::DeviceCode if spec.device_authorization.is_none() => self.error(
+                at,
+                "a device_code flow polls with the code of a device authorization, and the spec has no `device_authorization:`",
+                "add `device_authorization:` (with its `path`, or leave it empty to read the endpoint from the server's metadata)",
+            ),
             _ => {}
         }
         let type_prefix = camel_ident(name);
@@ -301,7 +314,7 @@ impl Cx {
     /// that is no client's own). A provider's own grant type (Zoom's `account_credentials`)
     /// names none.
     fn grant_type(&mut self, grant: Grant, value: &str, at: &YamlPath) {
-        const GRANTS: [(Grant, &str, &str); 4] = [
+        const GRANTS: [(Grant, &str, &str); 5] = [
             (
                 Grant::ClientCredentials,
                 "client_credentials",
@@ -314,6 +327,7 @@ impl Cx {
             ),
             (Grant::RefreshToken, "refresh_token", "refresh_token"),
             (Grant::JwtBearer, "jwt_bearer", JWT_BEARER_GRANT),
+            (Grant::DeviceCode, "device_code", DEVICE_CODE_GRANT),
         ];
         let Some((said, said_name, _)) = GRANTS.iter().find(|(.., wire)| *wire == value) else {
             return;

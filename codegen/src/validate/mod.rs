@@ -147,6 +147,7 @@ impl Cx {
         let openid = spec.openid.as_ref().map(|o| self.openid(o, &environments));
         let authorization = self.authorization(spec, &environments);
         let revocation = self.revocation(spec);
+        let device_authorization = self.device_authorization(spec);
         let client_auth_choices = self.client_auth_choices(spec);
         let refresh_margin = spec.refresh_margin.unwrap_or(60);
         if refresh_margin > 86_400 {
@@ -254,6 +255,7 @@ impl Cx {
             openid,
             authorization,
             revocation,
+            device_authorization,
             client_auth_choices,
             dpop: spec.dpop,
             api_header,

@@ -78,6 +78,35 @@ impl Cx {
         Some(section.path.clone())
     }
 
+    /// The `device_authorization:` section: a path, or the endpoint the server's metadata
+    /// names; it serves the spec's `device_code` flow.
+    pub(super) fn device_authorization(&mut self, spec: &Spec) -> Option<Option<String>> {
+        let section = spec.device_authorization.as_ref()?;
+        let at = root().key("device_authorization");
+        match &section.path {
+            Some(path) => self.url_path(path, &at.key("path"), "the base URL"),
+            None if spec.authorization.is_none() && spec.openid.is_none() => self.error(
+                &at,
+                "no device authorization path, and no server metadata to find the endpoint in",
+                "give `path:`, or add an `openid:` or `authorization:` section whose server publishes its metadata",
+            ),
+            _ => {}
+        }
+        let polled = spec
+            .flows
+            .values()
+            .filter(|f| f.grant == crate::spec::GrantSpec::DeviceCode)
+            .count();
+        if polled != 1 {
+            self.error(
+                &at,
+                format!("a device authorization is polled by one `device_code` flow, and the spec has {polled}"),
+                "keep one flow with `grant: device_code` (its `device_code` parameter from the call)",
+            );
+        }
+        Some(section.path.clone())
+    }
+
     /// The `authorization:` section: the server users are sent to, with or without OpenID.
     pub(super) fn authorization(
         &mut self,
