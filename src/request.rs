@@ -23,6 +23,9 @@ pub enum ParamValue {
     Word(&'static str),
     /// Several values of a fixed set and the separator that joins them.
     Words(Vec<&'static str>, &'static str),
+    /// A secret read from this file each time a request sends it: a token the platform
+    /// rotates on disk (a Kubernetes projected service-account token, a CI job's OIDC token).
+    File(std::path::PathBuf),
 }
 
 impl std::fmt::Debug for ParamValue {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for ParamValue {
             ParamValue::Boolean(b) => f.debug_tuple("Boolean").field(b).finish(),
             ParamValue::Word(w) => f.debug_tuple("Word").field(w).finish(),
             ParamValue::Words(w, s) => f.debug_tuple("Words").field(w).field(s).finish(),
+            ParamValue::File(path) => f.debug_tuple("File").field(path).finish(),
         }
     }
 }
@@ -71,13 +75,59 @@ fn wire(value: &ParamValue) -> Wire<'_> {
         ParamValue::Boolean(b) => Wire::Boolean(*b),
         ParamValue::Word(w) => Wire::Text((*w).into()),
         ParamValue::Words(words, sep) => Wire::Text(words.join(sep).into()),
+        // `read_files` replaced every file with its contents before a request was built; the
+        // path itself is no value to send.
+        ParamValue::File(_) => Wire::Text("".into()),
     }
+}
+
+/// `config` with each file setting ([`ParamValue::File`]) replaced by the file's contents,
+/// read now, as a secret: the platform may have rotated the token since the last request.
+pub(crate) fn read_files(
+    config: &[Option<ParamValue>],
+) -> Result<std::borrow::Cow<'_, [Option<ParamValue>]>, Error> {
+    if !config
+        .iter()
+        .flatten()
+        .any(|v| matches!(v, ParamValue::File(_)))
+    {
+        return Ok(std::borrow::Cow::Borrowed(config));
+    }
+    config
+        .iter()
+        .map(|value| match value {
+            Some(ParamValue::File(path)) => {
+                read_secret_file(path).map(ParamValue::Secret).map(Some)
+            }
+            other => Ok(other.clone()),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(std::borrow::Cow::Owned)
+}
+
+/// The token in the file at `path`, without the line end editors and platforms add.
+fn read_secret_file(path: &std::path::Path) -> Result<SecretString, Error> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!(
+            "could not read the token file {shown}: {e}; the platform writes it (a Kubernetes \
+             projected service-account token, a CI job's OIDC token): check the mount and the path"
+        ))
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(Error::config(format!(
+            "the token file {shown} is empty: the platform has not written its token yet"
+        )));
+    }
+    Ok(SecretString::from(token.to_owned()))
 }
 
 /// A non-secret value as text (secrets give an empty string).
 pub(crate) fn plain_text(value: &ParamValue) -> String {
     match value {
         ParamValue::Secret(_) => String::new(),
+        ParamValue::File(path) => path.display().to_string(),
         other => wire(other).text().into_owned(),
     }
 }
@@ -196,6 +246,9 @@ pub(crate) fn build(
     call: &[Option<ParamValue>],
     extra: &[Extra<'_>],
 ) -> Result<reqwest::RequestBuilder, Error> {
+    // A no-op when the caller read the files already (a token request does, for its redactor).
+    let config = read_files(config)?;
+    let config = &*config;
     let mut url = endpoint.clone();
     let mut out = Outgoing {
         query: Vec::new(),

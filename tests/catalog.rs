@@ -38,6 +38,8 @@ struct Fixture {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
+    /// The documented client id; none for a provider whose requests name no client.
+    #[serde(default)]
     client_id: String,
     #[serde(default)]
     client_secret: Option<String>,
@@ -350,7 +352,20 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
         params: fixture
             .values
             .iter()
-            .map(|(k, v)| (k.clone(), text(v)))
+            .map(|(k, v)| {
+                // A `secret_file` setting takes a path: the documented value goes in a file.
+                let file = ir.config_params.iter().any(|c| {
+                    (c.ident == *k || c.wire == *k)
+                        && c.ty == tokenspec_codegen::ir::ParamType::SecretFile
+                });
+                if !file {
+                    return (k.clone(), text(v));
+                }
+                let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("catalog-{module}-{k}"));
+                std::fs::write(&path, text(v)).expect("token file");
+                (k.clone(), path.display().to_string())
+            })
             .collect(),
         base_url: Some(format!("{origin}{}", base_url.path())),
         client_id: Some(fixture.credentials.client_id.clone()),

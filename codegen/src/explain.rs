@@ -84,6 +84,11 @@ fn value_of(p: &Provider, f: &ir::Flow, param: &ir::Param) -> String {
                     .join(sep),
                 _ => String::new(),
             },
+            // Read at every request; curl reads a file into a parameter with `name@path`.
+            None if p.config_params[*i].ty == ir::ParamType::SecretFile => format!(
+                "<contents of the {} file>",
+                p.config_params[*i].ident.trim_start_matches("r#")
+            ),
             None => format!("<{}>", p.config_params[*i].ident.trim_start_matches("r#")),
         },
         ir::ParamSource::Call(i) => {

@@ -355,6 +355,8 @@ pub enum ParamType {
     Boolean,
     /// Secret text.
     Secret,
+    /// A secret read from a file (the builder takes its path) at every request.
+    SecretFile,
     /// One value of `Provider::enums[i]`.
     Enum(usize),
     /// Several values of `Provider::enums[i]`, joined by the separator.

@@ -669,6 +669,10 @@ pub enum ScalarTypeSpec {
     Boolean,
     /// Text that is never printed (codes, refresh tokens, assertions).
     Secret,
+    /// A secret the builder takes as a file's path and reads at every token request that
+    /// sends it: a token the platform rotates on disk (a Kubernetes projected service-account
+    /// token, a CI job's OIDC token). Builder settings only.
+    SecretFile,
 }
 
 /// Where the fields of a token response are. Each value is a dot-separated path.

@@ -29,6 +29,8 @@ pub(super) fn refresh_values(
 #[derive(Clone, Copy)]
 pub(super) struct Sender<'a> {
     credentials: &'a Credentials,
+    /// The builder's settings, token files read for this request.
+    config: &'a [Option<ParamValue>],
     redactor: &'a Redactor,
     /// The key its proofs are signed with, for a DPoP provider: the client's or a session's.
     dpop: Option<&'a Dpop>,
@@ -45,13 +47,17 @@ impl TokenClient {
     ) -> Result<(Token, Map<String, Value>), Error> {
         let inner = &self.inner;
         let provider = inner.provider;
-        // One secret for every attempt, and the redactor that knows it.
+        // One secret for every attempt, and the redactor that knows it. Token files are read
+        // once per token request, so a rotated token is used from the next renewal on.
         let keys = inner.credentials.load_full();
+        let config = request::read_files(&inner.config)?;
+        let from_files = matches!(config, std::borrow::Cow::Owned(_));
         let redactor = {
             let extra: Vec<String> = call
                 .iter()
                 .flatten()
                 .chain(extra.iter().map(|e| &e.value))
+                .chain(config.iter().flatten().filter(|_| from_files))
                 .filter_map(|v| match v {
                     ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
                     _ => None,
@@ -85,6 +91,7 @@ impl TokenClient {
             status.store(0, Ordering::Relaxed);
             let sender = Sender {
                 credentials: &keys.credentials,
+                config: &config,
                 redactor: &redactor,
                 dpop,
             };
@@ -146,6 +153,7 @@ impl TokenClient {
     ) -> Result<(Token, Map<String, Value>), Error> {
         let Sender {
             credentials,
+            config,
             redactor,
             dpop,
         } = *sender;
@@ -157,7 +165,15 @@ impl TokenClient {
         let endpoint = self.token_endpoint(flow).await?;
         let answer = self
             .send_token_request(&http, dpop, |now| {
-                self.build_request(&http, &endpoint, flow, call, extra, credentials, now)
+                self.build_request(
+                    &http,
+                    &endpoint,
+                    flow,
+                    (config, call),
+                    extra,
+                    credentials,
+                    now,
+                )
             })
             .await?;
         let (status, body) = (answer.status, answer.body);
@@ -295,12 +311,11 @@ impl TokenClient {
         http: &reqwest::Client,
         endpoint: &Url,
         flow: &'static Flow,
-        call: &[Option<ParamValue>],
+        (config, call): (&[Option<ParamValue>], &[Option<ParamValue>]),
         extra: &[Extra<'_>],
         credentials: &Credentials,
         now: std::time::SystemTime,
     ) -> Result<reqwest::RequestBuilder, Error> {
-        let inner = &self.inner;
         request::build(
             http,
             endpoint,
@@ -311,7 +326,7 @@ impl TokenClient {
                 now,
                 issuer: self.issuer(),
             },
-            &inner.config,
+            config,
             call,
             extra,
         )

@@ -305,10 +305,27 @@ impl TokenClient {
             settings.client_id.as_deref().unwrap_or_default(),
             &config,
         );
-        let id = settings
-            .client_id
-            .clone()
-            .ok_or_else(|| Error::config("no client id: call `.client_id(...)` on the builder"))?;
+        // A spec whose requests never name the client (a token exchange of a platform's token,
+        // as Google's Security Token Service takes it) needs no id.
+        let names_client = provider.flows.iter().any(|f| {
+            let auth = &f.client_auth;
+            auth.basic.is_some()
+                || !auth.params.is_empty()
+                || auth.assertion.is_some()
+                || auth.certificate
+        }) || !provider.client_auth_choices.is_empty()
+            || provider.openid.is_some()
+            || provider.authorization.is_some()
+            || provider.device_authorization.is_some();
+        let id = match settings.client_id.clone() {
+            Some(id) => id,
+            None if !names_client => String::new(),
+            None => {
+                return Err(Error::config(
+                    "no client id: call `.client_id(...)` on the builder",
+                ));
+            }
+        };
         let chosen = chosen_client_auth(provider, settings.client_auth_choice)?;
         // How each flow will authenticate, the builder's choice applied.
         let used: Vec<&crate::descriptor::ClientAuth> = provider

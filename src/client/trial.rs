@@ -108,6 +108,13 @@ impl TokenClient {
             })
             .collect();
         let keys = inner.credentials.load_full();
+        let config = match crate::request::read_files(&inner.config) {
+            Ok(config) => config,
+            Err(e) => {
+                trial.outcome = Err(e);
+                return trial;
+            }
+        };
         // A DPoP provider's requests carry a proof (RFC 9449); a nonce challenge is met once,
         // with the request built again, as the client's own requests do.
         let make = |http: &reqwest::Client, now| -> Result<reqwest::Request, Error> {
@@ -116,7 +123,7 @@ impl TokenClient {
                     http,
                     &endpoint,
                     flow,
-                    &values,
+                    (&config, &values),
                     &extra,
                     &keys.credentials,
                     now,
@@ -184,6 +191,7 @@ impl TokenClient {
                 .iter()
                 .flatten()
                 .chain(extra.iter().map(|e| &e.value))
+                .chain(config.iter().flatten())
                 .filter_map(|v| match v {
                     ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
                     _ => None,

@@ -18,6 +18,7 @@ fn arg_type(p: &Provider, ty: &ParamType) -> String {
         ParamType::Integer => "i64".into(),
         ParamType::Boolean => "bool".into(),
         ParamType::Secret => "impl ::std::convert::Into<::tokenspec::SecretString>".into(),
+        ParamType::SecretFile => "impl ::std::convert::Into<::std::path::PathBuf>".into(),
         ParamType::Enum(e) => p.enums[*e].ident.clone(),
         ParamType::Set(e, _) => format!(
             "impl ::std::iter::IntoIterator<Item = {}>",
@@ -33,6 +34,7 @@ fn stored_type(p: &Provider, ty: &ParamType) -> String {
         ParamType::Integer => "i64".into(),
         ParamType::Boolean => "bool".into(),
         ParamType::Secret => "::tokenspec::SecretString".into(),
+        ParamType::SecretFile => "::std::path::PathBuf".into(),
         ParamType::Enum(e) => p.enums[*e].ident.clone(),
         ParamType::Set(e, _) => format!("::std::vec::Vec<{}>", p.enums[*e].ident),
     }
@@ -41,7 +43,7 @@ fn stored_type(p: &Provider, ty: &ParamType) -> String {
 /// Converts what the caller passed (`value`) into what is stored.
 fn store(ty: &ParamType, value: &str) -> String {
     match ty {
-        ParamType::String | ParamType::Secret => format!("{value}.into()"),
+        ParamType::String | ParamType::Secret | ParamType::SecretFile => format!("{value}.into()"),
         ParamType::Set(..) => format!("{value}.into_iter().collect()"),
         _ => value.to_owned(),
     }
@@ -52,6 +54,7 @@ fn to_param_value(ty: &ParamType, value: &str) -> String {
     match ty {
         ParamType::String => format!("{VALUE}::Text({value})"),
         ParamType::Secret => format!("{VALUE}::Secret({value})"),
+        ParamType::SecretFile => format!("{VALUE}::File({value})"),
         ParamType::Integer => format!("{VALUE}::Integer({value})"),
         ParamType::Boolean => format!("{VALUE}::Boolean({value})"),
         ParamType::Enum(_) => format!("{VALUE}::Word({value}.as_str())"),
@@ -68,6 +71,7 @@ fn optional_param_value(ty: &ParamType, value: &str) -> String {
     let constructor = match ty {
         ParamType::String => "Text",
         ParamType::Secret => "Secret",
+        ParamType::SecretFile => "File",
         ParamType::Integer => "Integer",
         ParamType::Boolean => "Boolean",
         ParamType::Enum(_) | ParamType::Set(..) => {

@@ -392,6 +392,7 @@ fn value(
     Ok(match ty {
         ir::ParamType::String => ParamValue::Text(text.to_owned()),
         ir::ParamType::Secret => ParamValue::Secret(text.to_owned().into()),
+        ir::ParamType::SecretFile => ParamValue::File(text.into()),
         ir::ParamType::Integer => ParamValue::Integer(
             text.trim()
                 .parse()

@@ -102,10 +102,19 @@ impl Cx {
             None => (spec_wide.first(), method_at(0)),
         };
         let jwt_bearer = flow.grant == Grant::JwtBearer;
+        // A token the platform issued (a `secret_file` setting, such as a token exchange's
+        // `subject_token`, RFC 8693) proves who asks, as Google's Security Token Service takes
+        // it.
+        let platform_token = flow.params.values().any(|p| {
+            matches!(
+                p.ty,
+                Some(ParamTypeSpec::Scalar(ScalarTypeSpec::SecretFile))
+            )
+        });
         // A JWT-bearer grant is its own proof of who asks (RFC 7523 §2.1): without a
-        // `client_auth`, the client sends no other credentials.
+        // `client_auth`, the client sends no other credentials. So is a platform's token.
         let client_auth = match auth_spec {
-            None if jwt_bearer => ir::ClientAuth::none(),
+            None if jwt_bearer || platform_token => ir::ClientAuth::none(),
             _ => self.client_auth(auth_spec, at, &auth_at, body),
         };
         let assertion = self.grant_assertion(flow, at, body);

@@ -479,6 +479,13 @@ impl Cx {
                     "make it a builder setting (remove `from: call`) or a fixed `value`",
                 );
             }
+            if matches!(param.ty, Some(crate::spec::ParamTypeSpec::Scalar(crate::spec::ScalarTypeSpec::SecretFile))) {
+                self.error(
+                    &at.key("type"),
+                    format!("header `{name}` of the API calls cannot be a `secret_file`"),
+                    "API headers are set once when the client is built; read the file in the application and pass the value as `type: secret`",
+                );
+            }
             headers.push(ir::Param {
                 wire: name.clone(),
                 location: Location::Header,

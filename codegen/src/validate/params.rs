@@ -63,6 +63,14 @@ impl Cx {
             .and_then(|d| self.default_value(d, &ty, enums, &at.key("default")));
         let required = param.required.unwrap_or(default.is_none());
         match from {
+            SourceSpec::Call if ty == ParamType::SecretFile => {
+                self.error(
+                    &at.key("type"),
+                    "a `secret_file` is a builder setting: the client reads the file at every token request",
+                    "make it `from: config` (the builder takes the file's path), or `type: secret` for a value passed per call",
+                );
+                ParamSource::Call(0)
+            }
             SourceSpec::Call => {
                 if default.is_some() {
                     self.error(
@@ -88,7 +96,7 @@ impl Cx {
                 ParamSource::Call(call_params.len() - 1)
             }
             SourceSpec::Config => {
-                if matches!(ty, ParamType::Secret) && default.is_some() {
+                if matches!(ty, ParamType::Secret | ParamType::SecretFile) && default.is_some() {
                     self.error(
                         &at.key("default"),
                         "a secret parameter cannot have a default in the spec",
@@ -135,6 +143,7 @@ impl Cx {
             Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Integer)) => Some(ParamType::Integer),
             Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Boolean)) => Some(ParamType::Boolean),
             Some(ParamTypeSpec::Scalar(ScalarTypeSpec::Secret)) => Some(ParamType::Secret),
+            Some(ParamTypeSpec::Scalar(ScalarTypeSpec::SecretFile)) => Some(ParamType::SecretFile),
             Some(ParamTypeSpec::Enum { .. } | ParamTypeSpec::Set { .. }) => None,
         };
         if let Some(scalar) = scalar {
@@ -244,7 +253,9 @@ impl Cx {
                 ParamType::String => "text".to_owned(),
                 ParamType::Integer => "a whole number".to_owned(),
                 ParamType::Boolean => "`true` or `false`".to_owned(),
-                ParamType::Secret => "nothing (secrets have no default)".to_owned(),
+                ParamType::Secret | ParamType::SecretFile => {
+                    "nothing (secrets have no default)".to_owned()
+                }
                 ParamType::Enum(e) => format!(
                     "one of: {}",
                     enums
