@@ -10,6 +10,9 @@ use crate::descriptor::{Assertion, Signer};
 use crate::error::Error;
 use crate::keys::{ClientKey, KeyFamily};
 
+/// What a client whose assertion another identity provider issues must be given.
+pub(crate) const FEDERATED_WITHOUT_FILE: &str = "this provider takes a client assertion another identity provider issued (workload identity federation): give the builder the file the platform writes it to, `.client_assertion_file(..)` (with Azure Workload Identity, the path in AZURE_FEDERATED_TOKEN_FILE)";
+
 /// The algorithm `assertion` names, checked against what signs it.
 pub(crate) fn algorithm(
     assertion: &Assertion,
@@ -45,6 +48,11 @@ pub(crate) fn algorithm(
                 KeyFamily::Ec => "EC",
             }
         ))),
+        // Another identity provider signs a federated assertion, and kinds a newer descriptor
+        // names are not this runtime's to sign.
+        _ => Err(Error::config(
+            "a client assertion another identity provider issued is signed there, not here",
+        )),
     }
 }
 
@@ -57,6 +65,14 @@ pub(crate) fn client_assertion(
     audience: Audience<'_>,
     now: std::time::SystemTime,
 ) -> Result<SecretString, Error> {
+    if assertion.signer == Signer::Federated {
+        // Another identity provider issued it; the platform keeps the file current.
+        return match (&credentials.assertion, &credentials.assertion_file) {
+            (Some(read), _) => Ok(read.clone()),
+            (None, Some(path)) => crate::request::read_secret_file(path),
+            (None, None) => Err(Error::config(FEDERATED_WITHOUT_FILE)),
+        };
+    }
     let mut claims = registered(assertion, credentials, audience, now);
     claims.insert("sub".into(), Value::from(credentials.id.as_str()));
     claims.insert(

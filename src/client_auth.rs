@@ -18,11 +18,37 @@ use crate::keys::ClientKey;
 use crate::request::Outgoing;
 
 /// The client's identity.
+#[derive(Clone)]
 pub(crate) struct Credentials {
     pub id: String,
     pub secret: SecretString,
     /// The private key of `private_key_jwt`, when the builder was given one.
     pub key: Option<ClientKey>,
+    /// Where the platform writes a federated client assertion, when the builder was given it.
+    pub assertion_file: Option<std::path::PathBuf>,
+    /// That assertion, read for the request being made (so its redactor knows it); `None`:
+    /// read it when the request is built.
+    pub assertion: Option<SecretString>,
+}
+
+impl Credentials {
+    /// These credentials with the federated assertion read from its file now, when `auth`
+    /// sends one: a request and its redactor then use the same token. Otherwise as they are.
+    pub(crate) fn for_request(
+        &self,
+        auth: &ClientAuth,
+    ) -> Result<std::borrow::Cow<'_, Credentials>, Error> {
+        let federated = auth
+            .assertion
+            .is_some_and(|a| a.signer == crate::descriptor::Signer::Federated);
+        match (&self.assertion_file, federated) {
+            (Some(path), true) => Ok(std::borrow::Cow::Owned(Credentials {
+                assertion: Some(crate::request::read_secret_file(path)?),
+                ..self.clone()
+            })),
+            _ => Ok(std::borrow::Cow::Borrowed(self)),
+        }
+    }
 }
 
 /// How a request proves which client sends it: the method, the credentials, and the time

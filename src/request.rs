@@ -106,7 +106,7 @@ pub(crate) fn read_files(
 }
 
 /// The token in the file at `path`, without the line end editors and platforms add.
-fn read_secret_file(path: &std::path::Path) -> Result<SecretString, Error> {
+pub(crate) fn read_secret_file(path: &std::path::Path) -> Result<SecretString, Error> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::config(format!(

@@ -73,6 +73,7 @@ pub struct Settings {
     pub(crate) redirect_uri: Option<String>,
     pub(crate) client_auth_choice: Option<&'static str>,
     pub(crate) client_key: Option<crate::keys::ClientKey>,
+    pub(crate) client_assertion_file: Option<std::path::PathBuf>,
     pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
     pub(crate) dpop_key_per_session: bool,
     pub(crate) client_identity: Option<crate::identity::ClientIdentity>,
@@ -116,6 +117,7 @@ impl Default for Settings {
             redirect_uri: None,
             client_auth_choice: None,
             client_key: None,
+            client_assertion_file: None,
             dpop_key: None,
             dpop_key_per_session: false,
             client_identity: None,
@@ -150,6 +152,7 @@ impl fmt::Debug for Settings {
             )
             .field("custom_http_client", &self.http.is_some())
             .field("client_identity", &self.client_identity)
+            .field("client_assertion_file", &self.client_assertion_file)
             .field("dpop_key", &self.dpop_key)
             .field("dpop_key_per_session", &self.dpop_key_per_session)
             .field("extra_root_certificates", &self.root_certificates.len())
@@ -301,6 +304,16 @@ impl Settings {
     /// (`private_key_jwt`, RFC 7523).
     pub fn client_key(mut self, key: crate::keys::ClientKey) -> Self {
         self.client_key = Some(key);
+        self
+    }
+
+    /// The file the platform writes this client's assertion to, for a provider that takes a
+    /// JWT another identity provider issued for the client (`client_auth: { assertion:
+    /// federated }`: workload identity federation, as Entra ID's federated credentials take a
+    /// Kubernetes projected service-account token at `AZURE_FEDERATED_TOKEN_FILE`). It is read
+    /// at every token request, so the platform's rotations are picked up.
+    pub fn client_assertion_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.client_assertion_file = Some(path.into());
         self
     }
 

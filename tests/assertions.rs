@@ -43,6 +43,7 @@ fn signed_by(signer: Signer, algorithm: &'static str) -> &'static Provider {
         name: match signer {
             Signer::ClientSecret => "client_secret_jwt",
             Signer::PrivateKey => "private_key_jwt",
+            _ => "federated_assertion",
         },
         assertion: Some(Assertion {
             signer,

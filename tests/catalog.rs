@@ -43,6 +43,10 @@ struct Credentials {
     client_id: String,
     #[serde(default)]
     client_secret: Option<String>,
+    /// A client assertion another identity provider issued, as documented: it goes in the
+    /// client's assertion file.
+    #[serde(default)]
+    client_assertion: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -179,12 +183,16 @@ fn text(v: &Value) -> String {
 }
 
 /// The documented value with the fixture's credentials in place of `$CLIENT_ID`,
-/// `$CLIENT_SECRET` and `$BASIC`.
+/// `$CLIENT_SECRET`, `$CLIENT_ASSERTION` and `$BASIC`.
 fn substitute(value: &str, c: &Credentials) -> String {
     let secret = c.client_secret.as_deref().unwrap_or_default();
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", c.client_id));
     value
+        .replace(
+            "$CLIENT_ASSERTION",
+            c.client_assertion.as_deref().unwrap_or_default(),
+        )
         .replace("$CLIENT_ID", &c.client_id)
         .replace("$CLIENT_SECRET", secret)
         .replace("$BASIC", &basic)
@@ -377,6 +385,16 @@ fn check(module: &str, fixture: &Fixture) -> Vec<String> {
                 rsa.clone()
             }
         }),
+        assertion_file: fixture
+            .credentials
+            .client_assertion
+            .as_ref()
+            .map(|assertion| {
+                let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("catalog-{module}-client-assertion"));
+                std::fs::write(&path, assertion).expect("assertion file");
+                path
+            }),
         cert_file: needs_certificate.then(|| cert.clone()),
         cert_key_file: needs_certificate.then(|| cert_key.clone()),
         ..Default::default()

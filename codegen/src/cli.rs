@@ -84,6 +84,10 @@ enum Command {
         /// PEM private key that signs client assertions (private_key_jwt, JWT-bearer grants).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// A client assertion another identity provider issued (federated credentials), read
+        /// from this file.
+        #[arg(long, value_name = "FILE")]
+        assertion_file: Option<PathBuf>,
         /// PEM client certificate for mutual TLS (with --cert-key).
         #[arg(long, value_name = "FILE")]
         cert: Option<PathBuf>,
@@ -178,6 +182,7 @@ pub fn run() -> ExitCode {
             params,
             base_url,
             key,
+            assertion_file,
             cert,
             cert_key,
             ca,
@@ -196,6 +201,7 @@ pub fn run() -> ExitCode {
                     .ok()
                     .filter(|s| !s.is_empty()),
                 key_file: key,
+                assertion_file,
                 cert_file: cert,
                 cert_key_file: cert_key,
                 ca_file: ca,

@@ -73,18 +73,23 @@ fn slot(ident: &str, required: bool) -> d::Slot {
 /// The audience that stands for the authorization server's issuer.
 const ISSUER: &str = "{issuer}";
 
+/// What signs a JWT the client makes itself: its key, or its secret.
+fn signer(a: &ir::GrantAssertion) -> d::Signer {
+    if a.signs_with_key() {
+        d::Signer::PrivateKey
+    } else {
+        d::Signer::ClientSecret
+    }
+}
+
 fn assertion(
-    signs_with_key: bool,
+    signer: d::Signer,
     algorithm: &str,
     audience: Option<&String>,
     lifetime: u64,
 ) -> d::Assertion {
     d::Assertion {
-        signer: if signs_with_key {
-            d::Signer::PrivateKey
-        } else {
-            d::Signer::ClientSecret
-        },
+        signer,
         algorithm: text(algorithm),
         audience: option_text(audience),
         lifetime_secs: lifetime,
@@ -109,7 +114,11 @@ fn client_auth(a: &ir::ClientAuth) -> d::ClientAuth {
         secret_param: text(&a.secret_param),
         assertion: a.assertion.as_ref().map(|(kind, algorithm, audience)| {
             assertion(
-                matches!(kind, crate::spec::AssertionSpec::PrivateKeyJwt),
+                match kind {
+                    crate::spec::AssertionSpec::ClientSecretJwt => d::Signer::ClientSecret,
+                    crate::spec::AssertionSpec::PrivateKeyJwt => d::Signer::PrivateKey,
+                    crate::spec::AssertionSpec::Federated => d::Signer::Federated,
+                },
                 algorithm,
                 audience.as_ref(),
                 CLIENT_ASSERTION_LIFETIME,
@@ -128,7 +137,7 @@ fn flow(f: &ir::Flow) -> d::Flow {
         ir::Grant::Custom => d::Grant::Custom,
         ir::Grant::JwtBearer => match &f.assertion {
             Some(a) => d::Grant::JwtBearer(assertion(
-                a.signs_with_key(),
+                signer(a),
                 &a.algorithm,
                 a.audience.as_ref(),
                 a.lifetime,
@@ -237,7 +246,7 @@ pub fn descriptor(p: &ir::Provider) -> &'static d::Provider {
             // (RFC 9101 §4).
             request_object: a.request_object.as_ref().map(|r| {
                 assertion(
-                    r.signs_with_key(),
+                    signer(r),
                     &r.algorithm,
                     Some(r.audience.as_ref().unwrap_or(&ISSUER.to_owned())),
                     r.lifetime,

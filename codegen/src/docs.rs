@@ -184,6 +184,9 @@ pub(crate) fn credentials(f: &ir::Flow) -> String {
         Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..)) => {
             places.push("private_key_jwt assertion".to_owned())
         }
+        Some((crate::spec::AssertionSpec::Federated, ..)) => {
+            places.push("federated assertion (from a file)".to_owned())
+        }
         None => {}
     }
     if let Some(a) = &f.assertion {

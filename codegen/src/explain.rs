@@ -221,11 +221,19 @@ pub fn explain(p: &Provider) -> String {
             let signer = match kind {
                 crate::spec::AssertionSpec::ClientSecretJwt => "with CLIENT_SECRET",
                 crate::spec::AssertionSpec::PrivateKeyJwt => "with the client's private key",
+                crate::spec::AssertionSpec::Federated => "",
             };
-            let _ = writeln!(
-                out,
-                "# CLIENT_ASSERTION: a JWT signed {algorithm} {signer} (RFC 7523 §3 claims)"
-            );
+            let _ = if signer.is_empty() {
+                writeln!(
+                    out,
+                    "# CLIENT_ASSERTION: the contents of the client assertion file (a JWT another identity provider issued, e.g. \"$(cat \"$AZURE_FEDERATED_TOKEN_FILE\")\")"
+                )
+            } else {
+                writeln!(
+                    out,
+                    "# CLIENT_ASSERTION: a JWT signed {algorithm} {signer} (RFC 7523 §3 claims)"
+                )
+            };
             body.push((f.client_auth.id_param.clone(), Value::Variable("CLIENT_ID")));
             body.push((
                 "client_assertion_type".into(),

@@ -147,6 +147,8 @@ impl ClientAuth {
                 let default = match kind {
                     crate::spec::AssertionSpec::ClientSecretJwt => "HS256",
                     crate::spec::AssertionSpec::PrivateKeyJwt => "RS256",
+                    // Its issuer signs it; the descriptor names no algorithm.
+                    crate::spec::AssertionSpec::Federated => "",
                 };
                 (
                     kind,
@@ -167,6 +169,9 @@ impl ClientAuth {
                 return "ClientSecretJwt".into();
             }
             Some((crate::spec::AssertionSpec::PrivateKeyJwt, ..)) => return "PrivateKeyJwt".into(),
+            Some((crate::spec::AssertionSpec::Federated, ..)) => {
+                return "FederatedAssertion".into();
+            }
             None => {}
         }
         match self.certificate {

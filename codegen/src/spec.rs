@@ -402,6 +402,11 @@ pub enum AssertionSpec {
     ClientSecretJwt,
     /// Signed with the client's private key, given to the builder at run time.
     PrivateKeyJwt,
+    /// Issued by another identity provider for this client (workload identity federation:
+    /// Entra ID's federated credentials take a Kubernetes projected service-account token or
+    /// a CI job's OIDC token): the platform writes it to a file, which the builder's
+    /// `client_assertion_file` names and every request reads. Nothing is signed here.
+    Federated,
 }
 
 /// One client authentication method, or several the builder chooses from.

@@ -54,6 +54,9 @@ pub enum When {
     HybridResponse,
     /// The spec has a device authorization grant (`device_authorization:`).
     DeviceFlow,
+    /// Some method sends a client assertion another identity provider issued
+    /// (`assertion: federated`).
+    FederatedAssertion,
     /// Users' sessions can be looked up: a code exchange or a device flow starts them.
     SessionLookup,
 }
@@ -105,6 +108,7 @@ pub const GENERATED_NAMES: &[GeneratedName] = &[
     name("redirect_uri", B, When::SendsUsers, EMITTER),
     name("client_auth_method", B, When::ClientAuthChoices, EMITTER),
     name("client_key", B, When::SignsWithKey, EMITTER),
+    name("client_assertion_file", B, When::FederatedAssertion, EMITTER),
     name("client_identity", B, When::Certificate, EMITTER),
     name("dpop_key", B, When::Dpop, EMITTER),
     name("build", B, When::Always, EMITTER),
@@ -167,6 +171,9 @@ impl When {
                 When::SessionLookup.holds(p) && refresh_flow(p).is_some()
             }
             When::DeviceFlow => p.device_authorization.is_some(),
+            When::FederatedAssertion => {
+                auths(p).any(|a| matches!(a.assertion, Some((AssertionSpec::Federated, ..))))
+            }
             When::SessionLookup => session_flow(p).is_some() || p.device_authorization.is_some(),
             When::Dpop => p.dpop,
             When::JwtResponse => p.authorization.as_ref().is_some_and(|a| a.jwt_response),

@@ -154,6 +154,7 @@ environments:
 client_auth:
   - basic: percent
   - assertion: private_key_jwt
+  - assertion: federated
 openid:
   algorithms: [RS256]
 authorization:

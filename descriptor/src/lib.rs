@@ -393,10 +393,11 @@ impl Flow {
     };
 }
 
-/// What a flow does.
+/// What a flow does. New grants may come in a minor release: match with a wildcard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[serde(bound(deserialize = "'de: 'static"))]
+#[non_exhaustive]
 pub enum Grant {
     /// The client's own token.
     ClientCredentials,
@@ -495,7 +496,8 @@ pub struct ClientAuth {
     /// Parameter name of the secret.
     #[serde(deserialize_with = "read")]
     pub secret_param: &'static str,
-    /// A signed client assertion (RFC 7523 §2.2) instead of the secret on the wire.
+    /// A client assertion (RFC 7523 §2.2) instead of the secret on the wire: one the client
+    /// signs, or one another identity provider issued ([`Signer::Federated`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion: Option<Assertion>,
     /// The client certificate authenticates the client (RFC 8705 §2, `tls_client_auth` and
@@ -542,14 +544,19 @@ pub struct Assertion {
     pub lifetime_secs: u64,
 }
 
-/// What signs an assertion.
+/// What signs an assertion. New kinds may come in a minor release: match with a wildcard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Signer {
     /// The client secret (`client_secret_jwt`).
     ClientSecret,
     /// The client's private key, given to the builder (`private_key_jwt`).
     PrivateKey,
+    /// Nothing the client holds: another identity provider issued the JWT for this client
+    /// (workload identity federation, such as Entra ID's federated credentials), and the
+    /// platform writes it to the file given to the builder, read at every request.
+    Federated,
 }
 
 /// A parameter.

@@ -52,6 +52,7 @@ impl TokenClient {
         let keys = inner.credentials.load_full();
         let config = request::read_files(&inner.config)?;
         let from_files = matches!(config, std::borrow::Cow::Owned(_));
+        let credentials = keys.credentials.for_request(self.client_auth(flow))?;
         let redactor = {
             let extra: Vec<String> = call
                 .iter()
@@ -62,6 +63,12 @@ impl TokenClient {
                     ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
                     _ => None,
                 })
+                .chain(
+                    credentials
+                        .assertion
+                        .as_ref()
+                        .map(|a| a.expose_secret().to_owned()),
+                )
                 .collect();
             if extra.is_empty() {
                 keys.redactor.clone()
@@ -90,7 +97,7 @@ impl TokenClient {
             let sent = Instant::now();
             status.store(0, Ordering::Relaxed);
             let sender = Sender {
-                credentials: &keys.credentials,
+                credentials: &credentials,
                 config: &config,
                 redactor: &redactor,
                 dpop,
@@ -233,6 +240,7 @@ impl TokenClient {
         let provider = inner.provider;
         let http = inner.http.client()?;
         let keys = inner.credentials.load_full();
+        let credentials = keys.credentials.for_request(auth)?;
         let answer = self
             .send_token_request(&http, dpop, |now| {
                 request::build(
@@ -241,7 +249,7 @@ impl TokenClient {
                     flow,
                     client_auth::Proof {
                         auth,
-                        credentials: &keys.credentials,
+                        credentials: &credentials,
                         now,
                         issuer: self.issuer(),
                     },

@@ -410,6 +410,8 @@ impl TokenClient {
             id,
             secret,
             key: settings.client_key.clone(),
+            assertion_file: settings.client_assertion_file.clone(),
+            assertion: None,
         };
         // A flow that signs assertions with a key it does not have fails now, not at its first
         // request.
@@ -419,6 +421,12 @@ impl TokenClient {
                 _ => None,
             };
             for assertion in auth.assertion.iter().chain(grant) {
+                if assertion.signer == crate::descriptor::Signer::Federated {
+                    if credentials.assertion_file.is_none() {
+                        return Err(Error::config(crate::assertion::FEDERATED_WITHOUT_FILE));
+                    }
+                    continue;
+                }
                 crate::assertion::algorithm(assertion, credentials.key.as_ref())?;
             }
         }
@@ -548,6 +556,8 @@ impl TokenClient {
                 id: id.clone(),
                 secret,
                 key: current.credentials.key.clone(),
+                assertion_file: current.credentials.assertion_file.clone(),
+                assertion: None,
             },
             redactor,
         }));

@@ -81,13 +81,15 @@ impl TokenClient {
             Some(ParamValue::Text(hint.to_owned())),
         ];
         let keys = inner.credentials.load_full();
+        let auth = self.client_auth(auth_flow);
+        let credentials = keys.credentials.for_request(auth)?;
         let request = request::build(
             &http,
             &endpoint,
             &REVOCATION,
             crate::client_auth::Proof {
-                auth: self.client_auth(auth_flow),
-                credentials: &keys.credentials,
+                auth,
+                credentials: &credentials,
                 now: inner.settings.clock.wall(),
                 issuer: self.issuer(),
             },

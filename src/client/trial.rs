@@ -108,8 +108,14 @@ impl TokenClient {
             })
             .collect();
         let keys = inner.credentials.load_full();
-        let config = match crate::request::read_files(&inner.config) {
-            Ok(config) => config,
+        let read = crate::request::read_files(&inner.config).and_then(|config| {
+            Ok((
+                config,
+                keys.credentials.for_request(self.client_auth(flow))?,
+            ))
+        });
+        let (config, credentials) = match read {
+            Ok(read) => read,
             Err(e) => {
                 trial.outcome = Err(e);
                 return trial;
@@ -125,7 +131,7 @@ impl TokenClient {
                     flow,
                     (&config, &values),
                     &extra,
-                    &keys.credentials,
+                    &credentials,
                     now,
                 )?
                 .build()
@@ -196,6 +202,12 @@ impl TokenClient {
                     ParamValue::Secret(s) => Some(s.expose_secret().to_owned()),
                     _ => None,
                 })
+                .chain(
+                    credentials
+                        .assertion
+                        .as_ref()
+                        .map(|a| a.expose_secret().to_owned()),
+                )
                 .collect();
             keys.redactor.with(secrets)
         };

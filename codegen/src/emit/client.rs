@@ -205,6 +205,18 @@ pub(super) fn builder(p: &Provider, s: &mut Source) {
             "client_key(key)",
         );
     }
+    if When::FederatedAssertion.holds(p) {
+        settings_setter(
+            s,
+            "The file the platform writes this client's assertion to (workload identity federation:\n\
+             a Kubernetes projected service-account token, with Azure Workload Identity the path in\n\
+             `AZURE_FEDERATED_TOKEN_FILE`). Read at every token request, so the platform's rotations\n\
+             are picked up. Required by the methods that send it.",
+            "client_assertion_file",
+            "path: impl ::std::convert::Into<::std::path::PathBuf>",
+            "client_assertion_file(path)",
+        );
+    }
     if When::Certificate.holds(p) {
         settings_setter(
             s,
@@ -773,6 +785,9 @@ fn client_auth_enum(p: &Provider, s: &mut Source) {
             Some((AssertionSpec::PrivateKeyJwt, algorithm, _)) => format!(
                 "Signs a client assertion ({algorithm}) with the client's key (the builder's `client_key`)."
             ),
+            Some((AssertionSpec::Federated, ..)) => {
+                "Sends the client assertion another identity provider issued, read from the builder's `client_assertion_file`.".to_owned()
+            }
             None if method.certificate.is_some() => format!(
                 "The client certificate authenticates the client (RFC 8705); only `{}` is sent.",
                 method.id_param

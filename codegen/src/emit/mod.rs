@@ -139,12 +139,15 @@ pub(crate) fn request_summary(p: &Provider, f: &ir::Flow) -> Vec<String> {
                 .into(),
         );
     }
-    if let Some((kind, algorithm, audience)) = &f.client_auth.assertion {
+    if let Some((crate::spec::AssertionSpec::Federated, ..)) = &f.client_auth.assertion {
+        lines.push(format!(
+            "- a client assertion another identity provider issued (workload identity federation), read from the builder's `client_assertion_file` at every request, sent as `client_assertion` with `client_assertion_type` and `{}`",
+            f.client_auth.id_param
+        ));
+    } else if let Some((kind, algorithm, audience)) = &f.client_auth.assertion {
         let signer = match kind {
             crate::spec::AssertionSpec::ClientSecretJwt => "the client secret",
-            crate::spec::AssertionSpec::PrivateKeyJwt => {
-                "the client's key (the builder's `client_key`)"
-            }
+            _ => "the client's key (the builder's `client_key`)",
         };
         let audience = match audience {
             Some(a) => format!("`{a}`"),

@@ -41,6 +41,8 @@ pub struct Options {
     pub client_secret: Option<String>,
     /// PEM private key for signed assertions.
     pub key_file: Option<PathBuf>,
+    /// A client assertion another identity provider issued (`assertion: federated`).
+    pub assertion_file: Option<PathBuf>,
     /// PEM client certificate (chain) for mutual TLS.
     pub cert_file: Option<PathBuf>,
     /// PEM private key of the client certificate.
@@ -610,6 +612,19 @@ pub fn prepare(
     }
     if let Some(url) = &o.base_url {
         settings = settings.base_url(url.clone());
+    }
+    if let Some(path) = &o.assertion_file {
+        settings = settings.client_assertion_file(path.clone());
+    } else if f
+        .client_auth
+        .assertion
+        .as_ref()
+        .is_some_and(|(kind, _, _)| *kind == crate::spec::AssertionSpec::Federated)
+    {
+        return Err(format!(
+            "flow `{}` sends a client assertion another identity provider issued: pass --assertion-file FILE, the file the platform writes it to",
+            f.name
+        ));
     }
     if let Some(path) = &o.key_file {
         let key = tokenspec::ClientKey::from_pem_file(path).map_err(|e| e.to_string())?;

@@ -503,6 +503,16 @@ impl Cx {
             let allowed: &[&str] = match kind {
                 AssertionSpec::ClientSecretJwt => &["HS256"],
                 AssertionSpec::PrivateKeyJwt => &["RS256", "PS256", "ES256"],
+                AssertionSpec::Federated => {
+                    if spec.algorithm.is_some() || spec.audience.is_some() {
+                        self.error(
+                            cat,
+                            "a federated assertion is made by the identity provider that issues it: its algorithm and audience are set there",
+                            "remove `algorithm` and `audience` (configure the audience in the federated credential, e.g. `api://AzureADTokenExchange`)",
+                        );
+                    }
+                    return ir::ClientAuth::from_spec(spec);
+                }
             };
             if let Some(algorithm) = &spec.algorithm
                 && !allowed.contains(&algorithm.as_str())
