@@ -17,10 +17,15 @@ fi
 # (tests/oidc/package-lock.json) and @node-oauth/oauth2-server (tests/oauth2-server/).
 npm ci --prefix tests/oidc --no-audit --no-fund
 npm ci --prefix tests/oauth2-server --no-audit --no-fund
-# redis-server for the fleet and session tests, chromium and its WebDriver for the browser
-# journey of examples/web-sessions (all started by the tests themselves on loopback ports).
+# redis-server for the fleet and session tests, PostgreSQL for the durable sessions, chromium
+# and its WebDriver for the browser journey of examples/web-sessions (all started by the tests
+# themselves on loopback ports).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# PostgreSQL for the durable session tests (tests/support/postgres_server.rs finds its binaries
+# on the PATH or in /usr/lib/postgresql/<version>/bin).
+command -v pg_isready >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_isready >/dev/null 2>&1 \
+  || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then

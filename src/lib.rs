@@ -47,6 +47,8 @@ mod client;
 mod client_auth;
 pub mod clock;
 mod dpop;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod sealed;
 /// The provider descriptor, from the crate generated modules and this runtime share.
 #[doc(hidden)]
 pub use tokenspec_descriptor as descriptor;
@@ -59,6 +61,8 @@ mod metadata;
 pub mod middleware;
 pub mod oidc;
 mod outbound;
+#[cfg(feature = "postgres")]
+pub mod postgres_store;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 mod request;

@@ -3,7 +3,8 @@
 //!
 //! Without a store (the default) each [`crate::TokenClient`] caches in its own memory.
 //! [`MemoryStore`] shares tokens between clients of one process; [`crate::redis_store::RedisStore`]
-//! (cargo feature `redis`) between processes.
+//! (cargo feature `redis`) and `postgres_store::PostgresStore` (cargo feature `postgres`, which
+//! keeps every acknowledged rotation through a crash) between processes.
 
 use std::fmt;
 use std::future::Future;
@@ -113,6 +114,14 @@ pub enum StoreError {
     /// The store cannot do what was asked (a store written before the operation existed).
     #[error("the token store cannot {0}")]
     Unsupported(&'static str),
+}
+
+#[cfg(any(feature = "redis", feature = "postgres"))]
+impl StoreError {
+    /// The store could not be reached or did not answer: `why`, in its client's words.
+    pub(crate) fn unavailable(why: impl fmt::Display) -> Self {
+        StoreError::Unavailable(why.to_string())
+    }
 }
 
 /// Where a fleet's clients share tokens, and the lock that makes one of them renew.

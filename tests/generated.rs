@@ -80,6 +80,7 @@ fn every_spec_has_a_cargo_feature_in_catalog_and_default_keeps_the_first_provide
         "fuzzing",
         "metrics",
         "pkcs12",
+        "postgres",
         "redis",
         "reqwest-middleware",
         "tower",

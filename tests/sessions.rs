@@ -633,18 +633,29 @@ async fn processes_sharing_a_session_through_redis_refresh_once_and_keep_it_seal
         !text.contains("rt-1") && !text.contains("at-1"),
         "sealed at rest"
     );
+    refresh_together(&f, &first, &second).await;
+}
 
+#[cfg(any(feature = "redis", feature = "postgres"))]
+/// `first` and `second` (two processes sharing a store) find the session `user@example.com`
+/// that `first` started, and refresh it at once after it expired: one refresh for both, and
+/// both see its rotation.
+async fn refresh_together(f: &Fixture, first: &TokenClient, second: &TokenClient) {
     let theirs = second
         .session("user@example.com")
         .await
         .unwrap()
-        .expect("in Redis");
+        .expect("in the store");
     let ours = first.session("user@example.com").await.unwrap().unwrap();
     f.expire();
     let (a, b) = tokio::join!(ours.access_token(), theirs.access_token());
     assert_eq!(a.unwrap().expose_secret(), "at-2");
     assert_eq!(b.unwrap().expose_secret(), "at-2");
-    assert_eq!(f.refreshes(), 1);
+    assert_eq!(
+        f.refreshes(),
+        1,
+        "the store's renewal lock let one process refresh"
+    );
     assert_eq!(secret(theirs.refresh_token()).as_deref(), Some("rt-2"));
 }
 
@@ -851,4 +862,77 @@ async fn a_refresh_answer_with_an_id_token_for_another_user_is_refused() {
             );
         }
     }
+}
+
+/// A process of the fleet: a client whose store is the PostgreSQL database at `url`.
+#[cfg(feature = "postgres")]
+fn postgres_process(f: &Fixture, url: &str) -> TokenClient {
+    let store =
+        tokenspec::postgres_store::PostgresStore::new(url, *b"session-test-key-0123456789abcd!")
+            .unwrap()
+            .timeout(Duration::from_secs(5));
+    f.client(Settings::default().store(Arc::new(store)))
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn processes_sharing_a_session_through_postgres_refresh_once_and_keep_it_sealed() {
+    let postgres = support::postgres_server::Postgres::start();
+    let f = Fixture::new(Rotating::delaying(&[(1, 100)])).await;
+    let (first, second) = (
+        postgres_process(&f, &postgres.url()),
+        postgres_process(&f, &postgres.url()),
+    );
+    f.connect(&first, "user@example.com").await;
+    let mut raw = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres.url())
+        .await
+        .unwrap();
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT key, sealed FROM tokenspec_tokens")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one row for the session");
+    assert!(
+        !rows[0].0.contains("user@example.com"),
+        "user ids stay out of keys: {}",
+        rows[0].0
+    );
+    let text = String::from_utf8_lossy(&rows[0].1);
+    assert!(
+        !text.contains("rt-1") && !text.contains("at-1"),
+        "sealed at rest"
+    );
+    refresh_together(&f, &first, &second).await;
+}
+
+/// A rotation is committed before the client uses the new refresh token: the database killed
+/// with SIGKILL right after it and started again still has it, so a process that starts then
+/// refreshes the session with it (the spent one would be refused, ending the session).
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_rotation_survives_the_database_killed_right_after_it() {
+    let mut postgres = support::postgres_server::Postgres::start();
+    let f = Fixture::new(Rotating::default()).await;
+    let before = postgres_process(&f, &postgres.url());
+    let session = f.connect(&before, "user-31").await;
+    f.expire();
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "at-2"
+    );
+    assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-2"));
+    postgres.kill();
+    postgres.spawn();
+    // A process started after the crash finds the rotated session and refreshes it.
+    let after = postgres_process(&f, &postgres.url());
+    let found = after
+        .session("user-31")
+        .await
+        .unwrap()
+        .expect("the session survived the crash");
+    f.expire();
+    assert_eq!(found.access_token().await.unwrap().expose_secret(), "at-3");
+    assert_eq!(f.refreshes(), 2, "no refresh was refused");
+    // The process that lived through the crash reconnects on its own.
+    assert!(before.session("user-31").await.unwrap().is_some());
 }

@@ -264,6 +264,8 @@ pub async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
 }
 
 pub mod node_server;
+#[cfg(feature = "postgres")]
+pub mod postgres_server;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod seeds;
