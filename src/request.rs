@@ -75,8 +75,8 @@ fn wire(value: &ParamValue) -> Wire<'_> {
         ParamValue::Boolean(b) => Wire::Boolean(*b),
         ParamValue::Word(w) => Wire::Text((*w).into()),
         ParamValue::Words(words, sep) => Wire::Text(words.join(sep).into()),
-        // `read_files` replaced every file with its contents before a request was built; the
-        // path itself is no value to send.
+        // `build` replaced every file with its contents before placing any value; the path
+        // itself is no value to send.
         ParamValue::File(_) => Wire::Text("".into()),
     }
 }
@@ -249,6 +249,8 @@ pub(crate) fn build(
     // A no-op when the caller read the files already (a token request does, for its redactor).
     let config = read_files(config)?;
     let config = &*config;
+    let call = read_files(call)?;
+    let call = &*call;
     let mut url = endpoint.clone();
     let mut out = Outgoing {
         query: Vec::new(),

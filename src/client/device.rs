@@ -132,7 +132,9 @@ impl TokenClient {
                 auth,
                 &values,
                 &[],
-                inner.dpop.as_ref(),
+                // A proof goes with the polls, which are token requests (RFC 9449 §5); this
+                // endpoint issues no token to bind.
+                None,
                 "device authorization (RFC 8628 §3.2: `device_code`, `user_code`, \
                  `verification_uri`, `expires_in`)",
             )
