@@ -47,7 +47,7 @@ mod client;
 mod client_auth;
 pub mod clock;
 mod dpop;
-#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod sealed;
 /// The provider descriptor, from the crate generated modules and this runtime share.
 #[doc(hidden)]
@@ -70,6 +70,8 @@ mod response;
 mod secret;
 mod settings;
 mod source;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_store;
 pub mod store;
 mod telemetry;
 mod tls;

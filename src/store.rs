@@ -3,8 +3,9 @@
 //!
 //! Without a store (the default) each [`crate::TokenClient`] caches in its own memory.
 //! [`MemoryStore`] shares tokens between clients of one process; [`crate::redis_store::RedisStore`]
-//! (cargo feature `redis`) and `postgres_store::PostgresStore` (cargo feature `postgres`, which
-//! keeps every acknowledged rotation through a crash) between processes.
+//! (cargo feature `redis`), `postgres_store::PostgresStore` (cargo feature `postgres`) and
+//! `sqlite_store::SqliteStore` (cargo feature `sqlite`, one machine) between processes; the last
+//! two keep every acknowledged rotation through a crash.
 
 use std::fmt;
 use std::future::Future;
@@ -116,7 +117,7 @@ pub enum StoreError {
     Unsupported(&'static str),
 }
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 impl StoreError {
     /// The store could not be reached or did not answer: `why`, in its client's words.
     pub(crate) fn unavailable(why: impl fmt::Display) -> Self {

@@ -83,6 +83,7 @@ fn every_spec_has_a_cargo_feature_in_catalog_and_default_keeps_the_first_provide
         "postgres",
         "redis",
         "reqwest-middleware",
+        "sqlite",
         "tower",
     ];
     let declared: BTreeSet<String> = features

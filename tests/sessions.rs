@@ -636,7 +636,7 @@ async fn processes_sharing_a_session_through_redis_refresh_once_and_keep_it_seal
     refresh_together(&f, &first, &second).await;
 }
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 /// `first` and `second` (two processes sharing a store) find the session `user@example.com`
 /// that `first` started, and refresh it at once after it expired: one refresh for both, and
 /// both see its rotation.
@@ -935,4 +935,136 @@ async fn a_rotation_survives_the_database_killed_right_after_it() {
     assert_eq!(f.refreshes(), 2, "no refresh was refused");
     // The process that lived through the crash reconnects on its own.
     assert!(before.session("user-31").await.unwrap().is_some());
+}
+
+/// The key every process's SQLite store seals with.
+#[cfg(feature = "sqlite")]
+const SQLITE_KEY: [u8; 32] = *b"session-test-key-0123456789abcd!";
+
+/// A process of the machine: a client whose store is the SQLite file at `path`.
+#[cfg(feature = "sqlite")]
+fn sqlite_process(f: &Fixture, path: &std::path::Path) -> TokenClient {
+    let store = tokenspec::sqlite_store::SqliteStore::open(path, SQLITE_KEY)
+        .unwrap()
+        .timeout(Duration::from_secs(5));
+    f.client(Settings::default().store(Arc::new(store)))
+}
+
+/// A process that refreshes the session `user-41` kept in the SQLite file `SQLITE_FILE`
+/// (against the token server at `TOKEN_SERVER`), says so, and waits to be killed.
+#[cfg(feature = "sqlite")]
+#[test]
+#[ignore = "a process of the SQLite crash test, started by it"]
+fn sqlite_rotating_process() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is set"));
+    let (server, file) = (var("TOKEN_SERVER"), var("SQLITE_FILE"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = tokenspec::sqlite_store::SqliteStore::open(&file, SQLITE_KEY).unwrap();
+        let client = TokenClient::new(
+            provider_with_sessions(),
+            Settings::default()
+                .client_id("session-client")
+                .client_secret("session-secret")
+                .base_url(server)
+                .store(Arc::new(store)),
+            "https://unused.invalid",
+            &[],
+            vec![],
+        )
+        .unwrap();
+        let session = client.session("user-41").await.unwrap().expect("stored");
+        let first = session.access_token().await.unwrap();
+        session.invalidate(&first);
+        let rotated = session.access_token().await.unwrap();
+        println!("rotated {}", rotated.expose_secret());
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+}
+
+/// A process killed with SIGKILL right after a rotation leaves it in the SQLite file: the next
+/// process refreshes the session with it (the spent refresh token would end the session).
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_survives_its_process_killed_right_after_it_with_sqlite() {
+    use std::io::BufRead as _;
+    let f = Fixture::new(Rotating::default()).await;
+    let dir = std::env::temp_dir().join(format!("tokenspec-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sessions.db");
+    let _ = std::fs::remove_file(&file);
+    let first = sqlite_process(&f, &file);
+    f.connect(&first, "user-41").await;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "sqlite_rotating_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TOKEN_SERVER", f.server.uri())
+        .env("SQLITE_FILE", &file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let said = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            // libtest writes `test <name> ... ` before the test's own output, on the same line.
+            .find_map(|line| {
+                line.split_once("rotated ")
+                    .map(|(_, token)| token.to_owned())
+            })
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        said.as_deref(),
+        Some("at-2"),
+        "the process rotated the session"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = sqlite_process(&f, &file);
+    let session = after
+        .session("user-41")
+        .await
+        .unwrap()
+        .expect("in the file");
+    assert_eq!(secret(session.refresh_token()).as_deref(), Some("rt-2"));
+    f.expire();
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "at-3"
+    );
+    assert_eq!(f.refreshes(), 2, "no refresh was refused");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn processes_sharing_a_session_through_sqlite_refresh_once_and_keep_it_sealed() {
+    let f = Fixture::new(Rotating::delaying(&[(1, 100)])).await;
+    let dir = std::env::temp_dir().join(format!("tokenspec-sqlite-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sessions.db");
+    let _ = std::fs::remove_file(&file);
+    let (first, second) = (sqlite_process(&f, &file), sqlite_process(&f, &file));
+    f.connect(&first, "user@example.com").await;
+    refresh_together(&f, &first, &second).await;
+    let bytes = std::fs::read(&file).unwrap_or_default();
+    let wal = std::fs::read(file.with_extension("db-wal")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes) + String::from_utf8_lossy(&wal);
+    assert!(
+        !text.contains("rt-2") && !text.contains("at-2") && !text.contains("user@example.com"),
+        "sealed at rest"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -104,43 +104,53 @@ impl Postgres {
     }
 
     /// Starts the server on its data (after a kill, it recovers from its write-ahead log).
+    /// Right after a kill, the old server's backends may still hold its shared memory for a
+    /// moment, and the new one refuses to start: it is started again until they are gone.
     pub fn spawn(&mut self) {
-        let child = self
-            .command("postgres")
-            .arg("-D")
-            .arg(&self.data)
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-c",
-                "listen_addresses=127.0.0.1",
-            ])
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", self.data.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("postgres starts");
-        self.child = Some(child);
-        for _ in 0..400 {
-            let ready = self
-                .command("pg_isready")
+        for _ in 0..100 {
+            let mut child = self
+                .command("postgres")
+                .arg("-D")
+                .arg(&self.data)
                 .args([
-                    "-h",
-                    "127.0.0.1",
                     "-p",
                     &self.port.to_string(),
-                    "-U",
-                    "tokenspec",
+                    "-c",
+                    "listen_addresses=127.0.0.1",
                 ])
+                .arg("-c")
+                .arg(format!("unix_socket_directories={}", self.data.display()))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ready {
-                return;
+                .spawn()
+                .expect("postgres starts");
+            for _ in 0..400 {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                let ready = self
+                    .command("pg_isready")
+                    .args([
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        &self.port.to_string(),
+                        "-U",
+                        "tokenspec",
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if ready {
+                    self.child = Some(child);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(25));
             }
-            std::thread::sleep(Duration::from_millis(25));
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
         }
         panic!("postgres did not start");
     }
