@@ -8,6 +8,17 @@ pub use crate::spec::{BasicEncodingSpec as BasicEncoding, BodySpec as Body, Gran
 pub use crate::spec::{FieldTypeSpec as FieldType, TimeFormatSpec as TimeFormat};
 pub use crate::spec::{LocationSpec as Location, MethodSpec as Method};
 
+/// The document a spec was checked against.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Its URL, or its `shared/seeds/` path.
+    pub against: String,
+    /// The day it was read, `YYYY-MM-DD`.
+    pub on: String,
+    /// Who published it, when not the provider.
+    pub third_party: Option<String>,
+}
+
 /// One provider, ready to emit.
 #[derive(Debug, Clone)]
 pub struct Provider {
@@ -23,6 +34,8 @@ pub struct Provider {
     pub description: Option<String>,
     /// Where the provider goes in the catalog.
     pub catalog: Option<crate::spec::CatalogSpec>,
+    /// The document the spec was checked against, and when.
+    pub checked: Option<Checked>,
     /// Base URLs.
     pub environments: Vec<Environment>,
     /// Index into `environments` used when the caller picks none.

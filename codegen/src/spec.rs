@@ -26,6 +26,10 @@ pub struct Spec {
     /// Where the provider goes in the catalog (`generated/PROVIDERS.md`).
     #[serde(default)]
     pub catalog: Option<CatalogSpec>,
+    /// The document the spec's facts were last compared with, and when; required with
+    /// `catalog:`.
+    #[serde(default)]
+    pub checked: Option<CheckedSpec>,
     /// Named base URLs; `{placeholder}`s become typed fields of the environment.
     pub environments: BTreeMap<String, EnvironmentSpec>,
     /// Environment used when the caller picks none.
@@ -95,6 +99,22 @@ pub struct CatalogSpec {
     pub region: RegionSpec,
 }
 
+/// The document a spec was checked against, fact by fact, and the day it was.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CheckedSpec {
+    /// The document read: its `https://` URL (for a file of a repository, its URL at the commit
+    /// read), or a path under `shared/seeds/` for a document a provider sent.
+    pub against: String,
+    /// The day it was read, `YYYY-MM-DD`.
+    pub on: String,
+    /// Who published the document, when not the provider (a copy kept by someone else, a
+    /// community SDK): the catalog says plainly that the spec quotes a third party.
+    #[serde(default)]
+    pub third_party: Option<String>,
+}
+
 /// What a provider is, for grouping the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -108,13 +128,23 @@ pub enum KindSpec {
     OpenFinance,
     /// Payment gateways, processors and wallets.
     Payments,
-    /// Commerce, marketplaces and logistics.
+    /// Commerce and marketplaces.
     Commerce,
+    /// Shipping, freight and delivery.
+    Logistics,
+    /// ERP, accounting and invoicing.
+    Erp,
+    /// CRM, marketing and customer support.
+    Crm,
+    /// Messaging, voice and video.
+    Communications,
+    /// HR and payroll.
+    Hr,
     /// Cloud platforms and developer tools.
     Cloud,
     /// Productivity, collaboration and business software.
     Productivity,
-    /// Social networks, media and communication.
+    /// Social networks and media.
     Social,
     /// Data, credit and analytics services.
     Data,
@@ -129,6 +159,11 @@ impl KindSpec {
             KindSpec::OpenFinance => "Open Finance",
             KindSpec::Payments => "Payments",
             KindSpec::Commerce => "Commerce",
+            KindSpec::Logistics => "Logistics",
+            KindSpec::Erp => "ERP and accounting",
+            KindSpec::Crm => "CRM, marketing and support",
+            KindSpec::Communications => "Communications",
+            KindSpec::Hr => "HR and payroll",
             KindSpec::Cloud => "Cloud and developer platforms",
             KindSpec::Productivity => "Productivity",
             KindSpec::Social => "Social and media",

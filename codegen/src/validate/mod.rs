@@ -112,6 +112,8 @@ impl Cx {
             );
         }
 
+        let checked = self.checked(spec);
+
         let environments = self.environments(spec);
         self.certificate_wanted = environments.iter().any(|e| e.client_certificate);
         let default_environment = match &spec.default_environment {
@@ -246,6 +248,7 @@ impl Cx {
             title: spec.title.trim().to_owned(),
             docs: spec.docs.clone(),
             catalog: spec.catalog,
+            checked,
             description: spec.description.clone(),
             environments,
             default_environment,
@@ -509,5 +512,95 @@ fn literal(value: &serde_yaml::Value) -> Option<Literal> {
         serde_yaml::Value::Bool(b) => Some(Literal::Bool(*b)),
         serde_yaml::Value::Number(n) => n.as_i64().map(Literal::Int),
         _ => None,
+    }
+}
+
+impl Cx {
+    /// `checked:`: a readable document and a real day, required of catalog specs so that
+    /// `generated/PROVIDERS.md` can say what each provider was compared with, and when.
+    fn checked(&mut self, spec: &Spec) -> Option<ir::Checked> {
+        let Some(checked) = &spec.checked else {
+            if spec.catalog.is_some() {
+                self.error(
+                    &root().key("catalog"),
+                    "a catalog spec does not say which document its facts were checked against",
+                    "add `checked: { against: <the page read>, on: <YYYY-MM-DD> }`",
+                );
+            }
+            return None;
+        };
+        let at = root().key("checked");
+        let against = checked.against.trim();
+        if !self.without_user_info(against, &at.key("against")) {
+            return None;
+        }
+        let readable = (against.starts_with("https://") && against.len() > "https://".len())
+            || (against.starts_with("shared/seeds/") && !against.contains(".."));
+        if !readable {
+            self.error(
+                &at.key("against"),
+                "`against` names no document",
+                "give the https:// URL of the page read (a repository file at its commit), or its `shared/seeds/` path",
+            );
+        }
+        if !is_calendar_day(checked.on.trim()) {
+            self.error(
+                &at.key("on"),
+                format!("`{}` is not a date (YYYY-MM-DD) that exists", checked.on.escape_debug()),
+                "write the day the document was read, e.g. `2026-12-07`",
+            );
+        }
+        let third_party = checked.third_party.as_deref().map(str::trim);
+        if third_party.is_some_and(str::is_empty) {
+            self.error(
+                &at.key("third_party"),
+                "`third_party` names nobody",
+                "say who published the document (`a community Ruby gem, ruby-banco-brasil/bb-oauth`), or leave the key out when the provider did",
+            );
+        }
+        readable.then(|| ir::Checked {
+            against: against.to_owned(),
+            on: checked.on.trim().to_owned(),
+            third_party: third_party.filter(|t| !t.is_empty()).map(str::to_owned),
+        })
+    }
+}
+
+/// `YYYY-MM-DD` naming a day that exists (leap years included).
+fn is_calendar_day(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1970 && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::is_calendar_day;
+
+    #[test]
+    fn only_days_that_exist_written_yyyy_mm_dd_are_days() {
+        assert!(is_calendar_day("2026-12-07"));
+        assert!(is_calendar_day("2024-02-29"));
+        assert!(!is_calendar_day("2026-02-29"));
+        assert!(!is_calendar_day("2026-13-01"));
+        assert!(!is_calendar_day("2026-12-7"));
+        assert!(!is_calendar_day("07/12/2026"));
+        assert!(!is_calendar_day("2026-12-07T00:00"));
     }
 }
