@@ -5,7 +5,9 @@
 //! Login with Amazon (LWA) access tokens for the Selling Partner API: grantless tokens for the
 //! application (client credentials with a scope), and tokens that act for a selling partner,
 //! obtained with the partner's LWA refresh token (or by exchanging an LWA authorization code).
-//! "An LWA access token expires one hour after it is issued."
+//! "An LWA access token expires one hour after it is issued." API calls carry the token in
+//! `x-amz-access-token` and the application's `User-Agent`, which SP-API requires; since
+//! October 2, 2023 they need no AWS Signature Version 4.
 //!
 //! [`Client::access_token`] returns a cached token, renewed 60 s before it expires (at most half its lifetime), fetched with one request however many tasks ask at once:
 //!
@@ -13,9 +15,9 @@
 //! - form body (`application/x-www-form-urlencoded`): `client_id`, `client_secret`, `grant_type=client_credentials`, `scope` (from the builder's `scopes`)
 //! - lifetime: `expires_in` seconds (number or numeric string)
 //!
-//! [`Client::authorize`] sends it on API calls as `x-amz-access-token: <token>`.
+//! [`Client::authorize`] sends it on API calls as `x-amz-access-token: <token>` and `User-Agent: <the builder's user_agent>`.
 //!
-//! Provider documentation: <https://github.com/amzn/selling-partner-api-docs/blob/main/guides/en-US/developer-guide/SellingPartnerApiDeveloperGuide.md#step-1-request-a-login-with-amazon-access-token>
+//! Provider documentation: <https://developer-docs.amazon.com/sp-api/docs/connecting-to-the-selling-partner-api>
 //!
 //! Generated from `specs/amazon_selling_partner.yaml`.
 ::tokenspec::__private::contract!("0.2", "0.2.0");
@@ -182,6 +184,7 @@ pub struct ClientBuilder {
     settings: ::tokenspec::Settings,
     environment: ::std::option::Option<Environment>,
     scopes: ::std::option::Option<::std::vec::Vec<Scope>>,
+    user_agent: ::std::option::Option<::std::string::String>,
 }
 ::tokenspec::__private::builder_basics!(ClientBuilder, Environment, secret);
 impl ClientBuilder {
@@ -205,12 +208,18 @@ impl ClientBuilder {
         self.scopes = ::std::option::Option::Some(value.into_iter().collect());
         self
     }
+    /// Your application, its version and language, at least "AppId/AppVersionId (Language=LanguageNameAndOptionallyVersion)", e.g. "My Selling Tool/2.0 (Language=Rust/1.88)" (`User-Agent`). Required.
+    pub fn user_agent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent = ::std::option::Option::Some(value.into());
+        self
+    }
     /// Checks the configuration and makes the client. No request is sent yet.
     pub fn build(self) -> ::std::result::Result<Client, Error> {
         let environment = self.environment.unwrap_or(Environment::Production);
         let (template, placeholders) = environment.url_template();
         let config = ::std::vec![
             self.scopes.map(|v| ::tokenspec::__private::ParamValue::Words(v.iter().map(|v| v.as_str()).collect(), " ")),
+            self.user_agent.map(::tokenspec::__private::ParamValue::Text),
         ];
         let settings = self.settings;
         let runtime = ::tokenspec::TokenClient::new_in_environment(
@@ -240,14 +249,14 @@ impl Client {
     pub fn access_token(&self) -> impl ::tokenspec::TokenFuture<Error> + '_ {
         ::tokenspec::__private::ErrInto::new(self.runtime.access_token())
     }
-    /// Adds `x-amz-access-token: <token>` with a valid token to an API request.
+    /// Adds `x-amz-access-token: <token>` and `User-Agent: <the builder's user_agent>` with a valid token to an API request.
     pub async fn authorize(
         &self,
         request: ::tokenspec::reqwest::RequestBuilder,
     ) -> ::std::result::Result<::tokenspec::reqwest::RequestBuilder, Error> {
         ::std::result::Result::Ok(self.runtime.authorize(request).await?)
     }
-    /// Sends an API request with `x-amz-access-token: <token>`; if the API answers `401 Unauthorized`, drops that
+    /// Sends an API request with `x-amz-access-token: <token>` and `User-Agent: <the builder's user_agent>`; if the API answers `401 Unauthorized`, drops that
     /// token and retries once with a new one (when the request can be cloned).
     pub async fn send(
         &self,
@@ -335,7 +344,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
         r#"{
   "name": "amazon_selling_partner",
   "title": "Amazon Selling Partner API (Login with Amazon)",
-  "docs": "https://github.com/amzn/selling-partner-api-docs/blob/main/guides/en-US/developer-guide/SellingPartnerApiDeveloperGuide.md#step-1-request-a-login-with-amazon-access-token",
+  "docs": "https://developer-docs.amazon.com/sp-api/docs/connecting-to-the-selling-partner-api",
   "refresh_margin_secs": 60,
   "retry": {
     "attempts": 3,
@@ -347,6 +356,13 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
     "prefix": "",
     "suffix": ""
   },
+  "api_headers": [
+    {
+      "name": "User-Agent",
+      "location": "header",
+      "source": {"config": 1}
+    }
+  ],
   "flows": [
     {
       "name": "client_credentials",
@@ -477,6 +493,10 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
   "config": [
     {
       "name": "scopes",
+      "required": true
+    },
+    {
+      "name": "user_agent",
       "required": true
     }
   ]

@@ -6,6 +6,10 @@
 //! client id and secret in a Basic header, the scopes it needs in a form body. BB's APIs (API Pix
 //! among them) then take the token as a Bearer token.
 //!
+//! Its facts come from a third party: BB's Swagger document as the community Ruby gem
+//! `ruby-banco-brasil/bb-oauth` keeps it, not from a Banco do Brasil page, which could not be
+//! read. Check them against BB's portal (developers.bb.com.br) before you rely on them.
+//!
 //! [`Client::access_token`] returns a cached token, renewed 60 s before it expires (at most half its lifetime), fetched with one request however many tasks ask at once:
 //!
 //! - `POST <base URL>/oauth/token`
@@ -15,7 +19,7 @@
 //!
 //! [`Client::authorize`] sends it on API calls as `Authorization: Bearer <token>`.
 //!
-//! Provider documentation: <https://github.com/ruby-banco-brasil/bb-oauth/blob/main/docs/DefaultApi.md>
+//! Provider documentation: <https://github.com/ruby-banco-brasil/bb-oauth/blob/052d67d0145e28ac18ea082623d67398bf557881/swagger_oauth_client_credentials.json>
 //!
 //! Generated from `specs/banco_do_brasil.yaml`.
 ::tokenspec::__private::contract!("0.2", "0.2.0");
@@ -185,7 +189,7 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
         r#"{
   "name": "banco_do_brasil",
   "title": "Banco do Brasil (OAuth for API Pix)",
-  "docs": "https://github.com/ruby-banco-brasil/bb-oauth/blob/main/docs/DefaultApi.md",
+  "docs": "https://github.com/ruby-banco-brasil/bb-oauth/blob/052d67d0145e28ac18ea082623d67398bf557881/swagger_oauth_client_credentials.json",
   "refresh_margin_secs": 60,
   "retry": {
     "attempts": 3,

@@ -4,8 +4,8 @@
 //!
 //! OAuth 2.0 client credentials for service apps. The org authorization server mints tokens with
 //! Okta scopes (`okta.users.read`, …) for the Okta APIs and accepts only a Private Key JWT client
-//! assertion; a custom authorization server also accepts the client id and secret in a Basic
-//! header, for tokens with its own custom scopes.
+//! assertion; a custom authorization server also accepts the client secret (in a Basic header, in
+//! the form body, or as an HS256 client assertion), for tokens with its own custom scopes.
 //!
 //! [`Client::access_token`] returns a cached token, renewed 60 s before it expires (at most half its lifetime), fetched with one request however many tasks ask at once:
 //!
@@ -137,6 +137,10 @@ pub enum ClientAuthMethod {
     PrivateKeyJwt,
     /// Sends the credentials in the `Authorization: Basic` header (id and secret as given).
     ClientSecretBasic,
+    /// Sends the credentials in `client_id` and `client_secret` in the body.
+    ClientSecretPost,
+    /// Signs a client assertion (HS256) with the client secret, which never travels.
+    ClientSecretJwt,
 }
 impl ClientAuthMethod {
     /// The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how
@@ -145,6 +149,8 @@ impl ClientAuthMethod {
         match self {
             Self::PrivateKeyJwt => "private_key_jwt",
             Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
         }
     }
 }
@@ -269,6 +275,22 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
       "basic": "raw",
       "id_param": "client_id",
       "secret_param": "client_secret"
+    },
+    {
+      "name": "client_secret_post",
+      "params": ["body"],
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    },
+    {
+      "name": "client_secret_jwt",
+      "id_param": "client_id",
+      "secret_param": "client_secret",
+      "assertion": {
+        "signer": "client_secret",
+        "algorithm": "HS256",
+        "lifetime_secs": 60
+      }
     }
   ],
   "api_header": {

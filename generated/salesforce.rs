@@ -3,7 +3,8 @@
 //! Salesforce (client credentials flow) access tokens.
 //!
 //! Server-to-server access to Salesforce: an external client app (or connected app) with the
-//! client credentials flow enabled exchanges its consumer key and secret for an access token that
+//! client credentials flow enabled exchanges its consumer key and secret (in the form body, or
+//! in a Basic header) for an access token that
 //! runs as the integration user assigned to the app. No refresh token, no `expires_in`: the token
 //! lives as long as the org's session timeout and is fetched again when an API answers 401.
 //!
@@ -139,6 +140,27 @@ pub enum Error {
     ],
     []
 );
+/// The ways Salesforce (client credentials flow) accepts the client's credentials, in the order its spec lists them; the
+/// builder's `client_auth_method` picks one (default `ClientSecretPost`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClientAuthMethod {
+    /// Sends the credentials in `client_id` and `client_secret` in the body. The default.
+    #[default]
+    ClientSecretPost,
+    /// Sends the credentials in the `Authorization: Basic` header (id and secret percent-encoded).
+    ClientSecretBasic,
+}
+impl ClientAuthMethod {
+    /// The method's name (RFC 7591's where it has one, such as `client_secret_basic`): how
+    /// the runtime finds it in the provider's descriptor.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
 /// Configures a [`Client`]; [`Client::builder`] makes one.
 #[derive(Debug, Default)]
 #[must_use]
@@ -154,6 +176,12 @@ impl ClientBuilder {
         client_secret: impl ::std::convert::Into<::tokenspec::SecretString>,
     ) -> Self {
         self.settings = self.settings.client_secret(client_secret);
+        self
+    }
+    /// Chooses how the client authenticates (default [`ClientAuthMethod::ClientSecretPost`]):
+    /// every flow without its own `client_auth` uses it.
+    pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
+        self.settings = self.settings.client_auth_choice(method.name());
         self
     }
     /// Checks the configuration and makes the client. No request is sent yet.
@@ -221,6 +249,20 @@ pub static PROVIDER: ::tokenspec::__private::descriptor::Embedded =
     "initial_backoff_ms": 200,
     "max_backoff_ms": 5000
   },
+  "client_auth_choices": [
+    {
+      "name": "client_secret_post",
+      "params": ["body"],
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    },
+    {
+      "name": "client_secret_basic",
+      "basic": "percent",
+      "id_param": "client_id",
+      "secret_param": "client_secret"
+    }
+  ],
   "api_header": {
     "name": "Authorization",
     "prefix": "Bearer ",
