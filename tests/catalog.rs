@@ -635,3 +635,34 @@ fn every_catalog_spec_has_a_fixture() {
         "specs without a fixture in specs/fixtures/: {missing:?}"
     );
 }
+
+/// Every spec of tokenspec's own catalog names the document its facts were checked against, and
+/// the day: `check` only warns when a spec leaves `checked:` out (a user's older spec must still
+/// build), so the catalog's rule lives here.
+#[test]
+fn every_catalog_spec_says_which_document_it_was_checked_against() {
+    let mut unchecked = Vec::new();
+    for entry in std::fs::read_dir("specs").expect("specs").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let shown = format!(
+            "specs/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let checked = tokenspec_codegen::check_file(&path, &shown).expect("spec readable");
+        let Some(provider) = checked.provider else {
+            unchecked.push(format!("{shown} does not pass check"));
+            continue;
+        };
+        if provider.catalog.is_some() && provider.checked.is_none() {
+            unchecked.push(shown);
+        }
+    }
+    unchecked.sort();
+    assert!(
+        unchecked.is_empty(),
+        "catalog specs without `checked: {{ against, on }}`: {unchecked:?}"
+    );
+}

@@ -103,3 +103,38 @@ fn every_diagnostic_points_at_the_key_or_value_at_fault() {
     });
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// A catalog spec written before `checked:` existed still builds: its absence is a warning that
+/// names the key to add, never an error that would break a user's build on upgrade.
+#[test]
+fn a_catalog_spec_without_checked_builds_with_a_warning_naming_the_key() {
+    let source = "title: Acme
+catalog: { kind: payments, region: global }
+environments:
+  production: https://auth.acme.test
+client_auth: { basic: raw }
+flows:
+  client_credentials:
+    grant: client_credentials
+    path: /oauth/token
+    params: { grant_type: { value: client_credentials } }
+    expiry: { expires_in: expires_in }
+";
+    let checked = check_source("specs/acme.yaml", source);
+    let provider = checked.provider.expect("the spec is accepted");
+    assert!(provider.checked.is_none());
+    let problems = checked.diagnostics.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].severity, diagnostics::Severity::Warning);
+    assert!(
+        problems[0].message.contains("checked against"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("checked:")),
+        "{problems:?}"
+    );
+}
