@@ -26,8 +26,8 @@ pub struct Spec {
     /// Where the provider goes in the catalog (`generated/PROVIDERS.md`).
     #[serde(default)]
     pub catalog: Option<CatalogSpec>,
-    /// The document the spec's facts were last compared with, and when; required with
-    /// `catalog:`.
+    /// The document the spec's facts were last compared with, and when; a catalog spec without
+    /// it gets a warning.
     #[serde(default)]
     pub checked: Option<CheckedSpec>,
     /// Named base URLs; `{placeholder}`s become typed fields of the environment.
